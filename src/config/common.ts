@@ -1,0 +1,38 @@
+import { isIP } from 'node:net'
+import { z } from 'zod'
+
+/** `host:port` or `[v6]:port` with a port from 0 to 65535. */
+export const address = z.string().check((ctx) => {
+  if (splitAddress(ctx.value) === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `expected host:port such as "127.0.0.1:8080" or "[::1]:8080", found "${ctx.value}"`,
+    })
+  }
+})
+
+/** Splits `host:port` or `[v6]:port`; undefined when the text is neither. */
+export function splitAddress(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/[\]]+)):(\d{1,5})$/.exec(text)
+  if (!m) return undefined
+  const port = Number(m[3])
+  if (port > 65535) return undefined
+  return { host: m[1] ?? m[2]!, port }
+}
+
+/** An IPv4 or IPv6 address, alone or with a `/prefix`. */
+export const cidr = z.string().check((ctx) => {
+  const [ip, bits, extra] = ctx.value.split('/')
+  const family = isIP(ip ?? '')
+  const max = family === 4 ? 32 : 128
+  const ok =
+    family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))
+  if (!ok) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `expected an IP address or CIDR such as "10.0.0.0/8" or "::1", found "${ctx.value}"`,
+    })
+  }
+})

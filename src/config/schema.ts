@@ -1,0 +1,73 @@
+import { z } from 'zod'
+import { listenerSchema } from '../listen/schema.ts'
+import { routeSchema } from '../route/schema.ts'
+import { poolSchema } from '../upstream/schema.ts'
+import { cidr } from './common.ts'
+import { duration, size } from './units.ts'
+
+const clientTimeouts = z
+  .strictObject({
+    request_headers: duration(
+      'Time a client has to send the whole request head; slower clients are closed (408). Default "30s".',
+    ).prefault('30s'),
+    request: duration('Time a client has to send a whole request, body included (408). Default "5m".').prefault('5m'),
+    keepalive_idle: duration('How long an idle client connection is kept open between requests. Default "5s".').prefault('5s'),
+    websocket_idle: duration(
+      'A WebSocket tunnel with no traffic either way for this long is closed. Default "10m".',
+    ).prefault('10m'),
+  })
+  .describe('Timeouts towards clients.')
+
+const limits = z
+  .strictObject({
+    max_header_bytes: size('Largest request head (request line and headers); larger get 431. Default "16KiB".').prefault('16KiB'),
+    max_uri_bytes: size('Longest request target; longer get 414. Default "8KiB".').prefault('8KiB'),
+  })
+  .describe('Limits on what a client may send.')
+
+const accessLog = z
+  .strictObject({
+    output: z
+      .string().prefault('stdout')
+      .describe('"stdout", "stderr", "off", or a file path to append to. Default "stdout".'),
+    format: z
+      .enum(['auto', 'json', 'pretty']).prefault('auto')
+      .describe('"json" lines, a readable "pretty" line, or "auto": pretty on a terminal, json otherwise.'),
+  })
+  .describe('The access log: one line per exchange.')
+
+/** The whole configuration file. */
+export const configSchema = z
+  .strictObject({
+    listeners: z.array(listenerSchema).min(1).describe('Where Portico accepts client traffic.'),
+    pools: z.record(z.string().regex(/^[\w.-]+$/), poolSchema).describe('Named pools of servers.'),
+    routes: z.array(routeSchema).min(1).describe('Routes, tried in file order; the first that matches wins.'),
+    trusted_proxies: z
+      .array(cidr)
+      .default([])
+      .describe(
+        'Addresses (CIDR) of proxies in front of Portico whose X-Forwarded-*, Forwarded and X-Request-Id are kept. Default none: those headers are replaced.',
+      ),
+    timeouts: clientTimeouts.prefault({}),
+    limits: limits.prefault({}),
+    access_log: accessLog.prefault({}),
+    shutdown_grace: duration(
+      'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
+    ).prefault('30s'),
+  })
+  .superRefine((config, ctx) => {
+    const pools = Object.keys(config.pools)
+    config.routes.forEach((route, i) => {
+      if (!(route.pool in config.pools)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, 'pool'],
+          message: `unknown pool "${route.pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ') || 'none'}`,
+          params: { choices: pools, found: route.pool },
+        })
+      }
+    })
+  })
+
+export type Config = z.output<typeof configSchema>
+export type ConfigInput = z.input<typeof configSchema>

@@ -1,0 +1,24 @@
+import { isIPv6 } from 'node:net'
+import type { Exchange } from '../exchange.ts'
+
+/** The client address as an RFC 7239 node: IPv6 in quotes and brackets. */
+function forwardedNode(ip: string): string {
+  if (ip.startsWith('::ffff:') && !ip.slice(7).includes(':')) return ip.slice(7)
+  return isIPv6(ip) ? `"[${ip}]"` : ip
+}
+
+/** The client address as X-Forwarded-For writes it: IPv4-mapped addresses as plain IPv4. */
+export function plainAddress(ip: string): string {
+  return ip.startsWith('::ffff:') && !ip.slice(7).includes(':') ? ip.slice(7) : ip
+}
+
+function quoteIfNeeded(value: string): string {
+  return /^[\w!#$%&'*+.^`|~-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`
+}
+
+/** This hop's RFC 7239 `Forwarded` element: `for=…;proto=…;host=…`. */
+export function forwardedElement(x: Exchange): string {
+  const proto = x.secure ? 'https' : 'http'
+  const host = x.authority ? `;host=${quoteIfNeeded(x.authority)}` : ''
+  return `for=${forwardedNode(x.clientAddress)};proto=${proto}${host}`
+}

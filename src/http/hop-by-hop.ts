@@ -1,0 +1,34 @@
+// RFC 9110 §7.6.1: connection-specific fields a proxy must not forward. `Trailer` is end to end
+// and stays; `Proxy-Authorization` is for this proxy, never for the backend.
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+])
+
+/** Whether a lower-case header name is hop-by-hop by definition. */
+export function isHopByHop(name: string): boolean {
+  return hopByHop.has(name)
+}
+
+/**
+ * The lower-case names listed in a `Connection` header value, which are hop-by-hop for this
+ * message (RFC 9110 §7.6.1). Returns undefined when there is none, the common case.
+ */
+export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined
+  const text = Array.isArray(value) ? value.join(',') : value
+  let tokens: Set<string> | undefined
+  for (const part of text.split(',')) {
+    const token = part.trim().toLowerCase()
+    if (token === '' || token === 'close' || token === 'keep-alive') continue
+    tokens ??= new Set()
+    tokens.add(token)
+  }
+  return tokens
+}

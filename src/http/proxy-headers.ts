@@ -1,0 +1,91 @@
+import type { Exchange } from '../exchange.ts'
+import { forwardedElement, plainAddress } from './forwarded.ts'
+import { connectionTokens, isHopByHop } from './hop-by-hop.ts'
+
+/** The pseudonym this proxy uses in `Via` (RFC 9110 §7.6.3), never a host name. */
+export const viaName = 'portico'
+
+// Headers this proxy writes itself; a client's copy is replaced, or extended when it is trusted.
+const rewritten = new Set([
+  'host',
+  'via',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'x-request-id',
+  // Node answers `Expect: 100-continue` itself before the body is read.
+  'expect',
+])
+
+function viaEntry(x: Exchange): string {
+  return `${x.req.httpVersionMajor === 2 ? '2' : x.req.httpVersion} ${viaName}`
+}
+
+/**
+ * The header list sent to the backend, flat as `[name, value, …]`: the client's headers in the case
+ * and order received, duplicates kept, less hop-by-hop ones, then Host, Via and the forwarding
+ * headers. Forwarding headers from a trusted proxy are extended; from anyone else, replaced.
+ */
+export function backendRequestHeaders(x: Exchange, hostOverride: string | undefined): string[] {
+  const raw = x.req.rawHeaders
+  const dropped = connectionTokens(x.req.headers.connection)
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    const lower = name.toLowerCase()
+    if (isHopByHop(lower) || rewritten.has(lower) || dropped?.has(lower)) continue
+    out.push(name, raw[i + 1]!)
+  }
+  const h = x.req.headers
+  const client = plainAddress(x.clientAddress)
+  const trusted = x.trusted
+  const priorFor = trusted ? joined(h['x-forwarded-for']) : undefined
+  const priorForwarded = trusted ? joined(h.forwarded) : undefined
+  const priorVia = joined(h.via)
+  out.push('host', hostOverride ?? x.authority)
+  out.push('via', priorVia ? `${priorVia}, ${viaEntry(x)}` : viaEntry(x))
+  out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client)
+  out.push('x-forwarded-proto', (trusted && joined(h['x-forwarded-proto'])) || (x.secure ? 'https' : 'http'))
+  out.push('x-forwarded-host', (trusted && joined(h['x-forwarded-host'])) || x.authority)
+  out.push('forwarded', priorForwarded ? `${priorForwarded}, ${forwardedElement(x)}` : forwardedElement(x))
+  out.push('x-request-id', x.id)
+  return out
+}
+
+/**
+ * The header list sent to the client from a backend's raw response headers: case and order kept,
+ * hop-by-hop ones removed, Via extended and the request id added.
+ */
+export function clientResponseHeaders(x: Exchange, raw: readonly (Buffer | string)[]): string[] {
+  const out: string[] = []
+  let via: string | undefined
+  let dropped: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && text(raw[i]!).toLowerCase() === 'connection') dropped = connectionTokens(text(raw[i + 1]!))
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = text(raw[i]!)
+    const lower = name.toLowerCase()
+    if (isHopByHop(lower) || dropped?.has(lower) || lower === 'x-request-id') continue
+    const value = text(raw[i + 1]!)
+    if (lower === 'via') {
+      via = via ? `${via}, ${value}` : value
+      continue
+    }
+    out.push(name, value)
+  }
+  const hop = `1.1 ${viaName}`
+  out.push('via', via ? `${via}, ${hop}` : hop)
+  out.push('x-request-id', x.id)
+  return out
+}
+
+function joined(value: string | string[] | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+function text(value: Buffer | string): string {
+  return typeof value === 'string' ? value : value.toString('latin1')
+}

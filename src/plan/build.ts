@@ -1,0 +1,78 @@
+import { splitAddress } from '../config/common.ts'
+import type { Config } from '../config/schema.ts'
+import { AddressSet } from '../http/cidr.ts'
+import type { AccessLog } from '../log/access.ts'
+import { hostMatcher, pathPrefixMatcher, type Route, RouteTable } from '../route/table.ts'
+import type { RouteConfig } from '../route/schema.ts'
+import { balancers } from '../upstream/balancers/index.ts'
+import { Pool } from '../upstream/pool.ts'
+import type { PoolConfig } from '../upstream/schema.ts'
+import type { Server } from '../upstream/server.ts'
+import type { ServerRegistry } from '../upstream/server-registry.ts'
+import type { Plan } from './plan.ts'
+
+/** What building a Plan needs besides the config: live state that outlives Plans. */
+export interface PlanDeps {
+  readonly registry: ServerRegistry
+  readonly accessLog: AccessLog
+}
+
+/** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
+export function buildPlan(config: Config, deps: PlanDeps): Plan {
+  const pools = new Map<string, Pool>()
+  const keep = new Set<string>()
+  for (const [name, poolConfig] of Object.entries(config.pools)) {
+    pools.set(name, buildPool(name, poolConfig, deps.registry, keep))
+  }
+  deps.registry.retain(keep)
+  const routes = new RouteTable(config.routes.map((r, i) => buildRoute(r, i, pools)))
+  return {
+    config,
+    routes,
+    pools,
+    trusted: new AddressSet(config.trusted_proxies),
+    client: {
+      maxHeaderBytes: config.limits.max_header_bytes,
+      maxUriBytes: config.limits.max_uri_bytes,
+      requestHeadersTimeoutMs: config.timeouts.request_headers,
+      requestTimeoutMs: config.timeouts.request,
+      keepAliveIdleMs: config.timeouts.keepalive_idle,
+      websocketIdleMs: config.timeouts.websocket_idle,
+    },
+    accessLog: deps.accessLog,
+    shutdownGraceMs: config.shutdown_grace,
+  }
+}
+
+function buildPool(name: string, config: PoolConfig, registry: ServerRegistry, keep: Set<string>): Pool {
+  const settings = {
+    connectTimeoutMs: config.timeouts.connect,
+    keepAliveIdleMs: config.keepalive.idle,
+    maxConnections: config.keepalive.max_connections,
+  }
+  const servers: Server[] = config.servers.map((entry) => {
+    const { address, weight } = typeof entry === 'string' ? { address: entry, weight: 1 } : entry
+    const { host, port } = splitAddress(address)!
+    const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+    keep.add(`${name}/${origin}`)
+    return { address, host, port, weight, state: registry.get(name, origin, settings) }
+  })
+  const timeouts = {
+    connectMs: config.timeouts.connect,
+    responseHeadersMs: config.timeouts.response_headers,
+    bodyIdleMs: config.timeouts.body_idle,
+  }
+  return new Pool(name, servers, balancers[config.balancer](servers), config.host_header, timeouts)
+}
+
+function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<string, Pool>): Route {
+  const hosts = config.match?.host
+  const host = hosts === undefined ? undefined : hostMatcher(typeof hosts === 'string' ? [hosts] : hosts)
+  const path = config.match?.path === undefined ? undefined : pathPrefixMatcher(config.match.path)
+  return {
+    name: config.name ?? `route${index}`,
+    pool: pools.get(config.pool)!,
+    maxBodyBytes: config.max_body_bytes,
+    matches: (x) => (host === undefined || host(x.host)) && (path === undefined || path(x.path)),
+  }
+}

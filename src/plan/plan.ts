@@ -1,0 +1,29 @@
+import type { Config } from '../config/schema.ts'
+import type { AddressSet } from '../http/cidr.ts'
+import type { AccessLog } from '../log/access.ts'
+import type { RouteTable } from '../route/table.ts'
+import type { Pool } from '../upstream/pool.ts'
+
+/** Client-side limits and timeouts, in bytes and milliseconds. */
+export interface ClientSettings {
+  readonly maxHeaderBytes: number
+  readonly maxUriBytes: number
+  readonly requestHeadersTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly keepAliveIdleMs: number
+  readonly websocketIdleMs: number
+}
+
+/**
+ * Everything built from one config, immutable. A reload builds a new Plan and swaps one reference;
+ * exchanges in flight finish on the Plan they started with.
+ */
+export interface Plan {
+  readonly config: Config
+  readonly routes: RouteTable
+  readonly pools: ReadonlyMap<string, Pool>
+  readonly trusted: AddressSet
+  readonly client: ClientSettings
+  readonly accessLog: AccessLog
+  readonly shutdownGraceMs: number
+}

@@ -1,0 +1,51 @@
+import type { Config } from './config/schema.ts'
+import { type Listener, listenHttp } from './listen/http.ts'
+import { openAccessLog } from './log/access.ts'
+import { type EventLog, silentEvents } from './log/events.ts'
+import { buildPlan } from './plan/build.ts'
+import type { Plan } from './plan/plan.ts'
+import { ServerRegistry } from './upstream/server-registry.ts'
+
+/** A running Portico: its listeners and the current Plan. */
+export interface Portico {
+  /** The bound listener URLs, in config order. */
+  readonly urls: readonly string[]
+  /** The Plan new exchanges use. */
+  plan(): Plan
+  /** Builds a Plan from a new config and swaps it in; exchanges in flight finish on the old one. */
+  reload(config: Config): void
+  /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
+  close(graceMs?: number): Promise<void>
+}
+
+/** Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects. */
+export async function startPortico(config: Config, events: EventLog = silentEvents): Promise<Portico> {
+  const registry = new ServerRegistry()
+  const accessLog = openAccessLog(config.access_log)
+  let current = buildPlan(config, { registry, accessLog })
+  const listeners: Listener[] = []
+  try {
+    for (const l of config.listeners) listeners.push(await listenHttp(l.address, () => current, events))
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close(0)))
+    await registry.close()
+    throw err
+  }
+  let closing: Promise<void> | undefined
+  return {
+    urls: listeners.map((l) => l.url),
+    plan: () => current,
+    reload(next) {
+      current = buildPlan(next, { registry, accessLog })
+      for (const l of listeners) l.apply(current.client)
+    },
+    close(graceMs = current.shutdownGraceMs) {
+      closing ??= (async () => {
+        await Promise.all(listeners.map((l) => l.close(graceMs)))
+        await registry.close()
+        await accessLog.close()
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,45 @@
+import { type FailureCode, failures } from './errors.ts'
+import type { Exchange } from './exchange.ts'
+import { viaName } from './http/proxy-headers.ts'
+
+/**
+ * Answers the client from Portico itself: a short plain-text body, the request id, Via. Never names
+ * a backend address or shows a stack. Does nothing when the response has already started.
+ */
+export function reply(x: Exchange, status: number, body: string, headers?: Record<string, string>): void {
+  const res = x.res
+  x.status = status
+  if (res.headersSent || res.destroyed) return
+  const payload = Buffer.from(body)
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': payload.length,
+    'cache-control': 'no-store',
+    via: `1.1 ${viaName}`,
+    'x-request-id': x.id,
+    ...headers,
+  })
+  x.bytesOut += payload.length
+  res.end(x.req.method === 'HEAD' ? undefined : payload)
+}
+
+/**
+ * Ends an exchange that failed with `code`: sets the outcome and answers with the catalogue's
+ * status. When the response has started, the connection is cut so that the client sees an aborted
+ * response, never a truncated body presented as complete.
+ */
+export function respondError(x: Exchange, code: FailureCode, headers?: Record<string, string>): void {
+  x.outcome = code
+  const failure = failures[code]
+  if (failure.status === 0) {
+    x.res.destroy()
+    return
+  }
+  if (x.res.headersSent) {
+    x.res.destroy()
+    return
+  }
+  // A request whose body was not read leaves the connection unusable for another request.
+  if (!x.req.complete) x.res.shouldKeepAlive = false
+  reply(x, failure.status, `${failure.text}\n`, headers)
+}
