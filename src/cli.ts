@@ -38,8 +38,8 @@ async function main(argv: string[]): Promise<number> {
     return exit.usage
   }
   const { values, positionals } = parsed
-  if (values.help) return void process.stdout.write(help), exit.ok
-  if (values.version) return void process.stdout.write(`portico ${version()}\n`), exit.ok
+  if (values.help) return (void process.stdout.write(help), exit.ok)
+  if (values.version) return (void process.stdout.write(`portico ${version()}\n`), exit.ok)
   const [command] = positionals
   switch (command) {
     case 'run':

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream'
+import { ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
-import { limits } from './filters/limits.ts'
 import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
 import type { Route } from './route/table.ts'
@@ -19,7 +19,7 @@ export function handle(plan: Plan, x: Exchange): void {
   // A client that goes away mid-upload errors its request stream; the exchange is aborted on close.
   x.req.on('error', ignore)
   const route = admit(plan, x)
-  if (route) forward(x, route.pool, requestBody(x, route.maxBodyBytes))
+  if (route) runRequestPhases(plan, x, route, 0, forwardTo)
 }
 
 /**
@@ -30,18 +30,47 @@ export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer, tunnels: Tu
   const socket = x.req.socket
   x.res.assignSocket(socket)
   x.res.shouldKeepAlive = false
+  // Answered locally (404, 403, …): close once the answer is written.
+  x.res.once('finish', () => {
+    if (x.status === 101) return
+    socket.end()
+    plan.accessLog.write(x)
+  })
   const route = admit(plan, x)
-  if (!route) {
-    x.res.once('finish', () => {
-      socket.end()
-      plan.accessLog.write(x)
-    })
-    return
-  }
-  tunnel(x, route.pool, head, plan.client.websocketIdleMs, tunnels, () => plan.accessLog.write(x))
+  if (!route) return
+  runRequestPhases(plan, x, route, 0, () =>
+    tunnel(x, route.pool, head, plan.client.websocketIdleMs, tunnels, () => plan.accessLog.write(x)),
+  )
 }
 
-/** Guards, routing and request phases; returns the route, or undefined when the exchange was answered. */
+type Next = (plan: Plan, x: Exchange, route: Route) => void
+
+const forwardTo: Next = (_plan, x, route) => forward(x, route.pool, requestBody(x, route.maxBodyBytes))
+
+/**
+ * Runs the route's request phases from `from` on, then `next`. A phase that ends the exchange stops
+ * the run; one that returns a promise resumes it when the promise settles, so synchronous phases
+ * cost no await.
+ */
+function runRequestPhases(plan: Plan, x: Exchange, route: Route, from: number, next: Next): void {
+  const phases = route.requestPhases
+  for (let i = from; i < phases.length; i++) {
+    const verdict = phases[i]!.onRequest(x, plan)
+    if (verdict === undefined) continue
+    if (typeof verdict === 'string') {
+      respondError(x, verdict)
+      return
+    }
+    verdict.then(
+      (v) => (v === undefined ? runRequestPhases(plan, x, route, i + 1, next) : respondError(x, v)),
+      (err) => respondError(x, err instanceof ProxyError ? err.code : 'proxy_error'),
+    )
+    return
+  }
+  next(plan, x, route)
+}
+
+/** Guards and routing; returns the route, or undefined when the exchange was answered. */
 function admit(plan: Plan, x: Exchange): Route | undefined {
   if (x.req.method === 'CONNECT') return void respondError(x, 'method_not_allowed', { allow: allowed })
   if (x.path.length > plan.client.maxUriBytes) return void respondError(x, 'uri_too_long')
@@ -50,9 +79,6 @@ function admit(plan: Plan, x: Exchange): Route | undefined {
   const route = plan.routes.match(x)
   if (!route) return void respondError(x, 'not_found')
   x.route = route
-
-  const failure = limits.onRequest(x, plan)
-  if (failure) return void respondError(x, failure)
   return route
 }
 

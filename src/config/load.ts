@@ -58,10 +58,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   const result = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true })
   if (result.success) return result.data
-  const problems = result.error.issues.flatMap((issue) => describeIssue(issue)).map(({ path, message }) => {
-    const offset = locate(doc.contents, path)
-    return at(offset, formatPath(path), message)
-  })
+  const problems = result.error.issues
+    .flatMap((issue) => describeIssue(issue))
+    .map(({ path, message }) => {
+      const offset = locate(doc.contents, path)
+      return at(offset, formatPath(path), message)
+    })
   throw new ConfigError(dedupe(problems))
 }
 
@@ -83,7 +85,9 @@ function substituteEnv(
           if (match.startsWith('$$')) return match.slice(1)
           const value = env[name] ?? fallback
           if (value === undefined) {
-            problems.push(problem(node, `environment variable ${name} is not set (write \${${name}:-default} for a default)`))
+            problems.push(
+              problem(node, `environment variable ${name} is not set (write \${${name}:-default} for a default)`),
+            )
             return ''
           }
           return value
@@ -129,7 +133,9 @@ function describeIssue(issue: core.$ZodIssue): Described[] {
     }
     case 'invalid_union': {
       // Report the branch that got furthest: for an object given where a string or object fits, its own errors.
-      const branches = issue.errors.map((branch) => branch.flatMap((i) => describeIssue({ ...i, path: [...path, ...i.path] } as core.$ZodIssue)))
+      const branches = issue.errors.map((branch) =>
+        branch.flatMap((i) => describeIssue({ ...i, path: [...path, ...i.path] } as core.$ZodIssue)),
+      )
       const deepest = branches
         .filter((b) => b.length > 0)
         .sort((a, b) => Math.max(...b.map((d) => d.path.length)) - Math.max(...a.map((d) => d.path.length)))[0]
@@ -147,9 +153,19 @@ function describeIssue(issue: core.$ZodIssue): Described[] {
     }
     case 'too_small':
       if (issue.origin === 'array') return [{ path, message: `expected at least ${issue.minimum} item(s)` }]
-      return [{ path, message: `expected ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}, found ${describeValue(issue.input)}` }]
+      return [
+        {
+          path,
+          message: `expected ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}, found ${describeValue(issue.input)}`,
+        },
+      ]
     case 'too_big':
-      return [{ path, message: `expected ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}, found ${describeValue(issue.input)}` }]
+      return [
+        {
+          path,
+          message: `expected ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}, found ${describeValue(issue.input)}`,
+        },
+      ]
     default:
       return [{ path, message: issue.message }]
   }
@@ -221,7 +237,8 @@ function locate(root: Node | null, path: PropertyKey[]): number {
       const keyNode = pair.key as Node
       offset = keyNode.range?.[0] ?? offset
       node = pair.value
-      if (pair.value && (pair.value as Node).range && path[path.length - 1] !== key) offset = (pair.value as Node).range![0]
+      if (pair.value && (pair.value as Node).range && path[path.length - 1] !== key)
+        offset = (pair.value as Node).range![0]
     } else if (typeof key === 'number' && items[key]) {
       node = items[key]
       offset = (node as Node).range?.[0] ?? offset
@@ -231,9 +248,7 @@ function locate(root: Node | null, path: PropertyKey[]): number {
 }
 
 function formatPath(path: PropertyKey[]): string {
-  return path
-    .map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`))
-    .join('')
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('')
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {

@@ -11,7 +11,9 @@ const clientTimeouts = z
       'Time a client has to send the whole request head; slower clients are closed (408). Default "30s".',
     ).prefault('30s'),
     request: duration('Time a client has to send a whole request, body included (408). Default "5m".').prefault('5m'),
-    keepalive_idle: duration('How long an idle client connection is kept open between requests. Default "5s".').prefault('5s'),
+    keepalive_idle: duration(
+      'How long an idle client connection is kept open between requests. Default "5s".',
+    ).prefault('5s'),
     websocket_idle: duration(
       'A WebSocket tunnel with no traffic either way for this long is closed. Default "10m".',
     ).prefault('10m'),
@@ -20,7 +22,9 @@ const clientTimeouts = z
 
 const limits = z
   .strictObject({
-    max_header_bytes: size('Largest request head (request line and headers); larger get 431. Default "16KiB".').prefault('16KiB'),
+    max_header_bytes: size(
+      'Largest request head (request line and headers); larger get 431. Default "16KiB".',
+    ).prefault('16KiB'),
     max_uri_bytes: size('Longest request target; longer get 414. Default "8KiB".').prefault('8KiB'),
   })
   .describe('Limits on what a client may send.')
@@ -28,10 +32,12 @@ const limits = z
 const accessLog = z
   .strictObject({
     output: z
-      .string().prefault('stdout')
+      .string()
+      .prefault('stdout')
       .describe('"stdout", "stderr", "off", or a file path to append to. Default "stdout".'),
     format: z
-      .enum(['auto', 'json', 'pretty']).prefault('auto')
+      .enum(['auto', 'json', 'pretty'])
+      .prefault('auto')
       .describe('"json" lines, a readable "pretty" line, or "auto": pretty on a terminal, json otherwise.'),
   })
   .describe('The access log: one line per exchange.')

@@ -28,7 +28,10 @@ export function duration(doc: string) {
       if (typeof v === 'number') return v
       const ms = parseDuration(v)
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as "500ms", "5s", "2m" or "1h", found "${v}"` })
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration such as "500ms", "5s", "2m" or "1h", found "${v}"`,
+        })
         return z.NEVER
       }
       return ms

@@ -1,8 +1,32 @@
-import type { Exchange } from '../exchange.ts'
+import type { Transform } from 'node:stream'
 import type { FailureCode } from '../errors.ts'
+import type { Exchange } from '../exchange.ts'
 import type { Plan } from '../plan/plan.ts'
+import type { RouteConfig } from '../route/schema.ts'
 
-/** A request phase either passes the exchange on (undefined) or ends it with a catalogue failure. */
+/** What a request phase decides: undefined passes the exchange on; a failure code ends it. */
+export type Verdict = FailureCode | undefined
+
+/**
+ * A request phase, built once per Plan. It either passes the exchange on (undefined) or ends it
+ * with a catalogue failure. It may return a promise (e.g. to read a body first); the pipeline
+ * awaits only then, so synchronous phases cost no await.
+ */
 export interface RequestPhase {
-  onRequest(x: Exchange, plan: Plan): FailureCode | undefined
+  onRequest(x: Exchange, plan: Plan): Verdict | Promise<Verdict>
+}
+
+/**
+ * A response phase, built once per Plan. Called once when the response head is known, before it is
+ * sent: it may edit `headers` (flat `[name, value, …]`) in place, and may return a Transform that
+ * the body then flows through on its way to the client (compression, buffering).
+ */
+export interface ResponsePhase {
+  onResponse(x: Exchange, status: number, headers: string[]): Transform | undefined
+}
+
+/** Builds a route's phases from its config; returns undefined where the route does not use it. */
+export interface RoutePhaseFactory {
+  request?(route: RouteConfig): RequestPhase | undefined
+  response?(route: RouteConfig): ResponsePhase | undefined
 }

@@ -62,7 +62,8 @@ export function clientResponseHeaders(x: Exchange, raw: readonly (Buffer | strin
   let via: string | undefined
   let dropped: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && text(raw[i]!).toLowerCase() === 'connection') dropped = connectionTokens(text(raw[i + 1]!))
+    if (raw[i]!.length === 10 && text(raw[i]!).toLowerCase() === 'connection')
+      dropped = connectionTokens(text(raw[i + 1]!))
   }
   for (let i = 0; i < raw.length; i += 2) {
     const name = text(raw[i]!)

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { createServer, type IncomingMessage, type Server as HttpServer, ServerResponse } from 'node:http'
+import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { splitAddress } from '../config/common.ts'

@@ -1,9 +1,10 @@
 import { splitAddress } from '../config/common.ts'
 import type { Config } from '../config/schema.ts'
+import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
 import { AddressSet } from '../http/cidr.ts'
 import type { AccessLog } from '../log/access.ts'
-import { hostMatcher, pathPrefixMatcher, type Route, RouteTable } from '../route/table.ts'
 import type { RouteConfig } from '../route/schema.ts'
+import { hostMatcher, pathPrefixMatcher, type Route, RouteTable } from '../route/table.ts'
 import { balancers } from '../upstream/balancers/index.ts'
 import { Pool } from '../upstream/pool.ts'
 import type { PoolConfig } from '../upstream/schema.ts'
@@ -73,6 +74,8 @@ function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<strin
     name: config.name ?? `route${index}`,
     pool: pools.get(config.pool)!,
     maxBodyBytes: config.max_body_bytes,
+    requestPhases: [...globalRequestPhases, ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? [])],
+    responsePhases: routePhaseFactories.flatMap((f) => f.response?.(config) ?? []),
     matches: (x) => (host === undefined || host(x.host)) && (path === undefined || path(x.path)),
   }
 }

@@ -15,7 +15,9 @@ const matchSchema = z
       .string()
       .startsWith('/', 'expected a path starting with "/"')
       .optional()
-      .describe('Path prefix, matched on whole segments ("/api" matches "/api" and "/api/x", not "/apix"). Default "/".'),
+      .describe(
+        'Path prefix, matched on whole segments ("/api" matches "/api" and "/api/x", not "/apix"). Default "/".',
+      ),
   })
   .describe('What a request must look like to take this route. Every given condition must hold.')
 

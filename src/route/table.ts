@@ -1,4 +1,5 @@
 import type { Exchange } from '../exchange.ts'
+import type { RequestPhase, ResponsePhase } from '../filters/phase.ts'
 import type { Pool } from '../upstream/pool.ts'
 
 /** A compiled route: its conditions and what it does with a request. */
@@ -6,6 +7,10 @@ export interface Route {
   readonly name: string
   readonly pool: Pool
   readonly maxBodyBytes: number
+  /** Request phases of this route, after the global ones. */
+  readonly requestPhases: readonly RequestPhase[]
+  /** Response phases of this route, in order. */
+  readonly responsePhases: readonly ResponsePhase[]
   /** Whether the exchange meets every condition of this route. */
   matches(x: Exchange): boolean
 }

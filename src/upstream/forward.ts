@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream'
+import { pipeline, type Readable, type Transform, type Writable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
@@ -52,6 +52,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   readonly #body: Readable | null
   readonly #sentAt = performance.now()
   #controller: Controller | undefined
+  /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
+  #out: Writable
   #released = false
   #onAbort: (() => void) | undefined
   #onDrain: (() => void) | undefined
@@ -61,6 +63,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.#pool = pool
     this.#server = server
     this.#body = body
+    this.#out = x.res
   }
 
   onRequestStart(controller: Controller): void {
@@ -79,28 +82,42 @@ class Attempt implements Dispatcher.DispatchHandler {
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const headers = clientResponseHeaders(x, controller.rawHeaders ?? [])
+    const phases = x.route?.responsePhases
+    let chain: Transform[] | undefined
+    if (phases) {
+      for (const phase of phases) {
+        const transform = phase.onResponse(x, statusCode, headers)
+        if (transform) (chain ??= []).push(transform)
+      }
+    }
     x.res.writeHead(statusCode, statusMessage || undefined, headers)
+    if (chain) {
+      this.#out = chain[0]!
+      pipeline([...chain, x.res], ignore)
+    }
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     const x = this.#x
     x.bytesOut += chunk.length
-    if (!x.res.write(chunk)) {
+    if (!this.#out.write(chunk)) {
       controller.pause()
       this.#onDrain ??= () => this.#controller?.resume()
-      x.res.once('drain', this.#onDrain)
+      this.#out.once('drain', this.#onDrain)
     }
   }
 
   onResponseEnd(controller: Controller): void {
     this.#release(true)
     const trailers = controller.rawTrailers
-    if (trailers && trailers.length > 0) {
+    // Trailers pass only when the body is not transformed on its way.
+    if (trailers && trailers.length > 0 && this.#out === this.#x.res) {
       const list: [string, string][] = []
-      for (let i = 0; i < trailers.length; i += 2) list.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')])
+      for (let i = 0; i < trailers.length; i += 2)
+        list.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')])
       this.#x.res.addTrailers(list)
     }
-    this.#x.res.end()
+    this.#out.end()
   }
 
   onResponseError(_controller: Controller, err: Error): void {
@@ -135,3 +152,5 @@ class Attempt implements Dispatcher.DispatchHandler {
 
 // RFC 9110 §9.2.2.
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+function ignore(): void {}

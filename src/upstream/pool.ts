@@ -17,7 +17,13 @@ export class Pool {
   readonly timeouts: BackendTimeouts
   readonly #balancer: Balancer
 
-  constructor(name: string, servers: readonly Server[], balancer: Balancer, hostHeader: string | undefined, timeouts: BackendTimeouts) {
+  constructor(
+    name: string,
+    servers: readonly Server[],
+    balancer: Balancer,
+    hostHeader: string | undefined,
+    timeouts: BackendTimeouts,
+  ) {
     this.name = name
     this.servers = servers
     this.#balancer = balancer

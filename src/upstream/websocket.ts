@@ -15,7 +15,14 @@ export type TunnelSet = Set<Duplex>
  * bytes pass both ways untouched, either side closing closes the other, and a tunnel idle for
  * `idleMs` is closed. `done` runs once when the tunnel is gone.
  */
-export function tunnel(x: Exchange, pool: Pool, head: Buffer, idleMs: number, tunnels: TunnelSet, done: () => void): void {
+export function tunnel(
+  x: Exchange,
+  pool: Pool,
+  head: Buffer,
+  idleMs: number,
+  tunnels: TunnelSet,
+  done: () => void,
+): void {
   x.pool = pool
   const server = pool.pick(x, undefined)
   if (!server) {

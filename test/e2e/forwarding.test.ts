@@ -6,7 +6,10 @@ import { startPortico } from '../helpers/portico.ts'
 
 test('round_robin sends consecutive requests to each server in turn', async (t) => {
   const servers = await Promise.all(['a', 'b', 'c'].map(async (n) => (await startBackend(t, n)).address))
-  const proxy = await startPortico(t, { pools: { web: { balancer: 'round_robin', servers } }, routes: [{ pool: 'web' }] })
+  const proxy = await startPortico(t, {
+    pools: { web: { balancer: 'round_robin', servers } },
+    routes: [{ pool: 'web' }],
+  })
   const seen = []
   for (let i = 0; i < 6; i++) seen.push((await get(proxy.url)).headers['x-backend'])
   assert.deepEqual(seen, ['a', 'b', 'c', 'a', 'b', 'c'])
