@@ -1,0 +1,64 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import { stringify } from 'yaml'
+
+const cli = new URL('../../src/cli.ts', import.meta.url).pathname
+
+/** A `portico` process started by a test. */
+export interface SpawnedPortico {
+  readonly child: ChildProcess
+  /** The URLs from its `portico listening on …` lines. */
+  readonly urls: string[]
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string
+  /** Resolves with the exit code once it has exited. */
+  exited: Promise<number | null>
+}
+
+/** Writes `config` (an object, or YAML text) to a temporary file and returns its path. */
+export function writeConfig(config: object | string, name = 'portico.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-test-'))
+  const file = join(dir, name)
+  writeFileSync(file, typeof config === 'string' ? config : stringify(config))
+  return file
+}
+
+/**
+ * Runs `node src/cli.ts ARGS` and, when `listeners` is given, waits for that many startup lines.
+ * The process is killed when the test ends if it is still running.
+ */
+export async function spawnPortico(
+  t: TestContext,
+  args: string[],
+  options: { listeners?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<SpawnedPortico> {
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let text = ''
+  const urls: string[] = []
+  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const wanted = options.listeners ?? 0
+  await new Promise<void>((resolve, reject) => {
+    if (wanted === 0) resolve()
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString()
+      for (const m of text.matchAll(/portico listening on (\S+)/g)) if (!urls.includes(m[1]!)) urls.push(m[1]!)
+      if (wanted > 0 && urls.length >= wanted) resolve()
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    void exited.then((code) => reject(new Error(`portico exited with ${code} before listening:\n${text}`)))
+  }).catch((err) => {
+    if (wanted > 0) throw err
+  })
+  return { child, urls, output: () => text, exited }
+}
