@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { ConfigError, configJsonSchema, loadConfig } from './config/load.ts'
+import { ConfigError, configJsonSchema, formatProblem, loadConfig } from './config/load.ts'
 import { type Config, configSchema } from './config/schema.ts'
-import { startDemo } from './demo.ts'
+import { demoPort, startDemo } from './demo.ts'
 import { openEventLog } from './log/events.ts'
 import { startPortico } from './portico.ts'
 
@@ -38,9 +38,19 @@ async function main(argv: string[]): Promise<number> {
     return exit.usage
   }
   const { values, positionals } = parsed
-  if (values.help) return (void process.stdout.write(help), exit.ok)
-  if (values.version) return (void process.stdout.write(`portico ${version()}\n`), exit.ok)
-  const [command] = positionals
+  if (values.help) {
+    process.stdout.write(help)
+    return exit.ok
+  }
+  if (values.version) {
+    process.stdout.write(`portico ${version()}\n`)
+    return exit.ok
+  }
+  const [command, ...extra] = positionals
+  if (extra.length > 0) {
+    process.stderr.write(`portico: unexpected argument "${extra[0]}"\n\n${help}`)
+    return exit.usage
+  }
   switch (command) {
     case 'run':
       return run(values.config)
@@ -74,15 +84,23 @@ function validate(file: string | undefined): number {
   }
   try {
     const config = loadConfig(file)
-    const pools = Object.keys(config.pools).length
-    const servers = Object.values(config.pools).reduce((n, p) => n + p.servers.length, 0)
-    process.stdout.write(
-      `${file}: ok (${config.listeners.length} listener(s), ${config.routes.length} route(s), ${pools} pool(s), ${servers} server(s))\n`,
-    )
+    const pools = Object.values(config.pools)
+    const servers = pools.reduce((n, p) => n + p.servers.length, 0)
+    const counts = [
+      count(config.listeners.length, 'listener'),
+      count(config.routes.length, 'route'),
+      count(pools.length, 'pool'),
+      count(servers, 'server'),
+    ]
+    process.stdout.write(`${file}: ok, ${counts.join(', ')}\n`)
     return exit.ok
   } catch (err) {
     return reportConfigError(err)
   }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
 }
 
 function reportConfigError(err: unknown): number {
@@ -98,7 +116,12 @@ async function run(file: string | undefined): Promise<number> {
   try {
     if (file) config = loadConfig(file)
     else {
-      demo = await startDemo()
+      const port = demoPort(process.env.PORT)
+      if (port === undefined) {
+        process.stderr.write(`portico: PORT must be a port number from 0 to 65535, found "${process.env.PORT}"\n`)
+        return exit.invalidConfig
+      }
+      demo = await startDemo(port)
       config = configSchema.parse(demo.config)
     }
   } catch (err) {
@@ -121,12 +144,14 @@ async function run(file: string | undefined): Promise<number> {
   }
 
   process.on('SIGHUP', () => {
-    if (!file) return
+    if (!file) return events.warn('SIGHUP ignored: the demo has no config file to reload')
     try {
-      portico.reload(loadConfig(file))
+      const needRestart = portico.reload(loadConfig(file))
       events.info('config reloaded', { file })
+      if (needRestart.length > 0) events.warn('changes that take effect only on restart', { keys: needRestart })
     } catch (err) {
-      events.error('reload refused, the running config stays', { file, error: (err as Error).message })
+      const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
+      events.error('reload refused, the running config stays', { file, errors })
     }
   })
   return new Promise((resolve) => {

@@ -15,7 +15,7 @@ export interface SpawnedPortico {
   readonly urls: string[]
   /** Everything it wrote to stdout and stderr so far. */
   output(): string
-  /** Resolves with the exit code once it has exited. */
+  /** Resolves with the exit code once it has exited and its output is all read. */
   exited: Promise<number | null>
 }
 
@@ -42,7 +42,8 @@ export async function spawnPortico(
   })
   let text = ''
   const urls: string[] = []
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  // 'close', not 'exit': it comes after the last output is read.
+  const exited = once(child, 'close').then(([code]) => code as number | null)
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
