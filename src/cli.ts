@@ -159,8 +159,10 @@ async function run(file: string | undefined): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) process.exit(1)
       stopping = true
+      const closed = portico.close()
+      // Logged once the listeners no longer accept, so whoever reads it can count on that.
       events.info('draining', { signal, grace_ms: portico.plan().shutdownGraceMs })
-      void portico.close().then(() => {
+      void closed.then(() => {
         demo?.close()
         resolve(exit.ok)
       })
