@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util'
 import { ConfigError, configJsonSchema, formatProblem, loadConfig } from './config/load.ts'
 import { type Config, configSchema } from './config/schema.ts'
 import { demoPort, startDemo } from './demo.ts'
-import { openEventLog } from './log/events.ts'
-import { startPortico } from './portico.ts'
+import { type EventLog, openEventLog } from './log/events.ts'
+import { type Portico, startPortico } from './portico.ts'
 
 /** Exit codes, as documented in the README. */
 const exit = { ok: 0, invalidConfig: 1, usage: 2, startFailed: 3 } as const
@@ -127,7 +127,7 @@ async function run(file: string | undefined): Promise<number> {
   } catch (err) {
     return reportConfigError(err)
   }
-  let portico: Awaited<ReturnType<typeof startPortico>>
+  let portico: Portico
   try {
     portico = await startPortico(config, events)
   } catch (err) {
@@ -135,26 +135,9 @@ async function run(file: string | undefined): Promise<number> {
     process.stderr.write(`portico: could not start: ${(err as Error).message}\n`)
     return exit.startFailed
   }
-  for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
-  if (demo) {
-    process.stdout.write(
-      `portico demo: no config file given, so round robin over three demo backends at ${demo.addresses.join(', ')}\n` +
-        `  try: curl ${portico.urls[0]}/   (run \`portico run -c portico.yaml\` for a real config)\n`,
-    )
-  }
-
-  process.on('SIGHUP', () => {
-    if (!file) return events.warn('SIGHUP ignored: the demo has no config file to reload')
-    try {
-      const needRestart = portico.reload(loadConfig(file))
-      events.info('config reloaded', { file })
-      if (needRestart.length > 0) events.warn('changes that take effect only on restart', { keys: needRestart })
-    } catch (err) {
-      const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
-      events.error('reload refused, the running config stays', { file, errors })
-    }
-  })
-  return new Promise((resolve) => {
+  // Signal handlers go in before the startup lines: whoever reads them may signal at once.
+  process.on('SIGHUP', () => reload(portico, file, events))
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: string) => {
       if (stopping) process.exit(1)
@@ -170,6 +153,31 @@ async function run(file: string | undefined): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
   })
+
+  for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
+  if (demo) {
+    process.stdout.write(
+      `portico demo: no config file given, so round robin over three demo backends at ${demo.addresses.join(', ')}\n` +
+        `  try: curl ${portico.urls[0]}/   (run \`portico run -c portico.yaml\` for a real config)\n`,
+    )
+  }
+  return stopped
+}
+
+/** Reloads the config file on SIGHUP; an invalid file is refused and the running config stays. */
+function reload(portico: Portico, file: string | undefined, events: EventLog): void {
+  if (!file) {
+    events.warn('SIGHUP ignored: the demo has no config file to reload')
+    return
+  }
+  try {
+    const needRestart = portico.reload(loadConfig(file))
+    events.info('config reloaded', { file })
+    if (needRestart.length > 0) events.warn('changes that take effect only on restart', { keys: needRestart })
+  } catch (err) {
+    const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
+    events.error('reload refused, the running config stays', { file, errors })
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2))
