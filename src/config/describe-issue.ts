@@ -49,7 +49,7 @@ export function describeIssue(issue: core.$ZodIssue): Described[] {
           path,
           at: path,
           part: 'key',
-          message: `found name "${key}", expected a name of letters, digits, "_", "." or "-"`,
+          message: `expected a name of letters, digits, "_", "." or "-", found "${key}"`,
         },
       ]
     }
