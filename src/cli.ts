@@ -147,6 +147,7 @@ async function run(file: string | undefined): Promise<number> {
       events.info('draining', { signal, grace_ms: portico.plan().shutdownGraceMs })
       void closed.then(() => {
         demo?.close()
+        events.info('stopped')
         resolve(exit.ok)
       })
     }
