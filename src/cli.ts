@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { ConfigError, configJsonSchema, loadConfig } from './config/load.ts'
+import { ConfigError, configJsonSchema, formatProblem, loadConfig } from './config/load.ts'
 import { type Config, configSchema } from './config/schema.ts'
-import { startDemo } from './demo.ts'
-import { openEventLog } from './log/events.ts'
-import { startPortico } from './portico.ts'
+import { demoPort, startDemo } from './demo.ts'
+import { type EventLog, openEventLog } from './log/events.ts'
+import { type Portico, startPortico } from './portico.ts'
 
 /** Exit codes, as documented in the README. */
 const exit = { ok: 0, invalidConfig: 1, usage: 2, startFailed: 3 } as const
@@ -38,9 +38,19 @@ async function main(argv: string[]): Promise<number> {
     return exit.usage
   }
   const { values, positionals } = parsed
-  if (values.help) return (void process.stdout.write(help), exit.ok)
-  if (values.version) return (void process.stdout.write(`portico ${version()}\n`), exit.ok)
-  const [command] = positionals
+  if (values.help) {
+    process.stdout.write(help)
+    return exit.ok
+  }
+  if (values.version) {
+    process.stdout.write(`portico ${version()}\n`)
+    return exit.ok
+  }
+  const [command, ...extra] = positionals
+  if (extra.length > 0) {
+    process.stderr.write(`portico: unexpected argument "${extra[0]}"\n\n${help}`)
+    return exit.usage
+  }
   switch (command) {
     case 'run':
       return run(values.config)
@@ -74,15 +84,23 @@ function validate(file: string | undefined): number {
   }
   try {
     const config = loadConfig(file)
-    const pools = Object.keys(config.pools).length
-    const servers = Object.values(config.pools).reduce((n, p) => n + p.servers.length, 0)
-    process.stdout.write(
-      `${file}: ok (${config.listeners.length} listener(s), ${config.routes.length} route(s), ${pools} pool(s), ${servers} server(s))\n`,
-    )
+    const pools = Object.values(config.pools)
+    const servers = pools.reduce((n, p) => n + p.servers.length, 0)
+    const counts = [
+      count(config.listeners.length, 'listener'),
+      count(config.routes.length, 'route'),
+      count(pools.length, 'pool'),
+      count(servers, 'server'),
+    ]
+    process.stdout.write(`${file}: ok, ${counts.join(', ')}\n`)
     return exit.ok
   } catch (err) {
     return reportConfigError(err)
   }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
 }
 
 function reportConfigError(err: unknown): number {
@@ -98,13 +116,18 @@ async function run(file: string | undefined): Promise<number> {
   try {
     if (file) config = loadConfig(file)
     else {
-      demo = await startDemo()
+      const port = demoPort(process.env.PORT)
+      if (port === undefined) {
+        process.stderr.write(`portico: PORT must be a port number from 0 to 65535, found "${process.env.PORT}"\n`)
+        return exit.invalidConfig
+      }
+      demo = await startDemo(port)
       config = configSchema.parse(demo.config)
     }
   } catch (err) {
     return reportConfigError(err)
   }
-  let portico: Awaited<ReturnType<typeof startPortico>>
+  let portico: Portico
   try {
     portico = await startPortico(config, events)
   } catch (err) {
@@ -112,6 +135,26 @@ async function run(file: string | undefined): Promise<number> {
     process.stderr.write(`portico: could not start: ${(err as Error).message}\n`)
     return exit.startFailed
   }
+  // Signal handlers go in before the startup lines: whoever reads them may signal at once.
+  process.on('SIGHUP', () => reload(portico, file, events))
+  const stopped = new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) process.exit(1)
+      stopping = true
+      const closed = portico.close()
+      // Logged once the listeners no longer accept, so whoever reads it can count on that.
+      events.info('draining', { signal, grace_ms: portico.plan().shutdownGraceMs })
+      void closed.then(() => {
+        demo?.close()
+        events.info('stopped')
+        resolve(exit.ok)
+      })
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+  })
+
   for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
   if (demo) {
     process.stdout.write(
@@ -119,30 +162,23 @@ async function run(file: string | undefined): Promise<number> {
         `  try: curl ${portico.urls[0]}/   (run \`portico run -c portico.yaml\` for a real config)\n`,
     )
   }
+  return stopped
+}
 
-  process.on('SIGHUP', () => {
-    if (!file) return
-    try {
-      portico.reload(loadConfig(file))
-      events.info('config reloaded', { file })
-    } catch (err) {
-      events.error('reload refused, the running config stays', { file, error: (err as Error).message })
-    }
-  })
-  return new Promise((resolve) => {
-    let stopping = false
-    const stop = (signal: string) => {
-      if (stopping) process.exit(1)
-      stopping = true
-      events.info('draining', { signal, grace_ms: portico.plan().shutdownGraceMs })
-      void portico.close().then(() => {
-        demo?.close()
-        resolve(exit.ok)
-      })
-    }
-    process.on('SIGTERM', () => stop('SIGTERM'))
-    process.on('SIGINT', () => stop('SIGINT'))
-  })
+/** Reloads the config file on SIGHUP; an invalid file is refused and the running config stays. */
+function reload(portico: Portico, file: string | undefined, events: EventLog): void {
+  if (!file) {
+    events.warn('SIGHUP ignored: the demo has no config file to reload')
+    return
+  }
+  try {
+    const needRestart = portico.reload(loadConfig(file))
+    events.info('config reloaded', { file })
+    if (needRestart.length > 0) events.warn('changes that take effect only on restart', { keys: needRestart })
+  } catch (err) {
+    const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
+    events.error('reload refused, the running config stays', { file, errors })
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2))

@@ -10,12 +10,19 @@ export interface Demo {
   close(): void
 }
 
+/** The demo's port from the `PORT` environment variable: 8080 when unset, undefined when not a port. */
+export function demoPort(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return 8080
+  const port = Number(text)
+  return /^\d{1,5}$/.test(text) && port <= 65535 ? port : undefined
+}
+
 /**
  * Starts three demo backends on free loopback ports and returns the embedded default config:
- * Portico on 127.0.0.1:8080 (or `PORT`), round robin over them. Each answers with its own name,
- * so consecutive requests show the balancing.
+ * Portico on 127.0.0.1:`port` (0 picks a free one), round robin over them. Each answers with its
+ * own name, so consecutive requests show the balancing.
  */
-export async function startDemo(port = Number(process.env.PORT ?? 8080)): Promise<Demo> {
+export async function startDemo(port: number): Promise<Demo> {
   const servers: HttpServer[] = []
   for (const name of ['demo-a', 'demo-b', 'demo-c']) {
     const server = createServer((req, res) => {

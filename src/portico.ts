@@ -12,11 +12,17 @@ export interface Portico {
   readonly urls: readonly string[]
   /** The Plan new exchanges use. */
   plan(): Plan
-  /** Builds a Plan from a new config and swaps it in; exchanges in flight finish on the old one. */
-  reload(config: Config): void
+  /**
+   * Builds a Plan from a new config and swaps it in; exchanges in flight finish on the old one.
+   * Returns the top-level keys whose changes wait for a restart (`listeners`, `access_log`).
+   */
+  reload(config: Config): string[]
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
   close(graceMs?: number): Promise<void>
 }
+
+// Bound sockets and the open log file are kept across reloads.
+const restartOnly = ['listeners', 'access_log'] as const
 
 /** Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects. */
 export async function startPortico(config: Config, events: EventLog = silentEvents): Promise<Portico> {
@@ -36,8 +42,10 @@ export async function startPortico(config: Config, events: EventLog = silentEven
     urls: listeners.map((l) => l.url),
     plan: () => current,
     reload(next) {
+      const previous = current.config
       current = buildPlan(next, { registry, accessLog })
       for (const l of listeners) l.apply(current.client)
+      return restartOnly.filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(next[key]))
     },
     close(graceMs = current.shutdownGraceMs) {
       closing ??= (async () => {

@@ -42,11 +42,13 @@ const accessLog = z
   })
   .describe('The access log: one line per exchange.')
 
+const poolName = /^[\w.-]+$/
+
 /** The whole configuration file. */
 export const configSchema = z
   .strictObject({
     listeners: z.array(listenerSchema).min(1).describe('Where Portico accepts client traffic.'),
-    pools: z.record(z.string().regex(/^[\w.-]+$/), poolSchema).describe('Named pools of servers.'),
+    pools: z.record(z.string().regex(poolName), poolSchema).describe('Named pools of servers.'),
     routes: z.array(routeSchema).min(1).describe('Routes, tried in file order; the first that matches wins.'),
     trusted_proxies: z
       .array(cidr)
@@ -61,19 +63,32 @@ export const configSchema = z
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
   })
-  .superRefine((config, ctx) => {
-    const pools = Object.keys(config.pools)
-    config.routes.forEach((route, i) => {
-      if (!(route.pool in config.pools)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['routes', i, 'pool'],
-          message: `unknown pool "${route.pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ') || 'none'}`,
-          params: { choices: pools, found: route.pool },
-        })
-      }
-    })
-  })
+  .superRefine(
+    (config, ctx) => {
+      const pools = Object.keys(config.pools)
+      config.routes.forEach((route, i) => {
+        // A pool name that is itself invalid is reported at the pool.
+        if (typeof route?.pool !== 'string' || !poolName.test(route.pool)) return
+        if (!Object.hasOwn(config.pools, route.pool)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'pool'],
+            message: `unknown pool "${route.pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ') || 'none'}`,
+            params: { choices: pools, found: route.pool },
+          })
+        }
+      })
+    },
+    // Also when other keys are wrong, so that one run reports every problem: the check needs only
+    // `pools` to be a map and `routes` a list, whatever their contents.
+    {
+      when: ({ value }) => isMap((value as Partial<Config>).pools) && Array.isArray((value as Partial<Config>).routes),
+    },
+  )
+
+function isMap(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
 
 export type Config = z.output<typeof configSchema>
 export type ConfigInput = z.input<typeof configSchema>

@@ -47,11 +47,19 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
     secure: false,
     trusted: current.trusted.has(req.socket.remoteAddress ?? ''),
   })
+  // Responses under way, so that a drain can end their connections after them.
+  const inFlight = new Set<ServerResponse>()
+  function settled(this: ServerResponse) {
+    inFlight.delete(this)
+  }
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const current = plan()
     if (draining) {
       res.shouldKeepAlive = false
       res.once('finish', () => server.closeIdleConnections())
+    } else {
+      inFlight.add(res)
+      res.on('close', settled)
     }
     handle(current, new Exchange(req, res, arrival(req, current)))
   })
@@ -88,6 +96,12 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
       draining = true
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
+      // Connections busy now end after their response: with `Connection: close` if its head is not
+      // out yet, else as soon as they fall idle.
+      for (const res of inFlight) {
+        if (!res.headersSent) res.shouldKeepAlive = false
+        else res.once('finish', () => server.closeIdleConnections())
+      }
       // WebSocket tunnels count as open connections: they too get the grace period, then close.
       const timer = setTimeout(() => {
         server.closeAllConnections()

@@ -15,7 +15,12 @@ export interface SpawnedPortico {
   readonly urls: string[]
   /** Everything it wrote to stdout and stderr so far. */
   output(): string
-  /** Resolves with the exit code once it has exited. */
+  /**
+   * Resolves once its output (all of it, from the start) matches `pattern`, with the match;
+   * rejects if it exits first.
+   */
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray>
+  /** Resolves with the exit code once it has exited and its output is all read. */
   exited: Promise<number | null>
 }
 
@@ -42,7 +47,9 @@ export async function spawnPortico(
   })
   let text = ''
   const urls: string[] = []
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  const waiters = new Set<() => void>()
+  // 'close', not 'exit': it comes after the last output is read.
+  const exited = once(child, 'close').then(([code]) => code as number | null)
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
@@ -53,6 +60,7 @@ export async function spawnPortico(
       text += chunk.toString()
       for (const m of text.matchAll(/portico listening on (\S+)/g)) if (!urls.includes(m[1]!)) urls.push(m[1]!)
       if (wanted > 0 && urls.length >= wanted) resolve()
+      for (const check of waiters) check()
     }
     child.stdout!.on('data', onData)
     child.stderr!.on('data', onData)
@@ -60,5 +68,20 @@ export async function spawnPortico(
   }).catch((err) => {
     if (wanted > 0) throw err
   })
-  return { child, urls, output: () => text, exited }
+  const waitFor = (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const m = text.match(pattern)
+        if (m) {
+          waiters.delete(check)
+          resolve(m)
+        }
+      }
+      waiters.add(check)
+      check()
+      void exited.then((code) => {
+        if (waiters.delete(check)) reject(new Error(`portico exited with ${code} before printing ${pattern}:\n${text}`))
+      })
+    })
+  return { child, urls, output: () => text, waitFor, exited }
 }

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { test } from 'node:test'
+import { parse, stringify } from 'yaml'
+import { parseConfig } from '../../src/config/load.ts'
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+const blocks = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!)
+
+// Sections a README example may leave out because it shows another one.
+const base = {
+  listeners: [{ address: '127.0.0.1:8080' }],
+  pools: { web: { servers: ['127.0.0.1:3000'] }, api: { servers: ['127.0.0.1:4000'] } },
+  routes: [{ pool: 'web' }],
+}
+
+test('every YAML example in the README is a valid config, with the sections it leaves out', () => {
+  assert.ok(blocks.length >= 9, `found ${blocks.length} examples`)
+  for (const block of blocks) {
+    const example = parse(block) as Record<string, unknown>
+    const config = stringify({ ...base, ...example, pools: { ...base.pools, ...(example.pools as object) } })
+    assert.doesNotThrow(() => parseConfig(config, 'README.md', { APP_SERVER: '10.0.0.5:3000' }), block)
+  }
+})
