@@ -55,11 +55,15 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
     }
     handle(current, new Exchange(req, res, arrival(req, current)))
   })
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const current = plan()
     handleUpgrade(current, new Exchange(req, new ServerResponse(req), arrival(req, current)), head, tunnels)
-  })
+  }
+  server.on('upgrade', upgrade)
+  // CONNECT goes through the same guards, which answer it with 405: Portico opens no tunnels
+  // on request. Without a listener, Node would drop the connection without a word.
+  server.on('connect', upgrade)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Malformed or too slow: answer once if the socket can still take it, then close.
     if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket).bytesWritten > 0) {

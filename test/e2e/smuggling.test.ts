@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict'
+import { type TestContext, test } from 'node:test'
+import { startBackend } from '../helpers/backend.ts'
+import { rawHttp } from '../helpers/http.ts'
+import { startPortico } from '../helpers/portico.ts'
+
+const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: app.example\r\n\r\n'
+
+/**
+ * Requests that desynchronise a front proxy from its backend when the two read them differently.
+ * Each must get 400 or a closed connection, and the request hidden in it must never reach a backend.
+ */
+const cases: [string, string][] = [
+  [
+    'Content-Length and Transfer-Encoding together',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'Transfer-Encoding before Content-Length',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'two different Content-Lengths',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nContent-Length: 0\r\nContent-Length: 45\r\n\r\n${smuggled}`,
+  ],
+  ['a Content-Length list', `POST / HTTP/1.1\r\nHost: app.example\r\nContent-Length: 0, 45\r\n\r\n${smuggled}`],
+  ['a signed Content-Length', `POST / HTTP/1.1\r\nHost: app.example\r\nContent-Length: +45\r\n\r\n${smuggled}`],
+  [
+    'Transfer-Encoding: chunked, identity',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'Transfer-Encoding: identity',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: identity\r\n\r\n${smuggled}`,
+  ],
+  [
+    'an obfuscated Transfer-Encoding value',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'Transfer-Encoding repeated with a second coding',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'a space before the colon of Transfer-Encoding',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'a space before the colon of Content-Length',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nContent-Length : 45\r\n\r\n${smuggled}`,
+  ],
+  [
+    'Transfer-Encoding folded onto the line before (obs-fold)',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nX-Pad: a\r\n Transfer-Encoding: chunked\r\nContent-Length: 45\r\n\r\n${smuggled}`,
+  ],
+  ['an obs-fold header', `GET / HTTP/1.1\r\nHost: app.example\r\nX-Folded: a\r\n b\r\n\r\n${smuggled}`],
+  [
+    'a chunk size that is not hex',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'a negative chunk size',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nabc\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'a chunk size that overflows',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nabc\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'a chunk longer than its size',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'a chunk size line ended by a bare LF',
+    `POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n${smuggled}`,
+  ],
+  ['LF-only line endings', `GET / HTTP/1.1\nHost: app.example\n\n${smuggled.replaceAll('\r\n', '\n')}`],
+  ['a bare CR in a header line', `GET / HTTP/1.1\r\nHost: app.example\r\nX-A: a\rb\r\n\r\n${smuggled}`],
+  ['a NUL in a header value', `GET / HTTP/1.1\r\nHost: app.example\r\nX-A: a\u0000b\r\n\r\n${smuggled}`],
+  ['a control character in a header value', `GET / HTTP/1.1\r\nHost: app.example\r\nX-A: a\u0001b\r\n\r\n${smuggled}`],
+  ['an invalid character in a header name', `GET / HTTP/1.1\r\nHost: app.example\r\nX@A: b\r\n\r\n${smuggled}`],
+  ['two Host headers', `GET / HTTP/1.1\r\nHost: app.example\r\nHost: evil.example\r\n\r\n${smuggled}`],
+  ['no Host header in HTTP/1.1', `GET / HTTP/1.1\r\nX-A: b\r\n\r\n${smuggled}`],
+  ['a space in the request target', `GET /a b HTTP/1.1\r\nHost: app.example\r\n\r\n${smuggled}`],
+  ['an unknown HTTP version', `GET / HTTP/1.7\r\nHost: app.example\r\n\r\n${smuggled}`],
+]
+
+async function recordingProxy(t: TestContext) {
+  const seen: string[] = []
+  const backend = await startBackend(t, 'rec', (req, res) => {
+    req.resume()
+    req.on('end', () => {
+      seen.push(req.url ?? '')
+      res.end('rec')
+    })
+  })
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  return { proxy, seen }
+}
+
+for (const [name, bytes] of cases) {
+  test(`${name}: 400 or a closed connection, and nothing smuggled reaches the backend`, async (t) => {
+    const { proxy, seen } = await recordingProxy(t)
+    const reply = await rawHttp(proxy.url, bytes)
+    const statuses = [...reply.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])
+    assert.ok(statuses.length === 0 || (statuses.length === 1 && statuses[0] === '400'), `answered ${reply}`)
+    assert.deepEqual(seen, [])
+  })
+}
+
+test('a well-formed pipelined pair is served in order, as the control case', async (t) => {
+  const { proxy, seen } = await recordingProxy(t)
+  const reply = await rawHttp(
+    proxy.url,
+    `GET /first HTTP/1.1\r\nHost: app.example\r\n\r\nGET /second HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n`,
+  )
+  assert.equal(reply.match(/HTTP\/1\.1 200 /g)?.length, 2)
+  assert.deepEqual(seen, ['/first', '/second'])
+})
