@@ -1,9 +1,10 @@
 import { once } from 'node:events'
 import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { splitAddress } from '../config/common.ts'
 import { Exchange } from '../exchange.ts'
+import { clientError } from '../http/client-error.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
@@ -64,20 +65,7 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
   // CONNECT goes through the same guards, which answer it with 405: Portico opens no tunnels
   // on request. Without a listener, Node would drop the connection without a word.
   server.on('connect', upgrade)
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // Malformed or too slow: answer once if the socket can still take it, then close.
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket).bytesWritten > 0) {
-      socket.destroy()
-      return
-    }
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request'
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-  })
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => clientError(err, socket, plan().accessLog))
   server.on('error', (err) => events.error('listener error', { address, error: err.message }))
 
   server.listen({ host, port })

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
-import { get, request } from '../helpers/http.ts'
+import { get, rawHttp, request } from '../helpers/http.ts'
 import { startPortico, type TestPortico } from '../helpers/portico.ts'
 
 function logFile(): string {
@@ -23,7 +23,12 @@ async function records(proxy: TestPortico, file: string): Promise<Record<string,
   return (await linesOf(proxy, file)).map((line) => JSON.parse(line) as Record<string, unknown>)
 }
 
-async function loggingProxy(t: TestContext, file: string, servers: string[], format = 'json') {
+async function loggingProxy(
+  t: TestContext,
+  file: string,
+  servers: string[],
+  format: 'auto' | 'json' | 'pretty' = 'json',
+) {
   return startPortico(t, {
     pools: { web: { servers }, dead: { servers: ['127.0.0.1:1'] } },
     routes: [
@@ -114,6 +119,31 @@ test('a client that goes away mid-exchange is logged as client_aborted and the b
   assert.equal(line?.outcome, 'client_aborted')
   assert.equal(line?.status, 200)
   assert.equal(line?.server, backend.address)
+})
+
+test('requests the parser refuses are logged with their status, outcome and request id', async (t) => {
+  const file = logFile()
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: ['127.0.0.1:1'] } },
+    routes: [{ pool: 'web' }],
+    limits: { max_header_bytes: '2KiB' },
+    access_log: { output: file, format: 'json' },
+  })
+  const malformed = await rawHttp(
+    proxy.url,
+    'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+  )
+  const tooLarge = await rawHttp(proxy.url, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'b'.repeat(3000)}\r\n\r\n`)
+  const lines = await records(proxy, file)
+  assert.deepEqual(
+    lines.map((l) => [l.status, l.outcome, l.client]),
+    [
+      [400, 'bad_request', '127.0.0.1'],
+      [431, 'header_too_large', '127.0.0.1'],
+    ],
+  )
+  assert.match(malformed, new RegExp(`x-request-id: ${lines[0]!.id}\r\n`))
+  assert.match(tooLarge, new RegExp(`x-request-id: ${lines[1]!.id}\r\n`))
 })
 
 test('no credential or cookie value is ever logged', async (t) => {

@@ -40,10 +40,24 @@ test('a request head larger than max_header_bytes gets 431', async (t) => {
     proxy.url,
     `GET / HTTP/1.1\r\nHost: app.example\r\nX-Big: ${'a'.repeat(5000)}\r\nConnection: close\r\n\r\n`,
   )
-  assert.match(reply, /^HTTP\/1\.1 431 /)
+  assert.match(reply, /^HTTP\/1\.1 431 [\s\S]*\r\n\r\nRequest Header Fields Too Large\n$/)
   const fits = await request(proxy.url, { headers: { host: 'app.example', 'x-big': 'a'.repeat(3000) } })
   assert.equal(fits.status, 200)
   assert.equal(seen.length, 1)
+})
+
+test('a head too large on a reused keep-alive connection still gets 431', async (t) => {
+  const { proxy, seen } = await limitedProxy(t, { limits: { max_header_bytes: '4KiB' } })
+  const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
+  socket.on('error', () => {})
+  let text = ''
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+  socket.write('GET /one HTTP/1.1\r\nHost: app.example\r\n\r\n')
+  while (!text.endsWith('\r\n\r\nrec')) await once(socket, 'data')
+  socket.write(`GET /two HTTP/1.1\r\nHost: app.example\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`)
+  await once(socket, 'close')
+  assert.match(text, /^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 431 /)
+  assert.deepEqual(seen, ['GET app.example /one 0'])
 })
 
 test('a request target longer than max_uri_bytes gets 414', async (t) => {

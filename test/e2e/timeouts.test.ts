@@ -49,7 +49,7 @@ test('a client that sends half a request head and stalls is closed within reques
   socket.on('error', () => {})
   await once(socket, 'close')
   const elapsed = performance.now() - started
-  assert.ok(text === '' || /^HTTP\/1\.1 408 /.test(text), text)
+  assert.match(text, /^HTTP\/1\.1 408 [\s\S]*\r\n\r\nRequest Timeout\n$/)
   assert.ok(elapsed >= 400, `closed after ${elapsed} ms, before the setting`)
   assert.ok(elapsed < 500 + slack, `closed after ${elapsed} ms`)
 })
