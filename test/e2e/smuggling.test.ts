@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
-import { rawHttp } from '../helpers/http.ts'
+import { rawHttp, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 
 const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: app.example\r\n\r\n'
@@ -119,4 +121,54 @@ test('a well-formed pipelined pair is served in order, as the control case', asy
   )
   assert.equal(reply.match(/HTTP\/1\.1 200 /g)?.length, 2)
   assert.deepEqual(seen, ['/first', '/second'])
+})
+
+/** A backend that answers every request on a connection with `bytes`, as raw as it likes. */
+async function rawBackend(t: TestContext, bytes: string): Promise<string> {
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('data', () => socket.write(bytes))
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const responses: [string, string][] = [
+  [
+    'Content-Length and Transfer-Encoding together',
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+  ],
+  ['two different Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!'],
+  ['a space before the colon', 'HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok'],
+  ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n'],
+]
+
+for (const [name, bytes] of responses) {
+  test(`a backend response with ${name} gives 502 or a cut connection, never a reinterpreted body`, async (t) => {
+    const backend = await rawBackend(t, bytes)
+    const proxy = await startPortico(t, { pools: { web: { servers: [backend] } }, routes: [{ pool: 'web' }] })
+    const reply = await rawHttp(proxy.url, 'GET / HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n')
+    // Broken before the head reached the client: 502. Broken in the body: the client sees it cut.
+    assert.ok(reply === '' || /^HTTP\/1\.1 502 [\s\S]*\r\n\r\nBad Gateway\n$/.test(reply), reply)
+  })
+}
+
+test('bytes a backend sends after its response never answer another client', async (t) => {
+  const backend = await rawBackend(
+    t,
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\npoison',
+  )
+  const proxy = await startPortico(t, { pools: { web: { servers: [backend] } }, routes: [{ pool: 'web' }] })
+  const bodies: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const reply = await request(proxy.url)
+    bodies.push(`${reply.status} ${reply.body}`)
+  }
+  assert.ok(!bodies.some((b) => b.includes('poison')), bodies.join(' | '))
 })

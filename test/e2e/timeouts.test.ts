@@ -54,6 +54,29 @@ test('a client that sends half a request head and stalls is closed within reques
   assert.ok(elapsed < 500 + slack, `closed after ${elapsed} ms`)
 })
 
+test('a client that trickles its request head byte by byte is still closed within request_headers', async (t) => {
+  const backend = await startBackend(t, 'never')
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+    timeouts: { request_headers: '500ms' },
+  })
+  const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
+  socket.on('error', () => {})
+  const started = performance.now()
+  socket.write('GET / HTTP/1.1\r\nHost: slow.example\r\n')
+  // A slowloris client: each byte on its own resets any idle timer, never the head deadline.
+  const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 50)
+  t.after(() => clearInterval(trickle))
+  let text = ''
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+  await once(socket, 'close')
+  clearInterval(trickle)
+  const elapsed = performance.now() - started
+  assert.match(text, /^HTTP\/1\.1 408 /)
+  assert.ok(elapsed < 500 + slack, `closed after ${elapsed} ms`)
+})
+
 test('an idle keep-alive client connection is closed after keepalive_idle', async (t) => {
   const backend = await startBackend(t, 'ok')
   const proxy = await startPortico(t, {
