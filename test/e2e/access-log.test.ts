@@ -8,6 +8,7 @@ import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { get, rawHttp, request } from '../helpers/http.ts'
 import { startPortico, type TestPortico } from '../helpers/portico.ts'
+import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
 
 function logFile(): string {
   return join(mkdtempSync(join(tmpdir(), 'portico-log-')), 'access.log')
@@ -175,6 +176,30 @@ test('the pretty format writes one readable line per exchange', async (t) => {
   assert.ok(lines[0]!.includes(String(reply.headers['x-request-id'])))
   assert.match(lines[1]!, / 502 .*backend_refused/)
   assert.ok(!lines.some((l) => l.startsWith('{')))
+})
+
+test('the access log goes to stdout as JSON lines when stdout is not a terminal', { timeout: 20_000 }, async (t) => {
+  const backend = await startBackend(t, 'a')
+  const config = writeConfig({
+    listeners: [{ address: '127.0.0.1:0' }],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+    access_log: { output: 'stdout' },
+  })
+  const portico = await spawnPortico(t, ['run', '-c', config], { listeners: 1 })
+  const reply = await get(`${portico.urls[0]}/from-cli`)
+  const id = String(reply.headers['x-request-id'])
+  let line: string | undefined
+  while (
+    !(line = portico
+      .output()
+      .split('\n')
+      .find((l) => l.includes(id)))
+  )
+    await once(portico.child.stdout!, 'data')
+  const record = JSON.parse(line) as Record<string, unknown>
+  assert.equal(record.path, '/from-cli')
+  assert.equal(record.outcome, 'ok')
 })
 
 test('the auto format writes JSON to a file, which is not a terminal', async (t) => {

@@ -216,6 +216,20 @@ test('an IPv6 client appears in X-Forwarded-For as is and in Forwarded quoted', 
   assert.deepEqual(values(raw, 'forwarded'), ['for="[::1]";proto=http;host=v6.example'])
 })
 
+test('an IPv4 client on a dual-stack listener is trusted by its IPv4 range and shown as IPv4', async (t) => {
+  const backend = await startBackend(t, 'echo', echo)
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '[::]:0' }],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+    trusted_proxies: ['127.0.0.0/8'],
+  })
+  const port = new URL(proxy.url).port
+  const raw = await seen(`http://127.0.0.1:${port}/`, ['Host', 'v4.example', 'X-Forwarded-For', '203.0.113.9'])
+  assert.deepEqual(values(raw, 'x-forwarded-for'), ['203.0.113.9, 127.0.0.1'])
+  assert.deepEqual(values(raw, 'forwarded'), ['for=127.0.0.1;proto=http;host=v4.example'])
+})
+
 test('Host is kept by default and replaced by the pool host_header', async (t) => {
   const kept = await echoProxy(t)
   assert.deepEqual(values(await seen(`${kept.url}/`, ['Host', 'Shop.Example:8080']), 'host'), ['Shop.Example:8080'])
