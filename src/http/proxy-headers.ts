@@ -17,6 +17,12 @@ const rewritten = new Set([
   'expect',
 ])
 
+// Other claims about earlier hops (X-Forwarded-Port, X-Forwarded-Prefix, X-Real-IP, …) that
+// backends may believe: only a trusted proxy may make them.
+function isForwardingClaim(lower: string): boolean {
+  return lower.startsWith('x-forwarded-') || lower === 'x-real-ip'
+}
+
 function viaEntry(x: Exchange): string {
   return `${x.req.httpVersionMajor === 2 ? '2' : x.req.httpVersion} ${viaName}`
 }
@@ -25,7 +31,8 @@ function viaEntry(x: Exchange): string {
  * The header list sent to the backend, flat as `[name, value, …]`: the client's headers in the case
  * and order received, duplicates kept, less hop-by-hop ones; Host in its place (`hostOverride`
  * replaces its value); then Via and the forwarding headers. Forwarding headers from a trusted
- * proxy are extended; from anyone else, replaced.
+ * proxy are extended; from anyone else, replaced, and other forwarding claims (X-Forwarded-Port,
+ * X-Real-IP, …) removed.
  */
 export function backendRequestHeaders(x: Exchange, hostOverride: string | undefined): string[] {
   const raw = x.req.rawHeaders
@@ -43,6 +50,7 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
       continue
     }
     if (isHopByHop(lower) || rewritten.has(lower) || dropped?.has(lower)) continue
+    if (!x.trusted && isForwardingClaim(lower)) continue
     out.push(name, raw[i + 1]!)
   }
   if (!hostSent) out.push('host', host)

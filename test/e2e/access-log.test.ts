@@ -122,6 +122,29 @@ test('a client that goes away mid-exchange is logged as client_aborted and the b
   assert.equal(line?.server, backend.address)
 })
 
+test('a client that gives up before the response head is logged as client_aborted with no status', async (t) => {
+  let backendGotRequest!: () => void
+  const received = new Promise<void>((resolve) => (backendGotRequest = resolve))
+  let backendSawClose!: () => void
+  const closed = new Promise<void>((resolve) => (backendSawClose = resolve))
+  const backend = await startBackend(t, 'never', (_req, res) => {
+    res.on('close', backendSawClose)
+    backendGotRequest()
+  })
+  const file = logFile()
+  const proxy = await loggingProxy(t, file, [backend.address])
+  const req = httpRequest(proxy.url, { agent: false, headers: { host: 'app.example' } })
+  req.on('error', () => {})
+  req.end()
+  await received
+  req.destroy()
+  await closed
+  const [line] = await records(proxy, file)
+  assert.equal(line?.outcome, 'client_aborted')
+  assert.equal(line?.status, 0)
+  assert.equal(line?.backend_ms, undefined)
+})
+
 test('requests the parser refuses are logged with their status, outcome and request id', async (t) => {
   const file = logFile()
   const proxy = await startPortico(t, {

@@ -159,7 +159,13 @@ test('an untrusted client gets its forwarding headers replaced, never appended t
     'evil.example',
     'Forwarded',
     'for=6.6.6.6;host=evil.example',
+    'X-Real-IP',
+    '6.6.6.6',
+    'X-Forwarded-Port',
+    '443',
   ])
+  assert.deepEqual(values(raw, 'x-real-ip'), [])
+  assert.deepEqual(values(raw, 'x-forwarded-port'), [])
   assert.deepEqual(values(raw, 'x-forwarded-for'), ['127.0.0.1'])
   assert.deepEqual(values(raw, 'x-forwarded-proto'), ['http'])
   assert.deepEqual(values(raw, 'x-forwarded-host'), ['shop.example'])
@@ -181,7 +187,13 @@ test('a trusted proxy gets its forwarding headers kept and extended', async (t) 
     'www.shop.example',
     'Forwarded',
     'for=203.0.113.9;proto=https',
+    'X-Real-IP',
+    '203.0.113.9',
+    'X-Forwarded-Port',
+    '443',
   ])
+  assert.deepEqual(values(raw, 'x-real-ip'), ['203.0.113.9'])
+  assert.deepEqual(values(raw, 'x-forwarded-port'), ['443'])
   assert.deepEqual(values(raw, 'x-forwarded-for'), ['203.0.113.9, 10.0.0.2, 127.0.0.1'])
   assert.deepEqual(values(raw, 'x-forwarded-proto'), ['https'])
   assert.deepEqual(values(raw, 'x-forwarded-host'), ['www.shop.example'])
