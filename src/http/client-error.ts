@@ -12,16 +12,17 @@ const codes: Readonly<Record<string, FailureCode>> = {
 }
 
 /**
- * Answers a request that Node's parser refused (malformed, head too large, head too slow) with the
- * catalogue's status, a short plain body and a request id, logs it, then closes the connection:
- * after a parse error nothing more on it can be trusted (RFC 9112 §11.2). A connection the client
- * reset, or whose previous response is still being written, is closed without a word, since a
- * status line there would corrupt that response.
+ * Answers a request that Node's parser refused (malformed, head too large, too slow) with the
+ * catalogue's status, a short plain body and a request id, then closes the connection: after a
+ * parse error nothing more on it can be trusted (RFC 9112 §11.2), and logs the answer. An exchange
+ * in flight on the connection (a body too slow for `timeouts.request`) ends as `client_aborted` in
+ * its own line. A connection the client reset, or whose response head is already out, is closed
+ * without a word, since a status line there would corrupt that response.
  */
 export function clientError(err: NodeJS.ErrnoException, socket: Duplex, log: AccessLog): void {
-  // `_httpMessage` is the response Node is writing on this socket; its own default handler checks it too.
-  const busy = (socket as { _httpMessage?: unknown })._httpMessage
-  if (err.code === 'ECONNRESET' || !socket.writable || busy) {
+  // `_httpMessage` is the response in flight on this socket; Node's own default handler checks it too.
+  const inFlight = (socket as { _httpMessage?: { headersSent: boolean } | null })._httpMessage
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy()
     return
   }

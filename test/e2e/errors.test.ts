@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
-import { type TestContext, test } from 'node:test'
+import { describe, type TestContext, test } from 'node:test'
 import { Worker } from 'node:worker_threads'
 import { startBackend } from '../helpers/backend.ts'
 import { get, type Reply } from '../helpers/http.ts'
@@ -87,79 +87,82 @@ function curl(args: string[]): Promise<{ code: number; body: string }> {
   })
 }
 
-test('a backend that refuses the connection gives 502', async (t) => {
-  const server = await closedPort()
-  const proxy = await proxyTo(t, server)
-  assertPlainFailure(await get(proxy.url), 502, 'Bad Gateway', server)
-})
-
-test('a backend that resets the connection before answering gives 502', async (t) => {
-  const backend = await startBackend(t, 'reset', (req) => req.socket.destroy())
-  const proxy = await proxyTo(t, backend.address)
-  assertPlainFailure(await get(proxy.url), 502, 'Bad Gateway', backend.address)
-})
-
-test('a backend that sends no response head in time gives 504', async (t) => {
-  const server = await silentServer(t)
-  const proxy = await proxyTo(t, server, { response_headers: '200ms' })
-  const started = performance.now()
-  assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)
-  // One retry on the same server is allowed for an idempotent request: at most two timeouts.
-  assert.ok(performance.now() - started < 5000)
-})
-
-test('a backend that cannot be connected to in time gives 504', async (t) => {
-  const server = await fullBacklog(t)
-  const proxy = await proxyTo(t, server, { connect: '200ms' })
-  assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)
-})
-
-test('a pool with no usable server gives 503', async (t) => {
-  const backend = await startBackend(t, 'idle')
-  const proxy = await startPortico(t, {
-    pools: { web: { servers: [{ address: backend.address, weight: 0 }] } },
-    routes: [{ pool: 'web' }],
+// Timeout cases wait on timers of their own servers, so the cases run side by side.
+describe('failure statuses', { concurrency: true }, () => {
+  test('a backend that refuses the connection gives 502', async (t) => {
+    const server = await closedPort()
+    const proxy = await proxyTo(t, server)
+    assertPlainFailure(await get(proxy.url), 502, 'Bad Gateway', server)
   })
-  assertPlainFailure(await get(proxy.url), 503, 'Service Unavailable', backend.address)
-})
 
-test('a backend that dies mid-body with Content-Length makes the client see an aborted response', async (t) => {
-  const backend = await startBackend(t, 'dies', (_req, res) => {
-    res.writeHead(200, { 'content-length': '100000' })
-    res.write('x'.repeat(1000), () => res.socket?.destroy())
+  test('a backend that resets the connection before answering gives 502', async (t) => {
+    const backend = await startBackend(t, 'reset', (req) => req.socket.destroy())
+    const proxy = await proxyTo(t, backend.address)
+    assertPlainFailure(await get(proxy.url), 502, 'Bad Gateway', backend.address)
   })
-  const proxy = await proxyTo(t, backend.address)
-  const { code, body } = await curl([proxy.url])
-  // 18: transfer closed with outstanding read data remaining.
-  assert.equal(code, 18)
-  assert.ok(body.length < 100000)
-})
 
-test('a backend that dies mid-body while chunking makes the client see an aborted response', async (t) => {
-  const backend = await startBackend(t, 'dies', (_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' })
-    res.write('x'.repeat(1000), () => res.socket?.destroy())
+  test('a backend that sends no response head in time gives 504', async (t) => {
+    const server = await silentServer(t)
+    const proxy = await proxyTo(t, server, { response_headers: '200ms' })
+    const started = performance.now()
+    assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)
+    // One retry on the same server is allowed for an idempotent request: at most two timeouts.
+    assert.ok(performance.now() - started < 5000)
   })
-  const proxy = await proxyTo(t, backend.address)
-  const { code } = await curl([proxy.url])
-  assert.equal(code, 18)
-})
 
-test('a chunked response cut by its backend never ends with the last chunk', async (t) => {
-  const backend = await startBackend(t, 'dies', (_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' })
-    res.write('partial', () => res.socket?.destroy())
+  test('a backend that cannot be connected to in time gives 504', async (t) => {
+    const server = await fullBacklog(t)
+    const proxy = await proxyTo(t, server, { connect: '200ms' })
+    assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)
   })
-  const proxy = await proxyTo(t, backend.address)
-  const { port } = new URL(proxy.url)
-  const socket = connect(Number(port), '127.0.0.1')
-  socket.write('GET / HTTP/1.1\r\nHost: a.example\r\n\r\n')
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  socket.on('error', () => {})
-  await once(socket, 'close')
-  const text = Buffer.concat(chunks).toString('latin1')
-  assert.match(text, /^HTTP\/1\.1 200/)
-  assert.match(text, /partial/)
-  assert.ok(!text.endsWith('0\r\n\r\n'), 'the response looks complete')
+
+  test('a pool with no usable server gives 503', async (t) => {
+    const backend = await startBackend(t, 'idle')
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [{ address: backend.address, weight: 0 }] } },
+      routes: [{ pool: 'web' }],
+    })
+    assertPlainFailure(await get(proxy.url), 503, 'Service Unavailable', backend.address)
+  })
+
+  test('a backend that dies mid-body with Content-Length makes the client see an aborted response', async (t) => {
+    const backend = await startBackend(t, 'dies', (_req, res) => {
+      res.writeHead(200, { 'content-length': '100000' })
+      res.write('x'.repeat(1000), () => res.socket?.destroy())
+    })
+    const proxy = await proxyTo(t, backend.address)
+    const { code, body } = await curl([proxy.url])
+    // 18: transfer closed with outstanding read data remaining.
+    assert.equal(code, 18)
+    assert.ok(body.length < 100000)
+  })
+
+  test('a backend that dies mid-body while chunking makes the client see an aborted response', async (t) => {
+    const backend = await startBackend(t, 'dies', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write('x'.repeat(1000), () => res.socket?.destroy())
+    })
+    const proxy = await proxyTo(t, backend.address)
+    const { code } = await curl([proxy.url])
+    assert.equal(code, 18)
+  })
+
+  test('a chunked response cut by its backend never ends with the last chunk', async (t) => {
+    const backend = await startBackend(t, 'dies', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write('partial', () => res.socket?.destroy())
+    })
+    const proxy = await proxyTo(t, backend.address)
+    const { port } = new URL(proxy.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    socket.write('GET / HTTP/1.1\r\nHost: a.example\r\n\r\n')
+    const chunks: Buffer[] = []
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('error', () => {})
+    await once(socket, 'close')
+    const text = Buffer.concat(chunks).toString('latin1')
+    assert.match(text, /^HTTP\/1\.1 200/)
+    assert.match(text, /partial/)
+    assert.ok(!text.endsWith('0\r\n\r\n'), 'the response looks complete')
+  })
 })
