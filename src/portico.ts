@@ -21,7 +21,7 @@ export interface Portico {
 /** Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects. */
 export async function startPortico(config: Config, events: EventLog = silentEvents): Promise<Portico> {
   const registry = new ServerRegistry()
-  const accessLog = openAccessLog(config.access_log)
+  const accessLog = openAccessLog(config.access_log, events)
   let current = buildPlan(config, { registry, accessLog })
   const listeners: Listener[] = []
   try {

@@ -1,8 +1,9 @@
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, openSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import { pino } from 'pino'
 import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
+import { type EventLog, silentEvents } from './events.ts'
 
 /** Where and how access log lines are written. */
 export interface AccessLogSettings {
@@ -28,16 +29,26 @@ export interface AccessLog {
   close(): Promise<void>
 }
 
-/** Opens the access log that `settings` describe; `pretty` on a terminal when the format is `auto`. */
-export function openAccessLog(settings: AccessLogSettings): AccessLog {
+/**
+ * Opens the access log that `settings` describe; `pretty` on a terminal when the format is `auto`.
+ * A file that cannot be opened throws here, before anything listens. A later write failure (disk
+ * full, closed pipe) is reported once to `events`; it never stops the traffic.
+ */
+export function openAccessLog(settings: AccessLogSettings, events: EventLog = silentEvents): AccessLog {
   if (settings.output === 'off') return { write() {}, reject() {}, close: async () => {} }
   const stream: Writable =
     settings.output === 'stdout'
       ? process.stdout
       : settings.output === 'stderr'
         ? process.stderr
-        : createWriteStream(settings.output, { flags: 'a' })
+        : createWriteStream('', { fd: openSync(settings.output, 'a') })
   const ownsStream = stream !== process.stdout && stream !== process.stderr
+  // Without a listener, an 'error' on the output would take the whole process down (USERS #3).
+  let failed = false
+  stream.on('error', (err: Error) => {
+    if (!failed) events.error('access log write failed', { output: settings.output, error: err.message })
+    failed = true
+  })
   const tty = (stream as { isTTY?: boolean }).isTTY === true
   const pretty = settings.format === 'pretty' || (settings.format === 'auto' && tty)
   const close = () =>

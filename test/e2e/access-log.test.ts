@@ -233,3 +233,20 @@ test('the auto format writes JSON to a file, which is not a terminal', async (t)
   const [line] = await records(proxy, file)
   assert.equal(line?.outcome, 'ok')
 })
+
+test('an access log file that cannot be opened stops the start with a clear error', async (t) => {
+  const missing = join(mkdtempSync(join(tmpdir(), 'portico-log-')), 'no-such-dir', 'access.log')
+  const config = writeConfig({
+    listeners: [{ address: '127.0.0.1:0' }],
+    pools: { web: { servers: ['127.0.0.1:1'] } },
+    routes: [{ pool: 'web' }],
+    access_log: { output: missing },
+  })
+  const portico = await spawnPortico(t, ['run', '-c', config])
+  // 'close' comes once its output is all read, after 'exit'.
+  const closed = once(portico.child, 'close')
+  assert.equal(await portico.exited, 3)
+  await closed
+  assert.match(portico.output(), new RegExp(`could not start: .*${missing.replaceAll('/', '\\/')}`))
+  assert.doesNotMatch(portico.output(), /listening on/)
+})
