@@ -13,11 +13,11 @@ const codes: Readonly<Record<string, FailureCode>> = {
 
 /**
  * Answers a request that Node's parser refused (malformed, head too large, too slow) with the
- * catalogue's status, a short plain body and a request id, then closes the connection: after a
- * parse error nothing more on it can be trusted (RFC 9112 §11.2), and logs the answer. An exchange
- * in flight on the connection (a body too slow for `timeouts.request`) ends as `client_aborted` in
- * its own line. A connection the client reset, or whose response head is already out, is closed
- * without a word, since a status line there would corrupt that response.
+ * catalogue's status, a short plain body and a request id, logs that answer, and closes the
+ * connection, since after a parse error nothing more on it can be trusted (RFC 9112 §11.2). An
+ * exchange in flight on the connection (a body too slow for `timeouts.request`) also ends, as
+ * `client_aborted`, in its own line. A connection the client reset, or whose response head is
+ * already out, is closed without a word: a status line there would corrupt that response.
  */
 export function clientError(err: NodeJS.ErrnoException, socket: Duplex, log: AccessLog): void {
   // `_httpMessage` is the response in flight on this socket; Node's own default handler checks it too.
