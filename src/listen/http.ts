@@ -37,6 +37,8 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
     // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
     connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
   })
+  // Node would refuse more than 2000 header lines whatever their size; max_header_bytes is the one limit.
+  server.maxHeadersCount = 0
   const apply = (client: ClientSettings) => {
     server.headersTimeout = client.requestHeadersTimeoutMs
     server.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { request as httpRequest } from 'node:http'
-import { connect } from 'node:net'
+import { createServer, request as httpRequest } from 'node:http'
+import { type AddressInfo, connect } from 'node:net'
 import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { rawHttp, request } from '../helpers/http.ts'
@@ -58,6 +58,27 @@ test('a head too large on a reused keep-alive connection still gets 431', async 
   await once(socket, 'close')
   assert.match(text, /^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 431 /)
   assert.deepEqual(seen, ['GET app.example /one 0'])
+})
+
+test('a head within max_header_bytes reaches the backend whole, however many headers it has', async (t) => {
+  let count = 0
+  const backend = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
+    count = req.rawHeaders.filter((name, i) => i % 2 === 0 && name === 'X-N').length
+    res.end('ok')
+  }).listen(0, '127.0.0.1')
+  await once(backend, 'listening')
+  t.after(() => backend.close())
+  backend.maxHeadersCount = 0
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [`127.0.0.1:${(backend.address() as AddressInfo).port}`] } },
+    routes: [{ pool: 'web' }],
+    limits: { max_header_bytes: '128KiB' },
+  })
+  // More lines than Node's default count limit (2000), within the byte limit.
+  const headers = 'X-N: 1\r\n'.repeat(2500)
+  const reply = await rawHttp(proxy.url, `GET / HTTP/1.1\r\nHost: app.example\r\n${headers}Connection: close\r\n\r\n`)
+  assert.match(reply, /^HTTP\/1\.1 200 /)
+  assert.equal(count, 2500)
 })
 
 test('a request target longer than max_uri_bytes gets 414', async (t) => {
