@@ -71,6 +71,27 @@ test('an ok exchange is logged as one JSON line with every field', async (t) => 
   assert.equal(line.outcome, 'ok')
 })
 
+test('a chunked upload is logged with the bytes that came in', async (t) => {
+  const backend = await startBackend(t, 'sink', (req, res) => {
+    req.resume()
+    req.on('end', () => res.end('stored'))
+  })
+  const file = logFile()
+  const proxy = await loggingProxy(t, file, [backend.address])
+  await new Promise<void>((resolve, reject) => {
+    const req = httpRequest(proxy.url, { method: 'PUT', agent: false, headers: { host: 'app.example' } }, (res) => {
+      res.resume()
+      res.on('end', resolve)
+    })
+    req.on('error', reject)
+    req.write('a'.repeat(700))
+    req.end('b'.repeat(300))
+  })
+  const [line] = await records(proxy, file)
+  assert.equal(line?.bytes_in, 1000)
+  assert.equal(line?.bytes_out, 'stored'.length)
+})
+
 test('a failed backend is logged with its status and outcome', async (t) => {
   const file = logFile()
   const proxy = await loggingProxy(t, file, ['127.0.0.1:1'])

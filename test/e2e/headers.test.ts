@@ -65,6 +65,16 @@ test('header names reach the backend in the case and order sent, duplicates kept
   assert.deepEqual(values(raw, 'host'), ['app.example'])
 })
 
+test('header values with bytes beyond ASCII reach the backend unchanged', async (t) => {
+  const proxy = await echoProxy(t)
+  const text = await rawHttp(
+    proxy.url,
+    Buffer.from('GET / HTTP/1.1\r\nHost: a.example\r\nX-Latin: caf\xe9 \xff\r\nConnection: close\r\n\r\n', 'latin1'),
+  )
+  const body = JSON.parse(Buffer.from(text.slice(text.indexOf('\r\n\r\n') + 4), 'latin1').toString()) as Seen
+  assert.deepEqual(values(body.raw, 'x-latin'), ['caf\xe9 \xff'])
+})
+
 test('hop-by-hop headers and headers named in Connection never reach the backend', async (t) => {
   const proxy = await echoProxy(t)
   const raw = await seen(`${proxy.url}/`, [
