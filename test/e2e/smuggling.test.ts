@@ -5,6 +5,7 @@ import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { rawHttp, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
 
 const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: app.example\r\n\r\n'
 
@@ -171,4 +172,22 @@ test('bytes a backend sends after its response never answer another client', asy
     bodies.push(`${reply.status} ${reply.body}`)
   }
   assert.ok(!bodies.some((b) => b.includes('poison')), bodies.join(' | '))
+})
+
+test('the lenient parser stays off even when NODE_OPTIONS asks for it', async (t) => {
+  const { address } = await startBackend(t, 'rec')
+  const config = writeConfig({
+    listeners: [{ address: '127.0.0.1:0' }],
+    pools: { web: { servers: [address] } },
+    routes: [{ pool: 'web' }],
+    access_log: { output: 'off' },
+  })
+  const portico = await spawnPortico(t, ['run', '-c', config], {
+    listeners: 1,
+    env: { NODE_OPTIONS: '--insecure-http-parser' },
+  })
+  const reply = await rawHttp(portico.urls[0]!, cases[0]![1])
+  assert.match(reply, /^HTTP\/1\.1 400 /)
+  const folded = await rawHttp(portico.urls[0]!, `GET / HTTP/1.1\r\nHost: a.example\r\nX-A: a\r\n b\r\n\r\n`)
+  assert.match(folded, /^HTTP\/1\.1 400 /)
 })
