@@ -10,6 +10,7 @@ export const failures = {
   method_not_allowed: { status: 405, source: 'client', retry: 'never', text: 'Method Not Allowed' },
   body_too_large: { status: 413, source: 'client', retry: 'never', text: 'Payload Too Large' },
   uri_too_long: { status: 414, source: 'client', retry: 'never', text: 'URI Too Long' },
+  header_too_large: { status: 431, source: 'client', retry: 'never', text: 'Request Header Fields Too Large' },
   client_timeout: { status: 408, source: 'client', retry: 'never', text: 'Request Timeout' },
   client_aborted: { status: 0, source: 'client', retry: 'never', text: '' },
   backend_refused: { status: 502, source: 'backend', retry: 'always', text: 'Bad Gateway' },

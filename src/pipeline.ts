@@ -3,6 +3,7 @@ import { ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
+import { validHost } from './http/valid-host.ts'
 import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
 import type { Route } from './route/table.ts'
@@ -75,6 +76,7 @@ function admit(plan: Plan, x: Exchange): Route | undefined {
   if (x.req.method === 'CONNECT') return void respondError(x, 'method_not_allowed', { allow: allowed })
   if (x.path.length > plan.client.maxUriBytes) return void respondError(x, 'uri_too_long')
   if (!toOriginForm(x)) return void respondError(x, 'bad_request')
+  if (!validHost(x.req.rawHeaders, x.authority)) return void respondError(x, 'bad_request')
 
   const route = plan.routes.match(x)
   if (!route) return void respondError(x, 'not_found')

@@ -27,7 +27,7 @@ const restartOnly = ['listeners', 'access_log'] as const
 /** Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects. */
 export async function startPortico(config: Config, events: EventLog = silentEvents): Promise<Portico> {
   const registry = new ServerRegistry()
-  const accessLog = openAccessLog(config.access_log)
+  const accessLog = openAccessLog(config.access_log, events)
   let current = buildPlan(config, { registry, accessLog })
   const listeners: Listener[] = []
   try {

@@ -1,5 +1,4 @@
 import { isIPv6 } from 'node:net'
-import type { Exchange } from '../exchange.ts'
 
 /** The client address as an RFC 7239 node: IPv6 in quotes and brackets. */
 function forwardedNode(ip: string): string {
@@ -16,9 +15,11 @@ function quoteIfNeeded(value: string): string {
   return /^[\w!#$%&'*+.^`|~-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`
 }
 
-/** This hop's RFC 7239 `Forwarded` element: `for=…;proto=…;host=…`. */
-export function forwardedElement(x: Exchange): string {
-  const proto = x.secure ? 'https' : 'http'
-  const host = x.authority ? `;host=${quoteIfNeeded(x.authority)}` : ''
-  return `for=${forwardedNode(x.clientAddress)};proto=${proto}${host}`
+/**
+ * This hop's RFC 7239 `Forwarded` element, `for=…;proto=…;host=…`, for a client at `clientAddress`
+ * that asked for `authority` (omitted when empty) over TLS or not.
+ */
+export function forwardedElement(clientAddress: string, secure: boolean, authority: string): string {
+  const host = authority ? `;host=${quoteIfNeeded(authority)}` : ''
+  return `for=${forwardedNode(clientAddress)};proto=${secure ? 'https' : 'http'}${host}`
 }

@@ -7,7 +7,6 @@ export const viaName = 'portico'
 
 // Headers this proxy writes itself; a client's copy is replaced, or extended when it is trusted.
 const rewritten = new Set([
-  'host',
   'via',
   'x-forwarded-for',
   'x-forwarded-proto',
@@ -18,37 +17,56 @@ const rewritten = new Set([
   'expect',
 ])
 
+// Other claims about earlier hops (X-Forwarded-Port, X-Forwarded-Prefix, X-Real-IP, …) that
+// backends may believe: only a trusted proxy may make them.
+function isForwardingClaim(lower: string): boolean {
+  return lower.startsWith('x-forwarded-') || lower === 'x-real-ip'
+}
+
 function viaEntry(x: Exchange): string {
   return `${x.req.httpVersionMajor === 2 ? '2' : x.req.httpVersion} ${viaName}`
 }
 
 /**
  * The header list sent to the backend, flat as `[name, value, …]`: the client's headers in the case
- * and order received, duplicates kept, less hop-by-hop ones, then Host, Via and the forwarding
- * headers. Forwarding headers from a trusted proxy are extended; from anyone else, replaced.
+ * and order received, duplicates kept, less hop-by-hop ones; Host in its place (`hostOverride`
+ * replaces its value); then Via and the forwarding headers. Forwarding headers from a trusted
+ * proxy are extended; from anyone else, replaced, and other forwarding claims (X-Forwarded-Port,
+ * X-Real-IP, …) removed.
  */
 export function backendRequestHeaders(x: Exchange, hostOverride: string | undefined): string[] {
   const raw = x.req.rawHeaders
   const dropped = connectionTokens(x.req.headers.connection)
+  const host = hostOverride ?? x.authority
   const out: string[] = []
+  let hostSent = false
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const lower = name.toLowerCase()
+    // Host stays where the client put it; an absolute-form target or `host_header` gives its value.
+    if (lower === 'host') {
+      if (!hostSent) out.push(name, host)
+      hostSent = true
+      continue
+    }
     if (isHopByHop(lower) || rewritten.has(lower) || dropped?.has(lower)) continue
+    if (!x.trusted && isForwardingClaim(lower)) continue
     out.push(name, raw[i + 1]!)
   }
+  if (!hostSent) out.push('host', host)
   const h = x.req.headers
   const client = plainAddress(x.clientAddress)
   const trusted = x.trusted
   const priorFor = trusted ? joined(h['x-forwarded-for']) : undefined
   const priorForwarded = trusted ? joined(h.forwarded) : undefined
   const priorVia = joined(h.via)
-  out.push('host', hostOverride ?? x.authority)
-  out.push('via', priorVia ? `${priorVia}, ${viaEntry(x)}` : viaEntry(x))
+  const element = forwardedElement(x.clientAddress, x.secure, x.authority)
+  const via = viaEntry(x)
+  out.push('via', priorVia ? `${priorVia}, ${via}` : via)
   out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client)
   out.push('x-forwarded-proto', (trusted && joined(h['x-forwarded-proto'])) || (x.secure ? 'https' : 'http'))
   out.push('x-forwarded-host', (trusted && joined(h['x-forwarded-host'])) || x.authority)
-  out.push('forwarded', priorForwarded ? `${priorForwarded}, ${forwardedElement(x)}` : forwardedElement(x))
+  out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element)
   out.push('x-request-id', x.id)
   return out
 }

@@ -1,9 +1,10 @@
 import { once } from 'node:events'
 import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { splitAddress } from '../config/common.ts'
 import { Exchange } from '../exchange.ts'
+import { clientError } from '../http/client-error.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
@@ -36,6 +37,8 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
     // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
     connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
   })
+  // Node would refuse more than 2000 header lines whatever their size; max_header_bytes is the one limit.
+  server.maxHeadersCount = 0
   const apply = (client: ClientSettings) => {
     server.headersTimeout = client.requestHeadersTimeoutMs
     server.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
@@ -63,25 +66,16 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
     }
     handle(current, new Exchange(req, res, arrival(req, current)))
   })
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const current = plan()
     handleUpgrade(current, new Exchange(req, new ServerResponse(req), arrival(req, current)), head, tunnels)
-  })
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // Malformed or too slow: answer once if the socket can still take it, then close.
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket).bytesWritten > 0) {
-      socket.destroy()
-      return
-    }
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request'
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-  })
+  }
+  server.on('upgrade', upgrade)
+  // CONNECT goes through the same guards, which answer it with 405: Portico opens no tunnels
+  // on request. Without a listener, Node would drop the connection without a word.
+  server.on('connect', upgrade)
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => clientError(err, socket, plan().accessLog))
   server.on('error', (err) => events.error('listener error', { address, error: err.message }))
 
   server.listen({ host, port })

@@ -1,7 +1,9 @@
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, openSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import { pino } from 'pino'
+import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
+import { type EventLog, silentEvents } from './events.ts'
 
 /** Where and how access log lines are written. */
 export interface AccessLogSettings {
@@ -10,23 +12,43 @@ export interface AccessLogSettings {
   readonly format: 'auto' | 'json' | 'pretty'
 }
 
+/** A request refused before it became an exchange: Node's parser could not read it. */
+export interface Rejection {
+  readonly id: string
+  readonly client: string
+  readonly status: number
+  readonly outcome: FailureCode
+}
+
 /** Writes one line per finished exchange. */
 export interface AccessLog {
   write(x: Exchange): void
+  /** Writes the line of a request refused before it could be read (400, 408, 431). */
+  reject(r: Rejection): void
   /** Flushes what is buffered and releases the output. */
   close(): Promise<void>
 }
 
-/** Opens the access log that `settings` describe; `pretty` on a terminal when the format is `auto`. */
-export function openAccessLog(settings: AccessLogSettings): AccessLog {
-  if (settings.output === 'off') return { write() {}, close: async () => {} }
+/**
+ * Opens the access log that `settings` describe; `pretty` on a terminal when the format is `auto`.
+ * A file that cannot be opened throws here, before anything listens. A later write failure (disk
+ * full, closed pipe) is reported once to `events`; it never stops the traffic.
+ */
+export function openAccessLog(settings: AccessLogSettings, events: EventLog = silentEvents): AccessLog {
+  if (settings.output === 'off') return { write() {}, reject() {}, close: async () => {} }
   const stream: Writable =
     settings.output === 'stdout'
       ? process.stdout
       : settings.output === 'stderr'
         ? process.stderr
-        : createWriteStream(settings.output, { flags: 'a' })
+        : createWriteStream('', { fd: openSync(settings.output, 'a') })
   const ownsStream = stream !== process.stdout && stream !== process.stderr
+  // Without a listener, an 'error' on the output would take the whole process down (USERS #3).
+  let failed = false
+  stream.on('error', (err: Error) => {
+    if (!failed) events.error('access log write failed', { output: settings.output, error: err.message })
+    failed = true
+  })
   const tty = (stream as { isTTY?: boolean }).isTTY === true
   const pretty = settings.format === 'pretty' || (settings.format === 'auto' && tty)
   const close = () =>
@@ -34,9 +56,15 @@ export function openAccessLog(settings: AccessLogSettings): AccessLog {
       if (ownsStream) stream.end(resolve)
       else resolve()
     })
-  if (pretty) return { write: (x) => stream.write(prettyLine(x)), close }
+  if (pretty) {
+    return {
+      write: (x) => stream.write(prettyLine(x)),
+      reject: (r) => stream.write(`${clock()} ${r.client} - ${r.status} ${r.outcome} ${r.id}\n`),
+      close,
+    }
+  }
   const logger = pino({ base: null, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime }, stream)
-  return { write: (x) => logger.info(fields(x)), close }
+  return { write: (x) => logger.info(fields(x)), reject: (r) => logger.info(r), close }
 }
 
 /** The access log record of an exchange; the same keys in JSON and in docs/logging. */
@@ -60,8 +88,12 @@ export function fields(x: Exchange) {
   }
 }
 
+function clock(): string {
+  return new Date().toISOString().slice(11, 23)
+}
+
 function prettyLine(x: Exchange): string {
-  const time = new Date().toISOString().slice(11, 23)
+  const time = clock()
   const to = x.server ? ` → ${x.pool?.name}/${x.server.address}` : ''
   const outcome = x.outcome === 'ok' ? '' : ` ${x.outcome}`
   const ms = round(performance.now() - x.start)

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { Agent, request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
+import { describe, test } from 'node:test'
+import { startBackend } from '../helpers/backend.ts'
+import { startPortico } from '../helpers/portico.ts'
+
+// Settings are short and bounds generous: the machine running the tests may be busy.
+const slack = 4000
+
+// Each test waits on timers of its own servers, so they run side by side to keep the file fast.
+
+describe('client and backend timeouts', { concurrency: true }, () => {
+  test('a response body that stalls longer than body_idle is aborted, not presented as complete', async (t) => {
+    const backend = await startBackend(t, 'stall', (_req, res) => {
+      res.writeHead(200, { 'content-length': '1000' })
+      res.write('first chunk')
+    })
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address], timeouts: { body_idle: '300ms' } } },
+      routes: [{ pool: 'web' }],
+    })
+    const started = performance.now()
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest(proxy.url, { agent: false }, (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => (body += c))
+        res.on('end', () => resolve(`complete: ${body}`))
+        res.on('error', () => resolve(`aborted after: ${body}`))
+      })
+      req.on('error', () => resolve('aborted'))
+      req.end()
+    })
+    assert.equal(outcome, 'aborted after: first chunk')
+    assert.ok(performance.now() - started < 300 + slack)
+  })
+
+  test('a client that sends half a request head and stalls is closed within request_headers', async (t) => {
+    const backend = await startBackend(t, 'never')
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web' }],
+      timeouts: { request_headers: '500ms' },
+    })
+    const { port } = new URL(proxy.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    const started = performance.now()
+    socket.write('GET / HTTP/1.1\r\nHost: slow.example\r\nX-Half: ')
+    let text = ''
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+    socket.on('error', () => {})
+    await once(socket, 'close')
+    const elapsed = performance.now() - started
+    assert.match(text, /^HTTP\/1\.1 408 [\s\S]*\r\n\r\nRequest Timeout\n$/)
+    assert.ok(elapsed >= 400, `closed after ${elapsed} ms, before the setting`)
+    assert.ok(elapsed < 500 + slack, `closed after ${elapsed} ms`)
+  })
+
+  test('a client that trickles its request head byte by byte is still closed within request_headers', async (t) => {
+    const backend = await startBackend(t, 'never')
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web' }],
+      timeouts: { request_headers: '500ms' },
+    })
+    const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
+    socket.on('error', () => {})
+    const started = performance.now()
+    socket.write('GET / HTTP/1.1\r\nHost: slow.example\r\n')
+    // A slowloris client: each byte on its own resets any idle timer, never the head deadline.
+    const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 50)
+    t.after(() => clearInterval(trickle))
+    let text = ''
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+    await once(socket, 'close')
+    clearInterval(trickle)
+    const elapsed = performance.now() - started
+    assert.match(text, /^HTTP\/1\.1 408 /)
+    assert.ok(elapsed < 500 + slack, `closed after ${elapsed} ms`)
+  })
+
+  test('a client whose request body stalls past timeouts.request gets 408 and the backend request ends', async (t) => {
+    let backendSawClose!: () => void
+    const closed = new Promise<void>((resolve) => (backendSawClose = resolve))
+    const backend = await startBackend(t, 'sink', (req, res) => {
+      req.resume()
+      res.on('close', backendSawClose)
+    })
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web' }],
+      timeouts: { request_headers: '500ms', request: '1s' },
+    })
+    const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
+    socket.on('error', () => {})
+    const started = performance.now()
+    socket.write('POST /upload HTTP/1.1\r\nHost: up.example\r\nContent-Length: 100\r\n\r\n0123456789')
+    let text = ''
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+    await once(socket, 'close')
+    const elapsed = performance.now() - started
+    assert.match(text, /^HTTP\/1\.1 408 [\s\S]*\r\n\r\nRequest Timeout\n$/)
+    assert.ok(elapsed < 1000 + slack, `closed after ${elapsed} ms`)
+    await closed
+  })
+
+  test('an idle keep-alive client connection is closed after keepalive_idle', async (t) => {
+    const backend = await startBackend(t, 'ok')
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web' }],
+      timeouts: { keepalive_idle: '300ms' },
+    })
+    const { port } = new URL(proxy.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    socket.on('error', () => {})
+    let text = ''
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+    socket.write('GET / HTTP/1.1\r\nHost: idle.example\r\n\r\n')
+    const started = performance.now()
+    await once(socket, 'close')
+    const elapsed = performance.now() - started
+    assert.match(text, /^HTTP\/1\.1 200 [\s\S]*\r\n\r\nok$/)
+    assert.match(text, /keep-alive/i)
+    assert.ok(elapsed < 300 + slack, `closed after ${elapsed} ms`)
+  })
+
+  test('a client connection is reused for a request that comes within keepalive_idle', async (t) => {
+    const backend = await startBackend(t, 'ok')
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web' }],
+      timeouts: { keepalive_idle: '5s' },
+    })
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    t.after(() => agent.destroy())
+    const reused: boolean[] = []
+    for (let i = 0; i < 3; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest(proxy.url, { agent }, (res) => {
+          res.resume()
+          res.on('end', resolve)
+        })
+        req.on('error', reject)
+        req.end()
+        reused.push(req.reusedSocket)
+      })
+    }
+    assert.deepEqual(reused, [false, true, true])
+  })
+})
