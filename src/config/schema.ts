@@ -1,6 +1,7 @@
 import { z } from 'zod'
+import { geoSchema } from '../geo/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
-import { routeSchema } from '../route/schema.ts'
+import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
 import { poolSchema } from '../upstream/schema.ts'
 import { cidr } from './common.ts'
 import { duration, size } from './units.ts'
@@ -48,6 +49,8 @@ export const configSchema = z
     listeners: z.array(listenerSchema).min(1).describe('Where Portico accepts client traffic.'),
     pools: z.record(z.string().regex(/^[\w.-]+$/), poolSchema).describe('Named pools of servers.'),
     routes: z.array(routeSchema).min(1).describe('Routes, tried in file order; the first that matches wins.'),
+    no_route: noRouteSchema.prefault({}),
+    geo: geoSchema.prefault({}),
     trusted_proxies: z
       .array(cidr)
       .default([])
@@ -61,19 +64,7 @@ export const configSchema = z
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
   })
-  .superRefine((config, ctx) => {
-    const pools = Object.keys(config.pools)
-    config.routes.forEach((route, i) => {
-      if (!(route.pool in config.pools)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['routes', i, 'pool'],
-          message: `unknown pool "${route.pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ') || 'none'}`,
-          params: { choices: pools, found: route.pool },
-        })
-      }
-    })
-  })
+  .superRefine((config, ctx) => checkRoutePools(config.routes, Object.keys(config.pools), ctx))
 
 export type Config = z.output<typeof configSchema>
 export type ConfigInput = z.input<typeof configSchema>

@@ -20,5 +20,5 @@ function quoteIfNeeded(value: string): string {
 export function forwardedElement(x: Exchange): string {
   const proto = x.secure ? 'https' : 'http'
   const host = x.authority ? `;host=${quoteIfNeeded(x.authority)}` : ''
-  return `for=${forwardedNode(x.clientAddress)};proto=${proto}${host}`
+  return `for=${forwardedNode(x.peerAddress)};proto=${proto}${host}`
 }

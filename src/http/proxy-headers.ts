@@ -38,7 +38,7 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
     out.push(name, raw[i + 1]!)
   }
   const h = x.req.headers
-  const client = plainAddress(x.clientAddress)
+  const client = plainAddress(x.peerAddress)
   const trusted = x.trusted
   const priorFor = trusted ? joined(h['x-forwarded-for']) : undefined
   const priorForwarded = trusted ? joined(h.forwarded) : undefined

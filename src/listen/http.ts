@@ -7,6 +7,7 @@ import { Exchange } from '../exchange.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
+import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
 
 /** A bound listener for client traffic. */
 export interface Listener {
@@ -22,7 +23,12 @@ export interface Listener {
 }
 
 /** Opens an HTTP/1.1 listener on `address` that serves each request with the Plan current at its arrival. */
-export async function listenHttp(address: string, plan: () => Plan, events: EventLog): Promise<Listener> {
+export async function listenHttp(
+  address: string,
+  plan: () => Plan,
+  events: EventLog,
+  proxyProtocol = false,
+): Promise<Listener> {
   const { host, port } = splitAddress(address)!
   const initial = plan().client
   const tunnels = new Set<Duplex>()
@@ -42,11 +48,17 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
     server.keepAliveTimeout = client.keepAliveIdleMs
   }
   apply(initial)
+  if (proxyProtocol)
+    acceptProxyProtocol(
+      server,
+      () => plan().trusted,
+      () => plan().client.requestHeadersTimeoutMs,
+    )
 
-  const arrival = (req: IncomingMessage, current: Plan) => ({
-    secure: false,
-    trusted: current.trusted.has(req.socket.remoteAddress ?? ''),
-  })
+  const arrival = (req: IncomingMessage, current: Plan) => {
+    const peer = proxiedPeer(req.socket)
+    return { secure: false, trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''), peer }
+  }
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const current = plan()
     if (draining) {
