@@ -20,8 +20,11 @@ export function startReply(x: Exchange, status: number, headers: string[]): Writ
       if (transform) (chain ??= []).push(transform)
     }
   }
-  // A request whose body was not read leaves the connection unusable for another request.
-  if (!x.req.complete) res.shouldKeepAlive = false
+  // A request body that was not read leaves the connection unusable for another request. (A request
+  // without one is not `complete` yet either while its 'request' event runs, so ask the headers.)
+  const h = x.req.headers
+  const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] ?? '0') !== '0'
+  if (hasBody && !x.req.complete) res.shouldKeepAlive = false
   res.writeHead(status, headers)
   if (!chain) return res
   pipeline([...chain, res], ignore)
