@@ -15,7 +15,7 @@ export function rewrite(config: NonNullable<RouteConfig['rewrite']>): Rewrite {
     const q = target.indexOf('?')
     return q < 0 ? path : path + target.slice(q)
   }
-  if ('strip_prefix' in config) {
+  if (config.strip_prefix !== undefined) {
     const prefix = config.strip_prefix.endsWith('/') ? config.strip_prefix.slice(0, -1) : config.strip_prefix
     return (target) => {
       const path = routingPath(target)
@@ -25,8 +25,8 @@ export function rewrite(config: NonNullable<RouteConfig['rewrite']>): Rewrite {
       return withQuery(target, path.length === prefix.length ? '/' : path.slice(prefix.length))
     }
   }
-  const re = new RegExp(config.regex)
-  const replacement = config.replace
+  const re = new RegExp(config.regex!)
+  const replacement = config.replace!
   return (target) => {
     const path = routingPath(target)
     const next = path.replace(re, replacement)

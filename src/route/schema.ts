@@ -65,11 +65,17 @@ const matchSchema = z
     path: z
       .union([
         pathText.describe('A path prefix on whole segments ("/api" matches "/api" and "/api/x", not "/apix").'),
-        z.strictObject({ exact: pathText.describe('The whole path, without query.') }),
-        z.strictObject({ prefix: pathText.describe('A path prefix on whole segments.') }),
-        z.strictObject({
-          regex: regex('Regular expression on the path without query; named and numbered groups become captures.'),
-        }),
+        z
+          .strictObject({
+            exact: pathText.optional().describe('The whole path, without query.'),
+            prefix: pathText.optional().describe('A path prefix on whole segments.'),
+            regex: regex(
+              'Regular expression on the path without query; named and numbered groups become captures.',
+            ).optional(),
+          })
+          .refine((p) => [p.exact, p.prefix, p.regex].filter((v) => v !== undefined).length === 1, {
+            message: 'expected exactly one of exact, prefix, regex',
+          }),
       ])
       .optional()
       .describe(
@@ -197,15 +203,17 @@ const staticSchema = z
   .describe('Serve files from a directory: MIME types, ETag, Last-Modified, conditional GETs, ranges, index files.')
 
 const rewriteSchema = z
-  .union([
-    z.strictObject({
-      strip_prefix: pathText.describe('Removes this prefix (on whole segments) from the path: "/api/x" → "/x".'),
-    }),
-    z.strictObject({
-      regex: regex('Regular expression on the path without query.'),
-      replace: z.string().describe('Replacement: "$1" and "$<name>" insert groups of regex.'),
-    }),
-  ])
+  .strictObject({
+    strip_prefix: pathText
+      .optional()
+      .describe('Removes this prefix (on whole segments) from the path: "/api/x" → "/x".'),
+    regex: regex('Regular expression on the path without query; its first match is replaced.').optional(),
+    replace: z.string().optional().describe('Replacement for regex: "$1" and "$<name>" insert its groups.'),
+  })
+  .refine((r) => (r.strip_prefix === undefined) !== (r.regex === undefined && r.replace === undefined), {
+    message: 'expected either strip_prefix, or regex with replace',
+  })
+  .refine((r) => (r.regex === undefined) === (r.replace === undefined), { message: 'regex and replace go together' })
   .describe('Rewrites the path (the query is kept) before it goes to the pool or the static root.')
 
 const headerValues = z.record(tokenName, z.string()).optional()
@@ -289,7 +297,7 @@ function checkTemplates(route: z.output<typeof routeSchema>, ctx: z.RefinementCt
   const host = route.match?.host
   if (host && typeof host === 'object' && 'regex' in host) for (const n of regexNames(host.regex, false)) known.add(n)
   const path = route.match?.path
-  if (path && typeof path === 'object' && 'regex' in path) for (const n of regexNames(path.regex, true)) known.add(n)
+  if (typeof path === 'object' && path.regex !== undefined) for (const n of regexNames(path.regex, true)) known.add(n)
   const texts: [PropertyKey[], string][] = []
   if (route.redirect) texts.push([['redirect', 'to'], route.redirect.to])
   if (route.respond) texts.push([['respond', 'body'], route.respond.body])

@@ -8,12 +8,10 @@ import type { Matcher } from './matcher.ts'
  */
 export function pathMatcher(condition: NonNullable<MatchConfig['path']>): Matcher {
   if (typeof condition === 'string') return prefix(condition)
-  if ('prefix' in condition) return prefix(condition.prefix)
-  if ('exact' in condition) {
-    const exact = condition.exact
-    return { test: (_x, path) => path === exact }
-  }
-  const re = new RegExp(condition.regex)
+  if (condition.prefix !== undefined) return prefix(condition.prefix)
+  const exact = condition.exact
+  if (exact !== undefined) return { test: (_x, path) => path === exact }
+  const re = new RegExp(condition.regex!)
   return {
     test(x, path) {
       const m = re.exec(path)
