@@ -1,9 +1,9 @@
 import type { Outcome } from '../../errors.ts'
 import type { Exchange } from '../../exchange.ts'
-import type { AnswerConfig } from '../schema.ts'
 import { template } from '../template.ts'
 import type { Action } from './action.ts'
 import { localReply } from './local-reply.ts'
+import type { AnswerConfig } from './schema.ts'
 
 /**
  * Answers with a fixed status and body (variables and captures allowed) and records `outcome`: "ok"

@@ -1,6 +1,6 @@
 import { cookieValue } from '../cookie-value.ts'
-import type { ValueCondition } from '../schema.ts'
 import type { Matcher } from './matcher.ts'
+import type { ValueCondition } from './schema.ts'
 import { type ValueTest, valueTest } from './value.ts'
 
 /** Cookie conditions: each named cookie of the request meets its condition. */

@@ -1,5 +1,5 @@
-import type { ValueCondition } from '../schema.ts'
 import type { Matcher } from './matcher.ts'
+import type { ValueCondition } from './schema.ts'
 import { type ValueTest, valueTest } from './value.ts'
 
 /** Header conditions: each named header (case-insensitive; repeated ones joined by ", ") meets its condition. */

@@ -1,6 +1,6 @@
-import type { MatchConfig } from '../schema.ts'
 import { recordCaptures } from './captures.ts'
 import type { Matcher } from './matcher.ts'
+import type { MatchConfig } from './schema.ts'
 
 /**
  * Host condition on the lower-case host name without port: exact names, `*.suffix` wildcards (any

@@ -1,5 +1,4 @@
 import type { Exchange } from '../../exchange.ts'
-import type { MatchConfig } from '../schema.ts'
 import { clientMatcher } from './client.ts'
 import { cookieMatcher } from './cookie.ts'
 import { countryMatcher } from './country.ts'
@@ -9,6 +8,7 @@ import type { Matcher } from './matcher.ts'
 import { methodMatcher } from './method.ts'
 import { pathMatcher } from './path.ts'
 import { queryMatcher } from './query.ts'
+import type { MatchConfig } from './schema.ts'
 import { userAgentMatcher } from './user-agent.ts'
 
 /** Every condition by its config key, in the order they are tested: cheap ones first. */

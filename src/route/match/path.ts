@@ -1,6 +1,6 @@
-import type { MatchConfig } from '../schema.ts'
 import { recordCaptures } from './captures.ts'
 import type { Matcher } from './matcher.ts'
+import type { MatchConfig } from './schema.ts'
 
 /**
  * Path condition on the normalised path without query: a prefix on whole segments (`/api` matches

@@ -1,6 +1,6 @@
 import { queryValue } from '../query-value.ts'
-import type { ValueCondition } from '../schema.ts'
 import type { Matcher } from './matcher.ts'
+import type { ValueCondition } from './schema.ts'
 import { type ValueTest, valueTest } from './value.ts'
 
 /** Query conditions: the first occurrence of each named argument, decoded, meets its condition. */

@@ -1,5 +1,5 @@
-import type { MatchConfig } from '../schema.ts'
 import type { Matcher } from './matcher.ts'
+import type { MatchConfig } from './schema.ts'
 
 // Tokens that crawlers, link previewers, monitors and HTTP libraries put in their User-Agent.
 const bot =

@@ -1,4 +1,4 @@
-import type { ValueCondition } from '../schema.ts'
+import type { ValueCondition } from './schema.ts'
 
 /** A test on one value that may be absent: presence, equality, one of a list, or a regex. */
 export type ValueTest = (value: string | undefined) => boolean
