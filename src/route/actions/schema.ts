@@ -26,7 +26,7 @@ export const splitSchema = z
           .string()
           .regex(/^[\w.-]+$/, 'expected a cookie name such as "portico_split"')
           .describe('Cookie name.'),
-        max_age: duration('How long the client stays pinned. Default "1d".').prefault('1d'),
+        max_age: duration('How long the client stays pinned. Default "24h".').prefault('24h'),
       })
       .optional()
       .describe('Pins each client to its pool with this cookie (set on the first answer). Default: no pinning.'),
