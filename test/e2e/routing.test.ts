@@ -157,3 +157,25 @@ test('a split spreads new clients over pools by weight, and its cookie pins each
   const other = first.body === 'stable' ? 'canary' : 'stable'
   assert.equal((await get(`${proxy.url}/pinned`, { cookie: `lane=${other}` })).body, other)
 })
+
+test('a pool with weight 0 in a split takes no new clients and gives up its pinned ones', async (t) => {
+  const stable = await startBackend(t, 'stable')
+  const canary = await startBackend(t, 'canary')
+  const proxy = await startPortico(t, {
+    pools: { stable: { servers: [stable.address] }, canary: { servers: [canary.address] } },
+    routes: [
+      {
+        split: {
+          pools: [
+            { pool: 'stable', weight: 1 },
+            { pool: 'canary', weight: 0 },
+          ],
+          cookie: { name: 'lane' },
+        },
+      },
+    ],
+  })
+  const res = await get(proxy.url, { cookie: 'lane=canary' })
+  assert.equal(res.body, 'stable')
+  assert.match(res.headers['set-cookie']?.[0] ?? '', /^lane=stable;/)
+})
