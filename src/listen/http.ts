@@ -56,7 +56,7 @@ export async function listenHttp(
     )
 
   const arrival = (req: IncomingMessage, current: Plan) => {
-    const peer = proxiedPeer(req.socket)
+    const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
     return { secure: false, trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''), peer }
   }
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
