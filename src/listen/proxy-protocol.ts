@@ -1,4 +1,4 @@
-import type { Server as NetServer, Socket } from 'node:net'
+import { isIP, type Server as NetServer, type Socket, SocketAddress } from 'node:net'
 import type { AddressSet } from '../http/cidr.ts'
 
 /** The client a PROXY protocol header names. */
@@ -87,8 +87,8 @@ function parseV1(b: Buffer): Header | 'incomplete' | 'invalid' {
   if (parts.length !== 6 || (parts[1] !== 'TCP4' && parts[1] !== 'TCP6')) return 'invalid'
   const port = Number(parts[4])
   const address = parts[2]!
-  const valid = parts[1] === 'TCP4' ? /^\d{1,3}(\.\d{1,3}){3}$/.test(address) : /^[0-9a-fA-F:.]+$/.test(address)
-  if (!valid || !Number.isInteger(port) || port < 0 || port > 65535) return 'invalid'
+  if (isIP(address) !== (parts[1] === 'TCP4' ? 4 : 6) || !Number.isInteger(port) || port < 0 || port > 65535)
+    return 'invalid'
   return { length: end + 2, peer: { address, port } }
 }
 
@@ -110,7 +110,9 @@ function parseV2(b: Buffer): Header | 'incomplete' | 'invalid' {
   if (addressFamily === 2 && length >= 16 + 36) {
     const groups: string[] = []
     for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(16 + i * 2).toString(16))
-    return { length, peer: { address: groups.join(':'), port: b.readUInt16BE(48) } }
+    // SocketAddress writes the canonical form (RFC 5952): "2001:db8::1", as sockets report it.
+    const address = new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address
+    return { length, peer: { address, port: b.readUInt16BE(48) } }
   }
   return { length, peer: undefined }
 }
