@@ -9,6 +9,7 @@ export const failures = {
   not_found: { status: 404, source: 'proxy', retry: 'never', text: 'Not Found' },
   method_not_allowed: { status: 405, source: 'client', retry: 'never', text: 'Method Not Allowed' },
   body_too_large: { status: 413, source: 'client', retry: 'never', text: 'Payload Too Large' },
+  range_not_satisfiable: { status: 416, source: 'client', retry: 'never', text: 'Range Not Satisfiable' },
   uri_too_long: { status: 414, source: 'client', retry: 'never', text: 'URI Too Long' },
   header_too_large: { status: 431, source: 'client', retry: 'never', text: 'Request Header Fields Too Large' },
   client_timeout: { status: 408, source: 'client', retry: 'never', text: 'Request Timeout' },

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Outcome } from './errors.ts'
+import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
 import type { Route } from './route/table.ts'
 import type { Pool } from './upstream/pool.ts'
@@ -11,6 +12,8 @@ export interface Arrival {
   readonly secure: boolean
   /** Whether the connection comes from a trusted proxy, whose forwarding headers are kept. */
   readonly trusted: boolean
+  /** The client a trusted PROXY protocol header named; the socket's peer when absent. */
+  readonly peer?: { readonly address: string; readonly port: number }
 }
 
 /**
@@ -23,8 +26,18 @@ export class Exchange {
   /** `performance.now()` when the request head was parsed. */
   readonly start: number
   readonly id: string
-  readonly clientAddress: string
+  /** The address this connection is from: the socket's peer, or the client a trusted PROXY header named. */
+  readonly peerAddress: string
+  /**
+   * The client's address (IPv4 as plain dotted quad): the peer's, or, through trusted proxies, the
+   * one their X-Forwarded-For or Forwarded gives (set while routing, see http/client-address.ts).
+   */
+  clientAddress: string
   readonly clientPort: number
+  /** The client's ISO 3166 country code from the geo database, "" when unknown. */
+  country = ''
+  /** Captures of the matched route's host and path regexes, by name (and number for the path). */
+  captures: Record<string, string> | undefined = undefined
   readonly secure: boolean
   readonly trusted: boolean
   /** Host name the request is for, lower case, without port. */
@@ -54,8 +67,10 @@ export class Exchange {
     this.secure = arrival.secure
     this.trusted = arrival.trusted
     const socket = req.socket
-    this.clientAddress = socket.remoteAddress ?? ''
-    this.clientPort = socket.remotePort ?? 0
+    const peer = arrival.peer
+    this.peerAddress = peer?.address ?? socket.remoteAddress ?? ''
+    this.clientAddress = plainAddress(this.peerAddress)
+    this.clientPort = peer?.port ?? socket.remotePort ?? 0
     const given = arrival.trusted ? req.headers['x-request-id'] : undefined
     this.id = typeof given === 'string' && isValidRequestId(given) ? given : newRequestId()
     this.authority = req.headers.host ?? ''

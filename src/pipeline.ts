@@ -3,6 +3,7 @@ import { ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
+import { clientAddress } from './http/client-address.ts'
 import { validHost } from './http/valid-host.ts'
 import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
@@ -20,7 +21,7 @@ export function handle(plan: Plan, x: Exchange): void {
   // A client that goes away mid-upload errors its request stream; the exchange is aborted on close.
   x.req.on('error', ignore)
   const route = admit(plan, x)
-  if (route) runRequestPhases(plan, x, route, 0, forwardTo)
+  if (route) runRequestPhases(plan, x, route, 0, act)
 }
 
 /**
@@ -39,14 +40,19 @@ export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer, tunnels: Tu
   })
   const route = admit(plan, x)
   if (!route) return
-  runRequestPhases(plan, x, route, 0, () =>
-    tunnel(x, route.pool, head, plan.client.websocketIdleMs, tunnels, () => plan.accessLog.write(x)),
-  )
+  runRequestPhases(plan, x, route, 0, () => {
+    const pool = route.action.run(x)
+    if (pool) tunnel(x, pool, head, plan.client.websocketIdleMs, tunnels, () => plan.accessLog.write(x))
+  })
 }
 
 type Next = (plan: Plan, x: Exchange, route: Route) => void
 
-const forwardTo: Next = (_plan, x, route) => forward(x, route.pool, requestBody(x, route.maxBodyBytes))
+/** The route's action: forward to the pool it gives, or nothing more when it answered itself. */
+const act: Next = (_plan, x, route) => {
+  const pool = route.action.run(x)
+  if (pool) forward(x, pool, requestBody(x, route.maxBodyBytes))
+}
 
 /**
  * Runs the route's request phases from `from` on, then `next`. A phase that ends the exchange stops
@@ -78,8 +84,11 @@ function admit(plan: Plan, x: Exchange): Route | undefined {
   if (!toOriginForm(x)) return void respondError(x, 'bad_request')
   if (!validHost(x.req.rawHeaders, x.authority)) return void respondError(x, 'bad_request')
 
+  // Who the client is, before any route looks: behind trusted proxies, what they say it is.
+  if (x.trusted) x.clientAddress = clientAddress(x.req.headers, x.peerAddress, plan.trusted)
+  x.country = plan.geo.country(x.clientAddress)
   const route = plan.routes.match(x)
-  if (!route) return void respondError(x, 'not_found')
+  if (!route) return void plan.routes.unmatched.run(x)
   x.route = route
   return route
 }

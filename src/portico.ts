@@ -31,7 +31,8 @@ export async function startPortico(config: Config, events: EventLog = silentEven
   let current = buildPlan(config, { registry, accessLog })
   const listeners: Listener[] = []
   try {
-    for (const l of config.listeners) listeners.push(await listenHttp(l.address, () => current, events))
+    for (const l of config.listeners)
+      listeners.push(await listenHttp(l.address, () => current, events, l.proxy_protocol))
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close(0)))
     await registry.close()

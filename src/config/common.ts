@@ -36,3 +36,6 @@ export const cidr = z.string().check((ctx) => {
     })
   }
 })
+
+/** What a pool name may be: letters, digits, `_`, `.` and `-`. */
+export const poolName = /^[\w.-]+$/

@@ -1,8 +1,9 @@
 import { z } from 'zod'
+import { geoSchema } from '../geo/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
-import { routeSchema } from '../route/schema.ts'
+import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
 import { poolSchema } from '../upstream/schema.ts'
-import { cidr } from './common.ts'
+import { cidr, poolName } from './common.ts'
 import { duration, size } from './units.ts'
 
 const clientTimeouts = z
@@ -42,14 +43,14 @@ const accessLog = z
   })
   .describe('The access log: one line per exchange.')
 
-const poolName = /^[\w.-]+$/
-
 /** The whole configuration file. */
 export const configSchema = z
   .strictObject({
     listeners: z.array(listenerSchema).min(1).describe('Where Portico accepts client traffic.'),
     pools: z.record(z.string().regex(poolName), poolSchema).describe('Named pools of servers.'),
     routes: z.array(routeSchema).min(1).describe('Routes, tried in file order; the first that matches wins.'),
+    no_route: noRouteSchema.prefault({}),
+    geo: geoSchema.prefault({}),
     trusted_proxies: z
       .array(cidr)
       .default([])
@@ -63,28 +64,11 @@ export const configSchema = z
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
   })
-  .superRefine(
-    (config, ctx) => {
-      const pools = Object.keys(config.pools)
-      config.routes.forEach((route, i) => {
-        // A pool name that is itself invalid is reported at the pool.
-        if (typeof route?.pool !== 'string' || !poolName.test(route.pool)) return
-        if (!Object.hasOwn(config.pools, route.pool)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['routes', i, 'pool'],
-            message: `unknown pool "${route.pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ') || 'none'}`,
-            params: { choices: pools, found: route.pool },
-          })
-        }
-      })
-    },
+  .superRefine((config, ctx) => checkRoutePools(config.routes, Object.keys(config.pools), ctx), {
     // Also when other keys are wrong, so that one run reports every problem: the check needs only
     // `pools` to be a map and `routes` a list, whatever their contents.
-    {
-      when: ({ value }) => isMap((value as Partial<Config>).pools) && Array.isArray((value as Partial<Config>).routes),
-    },
-  )
+    when: ({ value }) => isMap((value as Partial<Config>).pools) && Array.isArray((value as Partial<Config>).routes),
+  })
 
 function isMap(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

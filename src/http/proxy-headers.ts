@@ -55,12 +55,12 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   }
   if (!hostSent) out.push('host', host)
   const h = x.req.headers
-  const client = plainAddress(x.clientAddress)
+  const client = plainAddress(x.peerAddress)
   const trusted = x.trusted
   const priorFor = trusted ? joined(h['x-forwarded-for']) : undefined
   const priorForwarded = trusted ? joined(h.forwarded) : undefined
   const priorVia = joined(h.via)
-  const element = forwardedElement(x.clientAddress, x.secure, x.authority)
+  const element = forwardedElement(x.peerAddress, x.secure, x.authority)
   const via = viaEntry(x)
   out.push('via', priorVia ? `${priorVia}, ${via}` : via)
   out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client)

@@ -8,6 +8,7 @@ import { clientError } from '../http/client-error.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
+import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
 
 /** A bound listener for client traffic. */
 export interface Listener {
@@ -23,7 +24,12 @@ export interface Listener {
 }
 
 /** Opens an HTTP/1.1 listener on `address` that serves each request with the Plan current at its arrival. */
-export async function listenHttp(address: string, plan: () => Plan, events: EventLog): Promise<Listener> {
+export async function listenHttp(
+  address: string,
+  plan: () => Plan,
+  events: EventLog,
+  proxyProtocol = false,
+): Promise<Listener> {
   const { host, port } = splitAddress(address)!
   const initial = plan().client
   const tunnels = new Set<Duplex>()
@@ -45,11 +51,17 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
     server.keepAliveTimeout = client.keepAliveIdleMs
   }
   apply(initial)
+  if (proxyProtocol)
+    acceptProxyProtocol(
+      server,
+      () => plan().trusted,
+      () => plan().client.requestHeadersTimeoutMs,
+    )
 
-  const arrival = (req: IncomingMessage, current: Plan) => ({
-    secure: false,
-    trusted: current.trusted.has(req.socket.remoteAddress ?? ''),
-  })
+  const arrival = (req: IncomingMessage, current: Plan) => {
+    const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
+    return { secure: false, trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''), peer }
+  }
   // Responses under way, so that a drain can end their connections after them.
   const inFlight = new Set<ServerResponse>()
   function settled(this: ServerResponse) {

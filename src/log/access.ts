@@ -72,6 +72,7 @@ export function fields(x: Exchange) {
   return {
     id: x.id,
     client: x.clientAddress,
+    country: x.country || undefined,
     method: x.req.method,
     host: x.host,
     path: x.path,

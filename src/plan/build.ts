@@ -1,10 +1,14 @@
 import { splitAddress } from '../config/common.ts'
 import type { Config } from '../config/schema.ts'
 import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
+import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
 import type { AccessLog } from '../log/access.ts'
+import { buildAction } from '../route/actions/index.ts'
+import { respond } from '../route/actions/respond.ts'
+import { compileMatch, matchesAll } from '../route/match/index.ts'
 import type { RouteConfig } from '../route/schema.ts'
-import { hostMatcher, pathPrefixMatcher, type Route, RouteTable } from '../route/table.ts'
+import { type Route, RouteTable } from '../route/table.ts'
 import { balancers } from '../upstream/balancers/index.ts'
 import { Pool } from '../upstream/pool.ts'
 import type { PoolConfig } from '../upstream/schema.ts'
@@ -26,12 +30,16 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
     pools.set(name, buildPool(name, poolConfig, deps.registry, keep))
   }
   deps.registry.retain(keep)
-  const routes = new RouteTable(config.routes.map((r, i) => buildRoute(r, i, pools)))
+  const routes = new RouteTable(
+    config.routes.map((r, i) => buildRoute(r, i, pools)),
+    respond(config.no_route, 'not_found'),
+  )
   return {
     config,
     routes,
     pools,
     trusted: new AddressSet(config.trusted_proxies),
+    geo: openCountryDb(config.geo.database),
     client: {
       maxHeaderBytes: config.limits.max_header_bytes,
       maxUriBytes: config.limits.max_uri_bytes,
@@ -67,15 +75,16 @@ function buildPool(name: string, config: PoolConfig, registry: ServerRegistry, k
 }
 
 function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<string, Pool>): Route {
-  const hosts = config.match?.host
-  const host = hosts === undefined ? undefined : hostMatcher(typeof hosts === 'string' ? [hosts] : hosts)
-  const path = config.match?.path === undefined ? undefined : pathPrefixMatcher(config.match.path)
+  const matchers = compileMatch(config.match)
+  const action = buildAction(config, pools)
+  const responsePhases = routePhaseFactories.flatMap((f) => f.response?.(config) ?? [])
+  if (action.responsePhase) responsePhases.push(action.responsePhase)
   return {
     name: config.name ?? `route${index}`,
-    pool: pools.get(config.pool)!,
+    action,
     maxBodyBytes: config.max_body_bytes,
     requestPhases: [...globalRequestPhases, ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? [])],
-    responsePhases: routePhaseFactories.flatMap((f) => f.response?.(config) ?? []),
-    matches: (x) => (host === undefined || host(x.host)) && (path === undefined || path(x.path)),
+    responsePhases,
+    matches: (x, path) => matchesAll(matchers, x, path),
   }
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts'
+import type { CountryDb } from '../geo/country-db.ts'
 import type { AddressSet } from '../http/cidr.ts'
 import type { AccessLog } from '../log/access.ts'
 import type { RouteTable } from '../route/table.ts'
@@ -23,6 +24,7 @@ export interface Plan {
   readonly routes: RouteTable
   readonly pools: ReadonlyMap<string, Pool>
   readonly trusted: AddressSet
+  readonly geo: CountryDb
   readonly client: ClientSettings
   readonly accessLog: AccessLog
   readonly shutdownGraceMs: number

@@ -1,34 +1,141 @@
 import { z } from 'zod'
+import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
+import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
+import { matchSchema } from './match/schema.ts'
+import { regexNames } from './regex-names.ts'
+import { tokenName } from './schema-parts.ts'
+import { templateNames, variables } from './template.ts'
 
-const hostPattern = z
-  .string()
-  .regex(/^(\*\.)?[a-z0-9.-]+$/i, 'expected a host name such as "example.com" or "*.example.com"')
-
-const matchSchema = z
+const headerValues = z.record(tokenName, z.string()).optional()
+const headerEdits = z
   .strictObject({
-    host: z
-      .union([hostPattern, z.array(hostPattern).min(1)])
-      .optional()
-      .describe('Host names this route answers: exact ("example.com") or wildcard ("*.example.com"). Default: any.'),
-    path: z
-      .string()
-      .startsWith('/', 'expected a path starting with "/"')
-      .optional()
-      .describe(
-        'Path prefix, matched on whole segments ("/api" matches "/api" and "/api/x", not "/apix"). Default "/".',
-      ),
+    set: headerValues.describe('Headers to set, replacing any of the same name; values take variables and captures.'),
+    add: headerValues.describe('Headers to add after any of the same name; values take variables and captures.'),
+    remove: z.array(tokenName).optional().describe('Header names to remove.'),
   })
-  .describe('What a request must look like to take this route. Every given condition must hold.')
+  .describe('Header edits, applied remove, then set, then add.')
 
-/** One route: which requests it takes and where it sends them. */
+const actions = ['pool', 'split', 'redirect', 'respond', 'static'] as const
+
+/** One route: which requests it takes and what it does with them. */
 export const routeSchema = z
   .strictObject({
     name: z.string().optional().describe('Name shown in logs and metrics. Default: "route" and its index.'),
     match: matchSchema.optional(),
-    pool: z.string().describe('Name of the pool that serves this route.'),
+    pool: z.string().optional().describe('Action: forward to this pool.'),
+    split: splitSchema.optional(),
+    redirect: redirectSchema.optional(),
+    respond: answerSchema(200, '').optional().describe('Action: answer with a fixed status and body.'),
+    static: staticSchema.optional(),
+    rewrite: rewriteSchema.optional(),
+    request_headers: headerEdits.optional().describe('Edits to the request headers sent to the pool.'),
+    response_headers: headerEdits.optional().describe('Edits to the response headers sent to the client.'),
     max_body_bytes: size('Largest request body accepted; larger ones get 413. Default "100MiB".').prefault('100MiB'),
+  })
+  .superRefine((route, ctx) => {
+    const given = actions.filter((a) => route[a] !== undefined)
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: given.length > 1 ? [given[1]!] : [],
+        message:
+          given.length === 0
+            ? `a route needs one action: ${actions.join(', ')}`
+            : `a route takes exactly one action, found ${given.join(' and ')}`,
+      })
+    }
+    if (route.rewrite && !(route.pool || route.split || route.static)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rewrite'],
+        message: 'rewrite applies only to pool, split and static routes',
+      })
+    }
+    const edits = route.request_headers
+    for (const name of [...Object.keys(edits?.set ?? {}), ...Object.keys(edits?.add ?? {}), ...(edits?.remove ?? [])]) {
+      if (!writtenByPortico.has(name.toLowerCase())) continue
+      ctx.addIssue({
+        code: 'custom',
+        path: ['request_headers'],
+        message: `"${name}" is written by Portico itself (the Host sent is pools.NAME.host_header) and cannot be edited here`,
+      })
+    }
+    checkTemplates(route, ctx)
   })
   .describe('A route. Routes are tried in file order; the first that matches takes the request.')
 
+// Request headers Portico writes itself (proxy-headers.ts); the Host sent is pools.NAME.host_header.
+const writtenByPortico = new Set([
+  'host',
+  'via',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'x-request-id',
+  'connection',
+  'transfer-encoding',
+  'content-length',
+  'upgrade',
+  'te',
+  'keep-alive',
+])
+
+/** Every `{name}` in a template must be a variable or a capture of the route's host or path regex. */
+function checkTemplates(route: z.output<typeof routeSchema>, ctx: z.RefinementCtx): void {
+  const known = new Set<string>(Object.keys(variables))
+  const host = route.match?.host
+  if (host && typeof host === 'object' && 'regex' in host) for (const n of regexNames(host.regex, false)) known.add(n)
+  const path = route.match?.path
+  if (typeof path === 'object' && path.regex !== undefined) for (const n of regexNames(path.regex, true)) known.add(n)
+  const texts: [PropertyKey[], string][] = []
+  if (route.redirect) texts.push([['redirect', 'to'], route.redirect.to])
+  if (route.respond) texts.push([['respond', 'body'], route.respond.body])
+  for (const side of ['request_headers', 'response_headers'] as const) {
+    for (const kind of ['set', 'add'] as const) {
+      for (const [name, value] of Object.entries(route[side]?.[kind] ?? {})) texts.push([[side, kind, name], value])
+    }
+  }
+  for (const [path, text] of texts) {
+    for (const name of templateNames(text)) {
+      if (known.has(name)) continue
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `unknown variable "{${name}}"; expected one of ${[...known].map((k) => `{${k}}`).join(', ')}`,
+        params: { choices: [...known], found: name },
+      })
+    }
+  }
+}
+
+/** The answer when no route matches. */
+export const noRouteSchema = answerSchema(404, 'Not Found\n').describe(
+  'The answer when no route matches. Default 404 "Not Found".',
+)
+
 export type RouteConfig = z.output<typeof routeSchema>
+
+/** Adds an issue for every pool a route names that `pools` lacks. */
+export function checkRoutePools(routes: readonly RouteConfig[], pools: readonly string[], ctx: z.RefinementCtx): void {
+  const check = (name: string, path: PropertyKey[]) => {
+    // A name that cannot be a pool name is reported where the pool is defined, not here too.
+    if (pools.includes(name) || !poolName.test(name)) return
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `unknown pool "${name}"; pools are ${pools.map((p) => `"${p}"`).join(', ') || 'none'}`,
+      params: { choices: pools, found: name },
+    })
+  }
+  // Runs on partly invalid configs too (to report every problem at once), so every level is checked.
+  routes.forEach((route, i) => {
+    if (typeof route?.pool === 'string') check(route.pool, ['routes', i, 'pool'])
+    const arms = route?.split?.pools
+    if (!Array.isArray(arms)) return
+    arms.forEach((arm, j) => {
+      if (typeof arm?.pool === 'string') check(arm.pool, ['routes', i, 'split', 'pools', j, 'pool'])
+    })
+  })
+}

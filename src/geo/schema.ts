@@ -1,0 +1,28 @@
+import { statSync } from 'node:fs'
+import { z } from 'zod'
+
+const file = z.string().check((ctx) => {
+  let ok = false
+  try {
+    ok = statSync(ctx.value).isFile()
+  } catch {}
+  if (!ok)
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `expected an existing .mmdb file, found "${ctx.value}"`,
+    })
+})
+
+/** Where client countries come from. */
+export const geoSchema = z
+  .strictObject({
+    database: file
+      .optional()
+      .describe(
+        'A MaxMind-format country database (.mmdb), e.g. GeoLite2-Country.mmdb. Default: the embedded CC0 geo-whois-asn-country database.',
+      ),
+  })
+  .describe('Client country lookup, for `match.country`, the `{country}` variable and the access log.')
+
+export type GeoConfig = z.output<typeof geoSchema>

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { ConfigInput } from '../../src/config/schema.ts'
+import { startBackend } from '../helpers/backend.ts'
+import { get, rawHttp, request } from '../helpers/http.ts'
+import { startPortico } from '../helpers/portico.ts'
+
+const answer = (body: string) => ({ respond: { body } })
+
+const routes: ConfigInput['routes'] = [
+  { name: 'first', match: { path: '/order' }, ...answer('first') },
+  { name: 'second', match: { path: '/order' }, ...answer('second') },
+  { match: { host: 'exact.test' }, ...answer('host exact') },
+  { match: { host: '*.wild.test' }, ...answer('host wildcard') },
+  { match: { host: { regex: '^(?<tenant>[a-z]+)\\.re\\.test$' } }, ...answer('tenant {tenant}') },
+  { match: { path: { exact: '/exact' } }, ...answer('path exact') },
+  { match: { path: { regex: '^/users/(?<id>\\d+)/(\\w+)$' } }, ...answer('user {id} {2}') },
+  { match: { path: '/method', method: ['DELETE', 'PUT'] }, ...answer('method') },
+  { match: { path: '/h', headers: { 'x-env': 'canary' } }, ...answer('header exact') },
+  { match: { path: '/h', headers: { 'X-Ver': { regex: '^v2\\.' } } }, ...answer('header regex') },
+  { match: { path: '/h', headers: { 'x-flag': true } }, ...answer('header present') },
+  { match: { path: '/q', query: { debug: '1' } }, ...answer('query') },
+  { match: { path: '/q', query: { tag: ['a b', 'c'] } }, ...answer('query list') },
+  { match: { path: '/c', cookies: { beta: 'yes' } }, ...answer('cookie') },
+  { match: { path: '/ua', user_agent: 'bot' }, ...answer('bot') },
+  { match: { path: '/ua', user_agent: 'mobile' }, ...answer('mobile') },
+  { match: { path: '/ua', user_agent: { regex: 'portico-test' } }, ...answer('ua regex') },
+  { match: { path: '/addr', client: ['10.0.0.0/8', '2001:db8::/32'] }, ...answer('client 10/8') },
+  { match: { path: '/addr', client: '127.0.0.0/8' }, ...answer('client loopback') },
+]
+
+test('each matcher takes the requests it describes, and routes are tried in file order', async (t) => {
+  const web = await startBackend(t, 'web')
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [web.address] } },
+    routes: [...routes, { pool: 'web' }],
+  })
+  const cases: [string, string, Record<string, string>, string][] = [
+    ['GET', '/order', {}, 'first'],
+    ['GET', '/', { host: 'exact.test' }, 'host exact'],
+    ['GET', '/', { host: 'EXACT.test:8080' }, 'host exact'],
+    ['GET', '/', { host: 'a.b.wild.test' }, 'host wildcard'],
+    ['GET', '/', { host: 'wild.test' }, 'web'],
+    ['GET', '/', { host: 'acme.re.test' }, 'tenant acme'],
+    ['GET', '/exact?x=1', {}, 'path exact'],
+    ['GET', '/exact/more', {}, 'web'],
+    ['GET', '/users/42/posts', {}, 'user 42 posts'],
+    ['GET', '/users/abc/posts', {}, 'web'],
+    ['DELETE', '/method', {}, 'method'],
+    ['GET', '/method', {}, 'web'],
+    ['GET', '/h', { 'x-env': 'canary' }, 'header exact'],
+    ['GET', '/h', { 'x-env': 'stable' }, 'web'],
+    ['GET', '/h', { 'x-ver': 'v2.1' }, 'header regex'],
+    ['GET', '/h', { 'x-flag': '' }, 'header present'],
+    ['GET', '/q?a=2&debug=1', {}, 'query'],
+    ['GET', '/q?debug=0', {}, 'web'],
+    ['GET', '/q?tag=a+b', {}, 'query list'],
+    ['GET', '/q?tag=a%20b', {}, 'query list'],
+    ['GET', '/c', { cookie: 'a=1; beta=yes' }, 'cookie'],
+    ['GET', '/c', { cookie: 'beta=no' }, 'web'],
+    ['GET', '/ua', { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1)' }, 'bot'],
+    ['GET', '/ua', { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148' }, 'mobile'],
+    ['GET', '/ua', { 'user-agent': 'Portico-Test/1.0' }, 'ua regex'],
+    ['GET', '/ua', { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0' }, 'web'],
+    ['GET', '/addr', {}, 'client loopback'],
+  ]
+  for (const [method, path, headers, expected] of cases) {
+    const res = await request(proxy.url + path, { method, headers })
+    assert.equal(res.body, expected, `${method} ${path} ${JSON.stringify(headers)}`)
+  }
+})
+
+test('path conditions see through dot segments, doubled slashes and encoded letters', async (t) => {
+  const web = await startBackend(t, 'web')
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [web.address] } },
+    routes: [{ match: { path: '/admin' }, respond: { status: 403, body: 'no' } }, { pool: 'web' }],
+  })
+  // Raw bytes: a URL parser in the client would normalise these before they leave.
+  for (const path of ['/admin', '/x/../admin/', '//admin', '/%61dmin', '/./admin', '/%2e%2e/admin']) {
+    const head = await rawHttp(proxy.url, `GET ${path} HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n`)
+    assert.match(head, /^HTTP\/1\.1 403 /, path)
+  }
+  assert.equal((await get(`${proxy.url}/administrator`)).body, 'web')
+})
+
+test('a request no route takes gets 404, or the configured no_route answer', async (t) => {
+  const plain = await startPortico(t, { pools: {}, routes: [{ match: { path: '/only' }, respond: {} }] })
+  const res = await get(`${plain.url}/elsewhere`)
+  assert.equal(res.status, 404)
+  assert.equal(res.body, 'Not Found\n')
+  assert.ok(res.headers['x-request-id'])
+
+  const custom = await startPortico(t, {
+    pools: {},
+    routes: [{ match: { host: 'known.test' }, respond: {} }],
+    no_route: { status: 421, body: 'unknown host {host}\n' },
+  })
+  const other = await get(custom.url, { host: 'other.test' })
+  assert.equal(other.status, 421)
+  assert.equal(other.body, 'unknown host other.test\n')
+})
+
+test('respond answers with its status, body and content type, and HEAD gets the head only', async (t) => {
+  const proxy = await startPortico(t, {
+    pools: {},
+    routes: [{ respond: { status: 503, body: '{"down":true,"id":"{request_id}"}', content_type: 'application/json' } }],
+  })
+  const res = await get(`${proxy.url}/health`)
+  assert.equal(res.status, 503)
+  assert.equal(res.headers['content-type'], 'application/json')
+  assert.deepEqual(JSON.parse(res.body), { down: true, id: res.headers['x-request-id'] })
+  const head = await request(`${proxy.url}/health`, { method: 'HEAD' })
+  assert.equal(head.status, 503)
+  assert.equal(head.body, '')
+  assert.equal(head.headers['content-length'], res.headers['content-length'])
+})
+
+test('a split spreads new clients over pools by weight, and its cookie pins each client', async (t) => {
+  const stable = await startBackend(t, 'stable')
+  const canary = await startBackend(t, 'canary')
+  const proxy = await startPortico(t, {
+    pools: { stable: { servers: [stable.address] }, canary: { servers: [canary.address] } },
+    routes: [
+      {
+        match: { path: '/pinned' },
+        split: {
+          pools: [
+            { pool: 'stable', weight: 1 },
+            { pool: 'canary', weight: 1 },
+          ],
+          cookie: { name: 'lane', max_age: '1h' },
+        },
+      },
+      {
+        split: {
+          pools: [
+            { pool: 'stable', weight: 90 },
+            { pool: 'canary', weight: 10 },
+          ],
+        },
+      },
+    ],
+  })
+  const counts: Record<string, number> = { stable: 0, canary: 0 }
+  for (let i = 0; i < 100; i++) counts[(await get(proxy.url)).body]!++
+  assert.deepEqual(counts, { stable: 90, canary: 10 })
+
+  const first = await get(`${proxy.url}/pinned`)
+  const cookie = first.headers['set-cookie']?.[0]
+  assert.match(cookie ?? '', new RegExp(`^lane=${first.body}; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax$`))
+  for (let i = 0; i < 4; i++) {
+    const again = await get(`${proxy.url}/pinned`, { cookie: `lane=${first.body}` })
+    assert.equal(again.body, first.body)
+    assert.equal(again.headers['set-cookie'], undefined)
+  }
+  const other = first.body === 'stable' ? 'canary' : 'stable'
+  assert.equal((await get(`${proxy.url}/pinned`, { cookie: `lane=${other}` })).body, other)
+})
+
+test('a pool with weight 0 in a split takes no new clients and gives up its pinned ones', async (t) => {
+  const stable = await startBackend(t, 'stable')
+  const canary = await startBackend(t, 'canary')
+  const proxy = await startPortico(t, {
+    pools: { stable: { servers: [stable.address] }, canary: { servers: [canary.address] } },
+    routes: [
+      {
+        split: {
+          pools: [
+            { pool: 'stable', weight: 1 },
+            { pool: 'canary', weight: 0 },
+          ],
+          cookie: { name: 'lane' },
+        },
+      },
+    ],
+  })
+  const res = await get(proxy.url, { cookie: 'lane=canary' })
+  assert.equal(res.body, 'stable')
+  assert.match(res.headers['set-cookie']?.[0] ?? '', /^lane=stable;/)
+})
