@@ -1,6 +1,8 @@
+import { ServerResponse } from 'node:http'
 import { type FailureCode, failures } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { viaName } from './http/proxy-headers.ts'
+import { writeResponseHead } from './listen/response-head.ts'
 
 /**
  * Answers the client from Portico itself: a short plain-text body, the request id, Via. Never names
@@ -11,7 +13,7 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
   x.status = status
   if (res.headersSent || res.destroyed) return
   const payload = Buffer.from(body)
-  res.writeHead(status, {
+  writeResponseHead(res, status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': payload.length,
     'cache-control': 'no-store',
@@ -20,7 +22,8 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
     ...headers,
   })
   x.bytesOut += payload.length
-  res.end(x.req.method === 'HEAD' ? undefined : payload)
+  if (x.req.method === 'HEAD') res.end()
+  else res.end(payload)
 }
 
 /**
@@ -40,6 +43,6 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
     return
   }
   // A request whose body was not read leaves the connection unusable for another request.
-  if (!x.req.complete) x.res.shouldKeepAlive = false
+  if (!x.req.complete && x.res instanceof ServerResponse) x.res.shouldKeepAlive = false
   reply(x, failure.status, `${failure.text}\n`, headers)
 }

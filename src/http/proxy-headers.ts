@@ -31,13 +31,24 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   const raw = x.req.rawHeaders
   const dropped = connectionTokens(x.req.headers.connection)
   const out: string[] = []
+  const h2 = x.req.httpVersionMajor === 2
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
+    // HTTP/2 pseudo-headers (`:method`, `:path`, …) are not fields; undici writes its own (RFC 9113 §8.3).
+    if (name.charCodeAt(0) === 58) continue
     const lower = name.toLowerCase()
+    // `TE: trailers` is the one TE an HTTP/2 hop may carry, and gRPC servers require it (RFC 9113 §8.2.2).
+    if (lower === 'te' && raw[i + 1]!.trim().toLowerCase() === 'trailers') {
+      out.push(name, 'trailers')
+      continue
+    }
     if (isHopByHop(lower) || rewritten.has(lower) || dropped?.has(lower)) continue
+    // HTTP/2 may split Cookie into one field per pair; HTTP/1.1 allows one line (RFC 9113 §8.2.3).
+    if (h2 && lower === 'cookie') continue
     out.push(name, raw[i + 1]!)
   }
   const h = x.req.headers
+  if (h2 && h.cookie !== undefined) out.push('cookie', h.cookie)
   const client = plainAddress(x.clientAddress)
   const trusted = x.trusted
   const priorFor = trusted ? joined(h['x-forwarded-for']) : undefined
@@ -79,6 +90,21 @@ export function clientResponseHeaders(x: Exchange, raw: readonly (Buffer | strin
   const hop = `1.1 ${viaName}`
   out.push('via', via ? `${via}, ${hop}` : hop)
   out.push('x-request-id', x.id)
+  return out
+}
+
+/**
+ * A flat `[name, value, …]` list from a header object, as undici gives for HTTP/2 responses and
+ * trailers; a repeated field (an array value) becomes one entry per value.
+ */
+export function flatHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): string[] {
+  const out: string[] = []
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined) continue
+    if (Array.isArray(value)) for (const v of value) out.push(name, v)
+    else out.push(name, String(value))
+  }
   return out
 }
 

@@ -2,13 +2,16 @@ import { pipeline, type Readable, type Transform, type Writable } from 'node:str
 import type { Dispatcher } from 'undici'
 import { failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
-import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
+import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
+import { writeResponseHead } from '../listen/response-head.ts'
 import { respondError } from '../respond.ts'
 import { classify } from './classify.ts'
 import type { Pool } from './pool.ts'
 import type { Server } from './server.ts'
 
-type Controller = Dispatcher.DispatchController & { rawHeaders?: Buffer[]; rawTrailers?: Buffer[] }
+// Raw headers and trailers are a flat list over HTTP/1.1 and an object over HTTP/2.
+type RawFields = Buffer[] | Record<string, string | string[]>
+type Controller = Dispatcher.DispatchController & { rawHeaders?: RawFields; rawTrailers?: RawFields }
 
 /**
  * Sends the exchange to a server of `pool` and streams the response back with backpressure both
@@ -81,7 +84,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     const x = this.#x
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
-    const headers = clientResponseHeaders(x, controller.rawHeaders ?? [])
+    const raw = controller.rawHeaders ?? []
+    const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw))
     const phases = x.route?.responsePhases
     let chain: Transform[] | undefined
     if (phases) {
@@ -90,7 +94,7 @@ class Attempt implements Dispatcher.DispatchHandler {
         if (transform) (chain ??= []).push(transform)
       }
     }
-    x.res.writeHead(statusCode, statusMessage || undefined, headers)
+    writeResponseHead(x.res, statusCode, headers, statusMessage)
     if (chain) {
       this.#out = chain[0]!
       pipeline([...chain, x.res], ignore)
@@ -109,13 +113,11 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd(controller: Controller): void {
     this.#release(true)
-    const trailers = controller.rawTrailers
+    const raw = controller.rawTrailers
     // Trailers pass only when the body is not transformed on its way.
-    if (trailers && trailers.length > 0 && this.#out === this.#x.res) {
-      const list: [string, string][] = []
-      for (let i = 0; i < trailers.length; i += 2)
-        list.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')])
-      this.#x.res.addTrailers(list)
+    if (raw && this.#out === this.#x.res) {
+      const trailers = Array.isArray(raw) ? raw : flatHeaders(raw)
+      if (trailers.length > 0) this.#x.res.addTrailers(trailerFields(trailers))
     }
     this.#out.end()
   }
@@ -152,5 +154,16 @@ class Attempt implements Dispatcher.DispatchHandler {
 
 // RFC 9110 §9.2.2.
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+/** Trailers as an object, which HTTP/1.1 and HTTP/2 responses both take; repeated names are joined. */
+function trailerFields(list: readonly (Buffer | string)[]): Record<string, string> {
+  const fields: Record<string, string> = {}
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toString('latin1').toLowerCase()
+    const value = list[i + 1]!.toString('latin1')
+    fields[name] = fields[name] === undefined ? value : `${fields[name]}, ${value}`
+  }
+  return fields
+}
 
 function ignore(): void {}
