@@ -120,7 +120,7 @@ export const backendTlsSchema = z
       .min(1)
       .optional()
       .describe(
-        "Server name sent (SNI) and checked in the certificate. Default: the server's host when it is a name, else the pool's host_header.",
+        "Server name sent (SNI) and checked in the certificate. Default: the server's host when it is a name, else the pool's host_header, else the Host of each request.",
       ),
     cert: pemFile('PEM file with a client certificate, for servers that require one (mTLS).').optional(),
     key: pemFile('PEM file with the key of the client certificate.').optional(),

@@ -42,6 +42,9 @@ function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server |
       body,
       headersTimeout: t.responseHeadersMs,
       bodyTimeout: t.bodyIdleMs,
+      // One SNI name per server: undici would otherwise send each request's Host, and reconnect when
+      // it changes. undici reads `servername` from dispatch options; its types omit it.
+      ...{ servername: server.state.servername },
     },
     handler,
   )

@@ -50,6 +50,7 @@ export class ServerRegistry {
     if (entry) void entry.state.dispatcher.close()
     const state: ServerState = {
       inFlight: 0,
+      servername: settings.tls?.servername,
       dispatcher: new UndiciPool(origin, {
         connections: settings.maxConnections,
         connectTimeout: settings.connectTimeoutMs,
@@ -60,7 +61,8 @@ export class ServerRegistry {
         strictContentLength: true,
         // undici offers h2 by ALPN on every TLS connection unless told not to.
         allowH2: settings.http2 === true && settings.tls !== undefined,
-        h2Options: { useH2c: settings.http2 === true && settings.tls === undefined },
+        // undici's Pool reads `useH2c` at the top level; its types list it only under h2Options.
+        ...{ useH2c: settings.http2 === true && settings.tls === undefined },
         connect: settings.tls && tlsOptions(settings.tls),
       }),
     }
