@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici'
 import { failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
-import { writeResponseHead } from '../listen/response-head.ts'
+import { takeTrailersOnlyStatus, writeResponseHead } from '../listen/response-head.ts'
 import { respondError } from '../respond.ts'
 import { classify } from './classify.ts'
 import type { Pool } from './pool.ts'
@@ -63,6 +63,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   #released = false
   #onAbort: (() => void) | undefined
   #onDrain: (() => void) | undefined
+  /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
+  #statusTrailers: Record<string, string> | undefined
 
   constructor(x: Exchange, pool: Pool, server: Server, body: Readable | null) {
     this.#x = x
@@ -89,6 +91,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     x.status = statusCode
     const raw = controller.rawHeaders ?? []
     const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw))
+    if (x.req.httpVersionMajor === 2) this.#statusTrailers = takeTrailersOnlyStatus(headers)
     const phases = x.route?.responsePhases
     let chain: Transform[] | undefined
     if (phases) {
@@ -122,6 +125,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       const trailers = Array.isArray(raw) ? raw : flatHeaders(raw)
       if (trailers.length > 0) this.#x.res.addTrailers(trailerFields(trailers))
     }
+    if (this.#statusTrailers) this.#x.res.addTrailers(this.#statusTrailers)
     this.#out.end()
   }
 
