@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** Where a generated certificate and its key were written. */
@@ -45,5 +45,6 @@ export function selfSigned(
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
+  chmodSync(key, 0o600)
   return { cert, key }
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -11,6 +12,7 @@ import { startBackend } from '../helpers/backend.ts'
 import { TestCa } from '../helpers/certs.ts'
 import { request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { spawnPortico } from '../helpers/spawn.ts'
 
 const run = promisify(execFile)
 
@@ -136,6 +138,7 @@ test('a changed certificate file is served to new connections without a restart;
   const first = ca.issue('first', ['localhost'])
   const second = ca.issue('second', ['localhost'])
   const dir = mkdtempSync(join(tmpdir(), 'portico-reload-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
   const live = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') }
   copyFileSync(first.cert, live.cert)
   copyFileSync(first.key, live.key)
@@ -210,4 +213,21 @@ test('the access log records TLS version, cipher, SNI and ALPN', async (t) => {
   assert.equal(line.sni, 'localhost')
   assert.equal(line.alpn, 'h2')
   assert.equal(line.status, 200)
+})
+
+test('`portico cert` writes a self-signed certificate, and the demo serves HTTPS and HTTP/2 with one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-cert-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const made = await spawnPortico(t, ['cert', '--out', dir, '--name', 'dev.test'])
+  assert.equal(await made.exited, 0)
+  assert.match(made.output(), /cert\.pem/)
+  assert.equal(new X509Certificate(readFileSync(join(dir, 'cert.pem'))).subject, 'CN=dev.test')
+
+  const demo = await spawnPortico(t, ['run'], { listeners: 2, env: { PORT: '0' } })
+  const https = demo.urls.find((u) => u.startsWith('https:'))
+  assert.ok(https, demo.output())
+  const { stdout } = await run('curl', ['-sSk', '--http2', '-w', ' %{http_version}', `${https}/`])
+  assert.match(stdout, /^Hello from demo-[abc]: you asked for GET \/\n 2$/)
+  demo.child.kill('SIGTERM')
+  assert.equal(await demo.exited, 0)
 })
