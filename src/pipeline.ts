@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { Http2ServerRequest } from 'node:http2'
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
 import { ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
@@ -124,11 +124,19 @@ function toOriginForm(x: Exchange): boolean {
 }
 
 function finish(plan: Plan, x: Exchange): void {
-  if (!x.res.writableFinished) {
+  if (!completed(x)) {
     if (x.outcome === 'ok') x.outcome = 'client_aborted'
     x.abort.abort()
   }
   plan.accessLog.write(x)
+}
+
+/**
+ * Whether the whole response reached the client's connection. node's HTTP/2 compatibility API
+ * emits 'finish' on a stream the client reset too, so there the stream's reset code decides.
+ */
+function completed(x: Exchange): boolean {
+  return x.res instanceof Http2ServerResponse ? x.res.stream.rstCode === 0 : x.res.writableFinished
 }
 
 function ignore(): void {}

@@ -134,3 +134,51 @@ test('WebSocket over HTTP/1.1 works on a TLS listener that also offers HTTP/2', 
   socket.write('hello')
   await until(/echo:hello/)
 })
+
+test('shutdown sends HTTP/2 clients GOAWAY and lets their requests in flight finish', async (t) => {
+  let release: (() => void) | undefined
+  const arrived = Promise.withResolvers<void>()
+  const { address } = await startBackend(t, 'slow', (_req, res) => {
+    release = () => res.end('finished')
+    arrived.resolve()
+  })
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+    pools: { web: { servers: [address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const session = await h2Session(proxy.url)
+  t.after(() => session.destroy())
+  const goaway = new Promise((resolve) => session.on('goaway', resolve))
+  const stream = session.request({ ':path': '/' })
+  const chunks: Buffer[] = []
+  stream.on('data', (c: Buffer) => chunks.push(c))
+  await arrived.promise
+  const closed = proxy.close(10_000)
+  await goaway
+  release!()
+  await once(stream, 'end')
+  assert.equal(Buffer.concat(chunks).toString(), 'finished')
+  await closed
+})
+
+test('an HTTP/2 client that cancels its stream aborts the request to the backend', async (t) => {
+  let backendClosed: Promise<unknown> | undefined
+  const arrived = Promise.withResolvers<void>()
+  const backend = await startBackend(t, 'slow', (req) => {
+    backendClosed = once(req.socket, 'close')
+    arrived.resolve()
+  })
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const session = await h2Session(proxy.url)
+  t.after(() => session.destroy())
+  const stream = session.request({ ':path': '/' })
+  stream.on('error', () => {})
+  await arrived.promise
+  stream.close(constants.NGHTTP2_CANCEL)
+  await backendClosed
+})

@@ -213,6 +213,7 @@ test('the access log records TLS version, cipher, SNI and ALPN', async (t) => {
   assert.equal(line.sni, 'localhost')
   assert.equal(line.alpn, 'h2')
   assert.equal(line.status, 200)
+  assert.equal(line.outcome, 'ok')
 })
 
 test('`portico cert` writes a self-signed certificate, and the demo serves HTTPS and HTTP/2 with one', async (t) => {
