@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { promisify } from 'node:util'
 import { startBackend } from '../helpers/backend.ts'
 import { TestCa } from '../helpers/certs.ts'
-import { get } from '../helpers/http.ts'
+import { get, rawHttp } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 
 const run = promisify(execFile)
@@ -181,4 +181,41 @@ test('an HTTP/2 client that cancels its stream aborts the request to the backend
   await arrived.promise
   stream.close(constants.NGHTTP2_CANCEL)
   await backendClosed
+})
+
+test('broken HTTP/2 and TLS input closes that connection only; Portico keeps serving', async (t) => {
+  const ca = new TestCa(t)
+  const site = ca.issue('localhost', ['localhost'])
+  const backend = await startBackend(t, 'web')
+  const proxy = await startPortico(t, {
+    listeners: [
+      { address: '127.0.0.1:0', http2: { enabled: true } },
+      { address: '127.0.0.1:0', tls: { certificates: [site] } },
+    ],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const [plain, secure] = proxy.urls as [string, string]
+  const preface = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
+  // A SETTINGS frame with a length that is not a multiple of 6, then a frame on stream 0 of an unknown kind.
+  const junk = Buffer.concat([Buffer.from(preface), Buffer.from([0, 0, 5, 4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5])])
+  await rawHttp(plain, junk, 2000)
+  await rawHttp(plain, `${preface}\x00\x00`, 200)
+  await rawHttp(secure, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', 2000)
+  assert.equal((await get(plain)).body, 'web')
+  const { stdout } = await run('curl', ['-sSk', '--http2', `${secure}/`])
+  assert.equal(stdout, 'web')
+})
+
+test('a TLS listener with http2 turned off answers HTTP/2-capable clients with HTTP/1.1', async (t) => {
+  const ca = new TestCa(t)
+  const site = ca.issue('localhost', ['localhost'])
+  const backend = await startBackend(t, 'web')
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', tls: { certificates: [site] }, http2: { enabled: false } }],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const { stdout } = await run('curl', ['-sSk', '--http2', '-w', ' %{http_version}', `${proxy.url}/`])
+  assert.equal(stdout, 'web 1.1')
 })
