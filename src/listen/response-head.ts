@@ -29,8 +29,10 @@ const grpcStatusFields = new Set(['grpc-status', 'grpc-message', 'grpc-status-de
 export function takeTrailersOnlyStatus(headers: string[]): Record<string, string> | undefined {
   let taken: Record<string, string> | undefined
   for (let i = 0; i < headers.length; ) {
-    const name = headers[i]!.toLowerCase()
-    if (name.startsWith('grpc-') && grpcStatusFields.has(name)) {
+    const raw = headers[i]!
+    // Most names do not start with "g": skip them without allocating a lower-case copy.
+    const name = (raw.charCodeAt(0) | 0x20) === 0x67 ? raw.toLowerCase() : ''
+    if (grpcStatusFields.has(name)) {
       ;(taken ??= {})[name] = headers[i + 1]!
       headers.splice(i, 2)
     } else i += 2

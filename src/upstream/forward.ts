@@ -34,20 +34,18 @@ function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server |
   x.attempts++
   const t = pool.timeouts
   const handler = new Attempt(x, pool, server, body)
-  server.state.dispatcher.dispatch(
-    {
-      path: x.path,
-      method: x.req.method as Dispatcher.HttpMethod,
-      headers: backendRequestHeaders(x, pool.hostHeader),
-      body,
-      headersTimeout: t.responseHeadersMs,
-      bodyTimeout: t.bodyIdleMs,
-      // One SNI name per server: undici would otherwise send each request's Host, and reconnect when
-      // it changes. undici reads `servername` from dispatch options; its types omit it.
-      ...{ servername: server.state.servername },
-    },
-    handler,
-  )
+  // undici reads `servername` from dispatch options; its types omit it.
+  const options: Dispatcher.DispatchOptions & { servername: string | undefined } = {
+    path: x.path,
+    method: x.req.method as Dispatcher.HttpMethod,
+    headers: backendRequestHeaders(x, pool.hostHeader),
+    body,
+    headersTimeout: t.responseHeadersMs,
+    bodyTimeout: t.bodyIdleMs,
+    // One SNI name per server: undici would otherwise send each request's Host, and reconnect when it changes.
+    servername: server.state.servername,
+  }
+  server.state.dispatcher.dispatch(options, handler)
 }
 
 /** One attempt at one server: the undici handler that copies the response to the client. */
