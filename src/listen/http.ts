@@ -39,6 +39,8 @@ export interface Listener {
  */
 export async function listenHttp(config: ListenerConfig, plan: () => Plan, events: EventLog): Promise<Listener> {
   const address = config.address
+  // This listener's place in the config, to find its settings in a reloaded one.
+  const index = plan().config.listeners.indexOf(config)
   const { host, port } = splitAddress(address)!
   const initial = plan().client
   const tunnels = new Set<Duplex>()
@@ -62,6 +64,9 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
 
   const apply = (client: ClientSettings) => {
+    // A reload may change this listener's certificates; other listener settings need a restart.
+    const reloaded = plan().config.listeners[index]
+    if (tls && reloaded?.address === address && reloaded.tls) tls.certificates.update(reloaded.tls)
     const h1 = server as HttpServer
     h1.headersTimeout = client.requestHeadersTimeoutMs
     h1.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)

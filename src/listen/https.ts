@@ -21,7 +21,7 @@ export interface TlsServer {
 export function createTlsServer(config: ListenerConfig, events: EventLog, http1: ServerOptions): TlsServer {
   const tls = config.tls!
   let server: Http2SecureServer | HttpsServer | undefined
-  const certificates = new Certificates(tls, events, tls.reload_poll, (options) => server?.setSecureContext(options))
+  const certificates = new Certificates(tls, events, (options) => server?.setSecureContext(options))
   const options = {
     ...http1,
     ...certificates.defaultOptions,

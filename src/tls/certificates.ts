@@ -16,33 +16,44 @@ interface CertificateSet {
 
 /**
  * The certificates of one TLS listener, chosen by SNI: an exact name first, then a one-label
- * wildcard, then the first certificate. Certificate and key files are polled every `pollMs`; when
- * one changes, every file is read again and the new set serves new handshakes, while open
- * connections keep theirs. A set that fails to load (a key half written, a mismatched pair) is
- * refused with an event, and the running one stays until the next change.
+ * wildcard, then the first certificate. Certificate and key files are polled every
+ * `reload_poll`; when one changes, every file is read again and the new set serves new
+ * handshakes, while open connections keep theirs. A set that fails to load (a key half written, a
+ * mismatched pair) is refused with an event, and the running one stays until the next change.
  */
 export class Certificates {
-  readonly #config: ListenerTlsConfig
+  #config: ListenerTlsConfig
   readonly #events: EventLog
-  readonly #files: string[]
-  readonly #onChange: () => void
+  readonly #changed: (options: SecureContextOptions) => void
+  readonly #onChange = () => this.#reload()
+  #files: string[] = []
   // One ticket key for every context, so that a session resumes whichever certificate served it.
   readonly #ticketKeys = randomBytes(48)
   #set: CertificateSet
 
   /** Loads every certificate now; throws when one cannot be used. `changed` runs after each reload. */
-  constructor(
-    config: ListenerTlsConfig,
-    events: EventLog,
-    pollMs: number,
-    changed: (options: SecureContextOptions) => void,
-  ) {
+  constructor(config: ListenerTlsConfig, events: EventLog, changed: (options: SecureContextOptions) => void) {
     this.#config = config
     this.#events = events
+    this.#changed = changed
     this.#set = this.#load()
-    this.#files = [...new Set(config.certificates.flatMap((c) => [c.cert, c.key]))]
-    this.#onChange = () => this.#reload(changed)
-    for (const file of this.#files) watchFile(file, { interval: pollMs, persistent: false }, this.#onChange)
+    this.#watch()
+  }
+
+  /**
+   * Serves the certificates of a reloaded config from now on, when they differ. A set that cannot be
+   * loaded is refused with an event, and the running one stays.
+   */
+  update(config: ListenerTlsConfig): void {
+    if (JSON.stringify(config) === JSON.stringify(this.#config)) return
+    const previous = this.#config
+    this.#config = config
+    if (!this.#reload()) {
+      this.#config = previous
+      return
+    }
+    this.close()
+    this.#watch()
   }
 
   /** Secure context options of the default certificate, for creating the server. */
@@ -70,15 +81,23 @@ export class Certificates {
     for (const file of this.#files) unwatchFile(file, this.#onChange)
   }
 
-  #reload(changed: (options: SecureContextOptions) => void): void {
+  #watch(): void {
+    this.#files = [...new Set(this.#config.certificates.flatMap((c) => [c.cert, c.key]))]
+    const interval = this.#config.reload_poll
+    for (const file of this.#files) watchFile(file, { interval, persistent: false }, this.#onChange)
+  }
+
+  /** Loads the files again; returns false, keeping the served set, when they cannot be used. */
+  #reload(): boolean {
     try {
       this.#set = this.#load()
     } catch (err) {
       this.#events.error('certificate reload refused, the served certificates stay', { error: (err as Error).message })
-      return
+      return false
     }
-    changed(this.#set.fallbackOptions)
-    this.#events.info('certificates reloaded', { files: this.#files })
+    this.#changed(this.#set.fallbackOptions)
+    this.#events.info('certificates reloaded', { certificates: this.#config.certificates.length })
+    return true
   }
 
   #load(): CertificateSet {

@@ -8,8 +8,9 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { type ConnectionOptions, connect, type PeerCertificate, type TLSSocket } from 'node:tls'
 import { promisify } from 'node:util'
+import { configSchema } from '../../src/config/schema.ts'
 import { startBackend } from '../helpers/backend.ts'
-import { TestCa } from '../helpers/certs.ts'
+import { type Pem, TestCa } from '../helpers/certs.ts'
 import { request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 import { spawnPortico } from '../helpers/spawn.ts'
@@ -231,4 +232,22 @@ test('`portico cert` writes a self-signed certificate, and the demo serves HTTPS
   assert.match(stdout, /^Hello from demo-[abc]: you asked for GET \/\n 2$/)
   demo.child.kill('SIGTERM')
   assert.equal(await demo.exited, 0)
+})
+
+test('a config reload adds a certificate to a running TLS listener', async (t) => {
+  const ca = new TestCa(t)
+  const first = ca.issue('first.test', ['first.test'])
+  const second = ca.issue('second.test', ['second.test'])
+  const backend = await startBackend(t, 'web')
+  const config = (certificates: Pem[]) => ({
+    listeners: [{ address: '127.0.0.1:0', tls: { certificates } }],
+    access_log: { output: 'off' },
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const proxy = await startPortico(t, config([first]))
+  assert.equal(await peerName(proxy.url, 'second.test'), 'first.test')
+  proxy.reload(configSchema.parse(config([first, second])))
+  assert.equal(await peerName(proxy.url, 'second.test'), 'second.test')
+  assert.equal(await peerName(proxy.url, 'first.test'), 'first.test')
 })
