@@ -4,7 +4,7 @@ import { openAccessLog } from './log/access.ts'
 import { type EventLog, silentEvents } from './log/events.ts'
 import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
-import { warnInsecurePools } from './tls/insecure.ts'
+import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
 
 /** A running Portico: its listeners and the current Plan. */

@@ -133,7 +133,7 @@ export class Certificates {
 }
 
 /** The DNS names a PEM certificate is for: its subjectAltName DNS entries, else its common name. */
-export function certificateNames(pem: Buffer): string[] {
+function certificateNames(pem: Buffer): string[] {
   const x509 = new X509Certificate(pem)
   const names = (x509.subjectAltName ?? '')
     .split(', ')

@@ -3,7 +3,8 @@ import type { Dispatcher } from 'undici'
 import { failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
-import { takeTrailersOnlyStatus, writeResponseHead } from '../listen/response-head.ts'
+import { writeResponseHead } from '../listen/response-head.ts'
+import { trailersOnlyStatus } from '../listen/trailers-only-status.ts'
 import { respondError } from '../respond.ts'
 import { classify } from './classify.ts'
 import type { Pool } from './pool.ts'
@@ -89,7 +90,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     x.status = statusCode
     const raw = controller.rawHeaders ?? []
     const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw))
-    if (x.req.httpVersionMajor === 2) this.#statusTrailers = takeTrailersOnlyStatus(headers)
+    if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
     const phases = x.route?.responsePhases
     let chain: Transform[] | undefined
     if (phases) {
