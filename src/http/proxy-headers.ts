@@ -14,6 +14,7 @@ const rewritten = new Set([
   'x-forwarded-host',
   'forwarded',
   'x-request-id',
+  'x-forwarded-client-cert',
   // Node answers `Expect: 100-continue` itself before the body is read.
   'expect',
 ])
@@ -25,7 +26,9 @@ function viaEntry(x: Exchange): string {
 /**
  * The header list sent to the backend, flat as `[name, value, …]`: the client's headers in the case
  * and order received, duplicates kept, less hop-by-hop ones, then Host, Via and the forwarding
- * headers. Forwarding headers from a trusted proxy are extended; from anyone else, replaced.
+ * headers. Forwarding headers from a trusted proxy are extended; from anyone else, replaced. A
+ * verified client certificate is described in X-Forwarded-Client-Cert (Envoy's format); a
+ * client's own copy of that header passes only from a trusted proxy.
  */
 export function backendRequestHeaders(x: Exchange, hostOverride: string | undefined): string[] {
   const raw = x.req.rawHeaders
@@ -61,6 +64,10 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   out.push('x-forwarded-host', (trusted && joined(h['x-forwarded-host'])) || x.authority)
   out.push('forwarded', priorForwarded ? `${priorForwarded}, ${forwardedElement(x)}` : forwardedElement(x))
   out.push('x-request-id', x.id)
+  const priorCert = trusted ? joined(h['x-forwarded-client-cert']) : undefined
+  const cert = x.tls?.forwardedClientCert
+  if (priorCert || cert)
+    out.push('x-forwarded-client-cert', priorCert && cert ? `${priorCert},${cert}` : (priorCert || cert)!)
   return out
 }
 

@@ -12,6 +12,8 @@ export interface TlsFacts {
   readonly alpn: string
   /** Subject of the client certificate, when one was sent and verified (`CN=client,O=Example`); else empty. */
   readonly clientSubject: string
+  /** The X-Forwarded-Client-Cert element (Envoy's format) of the verified client certificate; empty without one. */
+  readonly forwardedClientCert: string
 }
 
 const known = new WeakMap<object, TlsFacts>()
@@ -24,12 +26,17 @@ export function tlsFacts(socket: TLSSocket): TlsFacts {
   let facts = known.get(socket)
   if (facts) return facts
   const cert = socket.authorized ? socket.getPeerCertificate() : undefined
+  const subject = cert?.subject ? subjectText(cert.subject as unknown as Record<string, string | string[]>) : ''
   facts = {
     version: socket.getProtocol() ?? '',
     cipher: socket.getCipher()?.name ?? '',
     sni: (socket as TLSSocket & { servername?: string | false }).servername || '',
     alpn: socket.alpnProtocol || '',
-    clientSubject: cert?.subject ? subjectText(cert.subject as unknown as Record<string, string | string[]>) : '',
+    clientSubject: subject,
+    forwardedClientCert:
+      cert && subject
+        ? `Hash=${cert.fingerprint256.replaceAll(':', '').toLowerCase()};Subject="${subject.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
+        : '',
   }
   known.set(socket, facts)
   return facts

@@ -58,7 +58,7 @@ const clientAuth = z
       ),
   })
   .describe(
-    'Client certificate authentication. The verified subject is available to headers, routing and the access log.',
+    'Client certificate authentication. The verified subject is in the access log (client_subject) and goes to the servers in X-Forwarded-Client-Cert (Envoy\'s format: Hash=…;Subject="…"); a client\'s own copy of that header is dropped unless it is a trusted proxy.',
   )
 
 const hsts = z

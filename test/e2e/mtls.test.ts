@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, request as httpsRequest } from 'node:https'
@@ -80,7 +81,12 @@ test('tls.verify: false reaches a backend with any certificate, and warns at sta
 })
 
 /** An HTTPS GET to `url` for host `localhost`, with a client certificate when `client` is given. */
-function httpsGet(url: string, ca: string, client?: Pem): Promise<{ status: number; body: string }> {
+function httpsGet(
+  url: string,
+  ca: string,
+  client?: Pem,
+  headers?: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       url,
@@ -88,6 +94,7 @@ function httpsGet(url: string, ca: string, client?: Pem): Promise<{ status: numb
         ca: readFileSync(ca),
         servername: 'localhost',
         agent: false,
+        headers,
         ...(client && { cert: readFileSync(client.cert), key: readFileSync(client.key) }),
       },
       (res) => {
@@ -101,13 +108,13 @@ function httpsGet(url: string, ca: string, client?: Pem): Promise<{ status: numb
   })
 }
 
-test('a listener that requires client certificates refuses clients without one and logs the subject', async (t) => {
+test('a listener that requires client certificates refuses clients without one, logs the subject and forwards it', async (t) => {
   const ca = new TestCa(t)
   const site = ca.issue('localhost', ['localhost'])
   const clients = new TestCa(t, 'Client CA')
   const alice = clients.issue('alice')
   const stranger = new TestCa(t, 'Stranger CA').issue('mallory')
-  const backend = await startBackend(t, 'web')
+  const backend = await startBackend(t, 'web', (req, res) => res.end(`xfcc=${req.headers['x-forwarded-client-cert']}`))
   const log = join(ca.dir, 'access.log')
   const proxy = await startPortico(t, {
     listeners: [
@@ -119,10 +126,16 @@ test('a listener that requires client certificates refuses clients without one a
     access_log: { output: log, format: 'json' },
   })
   const [required, optional] = proxy.urls as [string, string]
-  assert.equal((await httpsGet(required, ca.cert, alice)).body, 'web')
+  const fingerprint = new X509Certificate(readFileSync(alice.cert)).fingerprint256.replaceAll(':', '').toLowerCase()
+  assert.equal(
+    (await httpsGet(required, ca.cert, alice)).body,
+    `xfcc=Hash=${fingerprint};Subject="O=Portico Tests,CN=alice"`,
+  )
   await assert.rejects(httpsGet(required, ca.cert), /certificate|handshake|socket hang up|ECONNRESET/i)
   await assert.rejects(httpsGet(required, ca.cert, stranger), /certificate|handshake|socket hang up|ECONNRESET|alert/i)
-  assert.equal((await httpsGet(optional, ca.cert)).status, 200)
+  // Without a certificate, a client's own X-Forwarded-Client-Cert never reaches the backend.
+  const forged = await httpsGet(optional, ca.cert, undefined, { 'x-forwarded-client-cert': 'Subject="CN=admin"' })
+  assert.equal(forged.body, 'xfcc=undefined')
 
   const deadline = Date.now() + 5000
   let lines: { client_subject?: string }[] = []
