@@ -6,6 +6,7 @@ import { type Config, configSchema } from './config/schema.ts'
 import { demoPort, startDemo } from './demo.ts'
 import { type EventLog, openEventLog } from './log/events.ts'
 import { type Portico, startPortico } from './portico.ts'
+import { selfSigned } from './tls/self-signed.ts'
 
 /** Exit codes, as documented in the README. */
 const exit = { ok: 0, invalidConfig: 1, usage: 2, startFailed: 3 } as const
@@ -16,6 +17,8 @@ Usage:
   portico run [-c FILE]      run; with no FILE, a demo in front of three built-in backends
   portico validate -c FILE   check a config: exit 0 and a summary, or exit 1 and every error
   portico schema             print the config's JSON Schema (for editor completion)
+  portico cert [--out DIR] [--name NAME]...
+                             write a self-signed certificate for local use (needs openssl)
   portico --help | --version
 
 Signals: SIGTERM or SIGINT drains and exits 0 (a second one exits at once with 1);
@@ -56,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
       return run(values.config)
     case 'validate':
       return validate(values.config)
+    case 'cert':
+      return cert(values.out, values.name)
     case 'schema':
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)
       return exit.ok
@@ -73,6 +78,8 @@ function parse(argv: string[]) {
       config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
+      out: { type: 'string' },
+      name: { type: 'string', multiple: true },
     },
   })
 }
@@ -101,6 +108,22 @@ function validate(file: string | undefined): number {
 
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`
+}
+
+function cert(out = 'portico-cert', names: string[] = ['localhost', '127.0.0.1', '::1']): number {
+  try {
+    const files = selfSigned(out, names)
+    process.stdout.write(
+      `wrote a self-signed certificate for ${names.join(', ')}, valid 365 days:\n  ${files.cert}\n  ${files.key}\n` +
+        `use it on a listener:\n  tls:\n    certificates:\n      - { cert: ${files.cert}, key: ${files.key} }\n`,
+    )
+    return exit.ok
+  } catch (err) {
+    process.stderr.write(
+      `portico: could not generate a certificate (is openssl installed?): ${(err as Error).message}\n`,
+    )
+    return exit.startFailed
+  }
 }
 
 function reportConfigError(err: unknown): number {

@@ -1,7 +1,13 @@
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { ConfigInput } from './config/schema.ts'
+import { selfSigned } from './tls/self-signed.ts'
+
+type ListenerInput = ConfigInput['listeners'][number]
 
 /** The small backends `portico run` starts when no config file is given. */
 export interface Demo {
@@ -20,9 +26,14 @@ export function demoPort(text: string | undefined): number | undefined {
 /**
  * Starts three demo backends on free loopback ports and returns the embedded default config:
  * Portico on 127.0.0.1:`port` (0 picks a free one), round robin over them. Each answers with its
- * own name, so consecutive requests show the balancing.
+ * own name, so consecutive requests show the balancing. With `openssl` on the machine, it also
+ * serves HTTPS and HTTP/2 on 127.0.0.1:8443 (or `HTTPS_PORT`; a free port when `port` is 0) with a
+ * fresh self-signed certificate.
  */
-export async function startDemo(port: number): Promise<Demo> {
+export async function startDemo(
+  port: number,
+  httpsPort = Number(process.env.HTTPS_PORT ?? (port === 0 ? 0 : 8443)),
+): Promise<Demo> {
   const servers: HttpServer[] = []
   for (const name of ['demo-a', 'demo-b', 'demo-c']) {
     const server = createServer((req, res) => {
@@ -35,18 +46,30 @@ export async function startDemo(port: number): Promise<Demo> {
     servers.push(server)
   }
   const addresses = servers.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`)
+  const certDir = mkdtempSync(join(tmpdir(), 'portico-demo-'))
+  const https = demoHttps(certDir, httpsPort)
   return {
     addresses,
     config: {
-      listeners: [{ address: `127.0.0.1:${port}` }],
+      listeners: [{ address: `127.0.0.1:${port}` }, ...https],
       pools: { demo: { servers: addresses, balancer: 'round_robin' } },
       routes: [{ name: 'demo', pool: 'demo' }],
     },
     close() {
+      rmSync(certDir, { recursive: true, force: true })
       for (const s of servers) {
         s.closeAllConnections()
         s.close()
       }
     },
+  }
+}
+
+/** The demo's HTTPS listener with a self-signed certificate, or none when openssl is missing. */
+function demoHttps(dir: string, port: number): ListenerInput[] {
+  try {
+    return [{ address: `127.0.0.1:${port}`, tls: { certificates: [selfSigned(dir)] } }]
+  } catch {
+    return []
   }
 }

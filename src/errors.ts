@@ -17,6 +17,7 @@ export const failures = {
   backend_refused: { status: 502, source: 'backend', retry: 'always', text: 'Bad Gateway' },
   backend_reset: { status: 502, source: 'backend', retry: 'idempotent', text: 'Bad Gateway' },
   backend_error: { status: 502, source: 'backend', retry: 'never', text: 'Bad Gateway' },
+  backend_tls: { status: 502, source: 'backend', retry: 'always', text: 'Bad Gateway' },
   backend_timeout: { status: 504, source: 'backend', retry: 'idempotent', text: 'Gateway Timeout' },
   connect_timeout: { status: 504, source: 'backend', retry: 'always', text: 'Gateway Timeout' },
   no_server: { status: 503, source: 'proxy', retry: 'never', text: 'Service Unavailable' },

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
 import type { Route } from './route/table.ts'
+import type { TlsFacts } from './tls/facts.ts'
 import type { Pool } from './upstream/pool.ts'
 import type { Server } from './upstream/server.ts'
 
@@ -14,15 +16,23 @@ export interface Arrival {
   readonly trusted: boolean
   /** The client a trusted PROXY protocol header named; the socket's peer when absent. */
   readonly peer?: { readonly address: string; readonly port: number }
+  /** What the TLS connection negotiated; undefined on plain connections. */
+  readonly tls?: TlsFacts | undefined
 }
+
+/** A client request: HTTP/1.1, or HTTP/2 through node's compatibility API. */
+export type ClientRequest = IncomingMessage | Http2ServerRequest
+
+/** The response to a client request, of the same protocol. */
+export type ClientResponse = ServerResponse | Http2ServerResponse
 
 /**
  * One request/response pair and everything known about it. Phases read and write it; nothing else
  * carries per-request state, so phases can be shared between concurrent requests.
  */
 export class Exchange {
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
+  readonly req: ClientRequest
+  readonly res: ClientResponse
   /** `performance.now()` when the request head was parsed. */
   readonly start: number
   readonly id: string
@@ -40,6 +50,8 @@ export class Exchange {
   captures: Record<string, string> | undefined = undefined
   readonly secure: boolean
   readonly trusted: boolean
+  /** What the TLS connection negotiated (version, cipher, SNI, ALPN, client subject); undefined on plain ones. */
+  readonly tls: TlsFacts | undefined
   /** Host name the request is for, lower case, without port. */
   host: string
   /** The Host header value (or the authority of an absolute-form target), as received. */
@@ -60,12 +72,13 @@ export class Exchange {
   /** Aborts all work for this exchange: client gone, timeout, shutdown. */
   readonly abort = new AbortController()
 
-  constructor(req: IncomingMessage, res: ServerResponse, arrival: Arrival) {
+  constructor(req: ClientRequest, res: ClientResponse, arrival: Arrival) {
     this.req = req
     this.res = res
     this.start = performance.now()
     this.secure = arrival.secure
     this.trusted = arrival.trusted
+    this.tls = arrival.tls
     const socket = req.socket
     const peer = arrival.peer
     this.peerAddress = peer?.address ?? socket.remoteAddress ?? ''
@@ -73,7 +86,8 @@ export class Exchange {
     this.clientPort = peer?.port ?? socket.remotePort ?? 0
     const given = arrival.trusted ? req.headers['x-request-id'] : undefined
     this.id = typeof given === 'string' && isValidRequestId(given) ? given : newRequestId()
-    this.authority = req.headers.host ?? ''
+    // HTTP/2 carries the authority in `:authority`; a Host header, when also sent, must agree (RFC 9113 §8.3.1).
+    this.authority = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? ''
     this.host = hostName(this.authority)
     this.path = req.url ?? '/'
   }

@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http'
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
 import { ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
@@ -30,8 +32,10 @@ export function handle(plan: Plan, x: Exchange): void {
  */
 export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer, tunnels: TunnelSet): void {
   const socket = x.req.socket
-  x.res.assignSocket(socket)
-  x.res.shouldKeepAlive = false
+  // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
+  const res = x.res as ServerResponse
+  res.assignSocket(socket)
+  res.shouldKeepAlive = false
   // Answered locally (404, 403, …): close once the answer is written.
   x.res.once('finish', () => {
     if (x.status === 101) return
@@ -98,7 +102,7 @@ const allowed = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
 /** The body stream to send on, or null when the request has none. */
 function requestBody(x: Exchange, maxBytes: number): Readable | null {
   const h = x.req.headers
-  if (h['transfer-encoding'] !== undefined) {
+  if (h['transfer-encoding'] !== undefined || (h['content-length'] === undefined && streamsBody(x))) {
     const limited = new BodyLimit(x, maxBytes)
     x.req.pipe(limited)
     return limited
@@ -107,6 +111,11 @@ function requestBody(x: Exchange, maxBytes: number): Readable | null {
   if (length === undefined || length === '0') return null
   x.bytesIn = Number(length)
   return x.req
+}
+
+/** Whether an HTTP/2 request without content-length has a body: its HEADERS frame did not end the stream. */
+function streamsBody(x: Exchange): boolean {
+  return x.req instanceof Http2ServerRequest && !x.req.stream.endAfterHeaders
 }
 
 /**
@@ -126,11 +135,19 @@ function toOriginForm(x: Exchange): boolean {
 }
 
 function finish(plan: Plan, x: Exchange): void {
-  if (!x.res.writableFinished) {
+  if (!completed(x)) {
     if (x.outcome === 'ok') x.outcome = 'client_aborted'
     x.abort.abort()
   }
   plan.accessLog.write(x)
+}
+
+/**
+ * Whether the whole response reached the client's connection. node's HTTP/2 compatibility API
+ * emits 'finish' on a stream the client reset too, so there the stream's reset code decides.
+ */
+function completed(x: Exchange): boolean {
+  return x.res instanceof Http2ServerResponse ? x.res.stream.rstCode === 0 : x.res.writableFinished
 }
 
 function ignore(): void {}

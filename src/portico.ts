@@ -4,6 +4,7 @@ import { openAccessLog } from './log/access.ts'
 import { type EventLog, silentEvents } from './log/events.ts'
 import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
+import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
 
 /** A running Portico: its listeners and the current Plan. */
@@ -29,10 +30,10 @@ export async function startPortico(config: Config, events: EventLog = silentEven
   const registry = new ServerRegistry()
   const accessLog = openAccessLog(config.access_log, events)
   let current = buildPlan(config, { registry, accessLog })
+  warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
-    for (const l of config.listeners)
-      listeners.push(await listenHttp(l.address, () => current, events, l.proxy_protocol))
+    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events))
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close(0)))
     await registry.close()
@@ -45,6 +46,7 @@ export async function startPortico(config: Config, events: EventLog = silentEven
     reload(next) {
       const previous = current.config
       current = buildPlan(next, { registry, accessLog })
+      warnInsecurePools(next, events)
       for (const l of listeners) l.apply(current.client)
       return restartOnly.filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(next[key]))
     },

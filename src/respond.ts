@@ -1,6 +1,9 @@
+import { ServerResponse } from 'node:http'
+import { pipeline, type Transform, type Writable } from 'node:stream'
 import { type FailureCode, failures } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { viaName } from './http/proxy-headers.ts'
+import { writeResponseHead } from './listen/response-head.ts'
 
 /**
  * Answers the client from Portico itself: a short plain-text body, the request id, Via. Never names
@@ -11,7 +14,7 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
   x.status = status
   if (res.headersSent || res.destroyed) return
   const payload = Buffer.from(body)
-  res.writeHead(status, {
+  writeResponseHead(res, status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': payload.length,
     'cache-control': 'no-store',
@@ -20,7 +23,8 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
     ...headers,
   })
   x.bytesOut += payload.length
-  res.end(x.req.method === 'HEAD' ? undefined : payload)
+  if (x.req.method === 'HEAD') res.end()
+  else res.end(payload)
 }
 
 /**
@@ -40,6 +44,28 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
     return
   }
   // A request whose body was not read leaves the connection unusable for another request.
-  if (!x.req.complete) x.res.shouldKeepAlive = false
+  if (!x.req.complete && x.res instanceof ServerResponse) x.res.shouldKeepAlive = false
   reply(x, failure.status, `${failure.text}\n`, headers)
 }
+
+/**
+ * Starts a response to the client, from a backend or from Portico: runs the route's response
+ * phases on the head (they may edit `headers`, a flat `[name, value, …]` list), writes the head,
+ * and returns where the body goes: the response, or the first of the phases' transforms.
+ */
+export function startResponse(x: Exchange, status: number, headers: string[], reason?: string): Writable {
+  const phases = x.route?.responsePhases
+  let chain: Transform[] | undefined
+  if (phases) {
+    for (const phase of phases) {
+      const transform = phase.onResponse(x, status, headers)
+      if (transform) (chain ??= []).push(transform)
+    }
+  }
+  writeResponseHead(x.res, status, headers, reason)
+  if (!chain) return x.res
+  pipeline([...chain, x.res], ignore)
+  return chain[0]!
+}
+
+function ignore(): void {}

@@ -16,7 +16,10 @@ test('examples/ holds configs to copy', () => {
   assert.ok(examples.includes('minimal.yaml'), 'examples/minimal.yaml exists')
 })
 
-for (const name of examples) {
+// tls.yaml needs certificate files; test/listen/schema.test.ts makes them and validates it.
+const needFiles = new Set(['tls.yaml'])
+
+for (const name of examples.filter((n) => !needFiles.has(n))) {
   test(`examples/${name} is valid and explains itself in comments`, () => {
     const file = fileURLToPath(new URL(name, dir))
     // An empty environment: every ${VAR} in an example needs a default, so it runs as copied.

@@ -13,6 +13,7 @@ const rewritten = new Set([
   'x-forwarded-host',
   'forwarded',
   'x-request-id',
+  'x-forwarded-client-cert',
   // Node answers `Expect: 100-continue` itself before the body is read.
   'expect',
 ])
@@ -32,7 +33,8 @@ function viaEntry(x: Exchange): string {
  * and order received, duplicates kept, less hop-by-hop ones; Host in its place (`hostOverride`
  * replaces its value); then Via and the forwarding headers. Forwarding headers from a trusted
  * proxy are extended; from anyone else, replaced, and other forwarding claims (X-Forwarded-Port,
- * X-Real-IP, …) removed.
+ * X-Real-IP, …) removed. A verified client certificate is described in X-Forwarded-Client-Cert
+ * (Envoy's format); a client's own copy of that header passes only from a trusted proxy.
  */
 export function backendRequestHeaders(x: Exchange, hostOverride: string | undefined): string[] {
   const raw = x.req.rawHeaders
@@ -40,8 +42,11 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   const host = hostOverride ?? x.authority
   const out: string[] = []
   let hostSent = false
+  const h2 = x.req.httpVersionMajor === 2
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
+    // HTTP/2 pseudo-headers (`:method`, `:path`, …) are not fields; undici writes its own (RFC 9113 §8.3).
+    if (name.charCodeAt(0) === 58) continue
     const lower = name.toLowerCase()
     // Host stays where the client put it; an absolute-form target or `host_header` gives its value.
     if (lower === 'host') {
@@ -49,12 +54,20 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
       hostSent = true
       continue
     }
+    // `TE: trailers` is the one TE an HTTP/2 hop may carry, and gRPC servers require it (RFC 9113 §8.2.2).
+    if (lower === 'te' && raw[i + 1]!.trim().toLowerCase() === 'trailers') {
+      out.push(name, 'trailers')
+      continue
+    }
     if (isHopByHop(lower) || rewritten.has(lower) || dropped?.has(lower)) continue
     if (!x.trusted && isForwardingClaim(lower)) continue
+    // HTTP/2 may split Cookie into one field per pair; HTTP/1.1 allows one line (RFC 9113 §8.2.3).
+    if (h2 && lower === 'cookie') continue
     out.push(name, raw[i + 1]!)
   }
   if (!hostSent) out.push('host', host)
   const h = x.req.headers
+  if (h2 && h.cookie !== undefined) out.push('cookie', h.cookie)
   const client = plainAddress(x.peerAddress)
   const trusted = x.trusted
   const priorFor = trusted ? joined(h['x-forwarded-for']) : undefined
@@ -68,6 +81,10 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   out.push('x-forwarded-host', (trusted && joined(h['x-forwarded-host'])) || x.authority)
   out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element)
   out.push('x-request-id', x.id)
+  const priorCert = trusted ? joined(h['x-forwarded-client-cert']) : undefined
+  const cert = x.tls?.forwardedClientCert
+  if (priorCert || cert)
+    out.push('x-forwarded-client-cert', priorCert && cert ? `${priorCert},${cert}` : (priorCert || cert)!)
   return out
 }
 
@@ -97,6 +114,21 @@ export function clientResponseHeaders(x: Exchange, raw: readonly (Buffer | strin
   const hop = `1.1 ${viaName}`
   out.push('via', via ? `${via}, ${hop}` : hop)
   out.push('x-request-id', x.id)
+  return out
+}
+
+/**
+ * A flat `[name, value, …]` list from a header object, as undici gives for HTTP/2 responses and
+ * trailers; a repeated field (an array value) becomes one entry per value.
+ */
+export function flatHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): string[] {
+  const out: string[] = []
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined) continue
+    if (Array.isArray(value)) for (const v of value) out.push(name, v)
+    else out.push(name, String(value))
+  }
   return out
 }
 

@@ -1,40 +1,55 @@
 import { once } from 'node:events'
 import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createH2cServer, type Http2SecureServer, type Http2Session } from 'node:http2'
+import type { Server as HttpsServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
 import { splitAddress } from '../config/common.ts'
-import { Exchange } from '../exchange.ts'
+import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { clientError } from '../http/client-error.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
+import { tlsFacts } from '../tls/facts.ts'
+import { acceptH2c } from './accept-h2c.ts'
+import { h2Options } from './h2-options.ts'
+import { createTlsServer } from './https.ts'
 import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
+import { redirectToHttps } from './redirect.ts'
+import { ResetGuard } from './reset-guard.ts'
+import type { ListenerConfig } from './schema.ts'
 
 /** A bound listener for client traffic. */
 export interface Listener {
-  /** `http://host:port` as bound (port 0 resolved). */
+  /** `http://host:port` or `https://host:port` as bound (port 0 resolved). */
   readonly url: string
   /** Applies the client timeouts of a new Plan to this listener. */
   apply(client: ClientSettings): void
   /**
    * Stops accepting, lets exchanges in flight finish within `graceMs`, closes idle keep-alive
-   * connections at once and every connection when the grace period ends.
+   * connections (and sends HTTP/2 clients GOAWAY) at once and every connection when the grace
+   * period ends.
    */
   close(graceMs: number): Promise<void>
 }
 
-/** Opens an HTTP/1.1 listener on `address` that serves each request with the Plan current at its arrival. */
-export async function listenHttp(
-  address: string,
-  plan: () => Plan,
-  events: EventLog,
-  proxyProtocol = false,
-): Promise<Listener> {
+/**
+ * Opens a listener that serves each request with the Plan current at its arrival: plain HTTP/1.1
+ * (and h2c with prior knowledge when enabled), or with a `tls` block HTTPS with HTTP/2 and
+ * HTTP/1.1 by ALPN.
+ */
+export async function listenHttp(config: ListenerConfig, plan: () => Plan, events: EventLog): Promise<Listener> {
+  const address = config.address
+  // This listener's place in the config, to find its settings in a reloaded one.
+  const index = plan().config.listeners.indexOf(config)
   const { host, port } = splitAddress(address)!
   const initial = plan().client
   const tunnels = new Set<Duplex>()
+  const connections = new Set<Socket>()
+  const sessions = new Set<Http2Session>()
   let draining = false
-  const server: HttpServer = createServer({
+  const http1Options = {
     maxHeaderSize: initial.maxHeaderBytes,
     // Never the lenient parser: it lets smuggled requests through (RFC 9112 §6.3).
     insecureHTTPParser: false,
@@ -42,46 +57,73 @@ export async function listenHttp(
     joinDuplicateHeaders: false,
     // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
     connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
-  })
+  }
+  const tls = config.tls ? createTlsServer(config, events, http1Options) : undefined
+  // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
+  const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
+  const h2c = !tls && config.http2.enabled === true ? createH2cServer(h2Options(config.http2)) : undefined
+  if (h2c) acceptH2c(server as HttpServer, h2c, () => plan().client.requestHeadersTimeoutMs)
+  const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
   // Node would refuse more than 2000 header lines whatever their size; max_header_bytes is the one limit.
-  server.maxHeadersCount = 0
+  ;(server as HttpServer).maxHeadersCount = 0
+
   const apply = (client: ClientSettings) => {
-    server.headersTimeout = client.requestHeadersTimeoutMs
-    server.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
-    server.keepAliveTimeout = client.keepAliveIdleMs
+    // A reload may change this listener's certificates; other listener settings need a restart.
+    const reloaded = plan().config.listeners[index]
+    if (tls && reloaded?.address === address && reloaded.tls) tls.certificates.update(reloaded.tls)
+    const h1 = server as HttpServer
+    h1.headersTimeout = client.requestHeadersTimeoutMs
+    h1.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
+    h1.keepAliveTimeout = client.keepAliveIdleMs
   }
   apply(initial)
-  if (proxyProtocol)
+  const proxyProtocol = config.proxy_protocol
+  if (proxyProtocol) {
     acceptProxyProtocol(
-      server,
+      server as HttpServer,
       () => plan().trusted,
       () => plan().client.requestHeadersTimeoutMs,
     )
+  }
 
-  const arrival = (req: IncomingMessage, current: Plan) => {
+  const secure = tls !== undefined
+  const hsts = config.tls?.hsts && hstsValue(config.tls.hsts)
+  const redirect = config.redirect_https
+  const arrival = (req: ClientRequest, current: Plan): Arrival => {
     const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
-    return { secure: false, trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''), peer }
+    return {
+      secure,
+      trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''),
+      peer,
+      tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
+    }
   }
   // Responses under way, so that a drain can end their connections after them.
-  const inFlight = new Set<ServerResponse>()
-  function settled(this: ServerResponse) {
+  const inFlight = new Set<ClientResponse>()
+  function settled(this: ClientResponse) {
     inFlight.delete(this)
   }
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: ClientRequest, res: ClientResponse) => {
     const current = plan()
-    if (draining) {
+    if (draining && res instanceof ServerResponse) {
       res.shouldKeepAlive = false
-      res.once('finish', () => server.closeIdleConnections())
+      res.once('finish', () => (server as HttpServer).closeIdleConnections())
     } else {
       inFlight.add(res)
       res.on('close', settled)
     }
-    handle(current, new Exchange(req, res, arrival(req, current)))
-  })
+    const x = new Exchange(req, res, arrival(req, current))
+    if (hsts) res.setHeader('strict-transport-security', hsts)
+    if (redirect) redirectToHttps(current, x, redirect)
+    else handle(current, x)
+  }
+  server.on('request', onRequest)
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const current = plan()
-    handleUpgrade(current, new Exchange(req, new ServerResponse(req), arrival(req, current)), head, tunnels)
+    const x = new Exchange(req, new ServerResponse(req), arrival(req, current))
+    if (redirect) redirectToHttps(current, x, redirect, socket)
+    else handleUpgrade(current, x, head, tunnels)
   }
   server.on('upgrade', upgrade)
   // CONNECT goes through the same guards, which answer it with 405: Portico opens no tunnels
@@ -89,32 +131,61 @@ export async function listenHttp(
   server.on('connect', upgrade)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => clientError(err, socket, plan().accessLog))
   server.on('error', (err) => events.error('listener error', { address, error: err.message }))
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket)
+    socket.once('close', () => connections.delete(socket))
+  })
+  const guard = new ResetGuard(config.http2.max_resets_per_second, events)
+  for (const h2 of h2Servers) {
+    if (h2 === h2c) h2c.on('request', onRequest)
+    h2.setTimeout(config.http2.idle_timeout)
+    h2.on('session', (session: Http2Session) => {
+      sessions.add(session)
+      session.once('close', () => sessions.delete(session))
+      guard.watch(session)
+      if (draining) session.close()
+    })
+  }
 
   server.listen({ host, port })
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))])
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))])
+  } catch (err) {
+    tls?.certificates.close()
+    throw err
+  }
   const bound = server.address() as AddressInfo
   const urlHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
 
   return {
-    url: `http://${urlHost}:${bound.port}`,
+    url: `${secure ? 'https' : 'http'}://${urlHost}:${bound.port}`,
     apply,
     async close(graceMs) {
       draining = true
+      tls?.certificates.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
+      ;(server as HttpServer).closeIdleConnections()
       // Connections busy now end after their response: with `Connection: close` if its head is not
       // out yet, else as soon as they fall idle.
       for (const res of inFlight) {
+        if (!(res instanceof ServerResponse)) continue
         if (!res.headersSent) res.shouldKeepAlive = false
-        else res.once('finish', () => server.closeIdleConnections())
+        else res.once('finish', () => (server as HttpServer).closeIdleConnections())
       }
+      // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go elsewhere.
+      for (const session of sessions) session.close()
       // WebSocket tunnels count as open connections: they too get the grace period, then close.
       const timer = setTimeout(() => {
-        server.closeAllConnections()
+        for (const session of sessions) session.destroy()
+        for (const socket of connections) socket.destroy()
         for (const socket of tunnels) socket.destroy()
       }, graceMs)
       await closed
       clearTimeout(timer)
     },
   }
+}
+
+function hstsValue(hsts: NonNullable<NonNullable<ListenerConfig['tls']>['hsts']>): string {
+  return `max-age=${hsts.max_age}${hsts.include_subdomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`
 }

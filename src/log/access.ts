@@ -86,6 +86,11 @@ export function fields(x: Exchange) {
     backend_ms: x.backendMs >= 0 ? round(x.backendMs) : undefined,
     attempts: x.attempts,
     outcome: x.outcome,
+    tls_version: x.tls?.version,
+    tls_cipher: x.tls?.cipher,
+    sni: x.tls?.sni || undefined,
+    alpn: x.tls?.alpn || undefined,
+    client_subject: x.tls?.clientSubject || undefined,
   }
 }
 

@@ -1,5 +1,7 @@
+import { isIP } from 'node:net'
 import { splitAddress } from '../config/common.ts'
 import type { Config } from '../config/schema.ts'
+import { hostName } from '../exchange.ts'
 import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
@@ -13,7 +15,7 @@ import { balancers } from '../upstream/balancers/index.ts'
 import { Pool } from '../upstream/pool.ts'
 import type { PoolConfig } from '../upstream/schema.ts'
 import type { Server } from '../upstream/server.ts'
-import type { ServerRegistry } from '../upstream/server-registry.ts'
+import type { BackendTlsSettings, ServerRegistry } from '../upstream/server-registry.ts'
 import type { Plan } from './plan.ts'
 
 /** What building a Plan needs besides the config: live state that outlives Plans. */
@@ -58,13 +60,26 @@ function buildPool(name: string, config: PoolConfig, registry: ServerRegistry, k
     connectTimeoutMs: config.timeouts.connect,
     keepAliveIdleMs: config.keepalive.idle,
     maxConnections: config.keepalive.max_connections,
+    tls: config.tls && {
+      ca: config.tls.ca,
+      cert: config.tls.cert,
+      key: config.tls.key,
+      servername: config.tls.server_name,
+      verify: config.tls.verify,
+    },
+    http2: config.protocol === 'h2',
   }
   const servers: Server[] = config.servers.map((entry) => {
     const { address, weight } = typeof entry === 'string' ? { address: entry, weight: 1 } : entry
     const { host, port } = splitAddress(address)!
-    const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+    const origin = `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`
     keep.add(`${name}/${origin}`)
-    return { address, host, port, weight, state: registry.get(name, origin, settings) }
+    const state = registry.get(
+      name,
+      origin,
+      settings.tls ? { ...settings, tls: serverTls(settings.tls, host, config) } : settings,
+    )
+    return { address, host, port, weight, state }
   })
   const timeouts = {
     connectMs: config.timeouts.connect,
@@ -72,6 +87,13 @@ function buildPool(name: string, config: PoolConfig, registry: ServerRegistry, k
     bodyIdleMs: config.timeouts.body_idle,
   }
   return new Pool(name, servers, balancers[config.balancer](servers), config.host_header, timeouts)
+}
+
+/** A server's TLS settings: the SNI name defaults to its host when that is a name, else to the pool's Host header. */
+function serverTls(tls: BackendTlsSettings, host: string, config: PoolConfig): BackendTlsSettings {
+  if (tls.servername !== undefined) return tls
+  const name = isIP(host) === 0 ? host : config.host_header && hostName(config.host_header)
+  return name ? { ...tls, servername: name } : tls
 }
 
 function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<string, Pool>): Route {

@@ -35,6 +35,28 @@ export function classify(err: unknown): FailureCode {
     case 'UND_ERR_INFO':
       return 'backend_error'
     default:
-      return code?.startsWith('HPE_') ? 'backend_error' : 'proxy_error'
+      if (code === undefined) return 'proxy_error'
+      if (code.startsWith('HPE_')) return 'backend_error'
+      // A TLS handshake with the server failed (certificate not trusted, wrong name, alert): the
+      // request never reached it.
+      if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || certificateErrors.has(code))
+        return 'backend_tls'
+      return 'proxy_error'
   }
 }
+
+// OpenSSL verification results, as node reports them on a failed TLS connection.
+const certificateErrors = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+])

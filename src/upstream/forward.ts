@@ -1,14 +1,17 @@
-import { pipeline, type Readable, type Transform, type Writable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
-import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
-import { respondError } from '../respond.ts'
+import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
+import { trailersOnlyStatus } from '../listen/trailers-only-status.ts'
+import { respondError, startResponse } from '../respond.ts'
 import { classify } from './classify.ts'
 import type { Pool } from './pool.ts'
 import type { Server } from './server.ts'
 
-type Controller = Dispatcher.DispatchController & { rawHeaders?: Buffer[]; rawTrailers?: Buffer[] }
+// Raw headers and trailers are a flat list over HTTP/1.1 and an object over HTTP/2.
+type RawFields = Buffer[] | Record<string, string | string[]>
+type Controller = Dispatcher.DispatchController & { rawHeaders?: RawFields; rawTrailers?: RawFields }
 
 /**
  * Sends the exchange to a server of `pool` and streams the response back with backpressure both
@@ -31,17 +34,18 @@ function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server |
   x.attempts++
   const t = pool.timeouts
   const handler = new Attempt(x, pool, server, body)
-  server.state.dispatcher.dispatch(
-    {
-      path: x.path,
-      method: x.req.method as Dispatcher.HttpMethod,
-      headers: backendRequestHeaders(x, pool.hostHeader),
-      body,
-      headersTimeout: t.responseHeadersMs,
-      bodyTimeout: t.bodyIdleMs,
-    },
-    handler,
-  )
+  // undici reads `servername` from dispatch options; its types omit it.
+  const options: Dispatcher.DispatchOptions & { servername: string | undefined } = {
+    path: x.path,
+    method: x.req.method as Dispatcher.HttpMethod,
+    headers: backendRequestHeaders(x, pool.hostHeader),
+    body,
+    headersTimeout: t.responseHeadersMs,
+    bodyTimeout: t.bodyIdleMs,
+    // One SNI name per server: undici would otherwise send each request's Host, and reconnect when it changes.
+    servername: server.state.servername,
+  }
+  server.state.dispatcher.dispatch(options, handler)
 }
 
 /** One attempt at one server: the undici handler that copies the response to the client. */
@@ -57,6 +61,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   #released = false
   #onAbort: (() => void) | undefined
   #onDrain: (() => void) | undefined
+  /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
+  #statusTrailers: Record<string, string> | undefined
 
   constructor(x: Exchange, pool: Pool, server: Server, body: Readable | null) {
     this.#x = x
@@ -81,20 +87,10 @@ class Attempt implements Dispatcher.DispatchHandler {
     const x = this.#x
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
-    const headers = clientResponseHeaders(x, controller.rawHeaders ?? [])
-    const phases = x.route?.responsePhases
-    let chain: Transform[] | undefined
-    if (phases) {
-      for (const phase of phases) {
-        const transform = phase.onResponse(x, statusCode, headers)
-        if (transform) (chain ??= []).push(transform)
-      }
-    }
-    x.res.writeHead(statusCode, statusMessage || undefined, headers)
-    if (chain) {
-      this.#out = chain[0]!
-      pipeline([...chain, x.res], ignore)
-    }
+    const raw = controller.rawHeaders ?? []
+    const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw))
+    if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
+    this.#out = startResponse(x, statusCode, headers, statusMessage)
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
@@ -109,14 +105,13 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd(controller: Controller): void {
     this.#release(true)
-    const trailers = controller.rawTrailers
+    const raw = controller.rawTrailers
     // Trailers pass only when the body is not transformed on its way.
-    if (trailers && trailers.length > 0 && this.#out === this.#x.res) {
-      const list: [string, string][] = []
-      for (let i = 0; i < trailers.length; i += 2)
-        list.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')])
-      this.#x.res.addTrailers(list)
+    if (raw && this.#out === this.#x.res) {
+      const trailers = Array.isArray(raw) ? raw : flatHeaders(raw)
+      if (trailers.length > 0) this.#x.res.addTrailers(trailerFields(trailers))
     }
+    if (this.#statusTrailers) this.#x.res.addTrailers(this.#statusTrailers)
     this.#out.end()
   }
 
@@ -153,4 +148,13 @@ class Attempt implements Dispatcher.DispatchHandler {
 // RFC 9110 §9.2.2.
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
-function ignore(): void {}
+/** Trailers as an object, which HTTP/1.1 and HTTP/2 responses both take; repeated names are joined. */
+function trailerFields(list: readonly (Buffer | string)[]): Record<string, string> {
+  const fields: Record<string, string> = {}
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toString('latin1').toLowerCase()
+    const value = list[i + 1]!.toString('latin1')
+    fields[name] = fields[name] === undefined ? value : `${fields[name]}, ${value}`
+  }
+  return fields
+}

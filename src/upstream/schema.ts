@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { address } from '../config/common.ts'
 import { duration } from '../config/units.ts'
+import { backendTlsSchema } from '../tls/schema.ts'
 import { balancerNames } from './balancers/index.ts'
 
 const serverSchema = z.union([
@@ -49,6 +50,13 @@ export const poolSchema = z
       .describe('Host header sent to the servers. Default: the Host the client sent.'),
     timeouts: backendTimeouts.prefault({}),
     keepalive: keepalive.prefault({}),
+    protocol: z
+      .enum(['http1', 'h2'])
+      .default('http1')
+      .describe(
+        'HTTP version towards the servers: "http1", or "h2" (HTTP/2: offered by ALPN with tls, falling back to HTTP/1.1 if the server picks it; prior knowledge h2c without). gRPC needs "h2". Default "http1".',
+      ),
+    tls: backendTlsSchema.optional(),
   })
   .describe('A named pool of servers.')
 

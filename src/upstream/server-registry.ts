@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Pool as UndiciPool } from 'undici'
 import type { ServerState } from './server.ts'
 
@@ -6,7 +7,27 @@ export interface ConnectionSettings {
   readonly connectTimeoutMs: number
   readonly keepAliveIdleMs: number
   readonly maxConnections: number
+  /** TLS towards the server; undefined for plain TCP. */
+  readonly tls?: BackendTlsSettings | undefined
+  /** HTTP/2 to the server: offered by ALPN over TLS (the server may still pick HTTP/1.1), with prior knowledge (h2c) without. */
+  readonly http2?: boolean
 }
+
+/** How Portico talks TLS to a server: what it trusts, the name it asks for, and its own certificate. */
+export interface BackendTlsSettings {
+  /** PEM file of the CA certificates the server's certificate must chain to; undefined for the system ones. */
+  readonly ca?: string | undefined
+  /** PEM files of a client certificate and its key, for servers that require one. */
+  readonly cert?: string | undefined
+  readonly key?: string | undefined
+  /** SNI, and the name checked in the server's certificate. */
+  readonly servername?: string | undefined
+  /** false accepts any server certificate. */
+  readonly verify: boolean
+}
+
+// HTTP/2 streams one connection carries at once, before undici opens another (undici's default).
+const h2Streams = 100
 
 interface Entry {
   readonly state: ServerState
@@ -23,20 +44,26 @@ export class ServerRegistry {
   /** The state for `pool/address`, made on first use. */
   get(pool: string, origin: string, settings: ConnectionSettings): ServerState {
     const key = `${pool}/${origin}`
-    const settingsKey = `${settings.connectTimeoutMs}/${settings.keepAliveIdleMs}/${settings.maxConnections}`
+    const settingsKey = JSON.stringify(settings)
     const entry = this.#entries.get(key)
     if (entry && entry.settingsKey === settingsKey) return entry.state
     if (entry) void entry.state.dispatcher.close()
     const state: ServerState = {
       inFlight: 0,
+      servername: settings.tls?.servername,
       dispatcher: new UndiciPool(origin, {
         connections: settings.maxConnections,
         connectTimeout: settings.connectTimeoutMs,
         keepAliveTimeout: settings.keepAliveIdleMs,
         // A server's own `Keep-Alive: timeout=` may shorten, never lengthen, the idle time (USERS #1).
         keepAliveMaxTimeout: settings.keepAliveIdleMs,
-        pipelining: 1,
+        pipelining: settings.http2 ? h2Streams : 1,
         strictContentLength: true,
+        // undici offers h2 by ALPN on every TLS connection unless told not to.
+        allowH2: settings.http2 === true && settings.tls !== undefined,
+        // undici's Pool reads `useH2c` at the top level; its types list it only under h2Options.
+        ...{ useH2c: settings.http2 === true && settings.tls === undefined },
+        connect: settings.tls && tlsOptions(settings.tls),
       }),
     }
     this.#entries.set(key, { state, settingsKey })
@@ -57,5 +84,16 @@ export class ServerRegistry {
     const states = [...this.#entries.values()].map((e) => e.state.dispatcher)
     this.#entries.clear()
     await Promise.all(states.map((d) => d.destroy()))
+  }
+}
+
+function tlsOptions(tls: BackendTlsSettings) {
+  const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file))
+  return {
+    ca: read(tls.ca),
+    cert: read(tls.cert),
+    key: read(tls.key),
+    servername: tls.servername,
+    rejectUnauthorized: tls.verify,
   }
 }

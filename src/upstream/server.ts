@@ -9,6 +9,8 @@ export interface ServerState {
   inFlight: number
   /** The keep-alive connection pool to this server. */
   readonly dispatcher: UndiciPool
+  /** The TLS server name (SNI) sent to this server, the same for every request; undefined: the request's Host. */
+  readonly servername?: string | undefined
 }
 
 /** One backend address in a pool, as the Plan sees it. */

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Exchange } from '../exchange.ts'
@@ -68,7 +69,8 @@ export function tunnel(
     clearTimeout(connectTimer)
     x.backendMs = performance.now() - sentAt
     x.status = 101
-    x.res.detachSocket(client as Socket)
+    // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
+    ;(x.res as ServerResponse).detachSocket(client as Socket)
     const headers = backendRequestHeaders(x, pool.hostHeader)
     let text = `${x.req.method} ${x.path} HTTP/1.1\r\n`
     for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`

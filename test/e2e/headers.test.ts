@@ -87,7 +87,7 @@ test('hop-by-hop headers and headers named in Connection never reach the backend
     'Proxy-Connection',
     'keep-alive',
     'TE',
-    'trailers',
+    'gzip',
     'Proxy-Authorization',
     'Basic c2VjcmV0',
     'X-Secret-Hop',
@@ -100,6 +100,12 @@ test('hop-by-hop headers and headers named in Connection never reach the backend
   }
   assert.ok(!values(raw, 'connection').some((v) => /x-secret-hop/i.test(v)))
   assert.deepEqual(values(raw, 'x-kept'), ['yes'])
+})
+
+test('TE: trailers alone is passed on, since gRPC backends require it (RFC 9113 §8.2.2)', async (t) => {
+  const proxy = await echoProxy(t)
+  const raw = await seen(`${proxy.url}/`, ['Host', 'te.example', 'TE', 'trailers'])
+  assert.deepEqual(values(raw, 'te'), ['trailers'])
 })
 
 test('hop-by-hop response headers and those named in its Connection never reach the client', async (t) => {

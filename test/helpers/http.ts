@@ -7,6 +7,8 @@ export interface Reply {
   readonly headers: IncomingHttpHeaders
   readonly rawHeaders: string[]
   readonly body: string
+  /** Trailer fields after a chunked body; empty when none came. */
+  readonly trailers: NodeJS.Dict<string>
 }
 
 /** Options for `request`: method, headers (an object, or a flat raw list to keep case and order), body. */
@@ -29,6 +31,7 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
           headers: res.headers,
           rawHeaders: res.rawHeaders,
           body: Buffer.concat(chunks).toString(),
+          trailers: res.trailers,
         }),
       )
     })

@@ -1,6 +1,8 @@
-import { pipeline, type Transform, type Writable } from 'node:stream'
+import { ServerResponse } from 'node:http'
+import type { Writable } from 'node:stream'
 import type { Exchange } from '../../exchange.ts'
 import { viaName } from '../../http/proxy-headers.ts'
+import { startResponse } from '../../respond.ts'
 
 /**
  * Starts an answer that Portico makes itself for a route (redirect, fixed answer, static file):
@@ -12,23 +14,12 @@ export function startReply(x: Exchange, status: number, headers: string[]): Writ
   const res = x.res
   x.status = status
   headers.push('via', `1.1 ${viaName}`, 'x-request-id', x.id)
-  let chain: Transform[] | undefined
-  const phases = x.route?.responsePhases
-  if (phases) {
-    for (const phase of phases) {
-      const transform = phase.onResponse(x, status, headers)
-      if (transform) (chain ??= []).push(transform)
-    }
-  }
   // A request body that was not read leaves the connection unusable for another request. (A request
   // without one is not `complete` yet either while its 'request' event runs, so ask the headers.)
   const h = x.req.headers
   const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] ?? '0') !== '0'
-  if (hasBody && !x.req.complete) res.shouldKeepAlive = false
-  res.writeHead(status, headers)
-  if (!chain) return res
-  pipeline([...chain, res], ignore)
-  return chain[0]!
+  if (hasBody && !x.req.complete && res instanceof ServerResponse) res.shouldKeepAlive = false
+  return startResponse(x, status, headers)
 }
 
 /** Answers with a whole body at once: the head through startReply, then the body (none for HEAD). */
@@ -43,5 +34,3 @@ export function localReply(x: Exchange, status: number, headers: string[], body:
   x.bytesOut += payload.length
   out.end(payload)
 }
-
-function ignore(): void {}

@@ -1,0 +1,41 @@
+import type { Server as HttpServer } from 'node:http'
+import type { Http2Server } from 'node:http2'
+import type { Socket } from 'node:net'
+
+// RFC 9113 §3.4: every HTTP/2 connection with prior knowledge opens with this preface.
+const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
+
+/**
+ * Makes the listening HTTP/1.1 server `h1` hand each connection that opens with the HTTP/2 preface
+ * to `h2` instead (h2c with prior knowledge, RFC 9113 §3.3); `h2` never listens itself. A
+ * connection that sends nothing within `firstByteMs()` is closed.
+ */
+export function acceptH2c(h1: HttpServer, h2: Http2Server, firstByteMs: () => number): void {
+  const serveH1 = h1.listeners('connection')[0] as (socket: Socket) => void
+  h1.removeAllListeners('connection')
+  h1.on('connection', (socket: Socket) => {
+    socket.on('error', destroy)
+    socket.setTimeout(firstByteMs(), destroy)
+    socket.once('data', (chunk: Buffer) => {
+      socket.removeListener('error', destroy)
+      socket.removeListener('timeout', destroy)
+      socket.setTimeout(0)
+      socket.pause()
+      socket.unshift(chunk)
+      // A first read shorter than the preface that matches it so far is taken as HTTP/2: no
+      // HTTP/1.1 request starts with "PRI".
+      const n = Math.min(chunk.length, preface.length)
+      if (chunk.subarray(0, n).equals(preface.subarray(0, n))) {
+        h2.emit('connection', socket)
+        return
+      }
+      serveH1.call(h1, socket)
+      // node:http reads the socket's handle directly; resuming flushes the unshifted bytes first.
+      socket.resume()
+    })
+  })
+}
+
+function destroy(this: Socket): void {
+  this.destroy()
+}

@@ -1,0 +1,39 @@
+import type { ServerOptions } from 'node:http'
+import { createSecureServer, type Http2SecureServer } from 'node:http2'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { EventLog } from '../log/events.ts'
+import { Certificates } from '../tls/certificates.ts'
+import { h2Options } from './h2-options.ts'
+import type { ListenerConfig } from './schema.ts'
+
+/** A TLS server and the certificates it serves. */
+export interface TlsServer {
+  /** HTTP/2 and HTTP/1.1 by ALPN, or HTTP/1.1 only when the listener turns HTTP/2 off. */
+  readonly server: Http2SecureServer | HttpsServer
+  readonly certificates: Certificates
+}
+
+/**
+ * Creates the TLS server of a listener with a `tls` block: certificates by SNI, TLS 1.2 or newer,
+ * the configured ciphers, optional client certificates, and HTTP/2 next to HTTP/1.1 by ALPN.
+ * Certificate files that change are served to new connections without a restart.
+ */
+export function createTlsServer(config: ListenerConfig, events: EventLog, http1: ServerOptions): TlsServer {
+  const tls = config.tls!
+  let server: Http2SecureServer | HttpsServer | undefined
+  const certificates = new Certificates(tls, events, (options) => server?.setSecureContext(options))
+  const options = {
+    ...http1,
+    ...certificates.defaultOptions,
+    SNICallback: certificates.sni,
+    requestCert: tls.client_auth !== undefined,
+    rejectUnauthorized: tls.client_auth?.required ?? false,
+  }
+  if (config.http2.enabled === false) server = createHttpsServer(options)
+  else {
+    server = createSecureServer({ ...options, ...h2Options(config.http2), allowHTTP1: true })
+    // node:http2 hands HTTP/1.1 connections to node:http, which reads these settings off the server.
+    Object.assign(server, http1)
+  }
+  return { server, certificates }
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer, request as httpsRequest } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { type TestContext, test } from 'node:test'
+import type { PeerCertificate, TLSSocket } from 'node:tls'
+import { configSchema } from '../../src/config/schema.ts'
+import { startPortico as start } from '../../src/portico.ts'
+import { startBackend } from '../helpers/backend.ts'
+import { type Pem, TestCa } from '../helpers/certs.ts'
+import { get } from '../helpers/http.ts'
+import { startPortico } from '../helpers/portico.ts'
+
+/** An HTTPS backend with `site` that requires a client certificate from `clientCa`, and answers with its subject. */
+async function startMtlsBackend(t: TestContext, site: Pem, clientCa: string): Promise<string> {
+  const server = createServer(
+    {
+      cert: readFileSync(site.cert),
+      key: readFileSync(site.key),
+      ca: readFileSync(clientCa),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (req, res) => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate() as PeerCertificate
+      res.end(`hello ${peer.subject.CN}`)
+    },
+  )
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+test('a pool talks mTLS to a backend that requires a client certificate, and verifies the backend', async (t) => {
+  const ca = new TestCa(t)
+  const site = ca.issue('backend.internal', ['backend.internal'])
+  const proxyCert = ca.issue('portico-client')
+  const backend = await startMtlsBackend(t, site, ca.cert)
+  const other = new TestCa(t, 'Someone Else')
+  const proxy = await startPortico(t, {
+    pools: {
+      mtls: { servers: [backend], tls: { ca: ca.cert, server_name: 'backend.internal', ...proxyCert } },
+      nocert: { servers: [backend], tls: { ca: ca.cert, server_name: 'backend.internal' } },
+      untrusted: { servers: [backend], tls: { ca: other.cert, server_name: 'backend.internal', ...proxyCert } },
+      wrongname: { servers: [backend], tls: { ca: ca.cert, server_name: 'elsewhere.internal', ...proxyCert } },
+    },
+    routes: ['mtls', 'nocert', 'untrusted', 'wrongname'].map((pool) => ({ match: { path: `/${pool}` }, pool })),
+  })
+  const ok = await get(`${proxy.url}/mtls`)
+  assert.equal(ok.status, 200)
+  assert.equal(ok.body, 'hello portico-client')
+  for (const pool of ['nocert', 'untrusted', 'wrongname']) {
+    assert.equal((await get(`${proxy.url}/${pool}`)).status, 502, pool)
+  }
+})
+
+test('tls.verify: false reaches a backend with any certificate, and warns at start', async (t) => {
+  const ca = new TestCa(t)
+  const site = ca.issue('self.internal', ['self.internal'])
+  const backend = await startMtlsBackend(t, site, ca.cert)
+  const warnings: string[] = []
+  const events = { info() {}, error() {}, warn: (message: string) => void warnings.push(message) }
+  const config = configSchema.parse({
+    listeners: [{ address: '127.0.0.1:0' }],
+    access_log: { output: 'off' },
+    pools: { any: { servers: [backend], tls: { verify: false, ...ca.issue('client') } } },
+    routes: [{ pool: 'any' }],
+  })
+  const proxy = await start(config, events)
+  t.after(() => proxy.close(0))
+  assert.equal((await get(proxy.urls[0]!)).body, 'hello client')
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0]!, /not verified/)
+})
+
+/** An HTTPS GET to `url` for host `localhost`, with a client certificate when `client` is given. */
+function httpsGet(
+  url: string,
+  ca: string,
+  client?: Pem,
+  headers?: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca: readFileSync(ca),
+        servername: 'localhost',
+        agent: false,
+        headers,
+        ...(client && { cert: readFileSync(client.cert), key: readFileSync(client.key) }),
+      },
+      (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => (body += c))
+        res.on('end', () => resolve({ status: res.statusCode!, body }))
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+test('a listener that requires client certificates refuses clients without one, logs the subject and forwards it', async (t) => {
+  const ca = new TestCa(t)
+  const site = ca.issue('localhost', ['localhost'])
+  const clients = new TestCa(t, 'Client CA')
+  const alice = clients.issue('alice')
+  const stranger = new TestCa(t, 'Stranger CA').issue('mallory')
+  const backend = await startBackend(t, 'web', (req, res) => res.end(`xfcc=${req.headers['x-forwarded-client-cert']}`))
+  const log = join(ca.dir, 'access.log')
+  const proxy = await startPortico(t, {
+    listeners: [
+      { address: '127.0.0.1:0', tls: { certificates: [site], client_auth: { ca: clients.cert } } },
+      { address: '127.0.0.1:0', tls: { certificates: [site], client_auth: { ca: clients.cert, required: false } } },
+    ],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+    access_log: { output: log, format: 'json' },
+  })
+  const [required, optional] = proxy.urls as [string, string]
+  const fingerprint = new X509Certificate(readFileSync(alice.cert)).fingerprint256.replaceAll(':', '').toLowerCase()
+  assert.equal(
+    (await httpsGet(required, ca.cert, alice)).body,
+    `xfcc=Hash=${fingerprint};Subject="O=Portico Tests,CN=alice"`,
+  )
+  await assert.rejects(httpsGet(required, ca.cert), /certificate|handshake|socket hang up|ECONNRESET/i)
+  await assert.rejects(httpsGet(required, ca.cert, stranger), /certificate|handshake|socket hang up|ECONNRESET|alert/i)
+  // Without a certificate, a client's own X-Forwarded-Client-Cert never reaches the backend.
+  const forged = await httpsGet(optional, ca.cert, undefined, { 'x-forwarded-client-cert': 'Subject="CN=admin"' })
+  assert.equal(forged.body, 'xfcc=undefined')
+
+  const deadline = Date.now() + 5000
+  let lines: { client_subject?: string }[] = []
+  while (lines.length < 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    lines = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+  }
+  assert.equal(lines[0]?.client_subject, 'O=Portico Tests,CN=alice')
+  assert.equal(lines[1]?.client_subject, undefined)
+})
