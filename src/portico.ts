@@ -22,7 +22,7 @@ export interface Portico {
 export async function startPortico(config: Config, events: EventLog = silentEvents): Promise<Portico> {
   const registry = new ServerRegistry()
   const accessLog = openAccessLog(config.access_log)
-  let current = buildPlan(config, { registry, accessLog })
+  let current = buildPlan(config, { registry, accessLog, events })
   const listeners: Listener[] = []
   try {
     for (const l of config.listeners) listeners.push(await listenHttp(l.address, () => current, events))
@@ -36,11 +36,14 @@ export async function startPortico(config: Config, events: EventLog = silentEven
     urls: listeners.map((l) => l.url),
     plan: () => current,
     reload(next) {
-      current = buildPlan(next, { registry, accessLog })
+      const previous = current
+      current = buildPlan(next, { registry, accessLog, events })
+      for (const pool of previous.pools.values()) pool.stop()
       for (const l of listeners) l.apply(current.client)
     },
     close(graceMs = current.shutdownGraceMs) {
       closing ??= (async () => {
+        for (const pool of current.pools.values()) pool.stop()
         await Promise.all(listeners.map((l) => l.close(graceMs)))
         await registry.close()
         await accessLog.close()

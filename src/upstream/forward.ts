@@ -1,11 +1,12 @@
 import { pipeline, type Readable, type Transform, type Writable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { failures } from '../errors.ts'
+import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
 import { respondError } from '../respond.ts'
 import { classify } from './classify.ts'
-import type { Pool } from './pool.ts'
+import type { Pool, Ticket } from './pool.ts'
+import { mayRetry } from './retry.ts'
 import type { Server } from './server.ts'
 
 type Controller = Dispatcher.DispatchController & { rawHeaders?: Buffer[]; rawTrailers?: Buffer[] }
@@ -18,39 +19,22 @@ type Controller = Dispatcher.DispatchController & { rawHeaders?: Buffer[]; rawTr
  */
 export function forward(x: Exchange, pool: Pool, body: Readable | null): void {
   x.pool = pool
-  attempt(x, pool, body, undefined)
+  pool.retries.budget.earn()
+  pool.acquire(new Attempt(x, pool, body, undefined))
 }
 
-function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server | undefined): void {
-  const server = pool.pick(x, tried) ?? (tried ? pool.pick(x, undefined) : undefined)
-  if (!server) {
-    respondError(x, 'no_server')
-    return
-  }
-  x.server = server
-  x.attempts++
-  const t = pool.timeouts
-  const handler = new Attempt(x, pool, server, body)
-  server.state.dispatcher.dispatch(
-    {
-      path: x.path,
-      method: x.req.method as Dispatcher.HttpMethod,
-      headers: backendRequestHeaders(x, pool.hostHeader),
-      body,
-      headersTimeout: t.responseHeadersMs,
-      bodyTimeout: t.bodyIdleMs,
-    },
-    handler,
-  )
-}
-
-/** One attempt at one server: the undici handler that copies the response to the client. */
-class Attempt implements Dispatcher.DispatchHandler {
+/**
+ * One attempt at one server: waits for a server as the pool's ticket, then is the undici handler
+ * that copies the response to the client.
+ */
+class Attempt implements Dispatcher.DispatchHandler, Ticket {
+  readonly x: Exchange
+  readonly tried: readonly Server[] | undefined
   readonly #x: Exchange
   readonly #pool: Pool
-  readonly #server: Server
+  #server!: Server
   readonly #body: Readable | null
-  readonly #sentAt = performance.now()
+  #sentAt = 0
   #controller: Controller | undefined
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
   #out: Writable
@@ -58,12 +42,39 @@ class Attempt implements Dispatcher.DispatchHandler {
   #onAbort: (() => void) | undefined
   #onDrain: (() => void) | undefined
 
-  constructor(x: Exchange, pool: Pool, server: Server, body: Readable | null) {
+  constructor(x: Exchange, pool: Pool, body: Readable | null, tried: readonly Server[] | undefined) {
+    this.x = x
     this.#x = x
     this.#pool = pool
-    this.#server = server
     this.#body = body
+    this.tried = tried
     this.#out = x.res
+  }
+
+  /** The pool found a server (Ticket): sends the request there. */
+  start(server: Server): void {
+    const x = this.#x
+    const pool = this.#pool
+    this.#server = server
+    this.#sentAt = performance.now()
+    x.server = server
+    x.attempts++
+    server.state.dispatcher.dispatch(
+      {
+        path: x.path,
+        method: x.req.method as Dispatcher.HttpMethod,
+        headers: backendRequestHeaders(x, pool.hostHeader),
+        body: this.#body,
+        headersTimeout: pool.retries.perTryMs,
+        bodyTimeout: pool.timeouts.bodyIdleMs,
+      },
+      this,
+    )
+  }
+
+  /** The pool has no server for this exchange (Ticket). */
+  fail(code: FailureCode, headers: Readonly<Record<string, string>>): void {
+    respondError(this.#x, code, headers)
   }
 
   onRequestStart(controller: Controller): void {
@@ -82,6 +93,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const headers = clientResponseHeaders(x, controller.rawHeaders ?? [])
+    if (x.setCookie) headers.push('set-cookie', x.setCookie)
     const phases = x.route?.responsePhases
     let chain: Transform[] | undefined
     if (phases) {
@@ -108,7 +120,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(controller: Controller): void {
-    this.#release(true)
+    this.#release(undefined)
     const trailers = controller.rawTrailers
     // Trailers pass only when the body is not transformed on its way.
     if (trailers && trailers.length > 0 && this.#out === this.#x.res) {
@@ -121,36 +133,29 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Controller, err: Error): void {
-    this.#release(false)
     const x = this.#x
     const code = x.abort.signal.aborted ? 'client_aborted' : classify(err)
-    if (!x.res.headersSent && this.#mayRetry(code)) {
-      attempt(x, this.#pool, this.#body, this.#server)
+    this.#release(code)
+    const pool = this.#pool
+    if (x.attempts < pool.retries.attempts && mayRetry(x, code, this.#body) && pool.retries.budget.spend()) {
+      pool.acquire(new Attempt(x, pool, this.#body, this.tried ? [...this.tried, this.#server] : [this.#server]))
       return
     }
     respondError(x, code)
   }
 
-  #mayRetry(code: keyof typeof failures): boolean {
-    const x = this.#x
-    if (x.attempts > 1) return false
-    const rule = failures[code].retry
-    if (rule === 'never') return false
-    // A request body that has been read in part cannot be sent again.
-    if (this.#body !== null && rule !== 'always') return false
-    if (rule === 'always') return this.#body === null || this.#body.readableDidRead === false
-    return idempotent.has(x.req.method ?? '')
-  }
-
-  #release(ok: boolean): void {
+  #release(code: FailureCode | undefined): void {
     if (this.#released) return
     this.#released = true
     if (this.#onAbort) this.#x.abort.signal.removeEventListener('abort', this.#onAbort)
-    this.#pool.release(this.#server, { ok, latencyMs: this.#x.backendMs >= 0 ? this.#x.backendMs : undefined })
+    const x = this.#x
+    this.#pool.release(this.#server, {
+      ok: code === undefined,
+      code,
+      status: x.status || undefined,
+      latencyMs: x.backendMs >= 0 ? x.backendMs : undefined,
+    })
   }
 }
-
-// RFC 9110 §9.2.2.
-const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 function ignore(): void {}

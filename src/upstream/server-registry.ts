@@ -1,5 +1,5 @@
 import { Pool as UndiciPool } from 'undici'
-import type { ServerState } from './server.ts'
+import { ServerState } from './server.ts'
 
 /** How connections to one server are made and kept; a change means a new connection pool. */
 export interface ConnectionSettings {
@@ -27,9 +27,8 @@ export class ServerRegistry {
     const entry = this.#entries.get(key)
     if (entry && entry.settingsKey === settingsKey) return entry.state
     if (entry) void entry.state.dispatcher.close()
-    const state: ServerState = {
-      inFlight: 0,
-      dispatcher: new UndiciPool(origin, {
+    const state = new ServerState(
+      new UndiciPool(origin, {
         connections: settings.maxConnections,
         connectTimeout: settings.connectTimeoutMs,
         keepAliveTimeout: settings.keepAliveIdleMs,
@@ -38,9 +37,19 @@ export class ServerRegistry {
         pipelining: 1,
         strictContentLength: true,
       }),
-    }
+      performance.now(),
+    )
     this.#entries.set(key, { state, settingsKey })
     return state
+  }
+
+  /** Forgets `pool/origin` and closes its connections once the requests in flight on them end. */
+  remove(pool: string, origin: string): void {
+    const key = `${pool}/${origin}`
+    const entry = this.#entries.get(key)
+    if (!entry) return
+    this.#entries.delete(key)
+    void entry.state.dispatcher.close()
   }
 
   /** Closes every server not in `keep` (keys `pool/origin`), letting requests in flight finish. */

@@ -1,0 +1,30 @@
+import type { Server } from '../server.ts'
+import type { Balancer, BalancerOptions } from './balancer.ts'
+import { weightedPick } from './weighted-pick.ts'
+
+/**
+ * Power of two choices: draws two usable servers at random by weight and takes the one with the
+ * lower cost, requests in flight times the latency average. It avoids a slow or busy server
+ * without the herd that pure least-latency causes, and a server without latency data yet is
+ * costed by its load alone, so it is never starved (USERS #12).
+ */
+export function p2c(initial: readonly Server[], options: BalancerOptions): Balancer {
+  let servers = initial
+  return {
+    pick(_x, usable) {
+      const a = weightedPick(servers, usable, options.random())
+      if (!a) return undefined
+      const b = weightedPick(servers, usable, options.random(), a)
+      if (!b) return a
+      return cost(b) < cost(a) ? b : a
+    },
+    update(list) {
+      servers = list
+    },
+  }
+}
+
+function cost(s: Server): number {
+  // 1 ms floor: a server not yet measured competes on its load, not on a zero latency.
+  return ((s.state.inFlight + 1) * Math.max(s.state.latencyEwmaMs, 1)) / Math.max(s.weight * s.state.ramp, 1e-9)
+}
