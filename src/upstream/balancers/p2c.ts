@@ -5,8 +5,7 @@ import { weightedPick } from './weighted-pick.ts'
 /**
  * Power of two choices: draws two usable servers at random by weight and takes the one with the
  * lower cost, requests in flight times the latency average. It avoids a slow or busy server
- * without the herd that pure least-latency causes, and a server without latency data yet is
- * costed by its load alone, so it is never starved (USERS #12).
+ * without the herd that pure least-latency causes.
  */
 export function p2c(initial: readonly Server[], options: BalancerOptions): Balancer {
   let servers = initial
@@ -14,8 +13,9 @@ export function p2c(initial: readonly Server[], options: BalancerOptions): Balan
     pick(_x, usable) {
       const a = weightedPick(servers, usable, options.random())
       if (!a) return undefined
-      const b = weightedPick(servers, usable, options.random(), a)
-      if (!b) return a
+      // Drawn with replacement: both draws land on the slowest server now and then, so its
+      // latency average keeps being measured and it is never starved (USERS #12).
+      const b = weightedPick(servers, usable, options.random())!
       return cost(b) < cost(a) ? b : a
     },
     update(list) {
