@@ -8,7 +8,7 @@ import { type EventLog, silentEvents } from '../log/events.ts'
 import type { RouteConfig } from '../route/schema.ts'
 import { hostMatcher, pathPrefixMatcher, type Route, RouteTable } from '../route/table.ts'
 import type { BalancerOptions, HashKeySource } from '../upstream/balancers/balancer.ts'
-import { type BalancerName, balancers } from '../upstream/balancers/index.ts'
+import { balancers } from '../upstream/balancers/index.ts'
 import { Pool } from '../upstream/pool.ts'
 import { RetryBudget } from '../upstream/retry-budget.ts'
 import type { PoolConfig } from '../upstream/schema.ts'
@@ -60,14 +60,28 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
     keepAliveIdleMs: config.keepalive.idle,
     maxConnections: config.keepalive.max_connections,
   }
+  const joining: Server[] = []
+  let poolKnown = false
   const servers: Server[] = config.servers.map((entry) => {
     const { address, weight, max_conns, backup } =
       typeof entry === 'string' ? { address: entry, weight: 1, max_conns: 0, backup: false } : entry
     const { host, port } = splitAddress(address)!
     const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
     keep.add(`${name}/${origin}`)
-    const state = registry.get(name, origin, settings)
-    return { address, host, port, origin, weight, maxConns: max_conns, backup, state }
+    const known = registry.has(name, origin)
+    poolKnown ||= known
+    const server = {
+      address,
+      host,
+      port,
+      origin,
+      weight,
+      maxConns: max_conns,
+      backup,
+      state: registry.get(name, origin, settings),
+    }
+    if (!known) joining.push(server)
+    return server
   })
   const random = deps.random ?? Math.random
   const [from, ...rest] = config.hash_key?.split(':') ?? []
@@ -83,8 +97,7 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
     fallback: undefined,
     random,
   }
-  const fallback =
-    config.balancer === 'sticky' ? balancers[config.sticky.fallback as BalancerName](servers, options) : undefined
+  const fallback = config.balancer === 'sticky' ? balancers[config.sticky.fallback](servers, options) : undefined
   const balancer = balancers[config.balancer](servers, { ...options, fallback })
   const check = config.health_check
   return new Pool(
@@ -108,6 +121,8 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
       queueTimeoutMs: config.limits.queue_timeout,
       retryAfterS: Math.ceil(config.limits.retry_after / 1000),
       slowStartMs: config.slow_start,
+      // On the first Plan every server is new: only servers that join a running pool ramp up.
+      joining: poolKnown ? joining : [],
       panicThreshold: config.panic_threshold,
       active: check && {
         intervalMs: check.interval,

@@ -38,6 +38,8 @@ export interface PoolSettings {
   readonly retryAfterS: number
   /** Time over which a server that joins or recovers ramps up to its full weight; 0 for at once. */
   readonly slowStartMs: number
+  /** Servers new to a pool that already served: they ramp up under slow start. */
+  readonly joining: readonly Server[]
   /** Below this share of usable primary servers, health is ignored (panic mode); 0 never panics. */
   readonly panicThreshold: number
   readonly active: ActiveCheckSettings | undefined
@@ -114,6 +116,7 @@ export class Pool implements ProbeListener {
       (ticket) => this.#expired(ticket),
       this.#now,
     )
+    for (const s of settings.joining) this.#startRamp(s)
     this.#recount()
     if (settings.active) {
       const checks = new ActiveChecks(settings.active, this)
@@ -290,7 +293,8 @@ export class Pool implements ProbeListener {
     let healthyPrimaries = 0
     let healthyBackups = 0
     for (const s of this.#servers) {
-      if (s.state.draining || s.weight === 0) continue
+      // Servers not yet checked count neither way: a pool that is starting up is not in panic.
+      if (s.state.draining || s.weight === 0 || !this.#known(s)) continue
       const healthy = this.#healthy(s)
       if (s.backup) healthyBackups += healthy ? 1 : 0
       else {

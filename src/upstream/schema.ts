@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { address } from '../config/common.ts'
 import { duration } from '../config/units.ts'
-import { balancerNames } from './balancers/index.ts'
+import { type BalancerName, balancerNames } from './balancers/index.ts'
 
 const serverSchema = z.union([
   address.describe('A server as "host:port", with weight 1, no connection limit, not a backup.'),
@@ -207,7 +207,7 @@ const sticky = z
       ),
     max_age: duration('Cookie lifetime. Default: a session cookie.').optional(),
     fallback: z
-      .enum(balancerNames.filter((n) => n !== 'sticky') as [string, ...string[]])
+      .enum(balancerNames.filter((n) => n !== 'sticky') as [BalancerName, ...BalancerName[]])
       .prefault('round_robin')
       .describe('Balancer for clients without a valid cookie, or whose server is down. Default "round_robin".'),
   })
@@ -227,7 +227,7 @@ export const poolSchema = z
       ),
     sticky: sticky.prefault({}),
     slow_start: duration(
-      'Time over which a server that comes back (healthy again, or back from ejection) ramps up to its full share. Default "0s": at once.',
+      'Time over which a server that joins a running pool (on reload) or comes back (healthy again, back from ejection) ramps up from a tenth of its share to all of it. Default "0s": at once.',
     ).prefault('0s'),
     health_check: healthCheck.optional(),
     outlier: outlier.prefault({}),

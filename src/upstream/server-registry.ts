@@ -43,6 +43,11 @@ export class ServerRegistry {
     return state
   }
 
+  /** Whether `pool/origin` has live state already. */
+  has(pool: string, origin: string): boolean {
+    return this.#entries.has(`${pool}/${origin}`)
+  }
+
   /** Forgets `pool/origin` and closes its connections once the requests in flight on them end. */
   remove(pool: string, origin: string): void {
     const key = `${pool}/${origin}`

@@ -19,6 +19,7 @@ const base: PoolSettings = {
   queueTimeoutMs: 1000,
   retryAfterS: 2,
   slowStartMs: 0,
+  joining: [],
   panicThreshold: 0,
   active: undefined,
   unknownTakesTraffic: true,
@@ -263,4 +264,23 @@ test('slow start ramps a server back from a tenth of its share to all of it', (t
   t.mock.timers.tick(5000)
   assert.equal(share(), 0.5)
   assert.ok(b.state.ramp === 1)
+})
+
+test('slow start ramps up a server that joins a running pool', () => {
+  const servers = testServers([1, 1])
+  let now = 0
+  const p = pool(servers, { slowStartMs: 1000, joining: [servers[1]!] }, () => now)
+  const x = testExchange()
+  const toJoiner = () => {
+    let n = 0
+    for (let i = 0; i < 1100; i++) {
+      const s = p.pick(x, undefined)!
+      if (s === servers[1]) n++
+      p.release(s, { ok: true })
+    }
+    return n
+  }
+  assert.equal(toJoiner(), 100)
+  now = 1000
+  assert.equal(toJoiner(), 550)
 })

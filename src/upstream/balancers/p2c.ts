@@ -1,4 +1,4 @@
-import type { Server } from '../server.ts'
+import { type Server, weightOf } from '../server.ts'
 import type { Balancer, BalancerOptions } from './balancer.ts'
 import { weightedPick } from './weighted-pick.ts'
 
@@ -26,5 +26,5 @@ export function p2c(initial: readonly Server[], options: BalancerOptions): Balan
 
 function cost(s: Server): number {
   // 1 ms floor: a server not yet measured competes on its load, not on a zero latency.
-  return ((s.state.inFlight + 1) * Math.max(s.state.latencyEwmaMs, 1)) / Math.max(s.weight * s.state.ramp, 1e-9)
+  return ((s.state.inFlight + 1) * Math.max(s.state.latencyEwmaMs, 1)) / weightOf(s)
 }
