@@ -8,16 +8,18 @@ import { roundRobin } from './round-robin.ts'
  * Sticky sessions by a cookie Portico sets. The cookie's value is an HMAC of the pool and server
  * under a secret key, so a client can neither read a server address from it nor forge one: a
  * value that names no server is ignored. When the cookie names no usable server, the fallback
- * balancer chooses and the response carries a new cookie.
+ * balancer chooses and the response carries a new cookie (`Secure` when the client came over TLS).
  */
 export function sticky(initial: readonly Server[], options: BalancerOptions): Balancer {
   const settings = options.sticky!
   const fallback = options.fallback ?? roundRobin(initial)
   let byValue = new Map<string, Server>()
   let setCookie = new Map<Server, string>()
+  let setSecureCookie = new Map<Server, string>()
   const index = (servers: readonly Server[]) => {
     byValue = new Map()
     setCookie = new Map()
+    setSecureCookie = new Map()
     const attributes = `; Path=/; HttpOnly; SameSite=Lax${settings.maxAgeS === undefined ? '' : `; Max-Age=${settings.maxAgeS}`}`
     for (const s of servers) {
       const value = createHmac('sha256', settings.secret)
@@ -26,6 +28,7 @@ export function sticky(initial: readonly Server[], options: BalancerOptions): Ba
         .slice(0, 22)
       byValue.set(value, s)
       setCookie.set(s, `${settings.cookie}=${value}${attributes}`)
+      setSecureCookie.set(s, `${settings.cookie}=${value}${attributes}; Secure`)
     }
   }
   index(initial)
@@ -35,7 +38,7 @@ export function sticky(initial: readonly Server[], options: BalancerOptions): Ba
       const pinned = value === undefined ? undefined : byValue.get(value)
       if (pinned && usable(pinned)) return pinned
       const s = fallback.pick(x, usable)
-      if (s) x.setCookie = setCookie.get(s)
+      if (s) x.setCookie = (x.secure ? setSecureCookie : setCookie).get(s)
       return s
     },
     release(s, result) {

@@ -65,3 +65,11 @@ test('sticky cookies signed with another secret choose nothing', () => {
   ours.pick(x, () => true)
   assert.ok(x.setCookie, 'the foreign cookie was not accepted')
 })
+
+test('sticky marks its cookie Secure for a client that came over TLS', () => {
+  const b = sticky(testServers([1, 1]), contractOptions())
+  const x = testExchange()
+  Object.assign(x, { secure: true })
+  b.pick(x, () => true)
+  assert.match(x.setCookie!, /; Secure$/)
+})
