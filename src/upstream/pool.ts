@@ -117,12 +117,9 @@ export class Pool implements ProbeListener {
       this.#now,
     )
     for (const s of settings.joining) this.#startRamp(s)
+    this.#checks = settings.active && new ActiveChecks(settings.active, this)
     this.#recount()
-    if (settings.active) {
-      const checks = new ActiveChecks(settings.active, this)
-      for (const s of servers) checks.add(s)
-      this.#checks = checks
-    }
+    for (const s of servers) this.#checks?.add(s)
   }
 
   /** The pool's servers now: draining ones included, removed ones not. */
