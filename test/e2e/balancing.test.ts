@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
+import { configSchema } from '../../src/config/schema.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
@@ -75,6 +76,41 @@ test('hash on a header keeps each key on one server and spreads the keys', async
     homes.add([...seen][0]!)
   }
   assert.equal(homes.size, 3)
+})
+
+test('hash moves only the removed server’s keys, about 1/N of them, when a reload drops one of N servers', async (t) => {
+  const servers = await backends(t, ['a', 'b', 'c', 'd'])
+  const config = (list: string[]) => ({
+    pools: { web: { balancer: 'hash' as const, hash_key: 'query:user', servers: list } },
+    routes: [{ pool: 'web' }],
+  })
+  const proxy = await startPortico(t, config(servers))
+  const keys = Array.from({ length: 400 }, (_, i) => `k${i}`)
+  const homes = async () => {
+    const out: string[] = []
+    for (let i = 0; i < keys.length; i += 40) {
+      const batch = keys.slice(i, i + 40).map((k) => get(`${proxy.url}/?user=${k}`))
+      for (const r of await Promise.all(batch)) out.push(r.headers['x-backend'] as string)
+    }
+    return out
+  }
+  const before = await homes()
+  proxy.reload(
+    configSchema.parse({
+      listeners: [{ address: '127.0.0.1:0' }],
+      access_log: { output: 'off' },
+      ...config(servers.filter((_, i) => i !== 1)),
+    }),
+  )
+  const after = await homes()
+  let moved = 0
+  for (const [i, home] of before.entries()) {
+    if (after[i] === home) continue
+    moved++
+    assert.equal(home, 'b', `key ${keys[i]} moved from ${home}, which stayed`)
+  }
+  const share = moved / keys.length
+  assert.ok(share > 0.12 && share < 0.38, `${(share * 100).toFixed(0)}% of keys moved, expected about 25%`)
 })
 
 test('ip_hash keeps a client on one server', async (t) => {
