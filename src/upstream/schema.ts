@@ -165,7 +165,7 @@ const retries = z
       .describe('Retries that may be spent at once before requests have earned them. Default 10.'),
   })
   .describe(
-    'Retries of failed attempts on another server: always when the request never reached the server; after a reset or timeout only for idempotent methods or requests with Idempotency-Key.',
+    'Retries of failed attempts on another server: always when the request never reached the server; after a reset or timeout only for idempotent methods, requests with Idempotency-Key, or requests whose body was not sent yet. Never once the response has started.',
   )
 
 const limits = z

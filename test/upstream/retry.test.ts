@@ -22,7 +22,14 @@ const cases: [string, Exchange, FailureCode, () => PassThrough | null, boolean][
   ['a connect timeout on a GET', exchange('GET'), 'connect_timeout', () => null, true],
   ['a reset GET', exchange('GET'), 'backend_reset', () => null, true],
   ['a timed-out PUT whose body was not read', exchange('PUT'), 'backend_timeout', unread, true],
-  ['a reset POST', exchange('POST'), 'backend_reset', () => null, false],
+  [
+    'a reset POST without a body: the backend may have acted on it',
+    exchange('POST'),
+    'backend_reset',
+    () => null,
+    false,
+  ],
+  ['a reset POST whose body the backend never got', exchange('POST'), 'backend_reset', unread, true],
   [
     'a reset POST with Idempotency-Key',
     exchange('POST', { 'idempotency-key': 'k1' }),
