@@ -289,9 +289,13 @@ export class Pool implements ProbeListener {
     let primaries = 0
     let healthyPrimaries = 0
     let healthyBackups = 0
+    let unknownPrimaries = 0
     for (const s of this.#servers) {
-      // Servers not yet checked count neither way: a pool that is starting up is not in panic.
-      if (s.state.draining || s.weight === 0 || !this.#known(s)) continue
+      if (s.state.draining || s.weight === 0) continue
+      if (!this.#known(s)) {
+        unknownPrimaries += s.backup ? 0 : 1
+        continue
+      }
       const healthy = this.#healthy(s)
       if (s.backup) healthyBackups += healthy ? 1 : 0
       else {
@@ -300,7 +304,12 @@ export class Pool implements ProbeListener {
       }
     }
     this.#backupTurn = healthyPrimaries === 0 && healthyBackups > 0
-    const panic = !this.#backupTurn && primaries > 0 && healthyPrimaries / primaries < this.#settings.panicThreshold
+    // A pool whose checks have not all answered yet is starting up, not in panic.
+    const panic =
+      !this.#backupTurn &&
+      unknownPrimaries === 0 &&
+      primaries > 0 &&
+      healthyPrimaries / primaries < this.#settings.panicThreshold
     if (panic !== this.#panic) {
       this.#panic = panic
       const details = { pool: this.name, healthy: healthyPrimaries, servers: primaries }

@@ -284,3 +284,33 @@ test('slow start ramps up a server that joins a running pool', () => {
   now = 1000
   assert.equal(toJoiner(), 550)
 })
+
+test('with active checks, unchecked servers take no traffic and a pool still starting up does not panic', (t) => {
+  const servers = testServers([1, 1, 1])
+  const active = { intervalMs: 60_000, timeoutMs: 1000, rise: 1, fall: 1, http: undefined }
+  const p = pool(servers, { active, unknownTakesTraffic: false, panicThreshold: 0.5 })
+  t.after(() => p.stop())
+  const [a, b, c] = servers as [Server, Server, Server]
+  const x = testExchange()
+  const spread = () => {
+    const seen = new Set<Server>()
+    for (let i = 0; i < 6; i++) {
+      const s = p.pick(x, undefined)
+      if (s) {
+        seen.add(s)
+        p.release(s, { ok: true })
+      }
+    }
+    return seen
+  }
+  assert.deepEqual(spread(), new Set())
+  p.onProbe(a, undefined)
+  p.onProbe(b, 'ECONNREFUSED')
+  assert.deepEqual(spread(), new Set([a]), 'c is unchecked, so no panic yet')
+  assert.deepEqual(
+    [b.state.health, b.state.reason?.source, b.state.reason?.detail],
+    ['unhealthy', 'active', 'ECONNREFUSED'],
+  )
+  p.onProbe(c, 'timeout')
+  assert.deepEqual(spread(), new Set([a, b, c]), 'one healthy of three is below 0.5: panic')
+})
