@@ -27,6 +27,7 @@ export async function startPortico(config: Config, events: EventLog = silentEven
   try {
     for (const l of config.listeners) listeners.push(await listenHttp(l.address, () => current, events))
   } catch (err) {
+    for (const pool of current.pools.values()) pool.stop()
     await Promise.all(listeners.map((l) => l.close(0)))
     await registry.close()
     throw err

@@ -37,7 +37,6 @@ export class ServerRegistry {
         pipelining: 1,
         strictContentLength: true,
       }),
-      performance.now(),
     )
     this.#entries.set(key, { state, settingsKey })
     return state

@@ -40,7 +40,7 @@ export class ServerState {
   /** No new requests; those in flight finish. */
   draining = false
   /** `performance.now()` from which slow start ramps this server's share up. */
-  rampFrom: number
+  rampFrom = 0
   /** Share of the configured weight the server takes now, from slow start: (0, 1]. */
   ramp = 1
   /** The last change of health, ejection or draining, and why. */
@@ -48,9 +48,8 @@ export class ServerState {
   /** How many times health, ejection or draining changed, for metrics. */
   transitions = 0
 
-  constructor(dispatcher: UndiciPool, now: number) {
+  constructor(dispatcher: UndiciPool) {
     this.dispatcher = dispatcher
-    this.rampFrom = now
   }
 
   /** Records a change of state and why. */

@@ -17,7 +17,7 @@ export function testServers(weights: readonly number[], extra: Partial<Server> =
       weight,
       maxConns: 0,
       backup: false,
-      state: new ServerState(new UndiciPool(`http://127.0.0.1:${port}`), 0),
+      state: new ServerState(new UndiciPool(`http://127.0.0.1:${port}`)),
       ...extra,
     }
   })
