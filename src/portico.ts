@@ -39,7 +39,7 @@ export async function startPortico(config: Config, events: EventLog = silentEven
     reload(next) {
       const previous = current
       current = buildPlan(next, { registry, accessLog, events })
-      for (const pool of previous.pools.values()) pool.stop()
+      for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)
     },
     close(graceMs = current.shutdownGraceMs) {

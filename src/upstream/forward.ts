@@ -31,7 +31,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket {
   readonly x: Exchange
   readonly tried: readonly Server[] | undefined
   readonly #x: Exchange
-  readonly #pool: Pool
+  #pool: Pool
   #server!: Server
   readonly #body: Readable | null
   #sentAt = 0
@@ -51,10 +51,11 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket {
     this.#out = x.res
   }
 
-  /** The pool found a server (Ticket): sends the request there. */
-  start(server: Server): void {
+  /** `pool` found a server (Ticket): sends the request there. */
+  start(server: Server, pool: Pool): void {
     const x = this.#x
-    const pool = this.#pool
+    this.#pool = pool
+    x.pool = pool
     this.#server = server
     this.#sentAt = performance.now()
     x.server = server

@@ -53,7 +53,8 @@ export interface Ticket {
   readonly x: Exchange
   /** The servers this exchange already tried; none of them is chosen unless no other is usable. */
   readonly tried: readonly Server[] | undefined
-  start(server: Server): void
+  /** Starts on `server`, picked by `pool`: the pool it was queued in, or the one that took over its queue on reload. */
+  start(server: Server, pool: Pool): void
   fail(code: FailureCode, headers: Readonly<Record<string, string>>): void
 }
 
@@ -94,6 +95,8 @@ export class Pool implements ProbeListener {
   #backupTurn = false
   /** Whether health is ignored now: too few servers are healthy. */
   #panic = false
+  /** The pool of the next Plan, once a reload has replaced this one: it took over the queue. */
+  #successor: Pool | undefined
   /** The servers the exchange being picked for has tried; set only during a pick. */
   #tried: readonly Server[] | undefined
 
@@ -166,7 +169,7 @@ export class Pool implements ProbeListener {
   acquire(ticket: Ticket): void {
     const s = this.pick(ticket.x, ticket.tried)
     if (s) {
-      ticket.start(s)
+      ticket.start(s, this)
       return
     }
     if (!this.#couldServe(ticket.tried)) {
@@ -196,6 +199,8 @@ export class Pool implements ProbeListener {
     const ejectFor = this.#outlier.record(state, result, now)
     if (ejectFor > 0) this.#eject(s, ejectFor, result, now)
     this.#dispatch()
+    // The slot is free for the pools of later Plans too, which share this server's state.
+    for (let next = this.#successor; next; next = next.#successor) next.#dispatch()
   }
 
   /** One active check ended (ProbeListener): applies `rise`/`fall`, logs and counts a change. */
@@ -250,9 +255,19 @@ export class Pool implements ProbeListener {
     return true
   }
 
-  /** Stops active checks; called when a new Plan replaces this pool. Requests in flight and queued go on. */
-  stop(): void {
+  /**
+   * Stops active checks; called when a new Plan replaces this pool. Requests in flight go on. When
+   * the new Plan has a pool of the same name, `successor`, queued requests move to its queue, in
+   * order, and slots freed here start them there.
+   */
+  stop(successor?: Pool): void {
     this.#checks?.stop()
+    if (!successor) return
+    this.#successor = successor
+    for (let ticket = this.#queue.peek(); ticket; ticket = this.#queue.peek()) {
+      this.#queue.shift()
+      successor.acquire(ticket)
+    }
   }
 
   #isUsable(s: Server): boolean {
@@ -353,7 +368,7 @@ export class Pool implements ProbeListener {
       const s = this.pick(ticket.x, ticket.tried)
       if (!s && this.#couldServe(ticket.tried)) return
       ticket.x.queueMs = this.#queue.shift()
-      if (s) ticket.start(s)
+      if (s) ticket.start(s, this)
       else ticket.fail('no_server', this.#retryAfter)
     }
   }

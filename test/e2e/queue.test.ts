@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { configSchema } from '../../src/config/schema.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
@@ -94,4 +95,36 @@ test('a full queue answers 503 at once', async (t) => {
   while (held.length < 2) await new Promise((resolve) => backend.server.once('request', resolve))
   held[1]!.end('2')
   assert.equal((await queued).status, 200)
+})
+
+test('a request queued when the config reloads starts as soon as the slot frees', async (t) => {
+  const held: ServerResponse[] = []
+  const backend = await startBackend(t, 'held', (_req, res) => {
+    held.push(res)
+    backend.server.emit('held')
+  })
+  t.after(() => {
+    for (const res of held) res.end()
+  })
+  const config = {
+    pools: { web: { servers: [{ address: backend.address, max_conns: 1 }] } },
+    routes: [{ pool: 'web' }],
+  }
+  const proxy = await startPortico(t, config)
+  const first = get(proxy.url)
+  await new Promise((resolve) => backend.server.once('held', resolve))
+  const queued = get(proxy.url)
+  const pool = proxy.plan().pools.get('web')!
+  while (pool.queued === 0) await new Promise((resolve) => setImmediate(resolve))
+  proxy.reload(
+    configSchema.parse({ listeners: [{ address: '127.0.0.1:0' }], access_log: { output: 'off' }, ...config }),
+  )
+  assert.equal(proxy.plan().pools.get('web')!.queued, 1)
+  held[0]!.end('1')
+  await first
+  while (held.length < 2) await new Promise((resolve) => backend.server.once('held', resolve))
+  held[1]!.end('2')
+  const r = await queued
+  assert.equal(r.status, 200)
+  assert.equal(r.body, '2')
 })

@@ -37,12 +37,14 @@ class Recorder implements Ticket {
   readonly x: Exchange = testExchange()
   readonly tried: readonly Server[] | undefined
   started: Server | undefined
+  by: Pool | undefined
   failed: [FailureCode, Readonly<Record<string, string>>] | undefined
   constructor(tried?: readonly Server[]) {
     this.tried = tried
   }
-  start(server: Server): void {
+  start(server: Server, by: Pool): void {
     this.started = server
+    this.by = by
   }
   fail(code: FailureCode, headers: Readonly<Record<string, string>>): void {
     this.failed = [code, headers]
@@ -313,4 +315,20 @@ test('with active checks, unchecked servers take no traffic and a pool still sta
   )
   p.onProbe(c, 'timeout')
   assert.deepEqual(spread(), new Set([a, b, c]), 'one healthy of three is below 0.5: panic')
+})
+
+test('a reload hands queued requests to the new pool, which starts them when the old pool frees a slot', () => {
+  const servers = testServers([1], { maxConns: 1 })
+  const old = pool(servers)
+  old.acquire(new Recorder())
+  const waiting = new Recorder()
+  old.acquire(waiting)
+  const next = pool(servers)
+  old.stop(next)
+  assert.equal(old.queued, 0)
+  assert.equal(next.queued, 1)
+  old.release(servers[0]!, { ok: true })
+  assert.equal(waiting.started, servers[0])
+  assert.equal(waiting.by, next)
+  assert.equal(next.inFlight, 1)
 })
