@@ -210,7 +210,7 @@ export class Pool implements ProbeListener {
     const health = checkVerdict(state, failure === undefined, active.rise, active.fall)
     if (health === undefined) return
     state.health = health
-    state.changed('active', failure ?? 'check passed')
+    state.changed('active', failure ?? 'check passed', health === 'healthy' && state.ejectedUntil !== 0)
     if (health === 'healthy') {
       this.#startRamp(server)
       this.#events.info('server healthy', { pool: this.name, server: server.address })
@@ -355,7 +355,7 @@ export class Pool implements ProbeListener {
     state.ejectedUntil = 0
     state.consecutiveFailures = 0
     state.returnedAt = this.#now()
-    state.changed('passive', 'ejection ended')
+    state.changed('passive', 'ejection ended', this.#checks !== undefined && state.health === 'unhealthy')
     this.#startRamp(s)
     this.#events.info('server back from ejection', { pool: this.name, server: s.address })
     this.#recount()

@@ -52,10 +52,13 @@ export class ServerState {
     this.dispatcher = dispatcher
   }
 
-  /** Records a change of state and why. */
-  changed(source: HealthReason['source'], detail: string): void {
-    this.reason = { source, detail, since: Date.now() }
+  /**
+   * Counts a change of state and records why. A server that comes back on one count while still
+   * out on another (`stillOut`) keeps the reason it is out for.
+   */
+  changed(source: HealthReason['source'], detail: string, stillOut = false): void {
     this.transitions++
+    if (!stillOut) this.reason = { source, detail, since: Date.now() }
   }
 }
 

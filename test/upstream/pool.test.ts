@@ -332,3 +332,22 @@ test('a reload hands queued requests to the new pool, which starts them when the
   assert.equal(waiting.by, next)
   assert.equal(next.inFlight, 1)
 })
+
+test('a server back from ejection but still failing its checks keeps the reason it is out for', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] })
+  const servers = testServers([1, 1])
+  const active = { intervalMs: 60_000, timeoutMs: 1000, rise: 1, fall: 1, http: undefined }
+  const p = pool(servers, { active, outlier: { ...base.outlier, baseEjectionMs: 1000 } }, Date.now)
+  t.after(() => p.stop())
+  const [a] = servers as [Server]
+  p.onProbe(a, undefined)
+  for (let i = 0; i < 2; i++) {
+    a.state.inFlight++
+    p.release(a, refused)
+  }
+  p.onProbe(a, 'ECONNREFUSED')
+  t.mock.timers.tick(1000)
+  assert.equal(a.state.ejectedUntil, 0)
+  assert.deepEqual([a.state.reason?.source, a.state.reason?.detail], ['active', 'ECONNREFUSED'])
+  assert.equal(a.state.transitions, 4, 'healthy, ejected, unhealthy, back from ejection')
+})
