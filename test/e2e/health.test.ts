@@ -36,7 +36,7 @@ test('a backend stopped under steady load fails no request, is taken out, and ta
       pools: {
         web: {
           servers: [a.address, b.address, c.address],
-          health_check: { path: '/', interval: '50ms', timeout: '500ms', rise: 2, fall: 2 },
+          health_check: { path: '/', interval: '50ms', timeout: '2s', rise: 2, fall: 2 },
           outlier: { consecutive_failures: 2, base_ejection: '200ms', max_ejection: '400ms' },
         },
       },

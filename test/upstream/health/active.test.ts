@@ -26,7 +26,7 @@ function probeOnce(settings: ActiveCheckSettings, server: Server): Promise<strin
 
 const http = (over: Partial<NonNullable<ActiveCheckSettings['http']>> = {}): ActiveCheckSettings => ({
   intervalMs: 60_000,
-  timeoutMs: 1000,
+  timeoutMs: 5000,
   rise: 1,
   fall: 1,
   http: {
