@@ -73,7 +73,7 @@ test('a reset POST carrying Idempotency-Key is retried', async (t) => {
 test('per_try_timeout gives up on a slow server and retries a GET on another', async (t) => {
   const slow = await startBackend(t, 'slow', () => {})
   const fast = await startBackend(t, 'fast')
-  const proxy = await startPortico(t, pool([slow.address, fast.address], { retries: { per_try_timeout: '150ms' } }))
+  const proxy = await startPortico(t, pool([slow.address, fast.address], { retries: { per_try_timeout: '1s' } }))
   const r = await request(proxy.url)
   assert.equal(r.status, 200)
   assert.equal(r.body, 'fast')
