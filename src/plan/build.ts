@@ -84,11 +84,9 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
     return server
   })
   const random = deps.random ?? Math.random
-  const [from, ...rest] = config.hash_key?.split(':') ?? []
   const options: BalancerOptions = {
     pool: name,
-    hashKey:
-      from === undefined ? undefined : { from: from as HashKeySource['from'], name: rest.join(':').toLowerCase() },
+    hashKey: config.hash_key === undefined ? undefined : hashKeySource(config.hash_key),
     sticky: {
       cookie: config.sticky.cookie,
       secret: config.sticky.secret ?? startSecret,
@@ -152,6 +150,15 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
     },
     { events: deps.events ?? silentEvents, forget: (s) => registry.remove(name, s.origin) },
   )
+}
+
+/** `"header:X-User"` → header `x-user`; cookie and query names keep their case, as they are compared. */
+function hashKeySource(text: string): HashKeySource {
+  const colon = text.indexOf(':')
+  if (colon < 0) return { from: 'path', name: '' }
+  const from = text.slice(0, colon) as HashKeySource['from']
+  const name = text.slice(colon + 1)
+  return { from, name: from === 'header' ? name.toLowerCase() : name }
 }
 
 /** `204` → [204, 204]; `"200-399"` → [200, 399]. */

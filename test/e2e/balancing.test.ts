@@ -113,6 +113,21 @@ test('hash moves only the removed server’s keys, about 1/N of them, when a rel
   assert.ok(share > 0.12 && share < 0.38, `${(share * 100).toFixed(0)}% of keys moved, expected about 25%`)
 })
 
+test('hash on a cookie matches its name exactly, case included', async (t) => {
+  const servers = await backends(t, ['a', 'b', 'c'])
+  const proxy = await startPortico(t, {
+    pools: { web: { balancer: 'hash', hash_key: 'cookie:SessionID', servers } },
+    routes: [{ pool: 'web' }],
+  })
+  const homes = new Set<string>()
+  for (let user = 0; user < 20; user++) {
+    const seen = new Set(await seenFor(proxy.url, 3, { cookie: `theme=dark; SessionID=s${user}` }))
+    assert.equal(seen.size, 1, `session s${user} moved between servers`)
+    homes.add([...seen][0]!)
+  }
+  assert.equal(homes.size, 3)
+})
+
 test('ip_hash keeps a client on one server', async (t) => {
   const servers = await backends(t, ['a', 'b', 'c'])
   const proxy = await startPortico(t, { pools: { web: { balancer: 'ip_hash', servers } }, routes: [{ pool: 'web' }] })
