@@ -136,7 +136,7 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
                 host: check.host,
                 statuses: check.expect_status.map(statusRange),
                 body: check.expect_body === undefined ? undefined : new RegExp(check.expect_body),
-                maxBodyBytes: 64 * 1024,
+                maxBodyBytes: check.expect_body_bytes,
               },
       },
       unknownTakesTraffic: check?.unknown_takes_traffic ?? true,

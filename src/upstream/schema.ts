@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { address } from '../config/common.ts'
-import { duration } from '../config/units.ts'
+import { duration, size } from '../config/units.ts'
 import { type BalancerName, balancerNames } from './balancers/index.ts'
 
 const serverSchema = z.union([
@@ -100,7 +100,12 @@ const healthCheck = z
           })
         }
       })
-      .describe('A regular expression the first 64KiB of an HTTP check body must match. Default: any body.'),
+      .describe(
+        'A regular expression the start of an HTTP check body (up to expect_body_bytes) must match. Default: any body.',
+      ),
+    expect_body_bytes: size('How much of an HTTP check body is read for expect_body. Default "64KiB".').prefault(
+      '64KiB',
+    ),
     unknown_takes_traffic: z
       .boolean()
       .default(false)

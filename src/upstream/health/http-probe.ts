@@ -45,9 +45,9 @@ export function httpProbe(server: Server, settings: HttpProbeSettings, timeoutMs
           return
         }
         let text = ''
-        res.setEncoding('utf8')
+        res.setEncoding('latin1')
         res.on('data', (chunk: string) => {
-          if (text.length < settings.maxBodyBytes) text += chunk
+          if (text.length < settings.maxBodyBytes) text = (text + chunk).slice(0, settings.maxBodyBytes)
         })
         res.on('end', () => resolve(settings.body!.test(text) ? undefined : 'body does not match'))
         res.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
