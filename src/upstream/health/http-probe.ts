@@ -45,7 +45,7 @@ export function httpProbe(server: Server, settings: HttpProbeSettings, timeoutMs
           return
         }
         let text = ''
-        res.setEncoding('latin1')
+        res.setEncoding('utf8')
         res.on('data', (chunk: string) => {
           if (text.length < settings.maxBodyBytes) text = (text + chunk).slice(0, settings.maxBodyBytes)
         })
