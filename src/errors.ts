@@ -21,6 +21,8 @@ export const failures = {
   backend_timeout: { status: 504, source: 'backend', retry: 'idempotent', text: 'Gateway Timeout' },
   connect_timeout: { status: 504, source: 'backend', retry: 'always', text: 'Gateway Timeout' },
   no_server: { status: 503, source: 'proxy', retry: 'never', text: 'Service Unavailable' },
+  queue_full: { status: 503, source: 'proxy', retry: 'never', text: 'Service Unavailable' },
+  queue_timeout: { status: 503, source: 'proxy', retry: 'never', text: 'Service Unavailable' },
   proxy_error: { status: 500, source: 'proxy', retry: 'never', text: 'Internal Server Error' },
 } as const
 

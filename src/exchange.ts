@@ -69,6 +69,12 @@ export class Exchange {
   bytesOut = 0
   /** Milliseconds from the last dispatch to the backend's response headers; -1 when none came. */
   backendMs = -1
+  /** Milliseconds spent waiting in the pool's queue; -1 when the exchange did not wait. */
+  queueMs = -1
+  /** Requests already waiting in the pool's queue when this one joined it. */
+  queueDepth = 0
+  /** A `Set-Cookie` value Portico adds to the response: the sticky-session cookie. */
+  setCookie: string | undefined = undefined
   /** Aborts all work for this exchange: client gone, timeout, shutdown. */
   readonly abort = new AbortController()
 

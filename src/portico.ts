@@ -29,12 +29,13 @@ const restartOnly = ['listeners', 'access_log'] as const
 export async function startPortico(config: Config, events: EventLog = silentEvents): Promise<Portico> {
   const registry = new ServerRegistry()
   const accessLog = openAccessLog(config.access_log, events)
-  let current = buildPlan(config, { registry, accessLog })
+  let current = buildPlan(config, { registry, accessLog, events })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
     for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events))
   } catch (err) {
+    for (const pool of current.pools.values()) pool.stop()
     await Promise.all(listeners.map((l) => l.close(0)))
     await registry.close()
     throw err
@@ -44,14 +45,16 @@ export async function startPortico(config: Config, events: EventLog = silentEven
     urls: listeners.map((l) => l.url),
     plan: () => current,
     reload(next) {
-      const previous = current.config
-      current = buildPlan(next, { registry, accessLog })
+      const previous = current
+      current = buildPlan(next, { registry, accessLog, events })
       warnInsecurePools(next, events)
+      for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)
-      return restartOnly.filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(next[key]))
+      return restartOnly.filter((key) => JSON.stringify(previous.config[key]) !== JSON.stringify(next[key]))
     },
     close(graceMs = current.shutdownGraceMs) {
       closing ??= (async () => {
+        for (const pool of current.pools.values()) pool.stop()
         await Promise.all(listeners.map((l) => l.close(graceMs)))
         await registry.close()
         await accessLog.close()

@@ -85,6 +85,8 @@ export function fields(x: Exchange) {
     server: x.server?.address,
     backend_ms: x.backendMs >= 0 ? round(x.backendMs) : undefined,
     attempts: x.attempts,
+    queue_ms: x.queueMs >= 0 ? round(x.queueMs) : undefined,
+    queue_depth: x.queueMs >= 0 ? x.queueDepth : undefined,
     outcome: x.outcome,
     tls_version: x.tls?.version,
     tls_cipher: x.tls?.cipher,

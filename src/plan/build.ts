@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { splitAddress } from '../config/common.ts'
 import type { Config } from '../config/schema.ts'
@@ -6,13 +7,16 @@ import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
 import type { AccessLog } from '../log/access.ts'
+import { type EventLog, silentEvents } from '../log/events.ts'
 import { buildAction } from '../route/actions/index.ts'
 import { respond } from '../route/actions/respond.ts'
 import { compileMatch, matchesAll } from '../route/match/index.ts'
 import type { RouteConfig } from '../route/schema.ts'
 import { type Route, RouteTable } from '../route/table.ts'
+import type { BalancerOptions, HashKeySource } from '../upstream/balancers/balancer.ts'
 import { balancers } from '../upstream/balancers/index.ts'
 import { Pool } from '../upstream/pool.ts'
+import { RetryBudget } from '../upstream/retry-budget.ts'
 import type { PoolConfig } from '../upstream/schema.ts'
 import type { Server } from '../upstream/server.ts'
 import type { BackendTlsSettings, ServerRegistry } from '../upstream/server-registry.ts'
@@ -22,6 +26,10 @@ import type { Plan } from './plan.ts'
 export interface PlanDeps {
   readonly registry: ServerRegistry
   readonly accessLog: AccessLog
+  /** Where health changes are told. Default: nowhere. */
+  readonly events?: EventLog
+  /** Randomness for balancers, a number in [0, 1). Default Math.random. */
+  readonly random?: () => number
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -29,7 +37,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
   const pools = new Map<string, Pool>()
   const keep = new Set<string>()
   for (const [name, poolConfig] of Object.entries(config.pools)) {
-    pools.set(name, buildPool(name, poolConfig, deps.registry, keep))
+    pools.set(name, buildPool(name, poolConfig, deps, keep))
   }
   deps.registry.retain(keep)
   const routes = new RouteTable(
@@ -55,7 +63,8 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
   }
 }
 
-function buildPool(name: string, config: PoolConfig, registry: ServerRegistry, keep: Set<string>): Pool {
+function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<string>): Pool {
+  const { registry } = deps
   const settings = {
     connectTimeoutMs: config.timeouts.connect,
     keepAliveIdleMs: config.keepalive.idle,
@@ -69,24 +78,92 @@ function buildPool(name: string, config: PoolConfig, registry: ServerRegistry, k
     },
     http2: config.protocol === 'h2',
   }
+  const joining: Server[] = []
+  let poolKnown = false
   const servers: Server[] = config.servers.map((entry) => {
-    const { address, weight } = typeof entry === 'string' ? { address: entry, weight: 1 } : entry
+    const { address, weight, max_conns, backup } =
+      typeof entry === 'string' ? { address: entry, weight: 1, max_conns: 0, backup: false } : entry
     const { host, port } = splitAddress(address)!
     const origin = `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`
     keep.add(`${name}/${origin}`)
+    const known = registry.has(name, origin)
+    poolKnown ||= known
     const state = registry.get(
       name,
       origin,
       settings.tls ? { ...settings, tls: serverTls(settings.tls, host, config) } : settings,
     )
-    return { address, host, port, weight, state }
+    const server = { address, host, port, origin, weight, maxConns: max_conns, backup, state }
+    if (!known) joining.push(server)
+    return server
   })
-  const timeouts = {
-    connectMs: config.timeouts.connect,
-    responseHeadersMs: config.timeouts.response_headers,
-    bodyIdleMs: config.timeouts.body_idle,
+  const random = deps.random ?? Math.random
+  const options: BalancerOptions = {
+    pool: name,
+    hashKey: config.hash_key === undefined ? undefined : hashKeySource(config.hash_key),
+    sticky: {
+      cookie: config.sticky.cookie,
+      secret: config.sticky.secret ?? startSecret,
+      maxAgeS: config.sticky.max_age === undefined ? undefined : Math.ceil(config.sticky.max_age / 1000),
+    },
+    fallback: undefined,
+    random,
   }
-  return new Pool(name, servers, balancers[config.balancer](servers), config.host_header, timeouts)
+  const fallback = config.balancer === 'sticky' ? balancers[config.sticky.fallback](servers, options) : undefined
+  const balancer = balancers[config.balancer](servers, { ...options, fallback })
+  const check = config.health_check
+  return new Pool(
+    name,
+    servers,
+    balancer,
+    {
+      hostHeader: config.host_header,
+      timeouts: {
+        connectMs: config.timeouts.connect,
+        responseHeadersMs: config.timeouts.response_headers,
+        bodyIdleMs: config.timeouts.body_idle,
+      },
+      retries: {
+        attempts: config.retries.attempts,
+        perTryMs: config.retries.per_try_timeout ?? config.timeouts.response_headers,
+        budget: new RetryBudget(config.retries.budget, config.retries.budget_burst),
+      },
+      maxInFlight: config.limits.max_in_flight,
+      queueLength: config.limits.max_queued,
+      queueTimeoutMs: config.limits.queue_timeout,
+      retryAfterS: Math.ceil(config.limits.retry_after / 1000),
+      slowStartMs: config.slow_start,
+      // On the first Plan every server is new: only servers that join a running pool ramp up.
+      joining: poolKnown ? joining : [],
+      panicThreshold: config.panic_threshold,
+      active: check && {
+        intervalMs: check.interval,
+        timeoutMs: check.timeout,
+        rise: check.rise,
+        fall: check.fall,
+        http:
+          check.type === 'tcp'
+            ? undefined
+            : {
+                method: check.method,
+                path: check.path,
+                host: check.host,
+                statuses: check.expect_status.map(statusRange),
+                body: check.expect_body === undefined ? undefined : new RegExp(check.expect_body),
+                maxBodyBytes: check.expect_body_bytes,
+              },
+      },
+      unknownTakesTraffic: check?.unknown_takes_traffic ?? true,
+      outlier: {
+        consecutive: config.outlier.consecutive_failures,
+        counts: new Set(config.outlier.failures),
+        baseEjectionMs: config.outlier.base_ejection,
+        maxEjectionMs: config.outlier.max_ejection,
+        maxEjectedShare: config.outlier.max_ejected_share,
+      },
+    },
+    { events: deps.events ?? silentEvents, forget: (s) => registry.remove(name, s.origin) },
+  )
 }
 
 /** A server's TLS settings: the SNI name defaults to its host when that is a name, else to the pool's Host header. */
@@ -95,6 +172,24 @@ function serverTls(tls: BackendTlsSettings, host: string, config: PoolConfig): B
   const name = isIP(host) === 0 ? host : config.host_header && hostName(config.host_header)
   return name ? { ...tls, servername: name } : tls
 }
+
+/** `"header:X-User"` → header `x-user`; cookie and query names keep their case, as they are compared. */
+function hashKeySource(text: string): HashKeySource {
+  const colon = text.indexOf(':')
+  if (colon < 0) return { from: 'path', name: '' }
+  const from = text.slice(0, colon) as HashKeySource['from']
+  const name = text.slice(colon + 1)
+  return { from, name: from === 'header' ? name.toLowerCase() : name }
+}
+
+/** `204` → [204, 204]; `"200-399"` → [200, 399]. */
+function statusRange(range: number | string): [number, number] {
+  const [lo, hi] = String(range).split('-').map(Number)
+  return [lo!, hi ?? lo!]
+}
+
+/** Signs sticky cookies when the config gives no secret: made once per process. */
+const startSecret = randomBytes(32)
 
 function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<string, Pool>): Route {
   const matchers = compileMatch(config.match)

@@ -1,12 +1,13 @@
 import type { Readable, Writable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { failures } from '../errors.ts'
+import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
 import { trailersOnlyStatus } from '../listen/trailers-only-status.ts'
 import { respondError, startResponse } from '../respond.ts'
 import { classify } from './classify.ts'
-import type { Pool } from './pool.ts'
+import type { Pool, Ticket } from './pool.ts'
+import { mayRetry } from './retry.ts'
 import type { Server } from './server.ts'
 
 // Raw headers and trailers are a flat list over HTTP/1.1 and an object over HTTP/2.
@@ -21,40 +22,22 @@ type Controller = Dispatcher.DispatchController & { rawHeaders?: RawFields; rawT
  */
 export function forward(x: Exchange, pool: Pool, body: Readable | null): void {
   x.pool = pool
-  attempt(x, pool, body, undefined)
+  pool.retries.budget.earn()
+  pool.acquire(new Attempt(x, pool, body, undefined))
 }
 
-function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server | undefined): void {
-  const server = pool.pick(x, tried) ?? (tried ? pool.pick(x, undefined) : undefined)
-  if (!server) {
-    respondError(x, 'no_server')
-    return
-  }
-  x.server = server
-  x.attempts++
-  const t = pool.timeouts
-  const handler = new Attempt(x, pool, server, body)
-  // undici reads `servername` from dispatch options; its types omit it.
-  const options: Dispatcher.DispatchOptions & { servername: string | undefined } = {
-    path: x.path,
-    method: x.req.method as Dispatcher.HttpMethod,
-    headers: backendRequestHeaders(x, pool.hostHeader),
-    body,
-    headersTimeout: t.responseHeadersMs,
-    bodyTimeout: t.bodyIdleMs,
-    // One SNI name per server: undici would otherwise send each request's Host, and reconnect when it changes.
-    servername: server.state.servername,
-  }
-  server.state.dispatcher.dispatch(options, handler)
-}
-
-/** One attempt at one server: the undici handler that copies the response to the client. */
-class Attempt implements Dispatcher.DispatchHandler {
+/**
+ * One attempt at one server: waits for a server as the pool's ticket, then is the undici handler
+ * that copies the response to the client.
+ */
+class Attempt implements Dispatcher.DispatchHandler, Ticket {
+  readonly x: Exchange
+  readonly tried: readonly Server[] | undefined
   readonly #x: Exchange
-  readonly #pool: Pool
-  readonly #server: Server
+  #pool: Pool
+  #server!: Server
   readonly #body: Readable | null
-  readonly #sentAt = performance.now()
+  #sentAt = 0
   #controller: Controller | undefined
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
   #out: Writable
@@ -64,12 +47,42 @@ class Attempt implements Dispatcher.DispatchHandler {
   /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
   #statusTrailers: Record<string, string> | undefined
 
-  constructor(x: Exchange, pool: Pool, server: Server, body: Readable | null) {
+  constructor(x: Exchange, pool: Pool, body: Readable | null, tried: readonly Server[] | undefined) {
+    this.x = x
     this.#x = x
     this.#pool = pool
-    this.#server = server
     this.#body = body
+    this.tried = tried
     this.#out = x.res
+  }
+
+  /** `pool` found a server (Ticket): sends the request there. */
+  start(server: Server, pool: Pool): void {
+    const x = this.#x
+    this.#pool = pool
+    x.pool = pool
+    this.#server = server
+    this.#sentAt = performance.now()
+    x.server = server
+    x.attempts++
+    server.state.dispatcher.dispatch(
+      {
+        path: x.path,
+        method: x.req.method as Dispatcher.HttpMethod,
+        headers: backendRequestHeaders(x, pool.hostHeader),
+        body: this.#body,
+        headersTimeout: pool.retries.perTryMs,
+        bodyTimeout: pool.timeouts.bodyIdleMs,
+        // One SNI name per server: undici would otherwise send each request's Host, and reconnect when it changes.
+        servername: server.state.servername,
+      } as Dispatcher.DispatchOptions,
+      this,
+    )
+  }
+
+  /** The pool has no server for this exchange (Ticket). */
+  fail(code: FailureCode, headers: Readonly<Record<string, string>>): void {
+    respondError(this.#x, code, headers)
   }
 
   onRequestStart(controller: Controller): void {
@@ -89,6 +102,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     x.status = statusCode
     const raw = controller.rawHeaders ?? []
     const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw))
+    if (x.setCookie) headers.push('set-cookie', x.setCookie)
     if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
     this.#out = startResponse(x, statusCode, headers, statusMessage)
   }
@@ -104,7 +118,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(controller: Controller): void {
-    this.#release(true)
+    this.#release(undefined)
     const raw = controller.rawTrailers
     // Trailers pass only when the body is not transformed on its way.
     if (raw && this.#out === this.#x.res) {
@@ -116,37 +130,30 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Controller, err: Error): void {
-    this.#release(false)
     const x = this.#x
     const code = x.abort.signal.aborted ? 'client_aborted' : classify(err)
-    if (!x.res.headersSent && this.#mayRetry(code)) {
-      attempt(x, this.#pool, this.#body, this.#server)
+    this.#release(code)
+    const pool = this.#pool
+    if (x.attempts < pool.retries.attempts && mayRetry(x, code, this.#body) && pool.retries.budget.spend()) {
+      pool.acquire(new Attempt(x, pool, this.#body, this.tried ? [...this.tried, this.#server] : [this.#server]))
       return
     }
     respondError(x, code)
   }
 
-  #mayRetry(code: keyof typeof failures): boolean {
-    const x = this.#x
-    if (x.attempts > 1) return false
-    const rule = failures[code].retry
-    if (rule === 'never') return false
-    // A request body that has been read in part cannot be sent again.
-    if (this.#body !== null && rule !== 'always') return false
-    if (rule === 'always') return this.#body === null || this.#body.readableDidRead === false
-    return idempotent.has(x.req.method ?? '')
-  }
-
-  #release(ok: boolean): void {
+  #release(code: FailureCode | undefined): void {
     if (this.#released) return
     this.#released = true
     if (this.#onAbort) this.#x.abort.signal.removeEventListener('abort', this.#onAbort)
-    this.#pool.release(this.#server, { ok, latencyMs: this.#x.backendMs >= 0 ? this.#x.backendMs : undefined })
+    const x = this.#x
+    this.#pool.release(this.#server, {
+      ok: code === undefined,
+      code,
+      status: x.status || undefined,
+      latencyMs: x.backendMs >= 0 ? x.backendMs : undefined,
+    })
   }
 }
-
-// RFC 9110 §9.2.2.
-const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 /** Trailers as an object, which HTTP/1.1 and HTTP/2 responses both take; repeated names are joined. */
 function trailerFields(list: readonly (Buffer | string)[]): Record<string, string> {

@@ -1,5 +1,12 @@
+import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
+import type { EventLog } from '../log/events.ts'
 import type { AttemptResult, Balancer } from './balancers/balancer.ts'
+import { type ActiveCheckSettings, ActiveChecks, type ProbeListener } from './health/active.ts'
+import { OutlierDetector, type OutlierSettings } from './health/outlier.ts'
+import { checkVerdict } from './health/verdict.ts'
+import { Queue } from './queue.ts'
+import type { RetryBudget } from './retry-budget.ts'
 import type { Server } from './server.ts'
 
 /** Timeouts towards one pool's servers, in milliseconds. */
@@ -9,40 +16,385 @@ export interface BackendTimeouts {
   readonly bodyIdleMs: number
 }
 
-/** A named set of servers. The pool decides which servers are usable; its balancer chooses among them. */
-export class Pool {
-  readonly name: string
-  readonly servers: readonly Server[]
+/** When and how often a failed attempt is tried again on another server. */
+export interface RetrySettings {
+  /** Most attempts per request, the first included. */
+  readonly attempts: number
+  /** Time an attempt may wait for response headers before it fails with a timeout, in milliseconds. */
+  readonly perTryMs: number
+  readonly budget: RetryBudget
+}
+
+/** Everything a pool is built from besides its servers and balancer; durations in milliseconds. */
+export interface PoolSettings {
   readonly hostHeader: string | undefined
   readonly timeouts: BackendTimeouts
-  readonly #balancer: Balancer
+  readonly retries: RetrySettings
+  /** Most requests in flight to the whole pool; further ones queue. */
+  readonly maxInFlight: number
+  readonly queueLength: number
+  readonly queueTimeoutMs: number
+  /** `Retry-After` seconds on the pool's 503 answers. */
+  readonly retryAfterS: number
+  /** Time over which a server that joins or recovers ramps up to its full weight; 0 for at once. */
+  readonly slowStartMs: number
+  /** Servers new to a pool that already served: they ramp up under slow start. */
+  readonly joining: readonly Server[]
+  /** Below this share of usable primary servers, health is ignored (panic mode); 0 never panics. */
+  readonly panicThreshold: number
+  readonly active: ActiveCheckSettings | undefined
+  /** Whether a server takes traffic before its first active check has answered. */
+  readonly unknownTakesTraffic: boolean
+  readonly outlier: OutlierSettings
+}
 
-  constructor(
-    name: string,
-    servers: readonly Server[],
-    balancer: Balancer,
-    hostHeader: string | undefined,
-    timeouts: BackendTimeouts,
-  ) {
+/** What waits for a server: told to start on one, or why it will get none. */
+export interface Ticket {
+  readonly x: Exchange
+  /** The servers this exchange already tried; none of them is chosen unless no other is usable. */
+  readonly tried: readonly Server[] | undefined
+  /** Starts on `server`, picked by `pool`: the pool it was queued in, or the one that took over its queue on reload. */
+  start(server: Server, pool: Pool): void
+  fail(code: FailureCode, headers: Readonly<Record<string, string>>): void
+}
+
+/** What a pool needs from the process: the event log, the clock, and a way to forget removed servers. */
+export interface PoolDeps {
+  readonly events: EventLog
+  /** Milliseconds on a monotonic clock; `performance.now` unless a test injects its own. */
+  readonly now?: () => number
+  /** Called when `remove` takes a server out for good. */
+  readonly forget?: (server: Server) => void
+}
+
+/**
+ * A named set of servers. The pool decides which servers are usable (healthy, not ejected, not
+ * draining, under `max_conns`, not yet tried by this exchange); its balancer chooses among them.
+ * When every usable server is full, requests wait in a bounded FIFO queue and start the moment a
+ * slot frees. Health checks and outlier detection report to the pool; live state stays on each
+ * server's `ServerState`, so a reload keeps it.
+ */
+export class Pool implements ProbeListener {
+  readonly name: string
+  readonly hostHeader: string | undefined
+  readonly timeouts: BackendTimeouts
+  readonly retries: RetrySettings
+  readonly #settings: PoolSettings
+  readonly #balancer: Balancer
+  readonly #events: EventLog
+  readonly #now: () => number
+  readonly #forget: ((server: Server) => void) | undefined
+  readonly #queue: Queue<Ticket>
+  readonly #checks: ActiveChecks | undefined
+  readonly #outlier: OutlierDetector
+  readonly #retryAfter: Readonly<Record<string, string>>
+  readonly #usable = (s: Server) => this.#isUsable(s)
+  #servers: readonly Server[]
+  #inFlight = 0
+  /** Whether backups serve now: no primary is healthy. */
+  #backupTurn = false
+  /** Whether health is ignored now: too few servers are healthy. */
+  #panic = false
+  /** The pool of the next Plan, once a reload has replaced this one: it took over the queue. */
+  #successor: Pool | undefined
+  /** The servers the exchange being picked for has tried; set only during a pick. */
+  #tried: readonly Server[] | undefined
+
+  constructor(name: string, servers: readonly Server[], balancer: Balancer, settings: PoolSettings, deps: PoolDeps) {
     this.name = name
-    this.servers = servers
+    this.#servers = servers
     this.#balancer = balancer
-    this.hostHeader = hostHeader
-    this.timeouts = timeouts
+    this.#settings = settings
+    this.hostHeader = settings.hostHeader
+    this.timeouts = settings.timeouts
+    this.retries = settings.retries
+    this.#events = deps.events
+    this.#now = deps.now ?? perfNow
+    this.#forget = deps.forget
+    this.#outlier = new OutlierDetector(settings.outlier)
+    this.#retryAfter = { 'retry-after': String(settings.retryAfterS) }
+    this.#queue = new Queue<Ticket>(
+      settings.queueLength,
+      settings.queueTimeoutMs,
+      (ticket) => this.#expired(ticket),
+      this.#now,
+    )
+    for (const s of settings.joining) this.#startRamp(s)
+    this.#checks = settings.active && new ActiveChecks(settings.active, this)
+    this.#recount()
+    for (const s of servers) this.#checks?.add(s)
   }
 
-  /** A server for the next attempt, never one in `tried`; undefined when none is usable. */
-  pick(x: Exchange, tried: Server | undefined): Server | undefined {
-    const s = this.#balancer.pick(x, tried === undefined ? always : (c) => c !== tried)
-    if (s) s.state.inFlight++
+  /** The pool's servers now: draining ones included, removed ones not. */
+  get servers(): readonly Server[] {
+    return this.#servers
+  }
+
+  /** Requests in flight to this pool. */
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  /** Requests waiting for a server. */
+  get queued(): number {
+    return this.#queue.length
+  }
+
+  /**
+   * A server for the next attempt, never one in `tried` unless no other is usable; undefined when
+   * none is usable or all are full. A returned server counts as busy until `release`.
+   */
+  pick(x: Exchange, tried: readonly Server[] | undefined): Server | undefined {
+    if (this.#inFlight >= this.#settings.maxInFlight) return undefined
+    if (this.#settings.slowStartMs > 0) this.#ramp()
+    this.#tried = tried
+    let s = this.#balancer.pick(x, this.#usable)
+    if (!s && tried !== undefined) {
+      this.#tried = undefined
+      s = this.#balancer.pick(x, this.#usable)
+    }
+    this.#tried = undefined
+    if (s) {
+      s.state.inFlight++
+      this.#inFlight++
+    }
     return s
   }
 
-  /** Ends an attempt that `pick` began. */
+  /**
+   * Finds a server for `ticket` and starts it there, now or, when every usable server is full,
+   * once a slot frees. A full queue, an expired wait, or no usable server at all fails the ticket
+   * with a 503 code and `Retry-After`. A ticket whose client leaves is dropped from the queue.
+   */
+  acquire(ticket: Ticket): void {
+    const s = this.pick(ticket.x, ticket.tried)
+    if (s) {
+      ticket.start(s, this)
+      return
+    }
+    if (!this.#couldServe(ticket.tried)) {
+      ticket.fail('no_server', this.#retryAfter)
+      return
+    }
+    ticket.x.queueDepth = this.#queue.length
+    if (!this.#queue.push(ticket)) {
+      ticket.fail('queue_full', this.#retryAfter)
+      return
+    }
+    ticket.x.abort.signal.addEventListener('abort', () => this.#queue.remove(ticket), { once: true })
+  }
+
+  /** Ends an attempt that `pick` began: frees its slot, feeds latency and passive health, starts a queued request. */
   release(s: Server, result: AttemptResult): void {
-    s.state.inFlight--
+    const state = s.state
+    state.inFlight--
+    this.#inFlight--
+    if (result.latencyMs !== undefined) {
+      // Weight 0.3 on the newest sample: follows a change within a few requests, smooths one outlier.
+      state.latencyEwmaMs =
+        state.latencyEwmaMs === 0 ? result.latencyMs : state.latencyEwmaMs * 0.7 + result.latencyMs * 0.3
+    }
     this.#balancer.release?.(s, result)
+    const now = this.#now()
+    const ejectFor = this.#outlier.record(state, result, now)
+    if (ejectFor > 0) this.#eject(s, ejectFor, result, now)
+    this.#dispatch()
+    // The slot is free for the pools of later Plans too, which share this server's state.
+    for (let next = this.#successor; next; next = next.#successor) next.#dispatch()
+  }
+
+  /** One active check ended (ProbeListener): applies `rise`/`fall`, logs and counts a change. */
+  onProbe(server: Server, failure: string | undefined): void {
+    const active = this.#settings.active!
+    const state = server.state
+    const health = checkVerdict(state, failure === undefined, active.rise, active.fall)
+    if (health === undefined) return
+    state.health = health
+    state.changed('active', failure ?? 'check passed', health === 'healthy' && state.ejectedUntil !== 0)
+    if (health === 'healthy') {
+      this.#startRamp(server)
+      this.#events.info('server healthy', { pool: this.name, server: server.address })
+    } else {
+      this.#events.warn('server unhealthy', { pool: this.name, server: server.address, reason: failure })
+    }
+    this.#recount()
+    this.#dispatch()
+  }
+
+  /**
+   * Marks the server at `address` draining: it takes no new requests, those in flight finish.
+   * False when the pool has no such server.
+   */
+  drain(address: string): boolean {
+    const s = this.#servers.find((c) => c.address === address)
+    if (!s) return false
+    if (!s.state.draining) {
+      s.state.draining = true
+      s.state.changed('admin', 'draining')
+      this.#events.info('server draining', { pool: this.name, server: address })
+      this.#recount()
+    }
+    return true
+  }
+
+  /**
+   * Takes the server at `address` out of the pool: no new requests; requests in flight to it
+   * finish on their connections, which close after them. False when the pool has no such server.
+   */
+  remove(address: string): boolean {
+    const s = this.#servers.find((c) => c.address === address)
+    if (!s) return false
+    this.drain(address)
+    this.#servers = this.#servers.filter((c) => c !== s)
+    this.#checks?.remove(s)
+    this.#balancer.update?.(this.#servers)
+    this.#forget?.(s)
+    this.#events.info('server removed', { pool: this.name, server: address })
+    this.#recount()
+    this.#dispatch()
+    return true
+  }
+
+  /**
+   * Stops active checks; called when a new Plan replaces this pool. Requests in flight go on. When
+   * the new Plan has a pool of the same name, `successor`, queued requests move to its queue, in
+   * order, and slots freed here start them there.
+   */
+  stop(successor?: Pool): void {
+    this.#checks?.stop()
+    if (!successor) return
+    this.#successor = successor
+    for (let ticket = this.#queue.peek(); ticket; ticket = this.#queue.peek()) {
+      this.#queue.shift()
+      successor.acquire(ticket)
+    }
+  }
+
+  #isUsable(s: Server): boolean {
+    const state = s.state
+    if (s.backup !== this.#backupTurn || state.draining) return false
+    if (s.maxConns > 0 && state.inFlight >= s.maxConns) return false
+    if (this.#tried?.includes(s)) return false
+    return this.#panic ? this.#known(s) : this.#healthy(s)
+  }
+
+  /** Whether active checks have spoken for `s`, or need not have. */
+  #known(s: Server): boolean {
+    return this.#checks === undefined || s.state.health !== 'unknown' || this.#settings.unknownTakesTraffic
+  }
+
+  #healthy(s: Server): boolean {
+    const state = s.state
+    if (state.ejectedUntil !== 0) return false
+    if (this.#checks === undefined) return true
+    return state.health === 'healthy' || (state.health === 'unknown' && this.#settings.unknownTakesTraffic)
+  }
+
+  /** Whether some server could take this exchange once it has a free slot. */
+  #couldServe(tried: readonly Server[] | undefined): boolean {
+    for (const s of this.#servers) {
+      if (s.weight === 0 || s.backup !== this.#backupTurn || s.state.draining) continue
+      if (this.#panic ? this.#known(s) : this.#healthy(s)) return true
+    }
+    return tried !== undefined && tried.length > 0 && this.#couldServe(undefined)
+  }
+
+  /** Decides between primaries and backups, and whether to panic, after any change of health. */
+  #recount(): void {
+    let primaries = 0
+    let healthyPrimaries = 0
+    let healthyBackups = 0
+    let unknownPrimaries = 0
+    for (const s of this.#servers) {
+      if (s.state.draining || s.weight === 0) continue
+      if (!this.#known(s)) {
+        unknownPrimaries += s.backup ? 0 : 1
+        continue
+      }
+      const healthy = this.#healthy(s)
+      if (s.backup) healthyBackups += healthy ? 1 : 0
+      else {
+        primaries++
+        healthyPrimaries += healthy ? 1 : 0
+      }
+    }
+    this.#backupTurn = healthyPrimaries === 0 && healthyBackups > 0
+    // A pool whose checks have not all answered yet is starting up, not in panic.
+    const panic =
+      !this.#backupTurn &&
+      unknownPrimaries === 0 &&
+      primaries > 0 &&
+      healthyPrimaries / primaries < this.#settings.panicThreshold
+    if (panic !== this.#panic) {
+      this.#panic = panic
+      const details = { pool: this.name, healthy: healthyPrimaries, servers: primaries }
+      if (panic) this.#events.warn('pool in panic mode: too few healthy servers, sending to all', details)
+      else this.#events.info('pool out of panic mode', details)
+    }
+  }
+
+  #eject(s: Server, forMs: number, result: AttemptResult, now: number): void {
+    const state = s.state
+    let ejected = 0
+    for (const c of this.#servers) if (c.state.ejectedUntil !== 0) ejected++
+    const allowed = Math.max(1, Math.floor(this.#servers.length * this.#settings.outlier.maxEjectedShare))
+    if (ejected >= allowed) return
+    const failures = state.consecutiveFailures
+    const reason = `${failures} consecutive failures, last ${result.code ?? `status ${result.status}`}`
+    state.ejectedUntil = now + forMs
+    state.ejections++
+    state.changed('passive', reason)
+    this.#events.warn('server ejected', { pool: this.name, server: s.address, reason, ejection_ms: forMs })
+    this.#recount()
+    const timer = setTimeout(() => this.#return(s), forMs)
+    timer.unref()
+  }
+
+  #return(s: Server): void {
+    const state = s.state
+    state.ejectedUntil = 0
+    state.consecutiveFailures = 0
+    state.returnedAt = this.#now()
+    state.changed('passive', 'ejection ended', this.#checks !== undefined && state.health === 'unhealthy')
+    this.#startRamp(s)
+    this.#events.info('server back from ejection', { pool: this.name, server: s.address })
+    this.#recount()
+    this.#dispatch()
+  }
+
+  /** Starts queued requests while servers have free slots, oldest first. */
+  #dispatch(): void {
+    for (let ticket = this.#queue.peek(); ticket; ticket = this.#queue.peek()) {
+      const s = this.pick(ticket.x, ticket.tried)
+      if (!s && this.#couldServe(ticket.tried)) return
+      ticket.x.queueMs = this.#queue.shift()
+      if (s) ticket.start(s, this)
+      else ticket.fail('no_server', this.#retryAfter)
+    }
+  }
+
+  #expired(ticket: Ticket): void {
+    ticket.x.queueMs = this.#settings.queueTimeoutMs
+    ticket.fail('queue_timeout', this.#retryAfter)
+  }
+
+  #startRamp(s: Server): void {
+    if (this.#settings.slowStartMs === 0) return
+    s.state.rampFrom = this.#now()
+    s.state.ramp = minRamp
+  }
+
+  #ramp(): void {
+    const now = this.#now()
+    const period = this.#settings.slowStartMs
+    for (const s of this.#servers) {
+      const state = s.state
+      if (state.ramp < 1) state.ramp = Math.min(1, Math.max(minRamp, (now - state.rampFrom) / period))
+    }
   }
 }
 
-const always = () => true
+/** Share a server gets at the start of slow start, so that it is tried at all. */
+const minRamp = 0.1
+
+const perfNow = () => performance.now()

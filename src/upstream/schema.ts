@@ -1,14 +1,24 @@
 import { z } from 'zod'
 import { address } from '../config/common.ts'
-import { duration } from '../config/units.ts'
+import { duration, size } from '../config/units.ts'
 import { backendTlsSchema } from '../tls/schema.ts'
-import { balancerNames } from './balancers/index.ts'
+import { type BalancerName, balancerNames } from './balancers/index.ts'
 
 const serverSchema = z.union([
-  address.describe('A server as "host:port", with weight 1.'),
+  address.describe('A server as "host:port", with weight 1, no connection limit, not a backup.'),
   z.strictObject({
     address: address.describe('The server\'s "host:port".'),
     weight: z.number().int().min(0).max(1000).default(1).describe('Relative share of requests (0 to 1000). Default 1.'),
+    max_conns: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe("Most requests in flight to this server at once; more wait in the pool's queue. Default 0: no limit."),
+    backup: z
+      .boolean()
+      .default(false)
+      .describe('Takes requests only while no other (primary) server is healthy. Default false.'),
   }),
 ])
 
@@ -38,11 +48,205 @@ const keepalive = z
   })
   .describe('Reuse of connections to the servers.')
 
+const statusRange = z
+  .union([
+    z.number().int().min(100).max(599),
+    z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?$/, 'expected "200" or "200-399"'),
+  ])
+  .describe('A status ("204", 204) or an inclusive range ("200-399").')
+
+const healthCheck = z
+  .strictObject({
+    type: z
+      .enum(['http', 'tcp'])
+      .prefault('http')
+      .describe('"http" sends a request; "tcp" only connects. Default "http".'),
+    interval: duration('Time between two checks of a server. Default "5s".').prefault('5s'),
+    timeout: duration('Time a check may take before it counts as failed. Default "2s".').prefault('2s'),
+    rise: z
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe('Checks in a row that must pass before an unhealthy server takes traffic again. Default 2.'),
+    fall: z
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .describe('Checks in a row that must fail before a healthy server is taken out. Default 3.'),
+    method: z
+      .string()
+      .regex(/^[A-Z]+$/)
+      .default('GET')
+      .describe('HTTP check method. Default "GET".'),
+    path: z.string().startsWith('/').default('/').describe('HTTP check path. Default "/".'),
+    host: z.string().min(1).optional().describe('Host header of HTTP checks. Default: the server\'s "host:port".'),
+    expect_status: z
+      .array(statusRange)
+      .min(1)
+      .default(['200-399'])
+      .describe('Statuses an HTTP check accepts. Default ["200-399"].'),
+    expect_body: z
+      .string()
+      .optional()
+      .check((ctx) => {
+        try {
+          if (ctx.value !== undefined) new RegExp(ctx.value)
+        } catch (err) {
+          ctx.issues.push({
+            code: 'custom',
+            input: ctx.value,
+            message: `not a valid pattern: ${(err as Error).message}`,
+          })
+        }
+      })
+      .describe(
+        'A regular expression the start of an HTTP check body (up to expect_body_bytes) must match. Default: any body.',
+      ),
+    expect_body_bytes: size('How much of an HTTP check body is read for expect_body. Default "64KiB".').prefault(
+      '64KiB',
+    ),
+    unknown_takes_traffic: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Whether a server takes traffic before its first check has answered. Default false: only once a check passed.',
+      ),
+  })
+  .describe('Active health checks of every server in the pool. Default: none, every server counts as healthy.')
+
+const outlier = z
+  .strictObject({
+    consecutive_failures: z
+      .number()
+      .int()
+      .min(0)
+      .default(5)
+      .describe('Failed attempts in a row that eject a server. 0 turns outlier detection off. Default 5.'),
+    failures: z
+      .array(z.enum(['connect', 'reset', 'timeout', '5xx']))
+      .default(['connect', 'reset', 'timeout'])
+      .describe(
+        'What counts as a failed attempt: "connect" (refused or timed out), "reset", "timeout" (no response headers in time), "5xx" (a 5xx answer). Default ["connect", "reset", "timeout"].',
+      ),
+    base_ejection: duration(
+      'How long a first ejection lasts; each ejection in a row lasts twice the one before. Default "10s".',
+    ).prefault('10s'),
+    max_ejection: duration('Longest ejection. Default "5m".').prefault('5m'),
+    max_ejected_share: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe('Largest share of the pool that may be ejected at once; one server always may. Default 0.5.'),
+  })
+  .describe('Passive health: servers that fail requests in a row are taken out for a while.')
+
+const retries = z
+  .strictObject({
+    attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(3)
+      .describe(
+        'Most attempts per request, the first included, each on a different server when there is one. Default 3.',
+      ),
+    per_try_timeout: duration(
+      'Time one attempt may wait for response headers before it fails and may be retried. Default: timeouts.response_headers.',
+    ).optional(),
+    budget: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.2)
+      .describe('Retries as a share of requests: each request earns this much of one retry. Default 0.2.'),
+    budget_burst: z
+      .number()
+      .int()
+      .min(0)
+      .default(10)
+      .describe('Retries that may be spent at once before requests have earned them. Default 10.'),
+  })
+  .describe(
+    'Retries of failed attempts on another server: always when the request never reached the server; after a reset or timeout only for idempotent methods, requests with Idempotency-Key, or requests whose body was not sent yet. Never once the response has started.',
+  )
+
+const limits = z
+  .strictObject({
+    max_in_flight: z
+      .number()
+      .int()
+      .min(1)
+      .default(10_000)
+      .describe('Most requests in flight to the whole pool; more wait in the queue. Default 10000.'),
+    max_queued: z
+      .number()
+      .int()
+      .min(0)
+      .default(100)
+      .describe(
+        'Most requests waiting for a free server; more are answered 503 at once. 0 turns the queue off. Default 100.',
+      ),
+    queue_timeout: duration('Longest wait in the queue before a 503. Default "5s".').prefault('5s'),
+    retry_after: duration(
+      'Retry-After sent with the pool\'s 503 answers (queue full, wait expired, no server), rounded up to seconds. Default "1s".',
+    ).prefault('1s'),
+  })
+  .describe('Circuit limits and the queue of this pool.')
+
+const sticky = z
+  .strictObject({
+    cookie: z
+      .string()
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected a cookie name (RFC 6265 token)')
+      .default('portico_server')
+      .describe('Name of the cookie that pins a client to a server. Default "portico_server".'),
+    secret: z
+      .string()
+      .min(16)
+      .optional()
+      .describe(
+        'Key that signs cookie values, at least 16 characters; give the same to every instance. Default: a random key made at start, so cookies pin only within one process run.',
+      ),
+    max_age: duration('Cookie lifetime. Default: a session cookie.').optional(),
+    fallback: z
+      .enum(balancerNames.filter((n) => n !== 'sticky') as [BalancerName, ...BalancerName[]])
+      .prefault('round_robin')
+      .describe('Balancer for clients without a valid cookie, or whose server is down. Default "round_robin".'),
+  })
+  .describe('Settings of the "sticky" balancer.')
+
 /** One pool: a named set of servers and how requests are spread over them. */
 export const poolSchema = z
   .strictObject({
     servers: z.array(serverSchema).min(1).describe('The servers of this pool.'),
     balancer: z.enum(balancerNames).prefault('round_robin').describe('How a server is chosen. Default "round_robin".'),
+    hash_key: z
+      .string()
+      .regex(/^(?:(?:header|cookie|query):.+|path)$/, 'expected "header:NAME", "cookie:NAME", "query:NAME" or "path"')
+      .optional()
+      .describe(
+        'For the "hash" balancer: what in the request picks the server: "header:NAME", "cookie:NAME", "query:NAME" or "path". Requests without it are spread at random.',
+      ),
+    sticky: sticky.prefault({}),
+    slow_start: duration(
+      'Time over which a server that joins a running pool (on reload) or comes back (healthy again, back from ejection) ramps up from a tenth of its share to all of it. Default "0s": at once.',
+    ).prefault('0s'),
+    health_check: healthCheck.optional(),
+    outlier: outlier.prefault({}),
+    panic_threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        'When fewer than this share of servers is healthy, health is ignored and every checked server takes traffic (panic mode). 0 never panics. Default 0.5.',
+      ),
+    retries: retries.prefault({}),
+    limits: limits.prefault({}),
     host_header: z
       .string()
       .min(1)
@@ -57,6 +261,15 @@ export const poolSchema = z
         'HTTP version towards the servers: "http1", or "h2" (HTTP/2: offered by ALPN with tls, falling back to HTTP/1.1 if the server picks it; prior knowledge h2c without). gRPC needs "h2". Default "http1".',
       ),
     tls: backendTlsSchema.optional(),
+  })
+  .superRefine((pool, ctx) => {
+    if (pool.balancer === 'hash' && pool.hash_key === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hash_key'],
+        message: 'the "hash" balancer needs hash_key, such as "header:x-user-id"',
+      })
+    }
   })
   .describe('A named pool of servers.')
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Pool as UndiciPool } from 'undici'
-import type { ServerState } from './server.ts'
+import { ServerState } from './server.ts'
 
 /** How connections to one server are made and kept; a change means a new connection pool. */
 export interface ConnectionSettings {
@@ -48,10 +48,8 @@ export class ServerRegistry {
     const entry = this.#entries.get(key)
     if (entry && entry.settingsKey === settingsKey) return entry.state
     if (entry) void entry.state.dispatcher.close()
-    const state: ServerState = {
-      inFlight: 0,
-      servername: settings.tls?.servername,
-      dispatcher: new UndiciPool(origin, {
+    const state = new ServerState(
+      new UndiciPool(origin, {
         connections: settings.maxConnections,
         connectTimeout: settings.connectTimeoutMs,
         keepAliveTimeout: settings.keepAliveIdleMs,
@@ -65,9 +63,24 @@ export class ServerRegistry {
         ...{ useH2c: settings.http2 === true && settings.tls === undefined },
         connect: settings.tls && tlsOptions(settings.tls),
       }),
-    }
+      settings.tls?.servername,
+    )
     this.#entries.set(key, { state, settingsKey })
     return state
+  }
+
+  /** Whether `pool/origin` has live state already. */
+  has(pool: string, origin: string): boolean {
+    return this.#entries.has(`${pool}/${origin}`)
+  }
+
+  /** Forgets `pool/origin` and closes its connections once the requests in flight on them end. */
+  remove(pool: string, origin: string): void {
+    const key = `${pool}/${origin}`
+    const entry = this.#entries.get(key)
+    if (!entry) return
+    this.#entries.delete(key)
+    void entry.state.dispatcher.close()
   }
 
   /** Closes every server not in `keep` (keys `pool/origin`), letting requests in flight finish. */

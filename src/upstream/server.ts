@@ -1,16 +1,68 @@
 import type { Pool as UndiciPool } from 'undici'
 
+/** What active checks think of a server: `unknown` until the first check has answered. */
+export type Health = 'unknown' | 'healthy' | 'unhealthy'
+
+/** Why a server is out (or last changed state): shown by the admin API (USERS #11). */
+export interface HealthReason {
+  /** `active` (a health check), `passive` (outlier detection), `admin` (drained by hand). */
+  readonly source: 'active' | 'passive' | 'admin'
+  /** What was seen: `status 503`, `ECONNREFUSED`, `5 consecutive backend_refused`, … */
+  readonly detail: string
+  /** `Date.now()` when the state changed. */
+  readonly since: number
+}
+
 /**
  * Live state of one server, kept outside the Plan in a registry keyed by `pool/address`, so a
- * reload that keeps the server keeps its connections and counters.
+ * reload that keeps the server keeps its connections, counters and health. Pools and health checks
+ * change it; balancers only read it.
  */
-export interface ServerState {
-  /** Requests in flight to this server right now. */
-  inFlight: number
+export class ServerState {
   /** The keep-alive connection pool to this server. */
   readonly dispatcher: UndiciPool
   /** The TLS server name (SNI) sent to this server, the same for every request; undefined: the request's Host. */
-  readonly servername?: string | undefined
+  readonly servername: string | undefined
+  /** Requests in flight to this server right now. */
+  inFlight = 0
+  /** Moving average of the time to response headers, in milliseconds; 0 before the first answer. */
+  latencyEwmaMs = 0
+  /** Result of active checks. */
+  health: Health = 'unknown'
+  /** Checks in a row that passed (or failed) since the last change, for `rise` and `fall`. */
+  checkStreak = 0
+  /** Failed attempts in a row, for outlier detection. */
+  consecutiveFailures = 0
+  /** `performance.now()` until which outlier detection keeps the server out; 0 when it is in. */
+  ejectedUntil = 0
+  /** How many times in a row the server was ejected; the next ejection lasts longer. */
+  ejections = 0
+  /** `performance.now()` of the last return from ejection, for forgetting old ejections. */
+  returnedAt = 0
+  /** No new requests; those in flight finish. */
+  draining = false
+  /** `performance.now()` from which slow start ramps this server's share up. */
+  rampFrom = 0
+  /** Share of the configured weight the server takes now, from slow start: (0, 1]. */
+  ramp = 1
+  /** The last change of health, ejection or draining, and why. */
+  reason: HealthReason | undefined = undefined
+  /** How many times health, ejection or draining changed, for metrics. */
+  transitions = 0
+
+  constructor(dispatcher: UndiciPool, servername?: string) {
+    this.dispatcher = dispatcher
+    this.servername = servername
+  }
+
+  /**
+   * Counts a change of state and records why. A server that comes back on one count while still
+   * out on another (`stillOut`) keeps the reason it is out for.
+   */
+  changed(source: HealthReason['source'], detail: string, stillOut = false): void {
+    this.transitions++
+    if (!stillOut) this.reason = { source, detail, since: Date.now() }
+  }
 }
 
 /** One backend address in a pool, as the Plan sees it. */
@@ -19,7 +71,18 @@ export interface Server {
   readonly address: string
   readonly host: string
   readonly port: number
+  /** `http://host:port`: with the pool name, the key of its live state. */
+  readonly origin: string
   /** Relative share of requests; 0 takes none. */
   readonly weight: number
+  /** Most requests in flight at once; further ones wait in the pool's queue. 0 means no limit. */
+  readonly maxConns: number
+  /** Takes requests only when no primary server is usable. */
+  readonly backup: boolean
   readonly state: ServerState
+}
+
+/** The share a balancer gives `s` now: its weight, scaled down while slow start ramps it up. */
+export function weightOf(s: Server): number {
+  return s.weight * s.state.ramp
 }

@@ -1,9 +1,14 @@
+import type { FailureCode } from '../../errors.ts'
 import type { Exchange } from '../../exchange.ts'
 import type { Server } from '../server.ts'
 
-/** How an attempt ended, as a balancer sees it. */
+/** How an attempt ended, as a balancer and outlier detection see it. */
 export interface AttemptResult {
   readonly ok: boolean
+  /** The failure, when the attempt failed. */
+  readonly code?: FailureCode
+  /** The response status, when one came. */
+  readonly status?: number
   /** Time from dispatch to response headers, in milliseconds; undefined when none came. */
   readonly latencyMs?: number
 }
@@ -18,5 +23,33 @@ export interface Balancer {
   update?(servers: readonly Server[]): void
 }
 
+/** Where `hash` takes its key from. */
+export interface HashKeySource {
+  readonly from: 'header' | 'cookie' | 'query' | 'path'
+  /** Header, cookie or query argument name; empty for `path`. */
+  readonly name: string
+}
+
+/** Settings of the `sticky` balancer. */
+export interface StickySettings {
+  readonly cookie: string
+  /** Key that signs cookie values. */
+  readonly secret: string | Buffer
+  /** Cookie lifetime in seconds; undefined makes a session cookie. */
+  readonly maxAgeS: number | undefined
+}
+
+/** What a balancer is built from besides its servers: the pool's settings and injected randomness. */
+export interface BalancerOptions {
+  readonly pool: string
+  /** For `hash`; undefined hashes nothing and spreads at random. */
+  readonly hashKey: HashKeySource | undefined
+  readonly sticky: StickySettings | undefined
+  /** For `sticky`: chooses when the cookie names no usable server. */
+  readonly fallback: Balancer | undefined
+  /** A number in [0, 1), as Math.random; tests inject their own. */
+  readonly random: () => number
+}
+
 /** Builds a balancer for one pool's servers. */
-export type BalancerFactory = (servers: readonly Server[]) => Balancer
+export type BalancerFactory = (servers: readonly Server[], options: BalancerOptions) => Balancer

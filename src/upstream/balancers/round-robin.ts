@@ -1,4 +1,4 @@
-import type { Server } from '../server.ts'
+import { type Server, weightOf } from '../server.ts'
 import type { Balancer } from './balancer.ts'
 
 /**
@@ -15,9 +15,10 @@ export function roundRobin(initial: readonly Server[]): Balancer {
       let best = -1
       for (let i = 0; i < servers.length; i++) {
         const s = servers[i]!
-        if (s.weight === 0 || !usable(s)) continue
-        scores[i]! += s.weight
-        total += s.weight
+        const w = weightOf(s)
+        if (w === 0 || !usable(s)) continue
+        scores[i]! += w
+        total += w
         if (best < 0 || scores[i]! > scores[best]!) best = i
       }
       if (best < 0) return undefined
