@@ -47,14 +47,18 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
     secure: false,
     trusted: current.trusted.has(req.socket.remoteAddress ?? ''),
   })
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const current = plan()
     if (draining) {
       res.shouldKeepAlive = false
       res.once('finish', () => server.closeIdleConnections())
     }
     handle(current, new Exchange(req, res, arrival(req, current)))
-  })
+  }
+  server.on('request', onRequest)
+  // `Expect: 100-continue`: the pipeline sends 100 once the request has passed its checks, so a
+  // request refused early (413, 404, …) never has its body sent.
+  server.on('checkContinue', onRequest)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const current = plan()
