@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Outcome } from './errors.ts'
+import type { FailureCode, Outcome } from './errors.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
 import type { Route } from './route/table.ts'
 import type { Pool } from './upstream/pool.ts'
@@ -38,6 +38,8 @@ export class Exchange {
   server: Server | undefined = undefined
   /** How many times a server was tried. */
   attempts = 0
+  /** The failure that led to the last retry, or undefined when nothing was retried. */
+  retried: FailureCode | undefined = undefined
   status = 0
   outcome: Outcome = 'ok'
   bytesIn = 0

@@ -56,6 +56,7 @@ export function fields(x: Exchange) {
     server: x.server?.address,
     backend_ms: x.backendMs >= 0 ? round(x.backendMs) : undefined,
     attempts: x.attempts,
+    retried: x.retried,
     outcome: x.outcome,
   }
 }

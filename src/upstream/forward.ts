@@ -1,12 +1,14 @@
 import { pipeline, type Readable, type Transform, type Writable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { failures } from '../errors.ts'
+import { type FailureCode, failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
 import { respondError } from '../respond.ts'
 import { classify } from './classify.ts'
 import type { Pool } from './pool.ts'
 import type { Server } from './server.ts'
+import { dispatchFresh } from './server-registry.ts'
+import { type ReuseWatch, socketReuse } from './socket-reuse.ts'
 
 type Controller = Dispatcher.DispatchController & { rawHeaders?: Buffer[]; rawTrailers?: Buffer[] }
 
@@ -21,7 +23,11 @@ export function forward(x: Exchange, pool: Pool, body: Readable | null): void {
   attempt(x, pool, body, undefined)
 }
 
-function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server | undefined): void {
+/**
+ * One attempt on a server the pool picks, never `tried`. `fresh` sends it on a new connection
+ * instead of the server's keep-alive pool: the retry after a stale connection.
+ */
+function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server | undefined, fresh = false): void {
   const server = pool.pick(x, tried) ?? (tried ? pool.pick(x, undefined) : undefined)
   if (!server) {
     respondError(x, 'no_server')
@@ -31,21 +37,30 @@ function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server |
   x.attempts++
   const t = pool.timeouts
   const handler = new Attempt(x, pool, server, body)
-  server.state.dispatcher.dispatch(
-    {
-      path: x.path,
-      method: x.req.method as Dispatcher.HttpMethod,
-      headers: backendRequestHeaders(x, pool.hostHeader),
-      body,
-      headersTimeout: t.responseHeadersMs,
-      bodyTimeout: t.bodyIdleMs,
-    },
-    handler,
-  )
+  const options: Dispatcher.DispatchOptions = {
+    path: x.path,
+    method: x.req.method as Dispatcher.HttpMethod,
+    headers: backendRequestHeaders(x, pool.hostHeader),
+    body,
+    headersTimeout: t.responseHeadersMs,
+    bodyTimeout: t.bodyIdleMs,
+  }
+  if (fresh) dispatchFresh(server.state.origin, t.connectMs, options, handler)
+  else server.state.dispatcher.dispatch(options, handler)
+}
+
+/**
+ * Whether a failed attempt met a keep-alive connection the server had already closed (USERS #1):
+ * the connection had carried a request before, it was closed or reset, and not a byte of a
+ * response came back. The server never saw this request, so it is sent again on a fresh
+ * connection whatever its method, when its body can still be sent.
+ */
+function stale(code: FailureCode, reused: boolean, responded: boolean): boolean {
+  return code === 'backend_reset' && reused && !responded
 }
 
 /** One attempt at one server: the undici handler that copies the response to the client. */
-class Attempt implements Dispatcher.DispatchHandler {
+class Attempt implements Dispatcher.DispatchHandler, ReuseWatch {
   readonly #x: Exchange
   readonly #pool: Pool
   readonly #server: Server
@@ -55,6 +70,10 @@ class Attempt implements Dispatcher.DispatchHandler {
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
   #out: Writable
   #released = false
+  /** Whether the request went out on a connection that had carried one before. */
+  reused = false
+  /** Whether any response (informational included) came back. */
+  #responded = false
   #onAbort: (() => void) | undefined
   #onDrain: (() => void) | undefined
 
@@ -75,13 +94,23 @@ class Attempt implements Dispatcher.DispatchHandler {
     }
     this.#onAbort = () => controller.abort(signal.reason)
     signal.addEventListener('abort', this.#onAbort, { once: true })
+    socketReuse(this)
   }
 
-  onResponseStart(controller: Controller, statusCode: number, _headers: unknown, statusMessage?: string): void {
+  onResponseStart(
+    controller: Controller,
+    statusCode: number,
+    parsed: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
+    this.#responded = true
+    // Informational answers (103 Early Hints) are not passed on; the final one follows.
+    if (statusCode < 200) return
     const x = this.#x
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const headers = clientResponseHeaders(x, controller.rawHeaders ?? [])
+    if (parsed.trailer !== undefined && !chunkedToClient(x, statusCode, parsed)) dropTrailerHeader(headers)
     const phases = x.route?.responsePhases
     let chain: Transform[] | undefined
     if (phases) {
@@ -123,15 +152,17 @@ class Attempt implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Controller, err: Error): void {
     this.#release(false)
     const x = this.#x
-    const code = x.abort.signal.aborted ? 'client_aborted' : classify(err)
+    let code = x.abort.signal.aborted ? 'client_aborted' : classify(err)
+    if (stale(code, this.reused, this.#responded)) code = 'stale_connection'
     if (!x.res.headersSent && this.#mayRetry(code)) {
-      attempt(x, this.#pool, this.#body, this.#server)
+      x.retried = code
+      attempt(x, this.#pool, this.#body, this.#server, code === 'stale_connection')
       return
     }
     respondError(x, code)
   }
 
-  #mayRetry(code: keyof typeof failures): boolean {
+  #mayRetry(code: FailureCode): boolean {
     const x = this.#x
     if (x.attempts > 1) return false
     const rule = failures[code].retry
@@ -147,6 +178,27 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.#released = true
     if (this.#onAbort) this.#x.abort.signal.removeEventListener('abort', this.#onAbort)
     this.#pool.release(this.#server, { ok, latencyMs: this.#x.backendMs >= 0 ? this.#x.backendMs : undefined })
+  }
+}
+
+/**
+ * Whether the response to the client will be chunked, the only framing that carries trailers
+ * (RFC 9112 §7.1.2): an HTTP/1.1 client, a response with a body and no Content-Length.
+ */
+function chunkedToClient(x: Exchange, status: number, parsed: Record<string, unknown>): boolean {
+  return (
+    x.req.httpVersion === '1.1' &&
+    x.req.method !== 'HEAD' &&
+    status !== 204 &&
+    status !== 304 &&
+    parsed['content-length'] === undefined
+  )
+}
+
+/** Removes `Trailer` from a flat header list: announced trailers that cannot follow (Node refuses them). */
+function dropTrailerHeader(headers: string[]): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (headers[i]!.toLowerCase() === 'trailer') headers.splice(i, 2)
   }
 }
 

@@ -1,4 +1,4 @@
-import { Pool as UndiciPool } from 'undici'
+import { Client, type Dispatcher, Pool as UndiciPool } from 'undici'
 import type { ServerState } from './server.ts'
 
 /** How connections to one server are made and kept; a change means a new connection pool. */
@@ -28,6 +28,7 @@ export class ServerRegistry {
     if (entry && entry.settingsKey === settingsKey) return entry.state
     if (entry) void entry.state.dispatcher.close()
     const state: ServerState = {
+      origin,
       inFlight: 0,
       dispatcher: new UndiciPool(origin, {
         connections: settings.maxConnections,
@@ -58,4 +59,19 @@ export class ServerRegistry {
     this.#entries.clear()
     await Promise.all(states.map((d) => d.destroy()))
   }
+}
+
+/**
+ * Sends one request to `origin` on a connection of its own, closed when the request ends: the
+ * retry after a stale keep-alive connection, which must not meet another idle one.
+ */
+export function dispatchFresh(
+  origin: string,
+  connectTimeoutMs: number,
+  options: Dispatcher.DispatchOptions,
+  handler: Dispatcher.DispatchHandler,
+): void {
+  const client = new Client(origin, { connectTimeout: connectTimeoutMs, strictContentLength: true })
+  client.dispatch({ ...options, reset: true }, handler)
+  void client.close()
 }

@@ -5,6 +5,8 @@ import type { Pool as UndiciPool } from 'undici'
  * reload that keeps the server keeps its connections and counters.
  */
 export interface ServerState {
+  /** `http://host:port` of this server. */
+  readonly origin: string
   /** Requests in flight to this server right now. */
   inFlight: number
   /** The keep-alive connection pool to this server. */
