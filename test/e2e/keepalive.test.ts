@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { Agent, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -80,6 +80,7 @@ for (const method of ['GET', 'POST', 'DELETE']) {
   test(`a ${method} without a body that meets a dropped keep-alive connection is retried on a fresh one`, async (t) => {
     const backend = await dropsSecondRequest(t)
     const log = join(tmpdir(), `portico-keepalive-${process.pid}-${method}.log`)
+    t.after(() => rmSync(log, { force: true }))
     const proxy = await startPortico(t, {
       pools: { b: { servers: [backend.address] } },
       routes: [{ pool: 'b' }],

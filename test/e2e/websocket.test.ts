@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -110,6 +110,7 @@ test('an upgrade to a backend that refuses connections gets 502, logged once', a
   const address = `127.0.0.1:${(closedPort.address() as AddressInfo).port}`
   closedPort.close()
   const log = join(tmpdir(), `portico-ws-${process.pid}.log`)
+  t.after(() => rmSync(log, { force: true }))
   const proxy = await startPortico(t, {
     pools: { ws: { servers: [address] } },
     routes: [{ pool: 'ws' }],
