@@ -164,7 +164,8 @@ class Attempt implements Dispatcher.DispatchHandler, ReuseWatch {
 
   #mayRetry(code: FailureCode): boolean {
     const x = this.#x
-    if (x.attempts > 1) return false
+    // A stale connection is retried whatever came before: its fresh connection cannot be stale again.
+    if (x.attempts > 1 && code !== 'stale_connection') return false
     const rule = failures[code].retry
     if (rule === 'never') return false
     // A request body that has been read in part cannot be sent again.
