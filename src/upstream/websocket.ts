@@ -12,13 +12,12 @@ import type { Server } from './server.ts'
 export type TunnelSet = Set<Duplex>
 
 /**
- * Tunnels an `Upgrade` request (WebSocket) to a server of `pool` over a raw socket. Until the
- * backend connection is open, failures are answered like any other exchange (502 refused, 504
- * connect timeout, 503 no server) and the caller logs them when that answer is written. Once open,
- * the request head goes to the backend and bytes pass both ways untouched (the backend's 101, or
- * its refusal, included); either side closing closes the other, and a tunnel with no traffic either
- * way for `idleMs` is closed. `done` runs once when an opened tunnel, or one its client left while
- * connecting, is gone.
+ * Tunnels an `Upgrade` request (WebSocket) to a server of `pool` over a raw socket. Until the first
+ * byte of the backend's answer, failures are answered like any other exchange (503 no server, 502
+ * refused or hung up, 504 connect or response timeout) and the caller logs them when that answer is
+ * written. From that byte on, bytes pass both ways untouched (the backend's 101, or its refusal);
+ * either side closing closes the other, and a tunnel with no traffic either way for `idleMs` is
+ * closed. `done` runs once when a tunnel the caller does not log is gone.
  */
 export function tunnel(
   x: Exchange,
@@ -39,7 +38,10 @@ export function tunnel(
   new Tunnel(x, pool, server, head, idleMs, tunnels, done)
 }
 
-/** One tunnel's sockets and state: connecting, then open, then closed. */
+/**
+ * One tunnel's sockets and state: connecting, waiting for the backend's answer, open, then closed;
+ * or answered by Portico when the backend failed before a byte of its answer came back.
+ */
 class Tunnel {
   readonly #x: Exchange
   readonly #pool: Pool
@@ -51,7 +53,7 @@ class Tunnel {
   readonly #client: Socket
   readonly #backend: Socket
   readonly #sentAt = performance.now()
-  #state: 'connecting' | 'open' | 'closed' = 'connecting'
+  #state: 'connecting' | 'waiting' | 'open' | 'closed' | 'answered' = 'connecting'
 
   constructor(
     x: Exchange,
@@ -70,60 +72,82 @@ class Tunnel {
     this.#tunnels = tunnels
     this.#done = done
     this.#client = x.req.socket
-    // The socket timeout covers connecting; once open it becomes the idle timeout.
+    // The socket timeout covers connecting, then waiting for the answer, then idling.
     this.#backend = connect({ host: server.host, port: server.port, timeout: pool.timeouts.connectMs })
-    this.#backend.once('connect', () => this.#open())
-    this.#backend.on('timeout', () => (this.#state === 'connecting' ? this.#fail('connect_timeout') : this.#kill()))
-    this.#backend.on('error', (err) => (this.#state === 'connecting' ? this.#fail(classify(err)) : this.#kill()))
-    this.#backend.on('close', () => this.#close())
+    this.#backend.once('connect', () => this.#send())
+    this.#backend.on('timeout', () => this.#backendTimeout())
+    this.#backend.on('error', (err) => (this.#state === 'open' ? this.#kill() : this.#fail(classify(err))))
+    // A backend that hangs up before answering refused the upgrade.
+    this.#backend.on('close', () => (this.#state === 'waiting' ? this.#fail('backend_reset') : this.#close()))
     this.#client.on('error', () => this.#kill())
     this.#client.on('close', () => this.#close())
     tunnels.add(this.#client)
   }
 
-  #open(): void {
+  /** Connected: sends the request head and whatever the client sent after it. */
+  #send(): void {
     if (this.#state !== 'connecting') return
-    this.#state = 'open'
+    this.#state = 'waiting'
     const x = this.#x
     const client = this.#client
     const backend = this.#backend
-    x.res.detachSocket(client)
     const headers = backendRequestHeaders(x, this.#pool.hostHeader)
     let text = `${x.req.method} ${x.path} HTTP/1.1\r\n`
     for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`
     text += `connection: upgrade\r\nupgrade: ${x.req.headers.upgrade}\r\n\r\n`
     backend.write(text)
     if (this.#head.length > 0) backend.write(this.#head)
-    backend.setTimeout(this.#idleMs)
+    backend.setTimeout(this.#pool.timeouts.responseHeadersMs)
     client.setTimeout(this.#idleMs, () => this.#kill())
-    backend.once('data', (chunk: Buffer) => {
-      x.backendMs = performance.now() - this.#sentAt
-      // The status of the backend's answer, for the log: 101, or its refusal.
-      if (chunk.length >= 12 && chunk.toString('latin1', 0, 5) === 'HTTP/')
-        x.status = Number(chunk.toString('latin1', 9, 12))
-    })
-    backend.on('data', (chunk: Buffer) => {
-      x.bytesOut += chunk.length
-    })
+    backend.once('data', (chunk: Buffer) => this.#answered(chunk))
     client.on('data', (chunk: Buffer) => {
       x.bytesIn += chunk.length
     })
-    backend.pipe(client)
     client.pipe(backend)
   }
 
-  /** Before the backend connection opened: answer the client, who is still waiting for a response. */
+  /** The first bytes of the backend's answer (its 101, or its refusal): from here on, bytes pass untouched. */
+  #answered(first: Buffer): void {
+    if (this.#state !== 'waiting') return
+    this.#state = 'open'
+    const x = this.#x
+    const client = this.#client
+    const backend = this.#backend
+    x.backendMs = performance.now() - this.#sentAt
+    if (first.length >= 12 && first.toString('latin1', 0, 5) === 'HTTP/')
+      x.status = Number(first.toString('latin1', 9, 12))
+    x.res.detachSocket(client)
+    backend.setTimeout(this.#idleMs)
+    x.bytesOut += first.length
+    client.write(first)
+    backend.on('data', (chunk: Buffer) => {
+      x.bytesOut += chunk.length
+    })
+    backend.pipe(client)
+  }
+
+  #backendTimeout(): void {
+    if (this.#state === 'connecting') this.#fail('connect_timeout')
+    else if (this.#state === 'waiting') this.#fail('backend_timeout')
+    else this.#kill()
+  }
+
+  /** Nothing of the backend's answer reached the client: answer it (502, 504), as for any request. */
   #fail(code: FailureCode): void {
-    if (this.#state !== 'connecting') return
-    this.#state = 'closed'
+    if (this.#state !== 'connecting' && this.#state !== 'waiting') return
+    this.#state = 'answered'
     this.#tunnels.delete(this.#client)
+    this.#client.unpipe(this.#backend)
+    this.#client.setTimeout(0)
     this.#backend.destroy()
     this.#pool.release(this.#server, { ok: false })
+    // The pipeline ends the client socket and logs the exchange once this answer is written.
     respondError(this.#x, code)
   }
 
   /** Idle, or a socket failed: both sockets go at once. */
   #kill(): void {
+    if (this.#state === 'answered') return
     this.#close()
     this.#client.destroy()
     this.#backend.destroy()
@@ -131,9 +155,9 @@ class Tunnel {
 
   /** One side closed: the other is ended once what it was sent is flushed (a WebSocket close frame). */
   #close(): void {
-    if (this.#state === 'closed') return
+    if (this.#state === 'closed' || this.#state === 'answered') return
     const x = this.#x
-    if (this.#state === 'connecting') x.outcome = 'client_aborted'
+    if (this.#state !== 'open') x.outcome = 'client_aborted'
     this.#state = 'closed'
     this.#tunnels.delete(this.#client)
     shut(this.#client)

@@ -9,6 +9,7 @@ import { type TestContext, test } from 'node:test'
 import { WebSocket, WebSocketServer } from 'ws'
 import { get } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { startRawBackend } from '../helpers/raw-backend.ts'
 
 /** A WebSocket echo backend on a free port; `sockets` are its server-side connections. */
 async function startEchoBackend(t: TestContext) {
@@ -131,6 +132,30 @@ test('an upgrade to a backend that refuses connections gets 502, logged once', a
     lines.map((l) => [l.status, l.outcome]),
     [[502, 'backend_refused']],
   )
+})
+
+/** Opens a WebSocket that Portico refuses; resolves with the status of the refusal. */
+async function refusedStatus(url: string): Promise<number> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'))
+  ws.on('error', () => {})
+  const [, res] = (await once(ws, 'unexpected-response')) as [unknown, IncomingMessage]
+  res.resume()
+  return res.statusCode!
+}
+
+test('an upgrade the backend hangs up on without answering gets 502', async (t) => {
+  const backend = await startRawBackend(t, (socket) => socket.destroy())
+  const proxy = await startPortico(t, { pools: { ws: { servers: [backend.address] } }, routes: [{ pool: 'ws' }] })
+  assert.equal(await refusedStatus(proxy.url), 502)
+})
+
+test('an upgrade the backend never answers gets 504 after the response_headers timeout', async (t) => {
+  const backend = await startRawBackend(t, () => {})
+  const proxy = await startPortico(t, {
+    pools: { ws: { servers: [backend.address], timeouts: { response_headers: '200ms' } } },
+    routes: [{ pool: 'ws' }],
+  })
+  assert.equal(await refusedStatus(proxy.url), 504)
 })
 
 test("a backend's refusal of the upgrade (401) reaches the client", async (t) => {
