@@ -53,6 +53,21 @@ test('requests spaced just past a backend keep-alive timeout of 300 ms never get
   assert.deepEqual(statuses, [200, 200, 200, 200, 200])
 })
 
+test('Portico closes an idle backend connection before the Keep-Alive timeout the backend announces', async (t) => {
+  let answered = 0
+  const backend = await startRawBackend(t, (socket) => {
+    answered = performance.now()
+    socket.write('HTTP/1.1 200 OK\r\nkeep-alive: timeout=3\r\ncontent-length: 2\r\n\r\nok')
+  })
+  const closed = new Promise<number>((resolve) =>
+    backend.server.once('connection', (socket) => socket.once('end', () => resolve(performance.now()))),
+  )
+  const proxy = await startPortico(t, { pools: { b: { servers: [backend.address] } }, routes: [{ pool: 'b' }] })
+  assert.equal((await request(proxy.url)).status, 200)
+  const idleMs = (await closed) - answered
+  assert.ok(idleMs < 3000, `the connection stayed idle ${idleMs} ms against an announced 3000 ms`)
+})
+
 test('a backend that closes idle connections after 300 ms without announcing it never causes a 502', async (t) => {
   const backend = await startRawBackend(t, (socket) => {
     socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
