@@ -104,9 +104,13 @@ class Attempt implements Dispatcher.DispatchHandler, ReuseWatch {
     statusMessage?: string,
   ): void {
     this.#responded = true
-    // Informational answers (103 Early Hints) are not passed on; the final one follows.
-    if (statusCode < 200) return
     const x = this.#x
+    if (statusCode < 200) {
+      // Early Hints' links reach HTTP/1.1 clients (RFC 8297); other informational answers stop here.
+      const link = parsed.link
+      if (statusCode === 103 && link !== undefined && x.req.httpVersion === '1.1') x.res.writeEarlyHints({ link })
+      return
+    }
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const headers = clientResponseHeaders(x, controller.rawHeaders ?? [])

@@ -176,3 +176,27 @@ test('an answer that announces trailers still reaches HTTP/1.0 clients and HEAD 
   assert.match(head, /^HTTP\/1\.1 200 /)
   assert.doesNotMatch(head, /trailer/i)
 })
+
+test('103 Early Hints links reach the client before the final answer', async (t) => {
+  const { url } = await proxyTo(t, (_req, res) => {
+    res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' })
+    res.end('page')
+  })
+  const hints: IncomingMessage['headers'][] = []
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = httpRequest(url, { agent: false }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (text += c))
+      res.on('end', () => resolve(text))
+    })
+    req.on('information', (info) => hints.push(info.headers))
+    req.on('error', reject)
+    req.end()
+  })
+  assert.equal(body, 'page')
+  assert.deepEqual(
+    hints.map((h) => h.link),
+    ['</style.css>; rel=preload; as=style'],
+  )
+})
