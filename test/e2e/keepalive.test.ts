@@ -37,6 +37,7 @@ test('500 requests from 10 keep-alive clients reach the backend over a handful o
     }),
   )
   assert.deepEqual(new Set(statuses.flat()), new Set([200]))
+  t.diagnostic(`${connections} backend connections for 500 requests`)
   assert.ok(connections <= 20, `${connections} backend connections for 500 requests`)
 })
 
