@@ -3,6 +3,8 @@
  * access log's `outcome`. `status` 0 means nobody is left to answer. `retry` says when another
  * attempt on a different server is safe: `always` (the request never reached a backend),
  * `idempotent` (only for idempotent requests with nothing sent to the client yet) or `never`.
+ * `stale_connection` is a reset on a reused keep-alive connection before any response: the server
+ * never saw the request, so it is sent again once, on a fresh connection.
  */
 export const failures = {
   bad_request: { status: 400, source: 'client', retry: 'never', text: 'Bad Request' },
@@ -15,6 +17,7 @@ export const failures = {
   client_timeout: { status: 408, source: 'client', retry: 'never', text: 'Request Timeout' },
   client_aborted: { status: 0, source: 'client', retry: 'never', text: '' },
   backend_refused: { status: 502, source: 'backend', retry: 'always', text: 'Bad Gateway' },
+  stale_connection: { status: 502, source: 'backend', retry: 'always', text: 'Bad Gateway' },
   backend_reset: { status: 502, source: 'backend', retry: 'idempotent', text: 'Bad Gateway' },
   backend_error: { status: 502, source: 'backend', retry: 'never', text: 'Bad Gateway' },
   backend_tls: { status: 502, source: 'backend', retry: 'always', text: 'Bad Gateway' },

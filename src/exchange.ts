@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import type { Outcome } from './errors.ts'
+import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
 import type { Route } from './route/table.ts'
@@ -63,6 +63,8 @@ export class Exchange {
   server: Server | undefined = undefined
   /** How many times a server was tried. */
   attempts = 0
+  /** The failure that led to the last retry, or undefined when nothing was retried. */
+  retried: FailureCode | undefined = undefined
   status = 0
   outcome: Outcome = 'ok'
   bytesIn = 0

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http'
+import { ServerResponse } from 'node:http'
 import { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
 import { ProxyError } from './errors.ts'
@@ -99,16 +99,24 @@ function admit(plan: Plan, x: Exchange): Route | undefined {
 
 const allowed = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
 
-/** The body stream to send on, or null when the request has none. */
+/**
+ * The body stream to send on, or null when the request has none. It streams with backpressure:
+ * undici reads it only as fast as the backend takes it. A client waiting on `Expect: 100-continue`
+ * is told to go on here, after every check passed: Portico answers 100 itself (undici cannot send
+ * `Expect` to a backend), and the backend gets the body without the `Expect` header.
+ */
 function requestBody(x: Exchange, maxBytes: number): Readable | null {
   const h = x.req.headers
-  if (h['transfer-encoding'] !== undefined || (h['content-length'] === undefined && streamsBody(x))) {
+  const length = h['content-length']
+  const chunked = h['transfer-encoding'] !== undefined || (length === undefined && streamsBody(x))
+  if (!chunked && (length === undefined || length === '0')) return null
+  // Node has already answered 417 to any other expectation, and HTTP/1.0 has no 100 (RFC 9110 §10.1.1).
+  if (h.expect !== undefined && x.req.httpVersion === '1.1' && x.res instanceof ServerResponse) x.res.writeContinue()
+  if (chunked) {
     const limited = new BodyLimit(x, maxBytes)
     x.req.pipe(limited)
     return limited
   }
-  const length = h['content-length']
-  if (length === undefined || length === '0') return null
   x.bytesIn = Number(length)
   return x.req
 }

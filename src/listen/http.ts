@@ -118,6 +118,9 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
     else handle(current, x)
   }
   server.on('request', onRequest)
+  // `Expect: 100-continue`: the pipeline sends 100 once the request has passed its checks, so a
+  // request refused early (413, 404, …) never has its body sent.
+  server.on('checkContinue', onRequest)
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const current = plan()

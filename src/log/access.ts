@@ -87,6 +87,7 @@ export function fields(x: Exchange) {
     attempts: x.attempts,
     queue_ms: x.queueMs >= 0 ? round(x.queueMs) : undefined,
     queue_depth: x.queueMs >= 0 ? x.queueDepth : undefined,
+    retried: x.retried,
     outcome: x.outcome,
     tls_version: x.tls?.version,
     tls_cipher: x.tls?.cipher,

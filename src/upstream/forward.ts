@@ -9,6 +9,7 @@ import { classify } from './classify.ts'
 import type { Pool, Ticket } from './pool.ts'
 import { mayRetry } from './retry.ts'
 import type { Server } from './server.ts'
+import { type ReuseWatch, socketReuse } from './socket-reuse.ts'
 
 // Raw headers and trailers are a flat list over HTTP/1.1 and an object over HTTP/2.
 type RawFields = Buffer[] | Record<string, string | string[]>
@@ -23,16 +24,32 @@ type Controller = Dispatcher.DispatchController & { rawHeaders?: RawFields; rawT
 export function forward(x: Exchange, pool: Pool, body: Readable | null): void {
   x.pool = pool
   pool.retries.budget.earn()
-  pool.acquire(new Attempt(x, pool, body, undefined))
+  pool.acquire(new Attempt(x, pool, body, undefined, false))
+}
+
+/**
+ * Whether a failed attempt met a keep-alive connection the server had already closed (USERS #1):
+ * the connection had carried a request before, it was closed or reset, and not a byte of a
+ * response came back. The server never saw this request, so it is sent again on a fresh
+ * connection whatever its method, when its body can still be sent.
+ */
+function stale(code: FailureCode, reused: boolean, responded: boolean): boolean {
+  return code === 'backend_reset' && reused && !responded
 }
 
 /**
  * One attempt at one server: waits for a server as the pool's ticket, then is the undici handler
  * that copies the response to the client.
  */
-class Attempt implements Dispatcher.DispatchHandler, Ticket {
+class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
   readonly x: Exchange
   readonly tried: readonly Server[] | undefined
+  /** Whether this attempt goes on a new connection of its own: the retry after a stale one. */
+  readonly #fresh: boolean
+  /** Whether the request went out on a connection that had carried one before. */
+  reused = false
+  /** Whether any response (informational included) came back. */
+  #responded = false
   readonly #x: Exchange
   #pool: Pool
   #server!: Server
@@ -47,8 +64,9 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket {
   /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
   #statusTrailers: Record<string, string> | undefined
 
-  constructor(x: Exchange, pool: Pool, body: Readable | null, tried: readonly Server[] | undefined) {
+  constructor(x: Exchange, pool: Pool, body: Readable | null, tried: readonly Server[] | undefined, fresh: boolean) {
     this.x = x
+    this.#fresh = fresh
     this.#x = x
     this.#pool = pool
     this.#body = body
@@ -65,7 +83,8 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket {
     this.#sentAt = performance.now()
     x.server = server
     x.attempts++
-    server.state.dispatcher.dispatch(
+    const dispatcher = this.#fresh ? server.state.freshClient() : server.state.dispatcher
+    dispatcher.dispatch(
       {
         path: x.path,
         method: x.req.method as Dispatcher.HttpMethod,
@@ -75,9 +94,12 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket {
         bodyTimeout: pool.timeouts.bodyIdleMs,
         // One SNI name per server: undici would otherwise send each request's Host, and reconnect when it changes.
         servername: server.state.servername,
+        // A fresh connection serves this one request.
+        reset: this.#fresh,
       } as Dispatcher.DispatchOptions,
       this,
     )
+    if (this.#fresh) void dispatcher.close()
   }
 
   /** The pool has no server for this exchange (Ticket). */
@@ -94,14 +116,28 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket {
     }
     this.#onAbort = () => controller.abort(signal.reason)
     signal.addEventListener('abort', this.#onAbort, { once: true })
+    socketReuse(this)
   }
 
-  onResponseStart(controller: Controller, statusCode: number, _headers: unknown, statusMessage?: string): void {
+  onResponseStart(
+    controller: Controller,
+    statusCode: number,
+    parsed: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
+    this.#responded = true
     const x = this.#x
+    if (statusCode < 200) {
+      // Early Hints' links reach HTTP/1.1 clients (RFC 8297); other informational answers stop here.
+      const link = parsed.link
+      if (statusCode === 103 && link !== undefined && x.req.httpVersion === '1.1') x.res.writeEarlyHints({ link })
+      return
+    }
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const raw = controller.rawHeaders ?? []
     const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw))
+    if (parsed.trailer !== undefined && !trailersCanFollow(x, statusCode, parsed)) dropTrailerHeader(headers)
     if (x.setCookie) headers.push('set-cookie', x.setCookie)
     if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
     this.#out = startResponse(x, statusCode, headers, statusMessage)
@@ -131,11 +167,20 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket {
 
   onResponseError(_controller: Controller, err: Error): void {
     const x = this.#x
-    const code = x.abort.signal.aborted ? 'client_aborted' : classify(err)
+    let code = x.abort.signal.aborted ? 'client_aborted' : classify(err)
+    if (stale(code, this.reused, this.#responded)) code = 'stale_connection'
     this.#release(code)
     const pool = this.#pool
-    if (x.attempts < pool.retries.attempts && mayRetry(x, code, this.#body) && pool.retries.budget.spend()) {
-      pool.acquire(new Attempt(x, pool, this.#body, this.tried ? [...this.tried, this.#server] : [this.#server]))
+    // A stale connection is retried whatever came before, and outside the budget: the retry goes on
+    // a fresh connection, which cannot be stale again.
+    const retry =
+      code === 'stale_connection'
+        ? mayRetry(x, code, this.#body)
+        : x.attempts < pool.retries.attempts && mayRetry(x, code, this.#body) && pool.retries.budget.spend()
+    if (retry) {
+      x.retried = code
+      const tried = this.tried ? [...this.tried, this.#server] : [this.#server]
+      pool.acquire(new Attempt(x, pool, this.#body, tried, code === 'stale_connection'))
       return
     }
     respondError(x, code)
@@ -164,4 +209,26 @@ function trailerFields(list: readonly (Buffer | string)[]): Record<string, strin
     fields[name] = fields[name] === undefined ? value : `${fields[name]}, ${value}`
   }
   return fields
+}
+
+/**
+ * Whether trailers can reach the client: only chunked HTTP/1.1 framing carries them (RFC 9112
+ * §7.1.2), so an HTTP/1.1 client, a response with a body and no Content-Length; HTTP/2 always can.
+ */
+function trailersCanFollow(x: Exchange, status: number, parsed: Record<string, unknown>): boolean {
+  if (x.req.httpVersionMajor === 2) return true
+  return (
+    x.req.httpVersion === '1.1' &&
+    x.req.method !== 'HEAD' &&
+    status !== 204 &&
+    status !== 304 &&
+    parsed['content-length'] === undefined
+  )
+}
+
+/** Removes `Trailer` from a flat header list: announced trailers that cannot follow (Node refuses them). */
+function dropTrailerHeader(headers: string[]): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (headers[i]!.toLowerCase() === 'trailer') headers.splice(i, 2)
+  }
 }

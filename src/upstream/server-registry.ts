@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { Pool as UndiciPool } from 'undici'
+import { Client, Pool as UndiciPool } from 'undici'
 import { ServerState } from './server.ts'
 
 /** How connections to one server are made and kept; a change means a new connection pool. */
@@ -48,21 +48,27 @@ export class ServerRegistry {
     const entry = this.#entries.get(key)
     if (entry && entry.settingsKey === settingsKey) return entry.state
     if (entry) void entry.state.dispatcher.close()
+    const connection = {
+      connectTimeout: settings.connectTimeoutMs,
+      strictContentLength: true,
+      // undici offers h2 by ALPN on every TLS connection unless told not to.
+      allowH2: settings.http2 === true && settings.tls !== undefined,
+      // undici reads `useH2c` at the top level; its types list it only under h2Options.
+      ...{ useH2c: settings.http2 === true && settings.tls === undefined },
+      connect: settings.tls && tlsOptions(settings.tls),
+    }
     const state = new ServerState(
       new UndiciPool(origin, {
+        ...connection,
         connections: settings.maxConnections,
-        connectTimeout: settings.connectTimeoutMs,
         keepAliveTimeout: settings.keepAliveIdleMs,
         // A server's own `Keep-Alive: timeout=` may shorten, never lengthen, the idle time (USERS #1).
         keepAliveMaxTimeout: settings.keepAliveIdleMs,
         pipelining: settings.http2 ? h2Streams : 1,
-        strictContentLength: true,
-        // undici offers h2 by ALPN on every TLS connection unless told not to.
-        allowH2: settings.http2 === true && settings.tls !== undefined,
-        // undici's Pool reads `useH2c` at the top level; its types list it only under h2Options.
-        ...{ useH2c: settings.http2 === true && settings.tls === undefined },
-        connect: settings.tls && tlsOptions(settings.tls),
       }),
+      // The retry after a stale keep-alive connection goes on a connection of its own, which must
+      // not meet another idle one.
+      () => new Client(origin, connection),
       settings.tls?.servername,
     )
     this.#entries.set(key, { state, settingsKey })

@@ -1,4 +1,4 @@
-import type { Pool as UndiciPool } from 'undici'
+import type { Client, Pool as UndiciPool } from 'undici'
 
 /** What active checks think of a server: `unknown` until the first check has answered. */
 export type Health = 'unknown' | 'healthy' | 'unhealthy'
@@ -50,8 +50,12 @@ export class ServerState {
   /** How many times health, ejection or draining changed, for metrics. */
   transitions = 0
 
-  constructor(dispatcher: UndiciPool, servername?: string) {
+  /** A new connection of its own to this server, for one request. */
+  readonly freshClient: () => Client
+
+  constructor(dispatcher: UndiciPool, freshClient: () => Client, servername?: string) {
     this.dispatcher = dispatcher
+    this.freshClient = freshClient
     this.servername = servername
   }
 

@@ -1,20 +1,24 @@
 import type { ServerResponse } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { backendRequestHeaders } from '../http/proxy-headers.ts'
 import { respondError } from '../respond.ts'
 import { classify } from './classify.ts'
 import type { Pool } from './pool.ts'
+import type { Server } from './server.ts'
 
-/** Sockets of open tunnels, so that shutdown can close them after its grace period. */
+/** Client sockets of open tunnels, so that shutdown can close them after its grace period. */
 export type TunnelSet = Set<Duplex>
 
 /**
- * Tunnels an `Upgrade` request (WebSocket) to a server of `pool` over a raw socket. Until the
- * backend connection is open, failures are answered like any other (502, 504, 503); after that,
- * bytes pass both ways untouched, either side closing closes the other, and a tunnel idle for
- * `idleMs` is closed. `done` runs once when the tunnel is gone.
+ * Tunnels an `Upgrade` request (WebSocket) to a server of `pool` over a raw socket. Until the first
+ * byte of the backend's answer, failures are answered like any other exchange (503 no server, 502
+ * refused or hung up, 504 connect or response timeout) and the caller logs them when that answer is
+ * written. From that byte on, bytes pass both ways untouched (the backend's 101, or its refusal);
+ * either side closing closes the other, and a tunnel with no traffic either way for `idleMs` is
+ * closed. `done` runs once when a tunnel the caller does not log is gone.
  */
 export function tunnel(
   x: Exchange,
@@ -32,60 +36,149 @@ export function tunnel(
   }
   x.server = server
   x.attempts = 1
-  const client = x.req.socket
-  const backend = connect({ host: server.host, port: server.port })
-  const sentAt = performance.now()
-  let open = true
-  const close = () => {
-    if (!open) return
-    open = false
-    clearTimeout(connectTimer)
-    tunnels.delete(client)
-    client.destroy()
-    backend.destroy()
-    pool.release(server, { ok: x.outcome === 'ok' })
-    done()
+  new Tunnel(x, pool, server, head, idleMs, tunnels, done)
+}
+
+/**
+ * One tunnel's sockets and state: connecting, waiting for the backend's answer, open, then closed;
+ * or answered by Portico when the backend failed before a byte of its answer came back.
+ */
+class Tunnel {
+  readonly #x: Exchange
+  readonly #pool: Pool
+  readonly #server: Server
+  readonly #head: Buffer
+  readonly #idleMs: number
+  readonly #tunnels: TunnelSet
+  readonly #done: () => void
+  readonly #client: Socket
+  readonly #backend: Socket
+  readonly #sentAt = performance.now()
+  #state: 'connecting' | 'waiting' | 'open' | 'closed' | 'answered' = 'connecting'
+
+  constructor(
+    x: Exchange,
+    pool: Pool,
+    server: Server,
+    head: Buffer,
+    idleMs: number,
+    tunnels: TunnelSet,
+    done: () => void,
+  ) {
+    this.#x = x
+    this.#pool = pool
+    this.#server = server
+    this.#head = head
+    this.#idleMs = idleMs
+    this.#tunnels = tunnels
+    this.#done = done
+    this.#client = x.req.socket
+    // The socket timeout covers connecting, then waiting for the answer, then idling.
+    this.#backend = connect({ host: server.host, port: server.port, timeout: pool.timeouts.connectMs })
+    this.#backend.once('connect', () => this.#send())
+    this.#backend.on('timeout', () => this.#backendTimeout())
+    this.#backend.on('error', (err) => (this.#state === 'open' ? this.#kill() : this.#fail(classify(err))))
+    // A backend that hangs up before answering refused the upgrade.
+    this.#backend.on('close', () => (this.#state === 'waiting' ? this.#fail('backend_reset') : this.#close()))
+    this.#client.on('error', () => this.#kill())
+    this.#client.on('close', () => this.#close())
+    tunnels.add(this.#client)
   }
-  const connectTimer = setTimeout(() => fail('connect_timeout'), pool.timeouts.connectMs)
-  const fail = (code: Parameters<typeof respondError>[1]) => {
-    if (!open) return
-    respondError(x, code)
-    if (x.res.socket) {
-      // The error answer has been handed to the socket: close once it is written.
-      x.res.once('finish', close)
-      backend.destroy()
-      return
-    }
-    close()
-  }
-  backend.on('error', (err) => (connected ? close() : fail(classify(err))))
-  client.on('error', close)
-  client.on('close', close)
-  backend.on('close', close)
-  tunnels.add(client)
-  let connected = false
-  backend.once('connect', () => {
-    connected = true
-    clearTimeout(connectTimer)
-    x.backendMs = performance.now() - sentAt
-    x.status = 101
-    // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
-    ;(x.res as ServerResponse).detachSocket(client as Socket)
-    const headers = backendRequestHeaders(x, pool.hostHeader)
+
+  /** Connected: sends the request head and whatever the client sent after it. */
+  #send(): void {
+    if (this.#state !== 'connecting') return
+    this.#state = 'waiting'
+    const x = this.#x
+    const client = this.#client
+    const backend = this.#backend
+    const headers = backendRequestHeaders(x, this.#pool.hostHeader)
     let text = `${x.req.method} ${x.path} HTTP/1.1\r\n`
     for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`
     text += `connection: upgrade\r\nupgrade: ${x.req.headers.upgrade}\r\n\r\n`
     backend.write(text)
-    if (head.length > 0) backend.write(head)
-    backend.setTimeout(idleMs, close)
-    client.setTimeout(idleMs, close)
-    backend.on('data', (chunk: Buffer) => {
-      x.bytesOut += chunk.length
-    })
+    if (this.#head.length > 0) backend.write(this.#head)
+    backend.setTimeout(this.#pool.timeouts.responseHeadersMs)
+    client.setTimeout(this.#idleMs, () => this.#kill())
+    backend.once('data', (chunk: Buffer) => this.#answered(chunk))
     client.on('data', (chunk: Buffer) => {
       x.bytesIn += chunk.length
     })
-    backend.pipe(client)
     client.pipe(backend)
-  })
+  }
+
+  /** The first bytes of the backend's answer (its 101, or its refusal): from here on, bytes pass untouched. */
+  #answered(first: Buffer): void {
+    if (this.#state !== 'waiting') return
+    this.#state = 'open'
+    const x = this.#x
+    const client = this.#client
+    const backend = this.#backend
+    x.backendMs = performance.now() - this.#sentAt
+    if (first.length >= 12 && first.toString('latin1', 0, 5) === 'HTTP/')
+      x.status = Number(first.toString('latin1', 9, 12))
+      // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
+    ;(x.res as ServerResponse).detachSocket(client)
+    backend.setTimeout(this.#idleMs)
+    x.bytesOut += first.length
+    client.write(first)
+    backend.on('data', (chunk: Buffer) => {
+      x.bytesOut += chunk.length
+    })
+    backend.pipe(client)
+  }
+
+  #backendTimeout(): void {
+    if (this.#state === 'connecting') this.#fail('connect_timeout')
+    else if (this.#state === 'waiting') this.#fail('backend_timeout')
+    else this.#kill()
+  }
+
+  /** Nothing of the backend's answer reached the client: answer it (502, 504), as for any request. */
+  #fail(code: FailureCode): void {
+    if (this.#state !== 'connecting' && this.#state !== 'waiting') return
+    this.#state = 'answered'
+    this.#tunnels.delete(this.#client)
+    this.#client.unpipe(this.#backend)
+    this.#client.setTimeout(0)
+    this.#backend.destroy()
+    this.#pool.release(this.#server, { ok: false })
+    // The pipeline ends the client socket and logs the exchange once this answer is written.
+    respondError(this.#x, code)
+  }
+
+  /** Idle, or a socket failed: both sockets go at once. */
+  #kill(): void {
+    if (this.#state === 'answered') return
+    this.#close()
+    this.#client.destroy()
+    this.#backend.destroy()
+  }
+
+  /** One side closed: the other is ended once what it was sent is flushed (a WebSocket close frame). */
+  #close(): void {
+    if (this.#state === 'closed' || this.#state === 'answered') return
+    const x = this.#x
+    if (this.#state !== 'open') x.outcome = 'client_aborted'
+    this.#state = 'closed'
+    this.#tunnels.delete(this.#client)
+    shut(this.#client)
+    shut(this.#backend)
+    this.#pool.release(this.#server, { ok: x.outcome === 'ok' })
+    this.#done()
+  }
+}
+
+/**
+ * Ends a socket once what was written to it is flushed, then frees it; at once when it is broken.
+ * One that never flushes is freed by its idle timeout.
+ */
+function shut(socket: Duplex): void {
+  if (socket.destroyed) return
+  if (socket.writableFinished || socket.errored) {
+    socket.destroy()
+    return
+  }
+  socket.once('finish', () => socket.destroy())
+  socket.end()
 }

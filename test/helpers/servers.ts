@@ -1,4 +1,4 @@
-import { Pool as UndiciPool } from 'undici'
+import { Client, Pool as UndiciPool } from 'undici'
 import type { Exchange } from '../../src/exchange.ts'
 import { type Server, ServerState } from '../../src/upstream/server.ts'
 
@@ -17,7 +17,7 @@ export function testServers(weights: readonly number[], extra: Partial<Server> =
       weight,
       maxConns: 0,
       backup: false,
-      state: new ServerState(new UndiciPool(`http://127.0.0.1:${port}`)),
+      state: new ServerState(new UndiciPool(`http://127.0.0.1:${port}`), () => new Client(`http://127.0.0.1:${port}`)),
       ...extra,
     }
   })

@@ -1,12 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { stringify } from 'yaml'
 
 const cli = new URL('../../src/cli.ts', import.meta.url).pathname
+// Portico runs as the `portico` command does: with the environment and node flags of its shebang line.
+const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0]!.split(' ')
+const nodeFlags = shebang.filter((word) => word.startsWith('--'))
+const shebangEnv = Object.fromEntries(shebang.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=')))
 
 /** A `portico` process started by a test. */
 export interface SpawnedPortico {
@@ -41,8 +45,8 @@ export async function spawnPortico(
   args: string[],
   options: { listeners?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<SpawnedPortico> {
-  const child = spawn(process.execPath, [cli, ...args], {
-    env: { ...process.env, ...options.env },
+  const child = spawn(process.execPath, [...nodeFlags, cli, ...args], {
+    env: { ...process.env, ...shebangEnv, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let text = ''
