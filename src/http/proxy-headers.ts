@@ -24,6 +24,15 @@ function isForwardingClaim(lower: string): boolean {
   return lower.startsWith('x-forwarded-') || lower === 'x-real-ip'
 }
 
+/**
+ * Whether Portico writes this request header itself (Host, Via, the forwarding headers, the
+ * request id) or drops it as hop-by-hop, so that a configured header rule could not change it.
+ * `lower` is a lower-case header name.
+ */
+export function isWrittenByProxy(lower: string): boolean {
+  return lower === 'host' || rewritten.has(lower) || isHopByHop(lower)
+}
+
 function viaEntry(x: Exchange): string {
   return `${x.req.httpVersionMajor === 2 ? '2' : x.req.httpVersion} ${viaName}`
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
+import { isWrittenByProxy } from '../http/proxy-headers.ts'
 import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
 import { matchSchema } from './match/schema.ts'
 import { regexNames } from './regex-names.ts'
@@ -54,7 +55,7 @@ export const routeSchema = z
     }
     const edits = route.request_headers
     for (const name of [...Object.keys(edits?.set ?? {}), ...Object.keys(edits?.add ?? {}), ...(edits?.remove ?? [])]) {
-      if (!writtenByPortico.has(name.toLowerCase())) continue
+      if (!isWrittenByProxy(name.toLowerCase()) && name.toLowerCase() !== 'content-length') continue
       ctx.addIssue({
         code: 'custom',
         path: ['request_headers'],
@@ -64,23 +65,6 @@ export const routeSchema = z
     checkTemplates(route, ctx)
   })
   .describe('A route. Routes are tried in file order; the first that matches takes the request.')
-
-// Request headers Portico writes itself (proxy-headers.ts); the Host sent is pools.NAME.host_header.
-const writtenByPortico = new Set([
-  'host',
-  'via',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'forwarded',
-  'x-request-id',
-  'connection',
-  'transfer-encoding',
-  'content-length',
-  'upgrade',
-  'te',
-  'keep-alive',
-])
 
 /** Every `{name}` in a template must be a variable or a capture of the route's host or path regex. */
 function checkTemplates(route: z.output<typeof routeSchema>, ctx: z.RefinementCtx): void {
