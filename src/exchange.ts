@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { Outcome } from './errors.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
 import type { Route } from './route/table.ts'
@@ -11,6 +12,19 @@ export interface Arrival {
   readonly secure: boolean
   /** Whether the connection comes from a trusted proxy, whose forwarding headers are kept. */
   readonly trusted: boolean
+}
+
+/**
+ * A request body that a request phase took over from the client's stream (decoded, or read whole
+ * first); `Exchange.body` holds it and the forwarder sends it in the client's stead.
+ */
+export interface RequestBody {
+  /** The body for one attempt: its bytes, or a fresh stream of them. */
+  open(): Buffer | Readable
+  /** Whether `open()` may be called again, so that a failed attempt can be retried with the whole body. */
+  readonly replayable: boolean
+  /** Fits the header list for the backend (`[name, value, …]`) to this body, e.g. its Content-Length. */
+  fitHeaders(headers: string[]): void
 }
 
 /**
@@ -44,6 +58,16 @@ export class Exchange {
   bytesOut = 0
   /** Milliseconds from the last dispatch to the backend's response headers; -1 when none came. */
   backendMs = -1
+  /** The request body as a request phase replaced it; undefined: the client's own stream is sent. */
+  body: RequestBody | undefined = undefined
+  /** Whether the request body was read whole before a server was chosen. */
+  requestBuffered = false
+  /** Whether the response was read at the backend's pace and held for the client. */
+  responseBuffered = false
+  /** Bytes of this exchange written to temporary files (request and response). */
+  spilledBytes = 0
+  /** Milliseconds from the last dispatch until its backend connection was released; -1 when none was. */
+  backendHeldMs = -1
   /** Aborts all work for this exchange: client gone, timeout, shutdown. */
   readonly abort = new AbortController()
 

@@ -45,7 +45,8 @@ export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer, tunnels: Tu
 
 type Next = (plan: Plan, x: Exchange, route: Route) => void
 
-const forwardTo: Next = (_plan, x, route) => forward(x, route.pool, requestBody(x, route.maxBodyBytes))
+const forwardTo: Next = (_plan, x, route) =>
+  forward(x, route.pool, x.body ? x.body.open() : requestBody(x, route.maxBodyBytes))
 
 /**
  * Runs the route's request phases from `from` on, then `next`. A phase that ends the exchange stops

@@ -1,3 +1,4 @@
+import { compress } from './compress.ts'
 import { limits } from './limits.ts'
 import type { RequestPhase, RoutePhaseFactory } from './phase.ts'
 
@@ -9,4 +10,4 @@ export const globalRequestPhases: readonly RequestPhase[] = [limits]
  * response phases run top to bottom on the head, and their body transforms chain in the same
  * order towards the client.
  */
-export const routePhaseFactories: readonly RoutePhaseFactory[] = []
+export const routePhaseFactories: readonly RoutePhaseFactory[] = [compress]

@@ -55,9 +55,18 @@ export function fields(x: Exchange) {
     pool: x.pool?.name,
     server: x.server?.address,
     backend_ms: x.backendMs >= 0 ? round(x.backendMs) : undefined,
+    backend_held_ms: x.backendHeldMs >= 0 ? round(x.backendHeldMs) : undefined,
+    buffered: buffered(x),
+    spilled_bytes: x.spilledBytes > 0 ? x.spilledBytes : undefined,
     attempts: x.attempts,
     outcome: x.outcome,
   }
+}
+
+/** Which bodies were buffered: `request`, `response`, both, or undefined. */
+function buffered(x: Exchange): string | undefined {
+  if (x.requestBuffered) return x.responseBuffered ? 'request,response' : 'request'
+  return x.responseBuffered ? 'response' : undefined
 }
 
 function prettyLine(x: Exchange): string {

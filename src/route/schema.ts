@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import { size } from '../config/units.ts'
+import { bufferingSchema } from '../filters/buffer-schema.ts'
+import { compressionSchema } from '../filters/compress-schema.ts'
 
 const hostPattern = z
   .string()
@@ -28,6 +30,8 @@ export const routeSchema = z
     match: matchSchema.optional(),
     pool: z.string().describe('Name of the pool that serves this route.'),
     max_body_bytes: size('Largest request body accepted; larger ones get 413. Default "100MiB".').prefault('100MiB'),
+    compression: compressionSchema.optional(),
+    buffering: bufferingSchema.optional(),
   })
   .describe('A route. Routes are tried in file order; the first that matches takes the request.')
 

@@ -1,4 +1,4 @@
-import { pipeline, type Readable, type Transform, type Writable } from 'node:stream'
+import { type Duplex, pipeline, type Readable, type Writable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
@@ -13,15 +13,15 @@ type Controller = Dispatcher.DispatchController & { rawHeaders?: Buffer[]; rawTr
 /**
  * Sends the exchange to a server of `pool` and streams the response back with backpressure both
  * ways. `body` is the request body to send, or null for none. A failed attempt is retried on
- * another server only when the catalogue allows it, the body can be sent again, and nothing has
- * reached the client yet.
+ * another server only when the catalogue allows it, the body can be sent again (it was not read
+ * yet, or `x.body` can replay it), and nothing has reached the client yet.
  */
-export function forward(x: Exchange, pool: Pool, body: Readable | null): void {
+export function forward(x: Exchange, pool: Pool, body: Readable | Buffer | null): void {
   x.pool = pool
   attempt(x, pool, body, undefined)
 }
 
-function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server | undefined): void {
+function attempt(x: Exchange, pool: Pool, body: Readable | Buffer | null, tried: Server | undefined): void {
   const server = pool.pick(x, tried) ?? (tried ? pool.pick(x, undefined) : undefined)
   if (!server) {
     respondError(x, 'no_server')
@@ -31,11 +31,13 @@ function attempt(x: Exchange, pool: Pool, body: Readable | null, tried: Server |
   x.attempts++
   const t = pool.timeouts
   const handler = new Attempt(x, pool, server, body)
+  const headers = backendRequestHeaders(x, pool.hostHeader)
+  x.body?.fitHeaders(headers)
   server.state.dispatcher.dispatch(
     {
       path: x.path,
       method: x.req.method as Dispatcher.HttpMethod,
-      headers: backendRequestHeaders(x, pool.hostHeader),
+      headers,
       body,
       headersTimeout: t.responseHeadersMs,
       bodyTimeout: t.bodyIdleMs,
@@ -49,7 +51,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   readonly #x: Exchange
   readonly #pool: Pool
   readonly #server: Server
-  readonly #body: Readable | null
+  readonly #body: Readable | Buffer | null
   readonly #sentAt = performance.now()
   #controller: Controller | undefined
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
@@ -58,7 +60,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   #onAbort: (() => void) | undefined
   #onDrain: (() => void) | undefined
 
-  constructor(x: Exchange, pool: Pool, server: Server, body: Readable | null) {
+  constructor(x: Exchange, pool: Pool, server: Server, body: Readable | Buffer | null) {
     this.#x = x
     this.#pool = pool
     this.#server = server
@@ -83,7 +85,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     x.status = statusCode
     const headers = clientResponseHeaders(x, controller.rawHeaders ?? [])
     const phases = x.route?.responsePhases
-    let chain: Transform[] | undefined
+    let chain: Duplex[] | undefined
     if (phases) {
       for (const phase of phases) {
         const transform = phase.onResponse(x, statusCode, headers)
@@ -125,7 +127,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     const x = this.#x
     const code = x.abort.signal.aborted ? 'client_aborted' : classify(err)
     if (!x.res.headersSent && this.#mayRetry(code)) {
-      attempt(x, this.#pool, this.#body, this.#server)
+      attempt(x, this.#pool, x.body?.replayable ? x.body.open() : this.#body, this.#server)
       return
     }
     respondError(x, code)
@@ -136,15 +138,17 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (x.attempts > 1) return false
     const rule = failures[code].retry
     if (rule === 'never') return false
-    // A request body that has been read in part cannot be sent again.
-    if (this.#body !== null && rule !== 'always') return false
-    if (rule === 'always') return this.#body === null || this.#body.readableDidRead === false
+    // A request body that has been read in part cannot be sent again, unless it was kept whole.
+    const fresh = this.#body === null || x.body?.replayable === true
+    if (!fresh && rule !== 'always') return false
+    if (rule === 'always') return fresh || (this.#body as Readable).readableDidRead === false
     return idempotent.has(x.req.method ?? '')
   }
 
   #release(ok: boolean): void {
     if (this.#released) return
     this.#released = true
+    this.#x.backendHeldMs = performance.now() - this.#sentAt
     if (this.#onAbort) this.#x.abort.signal.removeEventListener('abort', this.#onAbort)
     this.#pool.release(this.#server, { ok, latencyMs: this.#x.backendMs >= 0 ? this.#x.backendMs : undefined })
   }
