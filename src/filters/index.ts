@@ -1,3 +1,4 @@
+import { buffer } from './buffer.ts'
 import { compress } from './compress.ts'
 import { limits } from './limits.ts'
 import type { RequestPhase, RoutePhaseFactory } from './phase.ts'
@@ -10,4 +11,4 @@ export const globalRequestPhases: readonly RequestPhase[] = [limits]
  * response phases run top to bottom on the head, and their body transforms chain in the same
  * order towards the client.
  */
-export const routePhaseFactories: readonly RoutePhaseFactory[] = [compress]
+export const routePhaseFactories: readonly RoutePhaseFactory[] = [compress, buffer]
