@@ -113,13 +113,13 @@ export class BufferStream extends Duplex {
     this.#handle()
       .then((file) => file.write(chunk, 0, chunk.length, at))
       .then(
-      () => {
-        this.#fileWritten = at + chunk.length
-        done()
-        this.#pump()
-      },
-      (err) => done(err),
-    )
+        () => {
+          this.#fileWritten = at + chunk.length
+          done()
+          this.#pump()
+        },
+        (err) => done(err),
+      )
   }
 
   #readFile(): void {
@@ -128,18 +128,16 @@ export class BufferStream extends Duplex {
     const buffer = Buffer.allocUnsafe(Math.min(readSize, this.#fileWritten - at))
     this.#handle()
       .then((file) => file.read(buffer, 0, buffer.length, at))
-      .then(
-        ({ bytesRead }) => {
-          this.#fileReading = false
-          if (this.destroyed) return
-          if (bytesRead === 0) throw new Error('temporary file ended early')
-          this.#fileRead = at + bytesRead
-          // The client caught up with the file: memory may hold the next chunks again.
-          if (this.#fileRead === this.#fileEnd) this.#fileRead = this.#fileWritten = this.#fileEnd = 0
-          this.#wanted = this.push(buffer.subarray(0, bytesRead))
-          this.#pump()
-        },
-      )
+      .then(({ bytesRead }) => {
+        this.#fileReading = false
+        if (this.destroyed) return
+        if (bytesRead === 0) throw new Error('temporary file ended early')
+        this.#fileRead = at + bytesRead
+        // The client caught up with the file: memory may hold the next chunks again.
+        if (this.#fileRead === this.#fileEnd) this.#fileRead = this.#fileWritten = this.#fileEnd = 0
+        this.#wanted = this.push(buffer.subarray(0, bytesRead))
+        this.#pump()
+      })
       .catch((err: Error) => this.destroy(err))
   }
 

@@ -38,7 +38,7 @@ const requests = z
     ).prefault('10MiB'),
   })
   .describe(
-    'Decodes request bodies sent with Content-Encoding gzip, br, zstd or deflate before they reach a backend that cannot decode them. Off unless given.',
+    'Decodes request bodies sent with Content-Encoding gzip, br, zstd or deflate before they reach a backend that cannot decode them, whether or not responses are compressed. Off unless given.',
   )
 
 /** A route's `compression:` block. */
@@ -47,7 +47,9 @@ export const compressionSchema = z
     enabled: z
       .boolean()
       .default(true)
-      .describe('Whether responses are compressed. Default true once this block is given.'),
+      .describe(
+        'Whether responses are compressed (request decoding has its own switch). Default true once this block is given.',
+      ),
     codings: z
       .array(z.enum(codings))
       .min(1)

@@ -15,7 +15,7 @@ import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
  */
 export const compress = {
   request(route: RouteConfig) {
-    const requests = route.compression?.enabled ? route.compression.requests : undefined
+    const requests = route.compression?.requests
     return requests?.enabled ? compressRequest(requests.max_decoded_size) : undefined
   },
   response(route: RouteConfig) {

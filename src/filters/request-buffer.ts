@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { type FailureCode, ProxyError } from '../errors.ts'
 import type { Exchange, RequestBody } from '../exchange.ts'
 import { bufferFile } from './buffer-file.ts'
@@ -177,11 +177,43 @@ class FileBody implements RequestBody {
   }
 
   open(): Readable {
-    return this.#file.createReadStream({ start: 0, end: this.#size - 1, autoClose: false })
+    return new FileReader(this.#file, this.#size)
   }
 
   fitHeaders(headers: string[]): void {
     fitLength(headers, this.#size, this.#prior)
+  }
+}
+
+/**
+ * Reads a file from its start with positioned reads, and never closes it: fs read streams close
+ * their descriptor when destroyed, as undici does with a body after a failed attempt.
+ */
+class FileReader extends Readable {
+  readonly #file: FileHandle
+  readonly #size: number
+  #at = 0
+
+  constructor(file: FileHandle, size: number) {
+    super()
+    this.#file = file
+    this.#size = size
+  }
+
+  override _read(size: number): void {
+    if (this.#at >= this.#size) {
+      this.push(null)
+      return
+    }
+    const buffer = Buffer.allocUnsafe(Math.min(Math.max(size, 64 * 1024), this.#size - this.#at))
+    this.#file.read(buffer, 0, buffer.length, this.#at).then(
+      ({ bytesRead }) => {
+        if (bytesRead === 0) return this.destroy(new Error('temporary file ended early'))
+        this.#at += bytesRead
+        this.push(buffer.subarray(0, bytesRead))
+      },
+      (err: Error) => this.destroy(err),
+    )
   }
 }
 
