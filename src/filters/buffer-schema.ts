@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { z } from 'zod'
 import { size } from '../config/units.ts'
@@ -44,6 +45,15 @@ export const bufferingSchema = z
     temp_dir: z
       .string()
       .min(1)
+      .check((ctx) => {
+        if (!isDirectory(ctx.value)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: ctx.value,
+            message: `expected an existing directory, found "${ctx.value}"`,
+          })
+        }
+      })
       .default(tmpdir())
       .describe(
         'Directory for temporary files. Each file is unlinked as soon as it is created, so none is left behind, whatever happens. Default: the system temporary directory.',
@@ -52,3 +62,7 @@ export const bufferingSchema = z
   .describe('Buffering of request and response bodies, so that slow clients do not hold backend connections.')
 
 export type BufferingConfig = z.output<typeof bufferingSchema>
+
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
+}

@@ -222,3 +222,49 @@ test('a zip bomb request body gets 413 once it decodes past max_decoded_size', a
   assert.equal(reply.status, 413)
   assert.ok(reached <= 1024 * 1024, `${reached} bytes reached the backend`)
 })
+
+test('a compressed response can also be buffered for the client', async (t) => {
+  const backend = await startBackend(t, 'a', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(json)
+  })
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web', compression: {}, buffering: { response: { memory: '1KiB' } } }],
+  })
+  const reply = await fetchRaw(proxy.url, { 'accept-encoding': 'br' })
+  assert.equal(reply.headers['content-encoding'], 'br')
+  assert.deepEqual(brotliDecompressSync(reply.body), json)
+})
+
+test('with request buffering, a zip bomb gets 413 before any backend is chosen', async (t) => {
+  let reached = false
+  let got: { length: string | undefined; bytes: number } | undefined
+  const backend = await startBackend(t, 'a', (req, res) => {
+    reached = true
+    let bytes = 0
+    req.on('data', (c: Buffer) => (bytes += c.length))
+    req.on('end', () => {
+      got = { length: req.headers['content-length'], bytes }
+      res.end()
+    })
+  })
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [
+      {
+        pool: 'web',
+        compression: { requests: { max_decoded_size: '1MiB' } },
+        buffering: { request: { memory: '64KiB', disk: '8MiB' } },
+      },
+    ],
+  })
+  const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 })
+  const reply = await fetchRaw(proxy.url, { 'content-encoding': 'gzip' }, 'POST', bomb)
+  assert.equal(reply.status, 413)
+  assert.equal(reached, false)
+  // A body that decodes within the limit reaches the backend decoded, with its real length.
+  const small = await fetchRaw(proxy.url, { 'content-encoding': 'gzip' }, 'POST', gzipSync(json))
+  assert.equal(small.status, 200)
+  assert.deepEqual(got, { length: String(json.length), bytes: json.length })
+})

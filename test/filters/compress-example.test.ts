@@ -20,11 +20,13 @@ routes:
       levels: { br: 12 }
     buffering:
       response: { memory: lots }
+      temp_dir: /no/such/dir
 `
   assert.throws(
     () => parseConfig(yaml, 'portico.yaml'),
     (err: Error) =>
       /portico\.yaml:6:\d+ routes\[0\]\.compression\.levels\.br: .*11/.test(err.message) &&
-      /portico\.yaml:8:\d+ routes\[0\]\.buffering\.response\.memory: expected a size/.test(err.message),
+      /portico\.yaml:8:\d+ routes\[0\]\.buffering\.response\.memory: expected a size/.test(err.message) &&
+      /portico\.yaml:9:\d+ routes\[0\]\.buffering\.temp_dir: expected an existing directory/.test(err.message),
   )
 })
