@@ -232,6 +232,30 @@ test('no temporary file is left behind when Portico shuts down mid-response', as
   assert.deepEqual(readdirSync(dir), [])
 })
 
+test('no temporary file is left behind when the backend fails mid-response', async (t) => {
+  const dir = tempDir(t)
+  let fail!: () => void
+  const failing = new Promise<void>((r) => (fail = r))
+  const backend = await startBackend(t, 'a', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
+    res.write(body.subarray(0, MiB))
+    void failing.then(() => res.socket?.destroy())
+  })
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web', buffering: { response: { memory: '64KiB' }, temp_dir: dir } }],
+  })
+  const client = new SlowReader(t, proxy.url, '/big')
+  await until(() => openFilesIn(dir).length === 1)
+  fail()
+  await until(() => openFilesIn(dir).length === 0)
+  assert.deepEqual(readdirSync(dir), [])
+  // The client sees a cut response, never a short one presented as complete.
+  client.hurry()
+  await client.done
+  assert.ok(client.received < body.length, `the client got ${client.received} bytes`)
+})
+
 test('a slow upload on a request-buffered route reaches the backend whole, in one burst', async (t) => {
   let arrived = 0
   let seen: { length: string | undefined; body: Buffer; ms: number } | undefined
