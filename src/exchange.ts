@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import type { Readable } from 'node:stream'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
@@ -25,6 +26,19 @@ export type ClientRequest = IncomingMessage | Http2ServerRequest
 
 /** The response to a client request, of the same protocol. */
 export type ClientResponse = ServerResponse | Http2ServerResponse
+
+/**
+ * A request body that a request phase took over from the client's stream (decoded, or read whole
+ * first); `Exchange.body` holds it and the forwarder sends it in the client's stead.
+ */
+export interface RequestBody {
+  /** The body for one attempt: its bytes, or a fresh stream of them. */
+  open(): Buffer | Readable
+  /** Whether `open()` may be called again, so that a failed attempt can be retried with the whole body. */
+  readonly replayable: boolean
+  /** Fits the header list for the backend (`[name, value, …]`) to this body, e.g. its Content-Length. */
+  fitHeaders(headers: string[]): void
+}
 
 /**
  * One request/response pair and everything known about it. Phases read and write it; nothing else
@@ -77,6 +91,16 @@ export class Exchange {
   queueDepth = 0
   /** A `Set-Cookie` value Portico adds to the response: the sticky-session cookie. */
   setCookie: string | undefined = undefined
+  /** The request body as a request phase replaced it; undefined: the client's own stream is sent. */
+  body: RequestBody | undefined = undefined
+  /** Whether the request body was read whole before a server was chosen. */
+  requestBuffered = false
+  /** Whether the response was read at the backend's pace and held for the client. */
+  responseBuffered = false
+  /** Bytes of this exchange written to temporary files (request and response). */
+  spilledBytes = 0
+  /** Milliseconds from the last dispatch until its backend connection was released; -1 when none was. */
+  backendHeldMs = -1
   /** Aborts all work for this exchange: client gone, timeout, shutdown. */
   readonly abort = new AbortController()
 

@@ -55,7 +55,7 @@ type Next = (plan: Plan, x: Exchange, route: Route) => void
 /** The route's action: forward to the pool it gives, or nothing more when it answered itself. */
 const act: Next = (_plan, x, route) => {
   const pool = route.action.run(x)
-  if (pool) forward(x, pool, requestBody(x, route.maxBodyBytes))
+  if (pool) forward(x, pool, x.body ? x.body.open() : requestBody(x, route.maxBodyBytes))
 }
 
 /**

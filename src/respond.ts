@@ -1,5 +1,5 @@
 import { ServerResponse } from 'node:http'
-import { pipeline, type Transform, type Writable } from 'node:stream'
+import { type Duplex, pipeline, type Writable } from 'node:stream'
 import { type FailureCode, failures } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { viaName } from './http/proxy-headers.ts'
@@ -55,7 +55,7 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
  */
 export function startResponse(x: Exchange, status: number, headers: string[], reason?: string): Writable {
   const phases = x.route?.responsePhases
-  let chain: Transform[] | undefined
+  let chain: Duplex[] | undefined
   if (phases) {
     for (const phase of phases) {
       const transform = phase.onResponse(x, status, headers)

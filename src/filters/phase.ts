@@ -1,4 +1,4 @@
-import type { Transform } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import type { Plan } from '../plan/plan.ts'
@@ -18,11 +18,11 @@ export interface RequestPhase {
 
 /**
  * A response phase, built once per Plan. Called once when the response head is known, before it is
- * sent: it may edit `headers` (flat `[name, value, …]`) in place, and may return a Transform that
- * the body then flows through on its way to the client (compression, buffering).
+ * sent: it may edit `headers` (flat `[name, value, …]`) in place, and may return a Transform (or
+ * any Duplex) that the body then flows through on its way to the client (compression, buffering).
  */
 export interface ResponsePhase {
-  onResponse(x: Exchange, status: number, headers: string[]): Transform | undefined
+  onResponse(x: Exchange, status: number, headers: string[]): Duplex | undefined
 }
 
 /** Builds a route's phases from its config; returns undefined where the route does not use it. */

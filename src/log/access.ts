@@ -84,6 +84,9 @@ export function fields(x: Exchange) {
     pool: x.pool?.name,
     server: x.server?.address,
     backend_ms: x.backendMs >= 0 ? round(x.backendMs) : undefined,
+    backend_held_ms: x.backendHeldMs >= 0 ? round(x.backendHeldMs) : undefined,
+    buffered: buffered(x),
+    spilled_bytes: x.spilledBytes > 0 ? x.spilledBytes : undefined,
     attempts: x.attempts,
     queue_ms: x.queueMs >= 0 ? round(x.queueMs) : undefined,
     queue_depth: x.queueMs >= 0 ? x.queueDepth : undefined,
@@ -99,6 +102,12 @@ export function fields(x: Exchange) {
 
 function clock(): string {
   return new Date().toISOString().slice(11, 23)
+}
+
+/** Which bodies were buffered: `request`, `response`, both, or undefined. */
+function buffered(x: Exchange): string | undefined {
+  if (x.requestBuffered) return x.responseBuffered ? 'request,response' : 'request'
+  return x.responseBuffered ? 'response' : undefined
 }
 
 function prettyLine(x: Exchange): string {

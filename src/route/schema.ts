@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
+import { bufferingSchema } from '../filters/buffer-schema.ts'
+import { compressionSchema } from '../filters/compress-schema.ts'
 import { isWrittenByProxy } from '../http/proxy-headers.ts'
 import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
 import { matchSchema } from './match/schema.ts'
@@ -33,6 +35,8 @@ export const routeSchema = z
     request_headers: headerEdits.optional().describe('Edits to the request headers sent to the pool.'),
     response_headers: headerEdits.optional().describe('Edits to the response headers sent to the client.'),
     max_body_bytes: size('Largest request body accepted; larger ones get 413. Default "100MiB".').prefault('100MiB'),
+    compression: compressionSchema.optional(),
+    buffering: bufferingSchema.optional(),
   })
   .superRefine((route, ctx) => {
     const given = actions.filter((a) => route[a] !== undefined)

@@ -18,10 +18,10 @@ type Controller = Dispatcher.DispatchController & { rawHeaders?: RawFields; rawT
 /**
  * Sends the exchange to a server of `pool` and streams the response back with backpressure both
  * ways. `body` is the request body to send, or null for none. A failed attempt is retried on
- * another server only when the catalogue allows it, the body can be sent again, and nothing has
- * reached the client yet.
+ * another server only when the catalogue allows it, the body can be sent again (it was not read
+ * yet, or `x.body` can replay it), and nothing has reached the client yet.
  */
-export function forward(x: Exchange, pool: Pool, body: Readable | null): void {
+export function forward(x: Exchange, pool: Pool, body: Readable | Buffer | null): void {
   x.pool = pool
   pool.retries.budget.earn()
   pool.acquire(new Attempt(x, pool, body, undefined, false))
@@ -53,7 +53,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
   readonly #x: Exchange
   #pool: Pool
   #server!: Server
-  readonly #body: Readable | null
+  readonly #body: Readable | Buffer | null
   #sentAt = 0
   #controller: Controller | undefined
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
@@ -64,7 +64,13 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
   /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
   #statusTrailers: Record<string, string> | undefined
 
-  constructor(x: Exchange, pool: Pool, body: Readable | null, tried: readonly Server[] | undefined, fresh: boolean) {
+  constructor(
+    x: Exchange,
+    pool: Pool,
+    body: Readable | Buffer | null,
+    tried: readonly Server[] | undefined,
+    fresh: boolean,
+  ) {
     this.x = x
     this.#fresh = fresh
     this.#x = x
@@ -83,12 +89,14 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
     this.#sentAt = performance.now()
     x.server = server
     x.attempts++
+    const headers = backendRequestHeaders(x, pool.hostHeader)
+    x.body?.fitHeaders(headers)
     const dispatcher = this.#fresh ? server.state.freshClient() : server.state.dispatcher
     dispatcher.dispatch(
       {
         path: x.path,
         method: x.req.method as Dispatcher.HttpMethod,
-        headers: backendRequestHeaders(x, pool.hostHeader),
+        headers,
         body: this.#body,
         headersTimeout: pool.retries.perTryMs,
         bodyTimeout: pool.timeouts.bodyIdleMs,
@@ -173,14 +181,18 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
     const pool = this.#pool
     // A stale connection is retried whatever came before, and outside the budget: the retry goes on
     // a fresh connection, which cannot be stale again.
+    // A body kept whole (x.body) is sent again from its start: only the method decides then.
+    const replay = x.body?.replayable === true
+    const body = replay ? null : this.#body
     const retry =
       code === 'stale_connection'
-        ? mayRetry(x, code, this.#body)
-        : x.attempts < pool.retries.attempts && mayRetry(x, code, this.#body) && pool.retries.budget.spend()
+        ? mayRetry(x, code, body)
+        : x.attempts < pool.retries.attempts && mayRetry(x, code, body) && pool.retries.budget.spend()
     if (retry) {
       x.retried = code
       const tried = this.tried ? [...this.tried, this.#server] : [this.#server]
-      pool.acquire(new Attempt(x, pool, this.#body, tried, code === 'stale_connection'))
+      const next = replay ? x.body!.open() : this.#body
+      pool.acquire(new Attempt(x, pool, next, tried, code === 'stale_connection'))
       return
     }
     respondError(x, code)
@@ -189,6 +201,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
   #release(code: FailureCode | undefined): void {
     if (this.#released) return
     this.#released = true
+    this.#x.backendHeldMs = performance.now() - this.#sentAt
     if (this.#onAbort) this.#x.abort.signal.removeEventListener('abort', this.#onAbort)
     const x = this.#x
     this.#pool.release(this.#server, {

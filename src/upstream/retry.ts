@@ -10,11 +10,11 @@ import type { Exchange } from '../exchange.ts'
  * method, a request carrying `Idempotency-Key`, or a request whose body the backend never got a
  * byte of: it cannot have acted on a request it did not receive whole.
  */
-export function mayRetry(x: Exchange, code: FailureCode, body: Readable | null): boolean {
+export function mayRetry(x: Exchange, code: FailureCode, body: Readable | Buffer | null): boolean {
   if (x.res.headersSent) return false
   const rule = failures[code].retry
   if (rule === 'never') return false
-  if (body?.readableDidRead) return false
+  if (body !== null && !Buffer.isBuffer(body) && body.readableDidRead) return false
   if (rule === 'always' || body !== null) return true
   return idempotent.has(x.req.method ?? '') || x.req.headers['idempotency-key'] !== undefined
 }

@@ -1,0 +1,43 @@
+import type { Duplex } from 'node:stream'
+import type { Exchange } from '../exchange.ts'
+import type { RouteConfig } from '../route/schema.ts'
+import { type BufferLimits, BufferStream } from './buffer-stream.ts'
+import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
+import { requestBuffer } from './request-buffer.ts'
+
+/**
+ * Buffering for routes with a `buffering:` block: request bodies read whole before a server is
+ * chosen, and responses read at the backend's pace and fed to the client at its own.
+ */
+export const buffer = {
+  request(route: RouteConfig) {
+    const config = route.buffering?.request
+    if (!config?.enabled) return undefined
+    return requestBuffer({
+      memoryBytes: config.memory,
+      maxBytes: Math.min(route.max_body_bytes, Math.max(config.memory, config.disk)),
+      dir: route.buffering!.temp_dir,
+    })
+  },
+  response(route: RouteConfig) {
+    const config = route.buffering?.response
+    if (!config?.enabled) return undefined
+    return new BufferPhase({ memoryBytes: config.memory, diskBytes: config.disk, dir: route.buffering!.temp_dir })
+  },
+} satisfies RoutePhaseFactory
+
+/** The response phase: every response with a body flows through a BufferStream. */
+class BufferPhase implements ResponsePhase {
+  readonly #limits: BufferLimits
+
+  constructor(limits: BufferLimits) {
+    this.#limits = limits
+  }
+
+  onResponse(x: Exchange, status: number): Duplex | undefined {
+    // RFC 9110 §6.4.1: these have no body to hold.
+    if (x.req.method === 'HEAD' || status < 200 || status === 204 || status === 304) return undefined
+    x.responseBuffered = true
+    return new BufferStream(x, this.#limits)
+  }
+}

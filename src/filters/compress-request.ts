@@ -1,0 +1,60 @@
+import { pipeline, type Readable } from 'node:stream'
+import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib'
+import { ProxyError } from '../errors.ts'
+import type { Exchange, RequestBody } from '../exchange.ts'
+import { BodyLimit } from './body-limit.ts'
+import { dropHeaders } from './compress-headers.ts'
+import type { RequestPhase } from './phase.ts'
+
+const decoders = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+  zstd: createZstdDecompress,
+} satisfies Record<string, () => NodeJS.ReadWriteStream>
+
+/**
+ * Builds the request phase that decodes a body sent with one `Content-Encoding` Portico knows
+ * (gzip, deflate, br, zstd), for backends that cannot. The decoded body streams on without
+ * Content-Encoding and Content-Length; past `maxDecodedBytes` the exchange fails with 413
+ * (`body_too_large`), and a body that does not decode with 400. Other bodies pass untouched.
+ * Counts decoded bytes as `bytes_in`.
+ */
+export function compressRequest(maxDecodedBytes: number): RequestPhase {
+  return {
+    onRequest(x) {
+      const coding = x.req.headers['content-encoding']?.trim().toLowerCase()
+      if (coding === undefined || !Object.hasOwn(decoders, coding)) return undefined
+      x.body = new DecodedBody(x, decoders[coding as keyof typeof decoders](), maxDecodedBytes)
+      return undefined
+    },
+  }
+}
+
+// The decoded body has neither the coding nor the length the client declared.
+const decodedDrops = new Set(['content-encoding', 'content-length'])
+
+/** A body decoded as it streams; it can be read once. */
+class DecodedBody implements RequestBody {
+  readonly replayable = false
+  readonly #stream: Readable
+
+  constructor(x: Exchange, decoder: NodeJS.ReadWriteStream, maxBytes: number) {
+    x.bytesIn = 0
+    const limit = new BodyLimit(x, maxBytes)
+    this.#stream = limit
+    pipeline(x.req, decoder, limit, (err) => {
+      // A decoder error means the client sent something that is not what it says it is.
+      if (err && !(err instanceof ProxyError) && !x.req.destroyed) limit.destroy(new ProxyError('bad_request', err))
+    })
+  }
+
+  open(): Readable {
+    return this.#stream
+  }
+
+  fitHeaders(headers: string[]): void {
+    dropHeaders(headers, decodedDrops)
+  }
+}
