@@ -1,11 +1,15 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { startWorkers } from './cluster/primary.ts'
+import { runWorker } from './cluster/worker.ts'
+import { workerCount } from './cluster/worker-count.ts'
 import { ConfigError, configJsonSchema, loadConfig } from './config/load.ts'
 import { type Config, configSchema } from './config/schema.ts'
 import { startDemo } from './demo.ts'
 import { openEventLog } from './log/events.ts'
-import { startPortico } from './portico.ts'
+import { type Portico, startPortico } from './portico.ts'
 
 /** Exit codes, as documented in the README. */
 const exit = { ok: 0, invalidConfig: 1, usage: 2, startFailed: 3 } as const
@@ -30,6 +34,7 @@ function version(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (cluster.isWorker) return runWorker(openEventLog())
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)
@@ -104,26 +109,21 @@ async function run(file: string | undefined): Promise<number> {
   } catch (err) {
     return reportConfigError(err)
   }
-  let portico: Awaited<ReturnType<typeof startPortico>>
+  const workers = workerCount(config)
+  let portico: Pick<Portico, 'urls' | 'close'> & { reload(config: Config): void | Promise<void> }
   try {
-    portico = await startPortico(config, events)
+    portico = workers > 1 ? await startWorkers(config, workers, events) : await startPortico(config, events)
   } catch (err) {
     demo?.close()
     process.stderr.write(`portico: could not start: ${(err as Error).message}\n`)
     return exit.startFailed
   }
-  for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
-  if (demo) {
-    process.stdout.write(
-      `portico demo: no config file given, so round robin over three demo backends at ${demo.addresses.join(', ')}\n` +
-        `  try: curl ${portico.urls[0]}/   (run \`portico run -c portico.yaml\` for a real config)\n`,
-    )
-  }
-
-  process.on('SIGHUP', () => {
+  process.on('SIGHUP', async () => {
     if (!file) return
     try {
-      portico.reload(loadConfig(file))
+      const next = loadConfig(file)
+      await portico.reload(next)
+      config = next
       events.info('config reloaded', { file })
     } catch (err) {
       events.error('reload refused, the running config stays', { file, error: (err as Error).message })
@@ -134,7 +134,7 @@ async function run(file: string | undefined): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) process.exit(1)
       stopping = true
-      events.info('draining', { signal, grace_ms: portico.plan().shutdownGraceMs })
+      events.info('draining', { signal, grace_ms: config.shutdown_grace })
       void portico.close().then(() => {
         demo?.close()
         resolve(exit.ok)
@@ -142,6 +142,14 @@ async function run(file: string | undefined): Promise<number> {
     }
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
+    // Only now that every signal has its handler: whoever waits for this line may signal at once.
+    for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
+    if (demo) {
+      process.stdout.write(
+        `portico demo: no config file given, so round robin over three demo backends at ${demo.addresses.join(', ')}\n` +
+          `  try: curl ${portico.urls[0]}/   (run \`portico run -c portico.yaml\` for a real config)\n`,
+      )
+    }
   })
 }
 

@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { reusePort } from '../cluster/reuse-port.ts'
 import { splitAddress } from '../config/common.ts'
 import { Exchange } from '../exchange.ts'
 import type { EventLog } from '../log/events.ts'
@@ -76,7 +77,7 @@ export async function listenHttp(address: string, plan: () => Plan, events: Even
   })
   server.on('error', (err) => events.error('listener error', { address, error: err.message }))
 
-  server.listen({ host, port })
+  server.listen({ host, port, reusePort })
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))])
   const bound = server.address() as AddressInfo
   const urlHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address

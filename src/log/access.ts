@@ -35,7 +35,10 @@ export function openAccessLog(settings: AccessLogSettings): AccessLog {
       else resolve()
     })
   if (pretty) return { write: (x) => stream.write(prettyLine(x)), close }
-  const logger = pino({ base: null, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime }, stream)
+  const logger = pino(
+    { base: { pid: process.pid }, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime },
+    stream,
+  )
   return { write: (x) => logger.info(fields(x)), close }
 }
 
