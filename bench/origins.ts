@@ -13,17 +13,17 @@ export interface Origins {
 }
 
 /**
- * Starts the origins on `cpus`. nginx is the faster HTTP origin by far (C, no allocation per
+ * Starts the origins on `cpus`. nginx, unless `preferNginx` is false, is the faster HTTP origin by far (C, no allocation per
  * request), so it is used when installed and the node origin is never the bottleneck of the
  * fastest proxies; the node origin answers the same paths where nginx is not there.
  */
-export async function startOrigins(dir: string, cpus: string | undefined): Promise<Origins> {
+export async function startOrigins(dir: string, cpus: string | undefined, preferNginx: boolean): Promise<Origins> {
   const script = new URL('./origin.ts', import.meta.url).pathname
   const ws = await start(cpus, process.execPath, [script], (out) => {
     const m = /\{"port":(\d+)\}/.exec(out)
     return m ? Number(m[1]) : undefined
   })
-  const binary = installed('nginx')
+  const binary = preferNginx ? installed('nginx') : undefined
   if (!binary) return { http: ws, ws, kind: 'node', stop: () => ws.stop() }
   const port = await freePort()
   const big = join(dir, '100k')

@@ -8,6 +8,8 @@ export interface Usage {
   readonly peakRssBytes: number
   /** Sum of the current resident set sizes (VmRSS), in bytes. */
   readonly rssBytes: number
+  /** Sum of the private anonymous memory (RssAnon): RSS less the shared executable and libraries. */
+  readonly privateBytes: number
 }
 
 // Clock ticks per second for /proc/PID/stat; 100 on every Linux architecture Node runs on.
@@ -26,13 +28,15 @@ export function usage(pid: number): Usage | undefined {
   let ticks = 0
   let peak = 0
   let rss = 0
+  let own = 0
   for (const p of tree) {
     ticks += stats.get(p)?.ticks ?? 0
     const status = readStatus(p)
     peak += status.VmHWM ?? 0
     rss += status.VmRSS ?? 0
+    own += status.RssAnon ?? 0
   }
-  return { cpuSeconds: ticks / ticksPerSecond, peakRssBytes: peak, rssBytes: rss }
+  return { cpuSeconds: ticks / ticksPerSecond, peakRssBytes: peak, rssBytes: rss, privateBytes: own }
 }
 
 function readStats(): Map<number, { ppid: number; ticks: number }> {
@@ -56,7 +60,7 @@ function readStatus(pid: number): Record<string, number> {
   const out: Record<string, number> = {}
   try {
     for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-      const m = /^(Vm\w+):\s+(\d+) kB/.exec(line)
+      const m = /^(Vm\w+|RssAnon):\s+(\d+) kB/.exec(line)
       if (m) out[m[1]!] = Number(m[2]) * 1024
     }
   } catch {}

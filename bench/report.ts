@@ -18,6 +18,8 @@ export interface Memory {
   readonly contender: string
   readonly peakRssMb: number
   readonly rssAfterMb: number
+  /** Private (anonymous) RSS after the run: what this contender costs beyond shared code. */
+  readonly privateAfterMb: number
 }
 
 /** Everything a run found: what `--json` writes, and what the table shows. */
@@ -94,8 +96,8 @@ export function formatReport(r: Report): string {
   lines.push('', '### Memory', '')
   lines.push(
     table(
-      ['contender', 'peak RSS MB', 'RSS after MB'],
-      r.memory.map((m) => [m.contender, fixed(m.peakRssMb, 1), fixed(m.rssAfterMb, 1)]),
+      ['contender', 'peak RSS MB', 'RSS after MB', 'private after MB'],
+      r.memory.map((m) => [m.contender, fixed(m.peakRssMb, 1), fixed(m.rssAfterMb, 1), fixed(m.privateAfterMb, 1)]),
     ),
   )
   if (r.targets.length > 0) {

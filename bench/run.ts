@@ -25,6 +25,8 @@ installed, node-http-proxy, @fastify/http-proxy), in interleaved rounds, and pri
   --duration S        seconds of load per measurement (default 2)
   --rounds N          interleaved rounds; each figure is the median (default 3)
   --connections N     concurrent connections (default 50)
+  --load TOOL         wrk or autocannon (default wrk when installed)
+  --origin KIND       nginx or node (default nginx when installed)
   --json FILE         also write the report as JSON to FILE
 `
 
@@ -36,6 +38,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     json: { type: 'string' },
+    load: { type: 'string' },
+    origin: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -60,13 +64,13 @@ const chosenPeers = values.peers === undefined ? contenders : pick(contenders, `
 const seconds = Number(values.duration)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
-const tool = installed('wrk') ? 'wrk' : 'autocannon'
+const tool = values.load === 'autocannon' || !installed('wrk') ? 'autocannon' : 'wrk'
 const pins = pinning()
 if (pins) execFileSync('taskset', ['-a', '-p', '-c', pins.rest, String(process.pid)], { stdio: 'ignore' })
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-bench-'))
 execFileSync('chmod', ['755', dir])
-const origins = await startOrigins(dir, pins?.rest)
+const origins = await startOrigins(dir, pins?.rest, values.origin !== 'node')
 const running: { contender: Contender; started: Started }[] = []
 const stopAll = async () => {
   await Promise.all(running.map((r) => r.started.stop()))
@@ -140,6 +144,7 @@ try {
         contender: r.contender.name,
         peakRssMb: (u?.peakRssBytes ?? 0) / 2 ** 20,
         rssAfterMb: (u?.rssBytes ?? 0) / 2 ** 20,
+        privateAfterMb: (u?.privateBytes ?? 0) / 2 ** 20,
       }
     })
   const report: Report = {
@@ -210,7 +215,7 @@ function targets(r: Report): Report['targets'] {
     out.push({
       target: 'RSS < 80 MB after the run',
       met: memory.rssAfterMb < 80,
-      detail: `${memory.rssAfterMb.toFixed(1)} MB (peak ${memory.peakRssMb.toFixed(1)} MB)`,
+      detail: `${memory.rssAfterMb.toFixed(1)} MB (peak ${memory.peakRssMb.toFixed(1)} MB, private ${memory.privateAfterMb.toFixed(1)} MB)`,
     })
   }
   const two = row('portico×2')
