@@ -39,6 +39,11 @@ export interface HttpShape {
   readonly bodyBytes?: number
   /** A new connection for every request (`Connection: close`). */
   readonly close?: boolean
+  /**
+   * A fixed total rate in requests per second, instead of as fast as the contender answers, so that
+   * latencies compare at the same load. Driven by autocannon, which can hold a rate.
+   */
+  readonly rate?: number
 }
 
 /** Drives a load of `shape` requests and measures it. */
@@ -46,7 +51,7 @@ export type Drive = (options: LoadOptions) => Promise<LoadResult>
 
 /** HTTP load with wrk, or autocannon where wrk is not installed. */
 export function http(shape: HttpShape): Drive {
-  return (o) => (o.tool === 'wrk' ? wrk(shape, o) : autocannon(shape, o))
+  return (o) => (o.tool === 'wrk' && shape.rate === undefined ? wrk(shape, o) : autocannon(shape, o))
 }
 
 /** WebSocket echo load: each connection sends a message of `bytes`, waits for its echo, and again. */
@@ -102,6 +107,7 @@ async function autocannon(shape: HttpShape, o: LoadOptions): Promise<LoadResult>
   const bin = new URL('../node_modules/autocannon/autocannon.js', import.meta.url).pathname
   const args = [bin, '-j', '-c', `${o.connections}`, '-d', `${o.seconds}`]
   if (shape.close) args.push('-H', 'connection=close')
+  if (shape.rate !== undefined) args.push('-R', `${shape.rate}`)
   if (shape.method === 'POST') args.push('-m', 'POST', '-b', 'x'.repeat(shape.bodyBytes ?? 0))
   const [cmd, all] = pinned(o.cpus, process.execPath, [...args, `${o.url}${shape.path}`])
   const { stdout } = await run(cmd, all, { maxBuffer: 16 << 20 })

@@ -181,7 +181,9 @@ try {
 }
 
 function inScenario(c: Contender, s: Scenario): boolean {
-  return c.scenarios === undefined || c.scenarios.includes(s.name)
+  return (
+    (c.scenarios === undefined || c.scenarios.includes(s.name)) && (s.only === undefined || s.only.includes(c.name))
+  )
 }
 
 /** The issue's targets, checked on the 1 KiB keep-alive GETs of this run. */
@@ -199,15 +201,19 @@ function targets(r: Report): Report['targets'] {
   ratio('http-proxy', 2, '≥ 2× node-http-proxy req/s')
   ratio('@fastify/http-proxy', 1.0001, 'ahead of @fastify/http-proxy')
   ratio('nginx', 0.5, '≥ ½ nginx (one worker) req/s')
-  const direct = row('direct')
-  const nginx = row('nginx')
-  if (direct && nginx) {
-    const ours = portico.p99Ms - direct.p99Ms
+  // Latency compares best at one rate for all; without that scenario, each at its own full rate.
+  const atRate = r.scenarios.find((s) => s.name === 'get-1k-rate')?.rows
+  const latencyRows = atRate ?? rows
+  const direct = latencyRows?.find((x) => x.contender === 'direct')
+  const nginx = latencyRows?.find((x) => x.contender === 'nginx')
+  const ours = latencyRows?.find((x) => x.contender === 'portico')
+  if (direct && nginx && ours) {
+    const added = ours.p99Ms - direct.p99Ms
     const theirs = nginx.p99Ms - direct.p99Ms
     out.push({
       target: 'p99 added over direct ≤ nginx’s',
-      met: ours <= theirs,
-      detail: `${ours.toFixed(2)} ms vs ${theirs.toFixed(2)} ms (each at its own full rate)`,
+      met: added <= theirs,
+      detail: `${added.toFixed(2)} ms vs ${theirs.toFixed(2)} ms (${atRate ? 'same rate' : 'each at its own full rate'})`,
     })
   }
   const memory = r.memory.find((m) => m.contender === 'portico')

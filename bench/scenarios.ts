@@ -5,6 +5,8 @@ export interface Scenario {
   readonly name: string
   readonly title: string
   readonly drive: Drive
+  /** Only these contenders (all when absent). */
+  readonly only?: readonly string[]
 }
 
 /**
@@ -23,6 +25,12 @@ export const scenarios: readonly Scenario[] = [
     name: 'get-1k-close',
     title: '1 KiB GET, a new connection each request',
     drive: http({ path: '/1k', close: true }),
+  },
+  {
+    name: 'get-1k-rate',
+    title: '1 KiB GET, keep-alive, all at the same 2000 req/s (latency and CPU at equal load)',
+    drive: http({ path: '/1k', rate: 2000 }),
+    only: ['portico', 'direct', 'nginx', 'haproxy'],
   },
   { name: 'ws', title: 'WebSocket echo, 64-byte messages (msgs/s)', drive: websocket(64) },
 ]
