@@ -64,7 +64,10 @@ export async function startWorkers(config: Config, count: number, events: EventL
       worker.once('exit', (code, signal) => {
         members.delete(member)
         reject(new Error(`worker ${worker.process.pid} exited with ${signal ?? code} while starting`))
+        // Exit code 0 is a worker that was asked to stop (a signal sent to every process, as systemd
+        // does): the primary is stopping too, so only a crash is replaced.
         if (stopping || !member.ready) return
+        if (code === 0) return events.info('worker stopped', { pid: worker.process.pid })
         events.warn('worker exited, starting another', { pid: worker.process.pid, code, signal })
         const replace = (): unknown =>
           stopping ||
