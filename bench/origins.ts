@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { nginxConfig } from './proxies.ts'
+import { nginxConfig } from './contenders.ts'
 import { freePort, installed, type Started, start } from './spawn.ts'
 
 /** The running origins: HTTP (nginx serving from memory when installed, else node) and the WebSocket echo (node). */

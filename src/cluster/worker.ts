@@ -14,16 +14,13 @@ export async function runWorker(events: EventLog): Promise<number> {
   const send = (message: ToPrimary) => process.send?.(message)
   let portico: Portico | undefined
   let stopping = false
-  let stopped: (code: number) => void = () => {}
-  const done = new Promise<number>((resolve) => {
-    stopped = resolve
-  })
+  const done = Promise.withResolvers<number>()
   const stop = () => {
     if (stopping) return
     stopping = true
     void Promise.resolve(portico?.close()).then(() => {
       if (process.connected) process.disconnect()
-      stopped(0)
+      done.resolve(0)
     })
   }
   process.on('SIGHUP', () => {})
@@ -42,8 +39,8 @@ export async function runWorker(events: EventLog): Promise<number> {
       }
     }
   })
-  const [start] = (await once(process, 'message')) as [ToWorker]
-  if (start.type !== 'start') return 1
+  // The primary's first message is always `start`.
+  const [start] = (await once(process, 'message')) as [Extract<ToWorker, { type: 'start' }>]
   shared.join(start.leader, (key, value) => send({ type: 'state', key, value }))
   try {
     portico = await startPortico(start.config, events)
@@ -54,5 +51,5 @@ export async function runWorker(events: EventLog): Promise<number> {
   }
   if (stopping) await portico.close(0)
   else send({ type: 'ready', urls: portico.urls })
-  return done
+  return done.promise
 }
