@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -255,13 +255,9 @@ function versions(origin: string): Record<string, string> {
   const tryVersion = (name: string, args: string[], re: RegExp) => {
     const bin = installed(name)
     if (!bin) return
-    try {
-      const text = execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-      out[name] = re.exec(text)?.[1] ?? 'unknown'
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string }
-      out[name] = re.exec(`${e.stdout ?? ''}${e.stderr ?? ''}`)?.[1] ?? 'unknown'
-    }
+    // Some print their version on stderr, and wrk exits 1 after printing it.
+    const { stdout, stderr } = spawnSync(bin, args, { encoding: 'utf8' })
+    out[name] = re.exec(`${stdout}${stderr}`)?.[1] ?? 'unknown'
   }
   tryVersion('nginx', ['-v'], /nginx\/(\S+)/)
   tryVersion('haproxy', ['-v'], /version (\S+)/)
