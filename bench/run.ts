@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -61,16 +61,31 @@ const pick = <T extends { name: string }>(all: readonly T[], list: string | unde
 }
 const chosenScenarios = pick(scenarios, values.scenarios, 'scenario')
 const chosenPeers = values.peers === undefined ? contenders : pick(contenders, `portico,${values.peers}`, 'peer')
-const seconds = Number(values.duration)
-const rounds = Number(values.rounds)
-const connections = Number(values.connections)
-const tool = values.load === 'autocannon' || !installed('wrk') ? 'autocannon' : 'wrk'
+const count = (name: 'duration' | 'rounds' | 'connections') => {
+  const n = Number(values[name])
+  if (Number.isInteger(n) && n > 0) return n
+  process.stderr.write(`bench: --${name} takes a whole number above 0, found "${values[name]}"\n`)
+  process.exit(2)
+}
+const oneOf = (name: 'load' | 'origin', choices: readonly string[]) => {
+  const v = values[name]
+  if (v === undefined || choices.includes(v)) return v
+  process.stderr.write(`bench: --${name} takes ${choices.join(' or ')}, found "${v}"\n`)
+  process.exit(2)
+}
+const seconds = count('duration')
+const rounds = count('rounds')
+const connections = count('connections')
+const load = oneOf('load', ['wrk', 'autocannon'])
+const origin = oneOf('origin', ['nginx', 'node'])
+const tool = load === 'autocannon' || !installed('wrk') ? 'autocannon' : 'wrk'
 const pins = pinning()
 if (pins) execFileSync('taskset', ['-a', '-p', '-c', pins.rest, String(process.pid)], { stdio: 'ignore' })
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-bench-'))
-execFileSync('chmod', ['755', dir])
-const origins = await startOrigins(dir, pins?.rest, values.origin !== 'node')
+// nginx's worker runs as another user and reads the 100 KiB file from here.
+chmodSync(dir, 0o755)
+const origins = await startOrigins(dir, pins?.rest, origin !== 'node')
 const running: { contender: Contender; started: Started }[] = []
 const stopAll = async () => {
   await Promise.all(running.map((r) => r.started.stop()))
