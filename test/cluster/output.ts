@@ -13,7 +13,7 @@ export const config = (server: string) => ({
 export function waitForLine<T>(p: SpawnedPortico, match: (line: string) => T | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
     const check = () => {
-      for (const line of p.output().split('\n')) {
+      for (const line of lines(p.output())) {
         const found = match(line)
         if (found !== undefined) {
           p.child.stdout!.off('data', onData)
@@ -36,11 +36,16 @@ export function waitForLine<T>(p: SpawnedPortico, match: (line: string) => T | u
 /** The pid of each access log line so far, in order. */
 export function accessPids(p: SpawnedPortico): number[] {
   const pids = []
-  for (const line of p.output().split('\n')) if (line.includes('"outcome"')) pids.push(JSON.parse(line).pid as number)
+  for (const line of lines(p.output())) if (line.includes('"outcome"')) pids.push(JSON.parse(line).pid as number)
   return pids
 }
 
 /** The worker pids that the primary's event `message` lists, once it has written it. */
 export function workerPids(p: SpawnedPortico, message: string): Promise<number[]> {
   return waitForLine(p, (line) => (line.includes(`"${message}"`) ? (JSON.parse(line).pids as number[]) : undefined))
+}
+
+/** The complete lines of `text`: a line still being read is left for later. */
+export function lines(text: string): string[] {
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n')
 }

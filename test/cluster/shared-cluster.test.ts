@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { test } from 'node:test'
+import { lines } from './output.ts'
 
 const fixture = new URL('./fixtures/shared-cluster.ts', import.meta.url).pathname
 
@@ -10,8 +11,7 @@ test('a value the leader worker shares reaches every worker, and a replacement t
   t.after(() => child.kill('SIGKILL'))
   let text = ''
   const seen = () =>
-    text
-      .split('\n')
+    lines(text)
       .filter((l) => l.includes('"test/leader"'))
       .map((l) => JSON.parse(l) as { pid: number; value: number })
   const until = <T>(check: () => T | undefined) =>
