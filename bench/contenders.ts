@@ -38,7 +38,13 @@ const porticoPort = (stdout: string) => {
   return m ? Number(m[1]) : undefined
 }
 
-function portico(setup: Setup, workers: number, accessLog: boolean): Promise<Started> {
+/** Starts Portico with `workers` in front of the setup's origins, its access log off or in JSON; `nodeFlags` go to node. */
+export function portico(
+  setup: Setup,
+  workers: number,
+  accessLog: boolean,
+  nodeFlags: readonly string[] = [],
+): Promise<Started> {
   const config = {
     listeners: [{ address: '127.0.0.1:0' }],
     pools: { origin: { servers: [setup.origin] }, ws: { servers: [setup.ws] } },
@@ -51,7 +57,7 @@ function portico(setup: Setup, workers: number, accessLog: boolean): Promise<Sta
   }
   const file = join(setup.dir, `portico-${workers}-${accessLog ? 'log' : 'nolog'}.yaml`)
   writeFileSync(file, stringify(config))
-  return start(setup.cpus, node, [here('../src/cli.ts'), 'run', '-c', file], porticoPort)
+  return start(setup.cpus, node, [...nodeFlags, here('../src/cli.ts'), 'run', '-c', file], porticoPort)
 }
 
 /** The contenders, in table order; Portico first, since every ratio is to it. */
