@@ -1,8 +1,12 @@
 #!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1
 // Memory for streaming: a 1 MiB young generation frees socket buffers soon after use, and a fixed malloc
 // mmap threshold keeps large allocations from fragmenting the heap. A 1 GiB stream then peaks under 150 MB RSS.
+import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { startWorkers } from './cluster/primary.ts'
+import { runWorker } from './cluster/worker.ts'
+import { workerCount } from './cluster/worker-count.ts'
 import { ConfigError, configJsonSchema, formatProblem, loadConfig } from './config/load.ts'
 import { type Config, configSchema } from './config/schema.ts'
 import { demoPort, startDemo } from './demo.ts'
@@ -35,6 +39,7 @@ function version(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (cluster.isWorker) return runWorker(openEventLog())
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)
@@ -152,16 +157,21 @@ async function run(file: string | undefined): Promise<number> {
   } catch (err) {
     return reportConfigError(err)
   }
-  let portico: Portico
+  const workers = workerCount(config)
+  let portico: Running
   try {
-    portico = await startPortico(config, events)
+    portico = workers > 1 ? await startWorkers(config, workers, events) : await startPortico(config, events)
   } catch (err) {
     demo?.close()
     process.stderr.write(`portico: could not start: ${(err as Error).message}\n`)
     return exit.startFailed
   }
   // Signal handlers go in before the startup lines: whoever reads them may signal at once.
-  process.on('SIGHUP', () => reload(portico, file, events))
+  let graceMs = config.shutdown_grace
+  process.on('SIGHUP', async () => {
+    const next = await reload(portico, file, events)
+    if (next) graceMs = next.shutdown_grace
+  })
   const stopped = new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: string) => {
@@ -169,7 +179,7 @@ async function run(file: string | undefined): Promise<number> {
       stopping = true
       const closed = portico.close()
       // Logged once the listeners no longer accept, so whoever reads it can count on that.
-      events.info('draining', { signal, grace_ms: portico.plan().shutdownGraceMs })
+      events.info('draining', { signal, grace_ms: graceMs })
       void closed.then(() => {
         demo?.close()
         events.info('stopped')
@@ -190,19 +200,29 @@ async function run(file: string | undefined): Promise<number> {
   return stopped
 }
 
-/** Reloads the config file on SIGHUP; an invalid file is refused and the running config stays. */
-function reload(portico: Portico, file: string | undefined, events: EventLog): void {
+/** Portico in this process, or its workers: what `run` starts, reloads and stops. */
+type Running = Pick<Portico, 'urls' | 'close'> & { reload(config: Config): readonly string[] | Promise<void> }
+
+/**
+ * Reloads the config file on SIGHUP and returns the new config; an invalid file is refused, the
+ * running config stays, and the result is undefined.
+ */
+async function reload(portico: Running, file: string | undefined, events: EventLog): Promise<Config | undefined> {
   if (!file) {
     events.warn('SIGHUP ignored: the demo has no config file to reload')
-    return
+    return undefined
   }
   try {
-    const needRestart = portico.reload(loadConfig(file))
+    const next = loadConfig(file)
+    const needRestart = await portico.reload(next)
     events.info('config reloaded', { file })
-    if (needRestart.length > 0) events.warn('changes that take effect only on restart', { keys: needRestart })
+    if (needRestart && needRestart.length > 0)
+      events.warn('changes that take effect only on restart', { keys: needRestart })
+    return next
   } catch (err) {
     const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
     events.error('reload refused, the running config stays', { file, errors })
+    return undefined
   }
 }
 

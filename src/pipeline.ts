@@ -90,7 +90,7 @@ function admit(plan: Plan, x: Exchange): Route | undefined {
 
   // Who the client is, before any route looks: behind trusted proxies, what they say it is.
   if (x.trusted) x.clientAddress = clientAddress(x.req.headers, x.peerAddress, plan.trusted)
-  x.country = plan.geo.country(x.clientAddress)
+  if (plan.geo) x.country = plan.geo.country(x.clientAddress)
   const route = plan.routes.match(x)
   if (!route) return void plan.routes.unmatched.run(x)
   x.route = route

@@ -63,6 +63,12 @@ export const configSchema = z
     shutdown_grace: duration(
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1).max(1024)])
+      .prefault('auto')
+      .describe(
+        'Worker processes for `portico run`, all accepting on the same listeners: a number, or "auto" for one per CPU core (one when a listener has port 0, as tests and tools use). Read at start only; a reload keeps the running workers. Default "auto".',
+      ),
   })
   .superRefine((config, ctx) => checkRoutePools(config.routes, Object.keys(config.pools), ctx), {
     // Also when other keys are wrong, so that one run reports every problem: the check needs only

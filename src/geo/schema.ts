@@ -17,12 +17,20 @@ const file = z.string().check((ctx) => {
 /** Where client countries come from. */
 export const geoSchema = z
   .strictObject({
+    enabled: z
+      .boolean()
+      .optional()
+      .describe(
+        "Look up every client's country (for the access log too). Default: only when a route uses `match.country` or `{country}`, or `database` is set.",
+      ),
     database: file
       .optional()
       .describe(
         'A MaxMind-format country database (.mmdb), e.g. GeoLite2-Country.mmdb. Default: the embedded CC0 geo-whois-asn-country database.',
       ),
   })
-  .describe('Client country lookup, for `match.country`, the `{country}` variable and the access log.')
+  .describe(
+    'Client country lookup, for `match.country`, the `{country}` variable and the access log. The database is read only when `enabled` says so.',
+  )
 
 export type GeoConfig = z.output<typeof geoSchema>

@@ -1,9 +1,8 @@
-import { isIPv6 } from 'node:net'
-
 /** The client address as an RFC 7239 node: IPv6 in quotes and brackets. */
 function forwardedNode(ip: string): string {
   if (ip.startsWith('::ffff:') && !ip.slice(7).includes(':')) return ip.slice(7)
-  return isIPv6(ip) ? `"[${ip}]"` : ip
+  // A socket's peer address is a valid IP: a colon means IPv6, without isIPv6()'s large regex.
+  return ip.includes(':') ? `"[${ip}]"` : ip
 }
 
 /** The client address as X-Forwarded-For writes it: IPv4-mapped addresses as plain IPv4. */

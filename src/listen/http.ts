@@ -5,6 +5,7 @@ import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
+import { reusePort } from '../cluster/reuse-port.ts'
 import { splitAddress } from '../config/common.ts'
 import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { clientError } from '../http/client-error.ts'
@@ -150,7 +151,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
     })
   }
 
-  server.listen({ host, port })
+  server.listen({ host, port, reusePort })
   try {
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))])
   } catch (err) {

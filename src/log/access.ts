@@ -63,7 +63,10 @@ export function openAccessLog(settings: AccessLogSettings, events: EventLog = si
       close,
     }
   }
-  const logger = pino({ base: null, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime }, stream)
+  const logger = pino(
+    { base: { pid: process.pid }, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime },
+    stream,
+  )
   return { write: (x) => logger.info(fields(x)), reject: (r) => logger.info(r), close }
 }
 

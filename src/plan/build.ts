@@ -49,7 +49,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
     routes,
     pools,
     trusted: new AddressSet(config.trusted_proxies),
-    geo: openCountryDb(config.geo.database),
+    geo: usesCountry(config) ? openCountryDb(config.geo.database) : undefined,
     client: {
       maxHeaderBytes: config.limits.max_header_bytes,
       maxUriBytes: config.limits.max_uri_bytes,
@@ -190,6 +190,17 @@ function statusRange(range: number | string): [number, number] {
 
 /** Signs sticky cookies when the config gives no secret: made once per process. */
 const startSecret = randomBytes(32)
+
+/**
+ * Whether anything in the config asks for the client's country: `geo.enabled`, a `country`
+ * condition, a `{country}` variable, or a database named outright. Only then is the database read (about 8 MB
+ * for the embedded one) and looked up on every request.
+ */
+function usesCountry(config: Config): boolean {
+  if (config.geo.enabled !== undefined) return config.geo.enabled
+  if (config.geo.database !== undefined) return true
+  return config.routes.some((r) => r.match?.country !== undefined || JSON.stringify(r).includes('{country}'))
+}
 
 function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<string, Pool>): Route {
   const matchers = compileMatch(config.match)

@@ -24,7 +24,7 @@ export interface Plan {
   readonly routes: RouteTable
   readonly pools: ReadonlyMap<string, Pool>
   readonly trusted: AddressSet
-  readonly geo: CountryDb
+  readonly geo: CountryDb | undefined
   readonly client: ClientSettings
   readonly accessLog: AccessLog
   readonly shutdownGraceMs: number

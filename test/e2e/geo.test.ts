@@ -70,6 +70,8 @@ test('the country goes to the backend in a request header and into the access lo
     pools: { echo: { servers: [backend.address] } },
     trusted_proxies: ['127.0.0.1'],
     routes: [{ pool: 'echo' }],
+    // No route asks for the country, so the log gets it only when asked to.
+    geo: { enabled: true },
     access_log: { output: 'stdout', format: 'json' },
   })
   const spawned = await spawnPortico(t, ['run', '-c', config], { listeners: 1 })

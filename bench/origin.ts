@@ -1,0 +1,35 @@
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer } from 'ws'
+
+/**
+ * The node origin, run as its own process: `GET /1k` and `GET /100k` answer that many bytes,
+ * `POST /post` reads the body and answers `ok`, and `/ws` echoes every WebSocket message. Prints
+ * its port as one JSON line on stdout.
+ */
+const bodies: Record<string, Buffer> = { '/1k': Buffer.alloc(1024, 'a'), '/100k': Buffer.alloc(100 * 1024, 'b') }
+const ok = Buffer.from('ok\n')
+
+const server = createServer((req, res) => {
+  if (req.method === 'POST') {
+    req.on('data', ignore)
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': ok.length })
+      res.end(ok)
+    })
+    return
+  }
+  const body = bodies[req.url ?? ''] ?? ok
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length })
+  res.end(body)
+})
+server.keepAliveTimeout = 60_000
+const wss = new WebSocketServer({ server, path: '/ws' })
+wss.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })))
+
+server.listen(0, '127.0.0.1')
+await once(server, 'listening')
+process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`)
+
+function ignore(): void {}

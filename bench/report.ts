@@ -1,0 +1,125 @@
+import type { LoadResult } from './load.ts'
+
+/** The median figures of one contender in one scenario. */
+export interface Row {
+  readonly contender: string
+  readonly rps: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  /** Proxy CPU time per request, in microseconds; undefined for the origin alone. */
+  readonly cpuUsPerRequest: number | undefined
+  readonly errors: number
+  /** Requests per second relative to Portico's in the same scenario. */
+  readonly vsPortico: number
+}
+
+/** Memory of one contender's processes over the whole run. */
+export interface Memory {
+  readonly contender: string
+  readonly peakRssMb: number
+  readonly rssAfterMb: number
+  /** Private (anonymous) RSS after the run: what this contender costs beyond shared code. */
+  readonly privateAfterMb: number
+}
+
+/** Everything a run found: what `--json` writes, and what the table shows. */
+export interface Report {
+  readonly date: string
+  readonly versions: Record<string, string>
+  readonly settings: Record<string, unknown>
+  readonly scenarios: { readonly name: string; readonly title: string; readonly rows: readonly Row[] }[]
+  readonly memory: readonly Memory[]
+  readonly targets: readonly { readonly target: string; readonly met: boolean; readonly detail: string }[]
+}
+
+/** One round's measurement of one contender in one scenario. */
+export interface Sample extends LoadResult {
+  readonly cpuSeconds: number | undefined
+}
+
+/** The median of each figure over the rounds, and the ratio to `porticoRps`. */
+export function summarise(contender: string, samples: readonly Sample[], porticoRps: number): Row {
+  const rps = median(samples.map((s) => s.rps))
+  const cpu = samples.every((s) => s.cpuSeconds !== undefined)
+    ? median(samples.map((s) => (s.cpuSeconds! / Math.max(1, s.requests)) * 1e6))
+    : undefined
+  return {
+    contender,
+    rps,
+    p50Ms: median(samples.map((s) => s.p50Ms)),
+    p99Ms: median(samples.map((s) => s.p99Ms)),
+    cpuUsPerRequest: cpu,
+    errors: samples.reduce((n, s) => n + s.errors, 0),
+    vsPortico: porticoRps > 0 ? rps / porticoRps : Number.NaN,
+  }
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** The report as Markdown tables, readable in a terminal and pasted as is into docs/PERFORMANCE.md. */
+export function formatReport(r: Report): string {
+  const lines: string[] = []
+  lines.push(
+    `Run of ${r.date}. ${Object.entries(r.settings)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}.`,
+  )
+  lines.push(
+    '',
+    `Versions: ${Object.entries(r.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+  )
+  for (const s of r.scenarios) {
+    const direct = s.rows.find((row) => row.contender === 'direct')
+    lines.push('', `### ${s.title} (\`${s.name}\`)`, '')
+    lines.push(
+      table(
+        ['contender', 'req/s', 'p50 ms', 'p99 ms', 'p99 added', 'CPU µs/req', 'errors', 'vs Portico'],
+        s.rows.map((row) => [
+          row.contender,
+          fixed(row.rps, 0),
+          fixed(row.p50Ms, 2),
+          fixed(row.p99Ms, 2),
+          direct && row.contender !== 'direct' ? fixed(row.p99Ms - direct.p99Ms, 2) : '',
+          row.cpuUsPerRequest === undefined ? '' : fixed(row.cpuUsPerRequest, 1),
+          String(row.errors),
+          `${fixed(row.vsPortico, 2)}×`,
+        ]),
+      ),
+    )
+  }
+  lines.push('', '### Memory', '')
+  lines.push(
+    table(
+      ['contender', 'peak RSS MB', 'RSS after MB', 'private after MB'],
+      r.memory.map((m) => [m.contender, fixed(m.peakRssMb, 1), fixed(m.rssAfterMb, 1), fixed(m.privateAfterMb, 1)]),
+    ),
+  )
+  if (r.targets.length > 0) {
+    lines.push('', '### Targets', '')
+    lines.push(
+      table(
+        ['target', 'met', 'measured'],
+        r.targets.map((t) => [t.target, t.met ? 'yes' : 'NO', t.detail]),
+      ),
+    )
+  }
+  return `${lines.join('\n')}\n`
+}
+
+function fixed(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
+  const rule = `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`
+  return [line(head), rule, ...rows.map(line)].join('\n')
+}

@@ -1,0 +1,18 @@
+import type { Config } from '../config/schema.ts'
+
+/**
+ * What the primary tells a worker over the IPC channel. `start` comes first; `state` carries one
+ * SharedState key set elsewhere (every key set so far follows `start`).
+ */
+export type ToWorker =
+  | { readonly type: 'start'; readonly config: Config; readonly leader: boolean }
+  | { readonly type: 'reload'; readonly config: Config }
+  | { readonly type: 'state'; readonly key: string; readonly value: unknown }
+  | { readonly type: 'stop' }
+
+/** What a worker tells the primary: started or why not, whether a reload took, a SharedState key it set. */
+export type ToPrimary =
+  | { readonly type: 'ready'; readonly urls: readonly string[] }
+  | { readonly type: 'failed'; readonly error: string }
+  | { readonly type: 'reloaded'; readonly error?: string }
+  | { readonly type: 'state'; readonly key: string; readonly value: unknown }

@@ -1,0 +1,55 @@
+import { once } from 'node:events'
+import type { EventLog } from '../log/events.ts'
+import { type Portico, startPortico } from '../portico.ts'
+import type { ToPrimary, ToWorker } from './messages.ts'
+import { shared } from './shared-state.ts'
+
+/**
+ * Runs this process as a worker of `portico run`: starts Portico on the config the primary sends,
+ * applies its reloads and shared state, and on `stop`, SIGTERM, SIGINT or the loss of the primary
+ * drains and exits 0. Signals are meant for the primary, which passes them on, so a worker ignores
+ * SIGHUP and treats a repeated stop as the same stop.
+ */
+export async function runWorker(events: EventLog): Promise<number> {
+  const send = (message: ToPrimary) => process.send?.(message)
+  let portico: Portico | undefined
+  let stopping = false
+  const done = Promise.withResolvers<number>()
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    void Promise.resolve(portico?.close()).then(() => {
+      if (process.connected) process.disconnect()
+      done.resolve(0)
+    })
+  }
+  process.on('SIGHUP', () => {})
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.on('disconnect', stop)
+  process.on('message', (message: ToWorker) => {
+    if (message.type === 'state') shared.receive(message.key, message.value)
+    else if (message.type === 'stop') stop()
+    else if (message.type === 'reload') {
+      try {
+        portico?.reload(message.config)
+        send({ type: 'reloaded' })
+      } catch (err) {
+        send({ type: 'reloaded', error: (err as Error).message })
+      }
+    }
+  })
+  // The primary's first message is always `start`.
+  const [start] = (await once(process, 'message')) as [Extract<ToWorker, { type: 'start' }>]
+  shared.join(start.leader, (key, value) => send({ type: 'state', key, value }))
+  try {
+    portico = await startPortico(start.config, events)
+  } catch (err) {
+    send({ type: 'failed', error: (err as Error).message })
+    if (process.connected) process.disconnect()
+    return 3
+  }
+  if (stopping) await portico.close(0)
+  else send({ type: 'ready', urls: portico.urls })
+  return done.promise
+}
