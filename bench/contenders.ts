@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import type { CertificateFiles } from '../src/tls/self-signed.ts'
 import { freePort, installed, type Started, start } from './spawn.ts'
 
 /** Where a contender sends traffic, and where it may keep files. */
@@ -10,6 +11,8 @@ export interface Setup {
   /** The WebSocket echo origin, `127.0.0.1:port`; requests under `/ws` go there. */
   readonly ws: string
   readonly dir: string
+  /** The self-signed certificate for TLS listeners. */
+  readonly tls: CertificateFiles
   /** CPUs for the contender (`taskset -c` list), or undefined to leave it unpinned. */
   readonly cpus: string | undefined
 }
@@ -38,43 +41,81 @@ const porticoPort = (stdout: string) => {
   return m ? Number(m[1]) : undefined
 }
 
-/** Starts Portico with `workers` in front of the setup's origins, its access log off or in JSON; `nodeFlags` go to node. */
-export function portico(
+/** The compression levels of the `json-100k` scenario: nginx and portico+gzip at the same gzip level. */
+export const levels = { gzip: 5, br: 4 } as const
+
+/** How one Portico contender is set up. */
+export interface PorticoOptions {
+  /** Names its config and access log files. */
+  readonly label: string
+  readonly workers: number
+  /** The JSON access log to a file; off when false or absent. */
+  readonly accessLog?: boolean
+  /** A second listener, with TLS and HTTP/2, on a free port. */
+  readonly tls?: boolean
+  /** The route's `compression` block; none when absent. */
+  readonly compression?: { readonly codings: readonly string[]; readonly levels: Record<string, number> }
+}
+
+/** Starts Portico as `options` say, in front of the setup's origins; `nodeFlags` go to node. */
+export async function portico(
   setup: Setup,
-  workers: number,
-  accessLog: boolean,
+  options: PorticoOptions,
   nodeFlags: readonly string[] = [],
 ): Promise<Started> {
+  const tlsPort = options.tls ? await freePort() : undefined
+  const tls = { certificates: [{ cert: setup.tls.cert, key: setup.tls.key }] }
   const config = {
-    listeners: [{ address: '127.0.0.1:0' }],
+    listeners: [{ address: '127.0.0.1:0' }, ...(tlsPort ? [{ address: `127.0.0.1:${tlsPort}`, tls }] : [])],
     pools: { origin: { servers: [setup.origin] }, ws: { servers: [setup.ws] } },
     routes: [
       { match: { path: '/ws' }, pool: 'ws' },
-      { pool: 'origin', max_body_bytes: '1MiB' },
+      { pool: 'origin', max_body_bytes: '1MiB', ...(options.compression ? { compression: options.compression } : {}) },
     ],
-    workers,
-    access_log: accessLog ? { output: join(setup.dir, `access-${workers}.log`), format: 'json' } : { output: 'off' },
+    workers: options.workers,
+    access_log: options.accessLog
+      ? { output: join(setup.dir, `access-${options.label}.log`), format: 'json' }
+      : { output: 'off' },
   }
-  const file = join(setup.dir, `portico-${workers}-${accessLog ? 'log' : 'nolog'}.yaml`)
+  const file = join(setup.dir, `${options.label}.yaml`)
   writeFileSync(file, stringify(config))
-  return start(setup.cpus, node, [...nodeFlags, here('../src/cli.ts'), 'run', '-c', file], porticoPort)
+  const started = await start(setup.cpus, node, [...nodeFlags, here('../src/cli.ts'), 'run', '-c', file], porticoPort)
+  return { ...started, tlsPort }
 }
 
 /** The contenders, in table order; Portico first, since every ratio is to it. */
 export const contenders: readonly Contender[] = [
-  { name: 'portico', available: () => true, start: (s) => portico(s, 1, false) },
+  { name: 'portico', available: () => true, start: (s) => portico(s, { label: 'portico', workers: 1, tls: true }) },
   {
     name: 'portico+log',
     available: () => true,
     scenarios: ['get-1k'],
-    start: (s) => portico(s, 1, true),
+    start: (s) => portico(s, { label: 'portico-log', workers: 1, accessLog: true }),
   },
   {
     name: 'portico×2',
     available: () => true,
     scenarios: ['get-1k'],
     allCores: true,
-    start: (s) => portico(s, 2, false),
+    start: (s) => portico(s, { label: 'portico-2', workers: 2 }),
+  },
+  {
+    name: 'portico+gzip',
+    available: () => true,
+    scenarios: ['json-100k'],
+    start: (s) =>
+      portico(s, {
+        label: 'portico-gzip',
+        workers: 1,
+        compression: { codings: ['gzip'], levels: { gzip: levels.gzip } },
+      }),
+  },
+  {
+    name: 'portico+br',
+    available: () => true,
+    scenarios: ['json-100k'],
+    start: (s) =>
+      portico(s, { label: 'portico-br', workers: 1, compression: { codings: ['br'], levels: { br: levels.br } } }),
   },
   {
     name: 'direct',
@@ -106,11 +147,22 @@ export const contenders: readonly Contender[] = [
 
 async function nginx(s: Setup): Promise<Started> {
   const port = await freePort()
+  const tlsPort = await freePort()
   const dir = join(s.dir, 'nginx-proxy')
   const conf = join(s.dir, 'nginx-proxy.conf')
-  const upstreams = `upstream origin { server ${s.origin}; keepalive 128; }\n  upstream ws { server ${s.ws}; }`
-  writeFileSync(conf, nginxConfig(dir, port, upstreams, proxyLocations))
-  return start(s.cpus, installed('nginx')!, ['-p', `${s.dir}/`, '-c', conf, '-e', join(s.dir, 'nginx-proxy.err')], port)
+  const http = `upstream origin { server ${s.origin}; keepalive 128; }
+  upstream ws { server ${s.ws}; }
+  server {
+    listen 127.0.0.1:${tlsPort} ssl http2 backlog=4096;
+    ssl_certificate ${s.tls.cert};
+    ssl_certificate_key ${s.tls.key};
+    location / {
+      ${toOrigin}
+    }
+  }`
+  writeFileSync(conf, nginxConfig(dir, port, http, proxyLocations))
+  const args = ['-p', `${s.dir}/`, '-c', conf, '-e', join(s.dir, 'nginx-proxy.err')]
+  return { ...(await start(s.cpus, installed('nginx')!, args, port)), tlsPort }
 }
 
 /**
@@ -142,13 +194,22 @@ ${server}
 `
 }
 
-const proxyLocations = `    location / {
-      proxy_pass http://origin;
+const toOrigin = `proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Proto $scheme;`
+
+const proxyLocations = `    location / {
+      ${toOrigin}
+    }
+    location = /json {
+      ${toOrigin}
+      gzip on;
+      gzip_comp_level ${levels.gzip};
+      gzip_types application/json;
+      gzip_proxied any;
     }
     location /ws {
       proxy_pass http://ws;
@@ -160,7 +221,11 @@ const proxyLocations = `    location / {
 
 async function haproxy(s: Setup): Promise<Started> {
   const port = await freePort()
+  const tlsPort = await freePort()
   const conf = join(s.dir, 'haproxy.cfg')
+  // HAProxy reads the certificate and its key from one file.
+  const pem = join(s.dir, 'haproxy.pem')
+  writeFileSync(pem, `${readFileSync(s.tls.cert, 'utf8')}${readFileSync(s.tls.key, 'utf8')}`, { mode: 0o600 })
   writeFileSync(
     conf,
     `global
@@ -176,13 +241,20 @@ defaults
   http-reuse always
 frontend in
   bind 127.0.0.1:${port}
+  bind 127.0.0.1:${tlsPort} ssl crt ${pem} alpn h2,http/1.1
   use_backend ws if { path_beg /ws }
+  use_backend json if { path /json }
   default_backend origin
 backend origin
   server o ${s.origin}
+backend json
+  filter compression
+  compression algo gzip
+  compression type application/json
+  server j ${s.origin}
 backend ws
   server w ${s.ws}
 `,
   )
-  return start(s.cpus, installed('haproxy')!, ['-f', conf, '-db'], port)
+  return { ...(await start(s.cpus, installed('haproxy')!, ['-f', conf, '-db'], port)), tlsPort }
 }

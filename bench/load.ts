@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type IncomingMessage, request } from 'node:http'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { pinned } from './pin.ts'
@@ -23,6 +25,8 @@ export interface LoadOptions {
   readonly url: string
   /** `ws://host:port/ws` of the contender. */
   readonly wsUrl: string
+  /** `https://host:port` of the contender's TLS and HTTP/2 listener, when it has one. */
+  readonly tlsUrl: string | undefined
   readonly seconds: number
   readonly connections: number
   readonly cpus: string | undefined
@@ -39,6 +43,13 @@ export interface HttpShape {
   readonly bodyBytes?: number
   /** A new connection for every request (`Connection: close`). */
   readonly close?: boolean
+  /** Request headers sent with every request. */
+  readonly headers?: Readonly<Record<string, string>>
+  /**
+   * The answer must come compressed: one request checks its `Content-Encoding` before the load, so
+   * a contender that sends the body as it is fails the round instead of winning it.
+   */
+  readonly compressed?: boolean
   /**
    * A fixed total rate in requests per second, instead of as fast as the contender answers, so that
    * latencies compare at the same load. Driven by autocannon, which can hold a rate.
@@ -51,7 +62,63 @@ export type Drive = (options: LoadOptions) => Promise<LoadResult>
 
 /** HTTP load with wrk, or autocannon where wrk is not installed. */
 export function http(shape: HttpShape): Drive {
-  return (o) => (o.tool === 'wrk' && shape.rate === undefined ? wrk(shape, o) : autocannon(shape, o))
+  return async (o) => {
+    if (shape.compressed) await mustBeCompressed(`${o.url}${shape.path}`, shape.headers)
+    return o.tool === 'wrk' && shape.rate === undefined ? wrk(shape, o) : autocannon(shape, o)
+  }
+}
+
+async function mustBeCompressed(url: string, headers: Readonly<Record<string, string>> = {}): Promise<void> {
+  const req = request(url, { headers })
+  req.end()
+  const [res] = (await once(req, 'response')) as [IncomingMessage]
+  res.resume()
+  await once(res, 'end')
+  const coding = res.headers['content-encoding']
+  if (!coding || coding === 'identity') throw new Error(`${url} answered without Content-Encoding`)
+}
+
+/**
+ * HTTP/2 over TLS with h2load (Debian's nghttp2-client): GETs of `path` with `streams` in flight on
+ * each connection, over enough connections that as many requests are in flight as the other
+ * scenarios have connections.
+ */
+export function h2(path: string, streams: number): Drive {
+  return async (o) => {
+    if (!o.tlsUrl) throw new Error('no TLS listener')
+    const log = join(o.dir, 'h2load.log')
+    rmSync(log, { force: true })
+    const clients = Math.max(1, Math.ceil(o.connections / streams))
+    const args = ['-t1', `-c${clients}`, `-m${streams}`, `-D${o.seconds}`, '--log-file', log, `${o.tlsUrl}${path}`]
+    const [cmd, all] = pinned(o.cpus, 'h2load', args)
+    const { stdout } = await run(cmd, all, { maxBuffer: 1 << 20 })
+    return h2loadResult(stdout, readFileSync(log, 'utf8'))
+  }
+}
+
+/**
+ * What h2load measured: rates and failures from its summary, latency percentiles from its
+ * `--log-file` (one line per request: start, status, microseconds until the response ended), since
+ * its summary has no percentiles.
+ */
+export function h2loadResult(stdout: string, log: string): LoadResult {
+  const requests = /requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded, (\d+) failed/.exec(stdout)
+  const rps = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(stdout)
+  if (!requests || !rps) throw new Error(`h2load printed no summary:\n${stdout}`)
+  const latencies = log
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => Number(line.split('\t')[2]) / 1000)
+    .sort((a, b) => a - b)
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
+  return {
+    requests: Number(requests[1]),
+    rps: Number(rps[1]),
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    // h2load's `failed` counts answers of 4xx and 5xx as well as reset streams and broken connections.
+    errors: Number(requests[2]),
+  }
 }
 
 /** WebSocket echo load: each connection sends a message of `bytes`, waits for its echo, and again. */
@@ -73,6 +140,7 @@ export function websocket(bytes: number): Drive {
 async function wrk(shape: HttpShape, o: LoadOptions): Promise<LoadResult> {
   const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '--timeout', '5s']
   if (shape.close) args.push('-H', 'Connection: close')
+  for (const [name, value] of Object.entries(shape.headers ?? {})) args.push('-H', `${name}: ${value}`)
   if (shape.method === 'POST') {
     const script = join(o.dir, `post-${shape.bodyBytes ?? 0}.lua`)
     writeFileSync(
@@ -107,6 +175,7 @@ async function autocannon(shape: HttpShape, o: LoadOptions): Promise<LoadResult>
   const bin = new URL('../node_modules/autocannon/autocannon.js', import.meta.url).pathname
   const args = [bin, '-j', '-c', `${o.connections}`, '-d', `${o.seconds}`]
   if (shape.close) args.push('-H', 'connection=close')
+  for (const [name, value] of Object.entries(shape.headers ?? {})) args.push('-H', `${name}=${value}`)
   if (shape.rate !== undefined) args.push('-R', `${shape.rate}`)
   if (shape.method === 'POST') args.push('-m', 'POST', '-b', 'x'.repeat(shape.bodyBytes ?? 0))
   const [cmd, all] = pinned(o.cpus, process.execPath, [...args, `${o.url}${shape.path}`])

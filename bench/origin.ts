@@ -2,26 +2,32 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
+import { jsonBody } from './json-body.ts'
 
 /**
  * The node origin, run as its own process: `GET /1k` and `GET /100k` answer that many bytes,
- * `POST /post` reads the body and answers `ok`, and `/ws` echoes every WebSocket message. Prints
- * its port as one JSON line on stdout.
+ * `GET /json` about 100 KiB of JSON, `POST /post` reads the body and answers `ok`, and `/ws`
+ * echoes every WebSocket message. Prints its port as one JSON line on stdout.
  */
-const bodies: Record<string, Buffer> = { '/1k': Buffer.alloc(1024, 'a'), '/100k': Buffer.alloc(100 * 1024, 'b') }
-const ok = Buffer.from('ok\n')
+const text = 'text/plain'
+const bodies: Record<string, { type: string; body: Buffer }> = {
+  '/1k': { type: text, body: Buffer.alloc(1024, 'a') },
+  '/100k': { type: text, body: Buffer.alloc(100 * 1024, 'b') },
+  '/json': { type: 'application/json', body: jsonBody(100 * 1024) },
+}
+const ok = { type: text, body: Buffer.from('ok\n') }
 
 const server = createServer((req, res) => {
   if (req.method === 'POST') {
     req.on('data', ignore)
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': ok.length })
-      res.end(ok)
+      res.writeHead(200, { 'content-type': ok.type, 'content-length': ok.body.length })
+      res.end(ok.body)
     })
     return
   }
-  const body = bodies[req.url ?? ''] ?? ok
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length })
+  const { type, body } = bodies[req.url ?? ''] ?? ok
+  res.writeHead(200, { 'content-type': type, 'content-length': body.length })
   res.end(body)
 })
 server.keepAliveTimeout = 60_000

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { nginxConfig } from './contenders.ts'
+import { jsonBody } from './json-body.ts'
 import { freePort, installed, type Started, start } from './spawn.ts'
 
 /** The running origins: HTTP (nginx serving from memory when installed, else node) and the WebSocket echo (node). */
@@ -28,9 +29,12 @@ export async function startOrigins(dir: string, cpus: string | undefined, prefer
   const port = await freePort()
   const big = join(dir, '100k')
   writeFileSync(big, Buffer.alloc(100 * 1024, 'b'))
+  const json = join(dir, 'json')
+  writeFileSync(json, jsonBody(100 * 1024))
   const server = `    default_type text/plain;
     location = /1k { return 200 "${'a'.repeat(1024)}"; }
     location = /100k { alias ${big}; }
+    location = /json { default_type application/json; alias ${json}; }
     location = /post { return 200 "ok\\n"; }`
   const conf = join(dir, 'nginx-origin.conf')
   writeFileSync(conf, nginxConfig(join(dir, 'nginx-origin'), port, 'sendfile on;', server))

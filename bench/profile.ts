@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { selfSigned } from '../src/tls/self-signed.ts'
 import { portico } from './contenders.ts'
 import { startOrigins } from './origins.ts'
 import { pinning } from './pin.ts'
@@ -32,11 +33,18 @@ const pins = pinning()
 const dir = mkdtempSync(join(tmpdir(), 'portico-profile-'))
 chmodSync(dir, 0o755)
 const origins = await startOrigins(dir, pins?.rest, true)
-const setup = { origin: `127.0.0.1:${origins.http.port}`, ws: `127.0.0.1:${origins.ws.port}`, dir, cpus: pins?.proxy }
-const proxy = await portico(setup, 1, false, ['--cpu-prof', '--cpu-prof-dir', dir])
+const setup = {
+  origin: `127.0.0.1:${origins.http.port}`,
+  ws: `127.0.0.1:${origins.ws.port}`,
+  dir,
+  tls: selfSigned(join(dir, 'tls')),
+  cpus: pins?.proxy,
+}
+const proxy = await portico(setup, { label: 'portico', workers: 1, tls: true }, ['--cpu-prof', '--cpu-prof-dir', dir])
 const options = {
   url: `http://127.0.0.1:${proxy.port}`,
   wsUrl: `ws://127.0.0.1:${proxy.port}/ws`,
+  tlsUrl: `https://127.0.0.1:${proxy.tlsPort}`,
   connections: 50,
   cpus: pins?.rest,
   dir,

@@ -27,9 +27,20 @@ export interface Report {
   readonly date: string
   readonly versions: Record<string, string>
   readonly settings: Record<string, unknown>
-  readonly scenarios: { readonly name: string; readonly title: string; readonly rows: readonly Row[] }[]
+  /** Scenarios left out of this run, and why. */
+  readonly notes: readonly string[]
+  readonly scenarios: readonly ScenarioReport[]
   readonly memory: readonly Memory[]
   readonly targets: readonly { readonly target: string; readonly met: boolean; readonly detail: string }[]
+}
+
+/** One scenario's table, who sat it out, and the ratios it was run for. */
+export interface ScenarioReport {
+  readonly name: string
+  readonly title: string
+  readonly rows: readonly Row[]
+  readonly skipped: readonly { readonly contender: string; readonly reason: string }[]
+  readonly ratios: readonly { readonly label: string; readonly value: number }[]
 }
 
 /** One round's measurement of one contender in one scenario. */
@@ -74,24 +85,39 @@ export function formatReport(r: Report): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}.`,
   )
+  for (const note of r.notes) lines.push('', note)
   for (const s of r.scenarios) {
     const direct = s.rows.find((row) => row.contender === 'direct')
     lines.push('', `### ${s.title} (\`${s.name}\`)`, '')
     lines.push(
       table(
         ['contender', 'req/s', 'p50 ms', 'p99 ms', 'p99 added', 'CPU µs/req', 'errors', 'vs Portico'],
-        s.rows.map((row) => [
-          row.contender,
-          fixed(row.rps, 0),
-          fixed(row.p50Ms, 2),
-          fixed(row.p99Ms, 2),
-          direct && row.contender !== 'direct' ? fixed(row.p99Ms - direct.p99Ms, 2) : '',
-          row.cpuUsPerRequest === undefined ? '' : fixed(row.cpuUsPerRequest, 1),
-          String(row.errors),
-          `${fixed(row.vsPortico, 2)}×`,
-        ]),
+        [
+          ...s.rows.map((row) => [
+            row.contender,
+            fixed(row.rps, 0),
+            fixed(row.p50Ms, 2),
+            fixed(row.p99Ms, 2),
+            direct && row.contender !== 'direct' ? fixed(row.p99Ms - direct.p99Ms, 2) : '',
+            row.cpuUsPerRequest === undefined ? '' : fixed(row.cpuUsPerRequest, 1),
+            String(row.errors),
+            `${fixed(row.vsPortico, 2)}×`,
+          ]),
+          ...s.skipped.map(({ contender, reason }) => [
+            `${contender} (skipped: ${reason})`,
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+          ]),
+        ],
       ),
     )
+    if (s.ratios.length > 0)
+      lines.push('', s.ratios.map(({ label, value }) => `${label}: ${fixed(value, 2)}×`).join('; '))
   }
   lines.push('', '### Memory', '')
   lines.push(

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { selfSigned } from '../src/tls/self-signed.ts'
 import { type Contender, contenders } from './contenders.ts'
 import type { LoadOptions } from './load.ts'
 import { startOrigins } from './origins.ts'
@@ -22,7 +23,7 @@ installed, node-http-proxy, @fastify/http-proxy), in interleaved rounds, and pri
     .filter((c) => c.name !== 'portico')
     .map((c) => c.name)
     .join(', ')}
-  --duration S        seconds of load per measurement (default 2)
+  --duration S        seconds of load per measurement (default 2, or what the scenario says)
   --rounds N          interleaved rounds; each figure is the median (default 3)
   --connections N     concurrent connections (default 50)
   --load TOOL         wrk or autocannon (default wrk when installed)
@@ -34,7 +35,7 @@ const { values } = parseArgs({
   options: {
     scenarios: { type: 'string' },
     peers: { type: 'string' },
-    duration: { type: 'string', default: '2' },
+    duration: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     json: { type: 'string' },
@@ -59,7 +60,14 @@ const pick = <T extends { name: string }>(all: readonly T[], list: string | unde
   }
   return all.filter((x) => names.includes(x.name))
 }
-const chosenScenarios = pick(scenarios, values.scenarios, 'scenario')
+const notes: string[] = []
+const chosenScenarios = pick(scenarios, values.scenarios, 'scenario').filter((s) => {
+  if (!s.needs || installed(s.needs.command)) return true
+  const note = `Scenario ${s.name} skipped: it needs ${s.needs.command} (Debian package ${s.needs.debian}), which is not installed.`
+  process.stderr.write(`bench: ${note}\n`)
+  notes.push(note)
+  return false
+})
 const chosenPeers = values.peers === undefined ? contenders : pick(contenders, `portico,${values.peers}`, 'peer')
 const count = (name: 'duration' | 'rounds' | 'connections') => {
   const n = Number(values[name])
@@ -73,7 +81,8 @@ const oneOf = (name: 'load' | 'origin', choices: readonly string[]) => {
   process.stderr.write(`bench: --${name} takes ${choices.join(' or ')}, found "${v}"\n`)
   process.exit(2)
 }
-const seconds = count('duration')
+const duration = values.duration === undefined ? undefined : count('duration')
+const secondsOf = (s: Scenario) => duration ?? s.seconds ?? 2
 const rounds = count('rounds')
 const connections = count('connections')
 const load = oneOf('load', ['wrk', 'autocannon'])
@@ -95,7 +104,12 @@ const stopAll = async () => {
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)))
 
 try {
-  const setup = { origin: `127.0.0.1:${origins.http.port}`, ws: `127.0.0.1:${origins.ws.port}`, dir }
+  const setup = {
+    origin: `127.0.0.1:${origins.http.port}`,
+    ws: `127.0.0.1:${origins.ws.port}`,
+    dir,
+    tls: selfSigned(join(dir, 'tls')),
+  }
   for (const contender of chosenPeers) {
     if (!contender.available()) {
       process.stderr.write(`bench: ${contender.name} is not installed; skipped\n`)
@@ -104,10 +118,12 @@ try {
     const cpus = contender.allCores ? undefined : pins?.proxy
     running.push({ contender, started: await contender.start({ ...setup, cpus }) })
   }
-  const runs = chosenScenarios.flatMap((s) => running.filter((r) => inScenario(r.contender, s)).map(() => 1)).length
+  const roundSeconds = chosenScenarios
+    .map((s) => running.filter((r) => inScenario(r.contender, s)).length * (secondsOf(s) + 0.3))
+    .reduce((a, b) => a + b, 0)
   process.stderr.write(
-    `bench: ${running.map((r) => r.contender.name).join(', ')}; ${chosenScenarios.length} scenario(s), ${rounds} round(s) of ${seconds}s, load by ${tool}, origin ${origins.kind}` +
-      `${pins ? `, proxy on CPU ${pins.proxy}, load and origin on CPU ${pins.rest}` : ', unpinned'}; about ${Math.ceil((runs * rounds * (seconds + 0.3) + running.length * 1.3) / 60)} min\n`,
+    `bench: ${running.map((r) => r.contender.name).join(', ')}; ${chosenScenarios.length} scenario(s), ${rounds} round(s) of ${durations()}, load by ${tool}, origin ${origins.kind}` +
+      `${pins ? `, proxy on CPU ${pins.proxy}, load and origin on CPU ${pins.rest}` : ', unpinned'}; about ${Math.ceil((rounds * roundSeconds + running.length * 1.3) / 60)} min\n`,
   )
 
   const samples = new Map<string, Sample[]>()
@@ -115,6 +131,7 @@ try {
     const options: LoadOptions = {
       url: `http://127.0.0.1:${r.started.port}`,
       wsUrl: `ws://127.0.0.1:${r.started.wsPort ?? r.started.port}/ws`,
+      tlsUrl: r.started.tlsPort ? `https://127.0.0.1:${r.started.tlsPort}` : undefined,
       seconds: time,
       connections,
       cpus: pins?.rest,
@@ -139,7 +156,7 @@ try {
       const order = running.map((_, i) => running[(i + round) % running.length]!)
       for (const r of order) {
         if (!inScenario(r.contender, scenario)) continue
-        const sample = await measure(scenario, r, seconds).catch((err: Error) => {
+        const sample = await measure(scenario, r, secondsOf(scenario)).catch((err: Error) => {
           process.stderr.write(
             `  round ${round + 1} ${scenario.name} ${r.contender.name} failed: ${err.message.split('\n').slice(0, 8).join(' ')}\n`,
           )
@@ -171,21 +188,32 @@ try {
     settings: {
       load: tool,
       connections: connections,
-      rounds: `${rounds} × ${seconds}s, medians`,
+      rounds: `${rounds} × ${durations()}, medians`,
       origin: origins.kind,
       pinning: pins ? `proxy on CPU ${pins.proxy}; load and origin on CPU ${pins.rest}` : 'none',
       CPU: `${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores)`,
       kernel: release(),
     },
+    notes,
     scenarios: chosenScenarios.map((scenario) => {
-      const porticoRps = samples.get(`${scenario.name}/portico`)
-      const base = porticoRps ? summarise('portico', porticoRps, 0).rps : 0
+      const rps = (name: string) => {
+        const found = samples.get(`${scenario.name}/${name}`)
+        return found ? summarise(name, found, 0).rps : Number.NaN
+      }
+      const base = rps(scenario.base ?? 'portico')
+      const isRunning = (name: string) => running.some((r) => r.contender.name === name)
       return {
         name: scenario.name,
         title: scenario.title,
         rows: running
           .filter((r) => samples.has(`${scenario.name}/${r.contender.name}`))
           .map((r) => summarise(r.contender.name, samples.get(`${scenario.name}/${r.contender.name}`)!, base)),
+        skipped: Object.entries(scenario.skipped ?? {})
+          .filter(([name]) => isRunning(name))
+          .map(([contender, reason]) => ({ contender, reason })),
+        ratios: (scenario.ratios ?? [])
+          .filter(([a, b]) => isRunning(a) && isRunning(b))
+          .map(([a, b]) => ({ label: `${a} ÷ ${b}`, value: rps(a) / rps(b) })),
       }
     }),
     memory,
@@ -200,8 +228,17 @@ try {
 
 function inScenario(c: Contender, s: Scenario): boolean {
   return (
-    (c.scenarios === undefined || c.scenarios.includes(s.name)) && (s.only === undefined || s.only.includes(c.name))
+    (c.scenarios === undefined || c.scenarios.includes(s.name)) &&
+    (s.only === undefined || s.only.includes(c.name)) &&
+    s.skipped?.[c.name] === undefined
   )
+}
+
+/** The seconds per measurement: `2s`, or `2s (ws: 1s)` where scenarios differ. */
+function durations(): string {
+  const usual = duration ?? 2
+  const other = chosenScenarios.filter((s) => secondsOf(s) !== usual).map((s) => `${s.name}: ${secondsOf(s)}s`)
+  return other.length > 0 ? `${usual}s (${other.join(', ')})` : `${usual}s`
 }
 
 /** The issue's targets, checked on the 1 KiB keep-alive GETs of this run. */
@@ -263,6 +300,8 @@ function versions(origin: string): Record<string, string> {
   const out: Record<string, string> = {
     portico: own.version,
     node: process.versions.node,
+    // Portico's TLS is node's OpenSSL, which may differ from the system's.
+    'node OpenSSL': process.versions.openssl,
     'http-proxy': pkg('http-proxy'),
     '@fastify/http-proxy': pkg('@fastify/http-proxy'),
     fastify: pkg('fastify'),
@@ -277,6 +316,7 @@ function versions(origin: string): Record<string, string> {
   tryVersion('nginx', ['-v'], /nginx\/(\S+)/)
   tryVersion('haproxy', ['-v'], /version (\S+)/)
   tryVersion('wrk', ['-v'], /wrk (\S+)/)
+  tryVersion('h2load', ['--version'], /nghttp2\/(\S+)/)
   if (origin === 'node') out.origin = 'node'
   return out
 }

@@ -1,4 +1,5 @@
-import { type Drive, http, websocket } from './load.ts'
+import { levels } from './contenders.ts'
+import { type Drive, h2, http, websocket } from './load.ts'
 
 /** One kind of traffic, driven the same way through every contender. */
 export interface Scenario {
@@ -7,12 +8,19 @@ export interface Scenario {
   readonly drive: Drive
   /** Only these contenders (all when absent). */
   readonly only?: readonly string[]
+  /** Contenders that cannot take part, and why: they sit out, and the table says so. */
+  readonly skipped?: Readonly<Record<string, string>>
+  /** The contender the `vs Portico` column divides by. Default `portico`. */
+  readonly base?: string
+  /** Ratios printed under the table, each `[a, b]`: a's requests per second ÷ b's. */
+  readonly ratios?: readonly (readonly [string, string])[]
+  /** A command the load needs and the Debian package that has it; without it, the scenario is skipped. */
+  readonly needs?: { readonly command: string; readonly debian: string }
+  /** Seconds of load per measurement unless `--duration` is given. Default 2. */
+  readonly seconds?: number
 }
 
-/**
- * The scenarios, in table order. A new one is one entry here: TLS with HTTP/2 from the client
- * joins as an entry whose `drive` speaks h2 over TLS, once Portico terminates TLS.
- */
+/** The scenarios, in table order. A new one is one entry here. */
 export const scenarios: readonly Scenario[] = [
   { name: 'get-1k', title: '1 KiB GET, keep-alive', drive: http({ path: '/1k' }) },
   { name: 'get-100k', title: '100 KiB GET, keep-alive', drive: http({ path: '/100k' }) },
@@ -20,11 +28,14 @@ export const scenarios: readonly Scenario[] = [
     name: 'post-16k',
     title: 'POST with a 16 KiB body, keep-alive',
     drive: http({ path: '/post', method: 'POST', bodyBytes: 16 * 1024 }),
+    // One second, as for get-1k-close and ws, keeps the default run within 5 minutes.
+    seconds: 1,
   },
   {
     name: 'get-1k-close',
     title: '1 KiB GET, a new connection each request',
     drive: http({ path: '/1k', close: true }),
+    seconds: 1,
   },
   {
     name: 'get-1k-rate',
@@ -32,5 +43,34 @@ export const scenarios: readonly Scenario[] = [
     drive: http({ path: '/1k', rate: 2000 }),
     only: ['portico', 'direct', 'nginx', 'haproxy'],
   },
-  { name: 'ws', title: 'WebSocket echo, 64-byte messages (msgs/s)', drive: websocket(64) },
+  { name: 'ws', title: 'WebSocket echo, 64-byte messages (msgs/s)', drive: websocket(64), seconds: 1 },
+  {
+    name: 'json-100k',
+    title: `100 KiB JSON, compressed: gzip level ${levels.gzip}, Brotli quality ${levels.br}`,
+    // Each contender offers one coding, so the header a browser sends picks it.
+    drive: http({ path: '/json', headers: { 'accept-encoding': 'gzip, br' }, compressed: true }),
+    only: ['portico+gzip', 'portico+br', 'nginx', 'haproxy'],
+    skipped: {
+      direct: 'the origin does not compress',
+      'http-proxy': 'cannot compress',
+      '@fastify/http-proxy': 'cannot compress',
+    },
+    base: 'portico+gzip',
+    ratios: [
+      ['portico+gzip', 'nginx'],
+      ['portico+br', 'nginx'],
+    ],
+  },
+  {
+    name: 'h2-tls',
+    title: '1 KiB GET over TLS with HTTP/2 from the client (h2load, 5 streams per connection)',
+    drive: h2('/1k', 5),
+    only: ['portico', 'nginx', 'haproxy'],
+    skipped: {
+      direct: 'the origin serves plain HTTP/1.1',
+      'http-proxy': 'no HTTP/2 in front',
+      '@fastify/http-proxy': 'no HTTP/2 in front',
+    },
+    needs: { command: 'h2load', debian: 'nghttp2-client' },
+  },
 ]

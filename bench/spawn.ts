@@ -9,6 +9,8 @@ export interface Started {
   readonly port: number
   /** Where WebSocket traffic goes, when not to `port`. */
   readonly wsPort?: number
+  /** Where TLS with HTTP/2 is served, when it is. */
+  readonly tlsPort?: number
   stop(): Promise<void>
 }
 
