@@ -26,6 +26,8 @@ export interface Contender {
   readonly scenarios?: readonly string[]
   /** Runs unpinned, on every core, when set. */
   readonly allCores?: boolean
+  /** How Portico is set up, for Portico's variants: `bench/profile.ts` runs the same under `--cpu-prof`. */
+  readonly portico?: PorticoOptions
   start(setup: Setup): Promise<Started>
 }
 
@@ -83,40 +85,26 @@ export async function portico(
   return { ...started, tlsPort }
 }
 
+/** A Portico variant: one process unless `options` say otherwise. */
+function ours(name: string, options: PorticoOptions, only?: Pick<Contender, 'scenarios' | 'allCores'>): Contender {
+  return { name, available: () => true, ...only, portico: options, start: (s) => portico(s, options) }
+}
+
 /** The contenders, in table order; Portico first, since every ratio is to it. */
 export const contenders: readonly Contender[] = [
-  { name: 'portico', available: () => true, start: (s) => portico(s, { label: 'portico', workers: 1, tls: true }) },
-  {
-    name: 'portico+log',
-    available: () => true,
-    scenarios: ['get-1k'],
-    start: (s) => portico(s, { label: 'portico-log', workers: 1, accessLog: true }),
-  },
-  {
-    name: 'portico×2',
-    available: () => true,
-    scenarios: ['get-1k'],
-    allCores: true,
-    start: (s) => portico(s, { label: 'portico-2', workers: 2 }),
-  },
-  {
-    name: 'portico+gzip',
-    available: () => true,
-    scenarios: ['json-100k'],
-    start: (s) =>
-      portico(s, {
-        label: 'portico-gzip',
-        workers: 1,
-        compression: { codings: ['gzip'], levels: { gzip: levels.gzip } },
-      }),
-  },
-  {
-    name: 'portico+br',
-    available: () => true,
-    scenarios: ['json-100k'],
-    start: (s) =>
-      portico(s, { label: 'portico-br', workers: 1, compression: { codings: ['br'], levels: { br: levels.br } } }),
-  },
+  ours('portico', { label: 'portico', workers: 1, tls: true }),
+  ours('portico+log', { label: 'portico-log', workers: 1, accessLog: true }, { scenarios: ['get-1k'] }),
+  ours('portico×2', { label: 'portico-2', workers: 2 }, { scenarios: ['get-1k'], allCores: true }),
+  ours(
+    'portico+gzip',
+    { label: 'portico-gzip', workers: 1, compression: { codings: ['gzip'], levels: { gzip: levels.gzip } } },
+    { scenarios: ['json-100k'] },
+  ),
+  ours(
+    'portico+br',
+    { label: 'portico-br', workers: 1, compression: { codings: ['br'], levels: { br: levels.br } } },
+    { scenarios: ['json-100k'] },
+  ),
   {
     name: 'direct',
     available: () => true,

@@ -3,17 +3,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { selfSigned } from '../src/tls/self-signed.ts'
-import { portico } from './contenders.ts'
+import { contenders, portico } from './contenders.ts'
 import { startOrigins } from './origins.ts'
 import { pinning } from './pin.ts'
-import { scenarios } from './scenarios.ts'
+import { inScenario, scenarios } from './scenarios.ts'
 import { installed } from './spawn.ts'
 
 /**
  * `node bench/profile.ts [--scenario get-1k] [--duration 5] [--top 25]`: runs one Portico worker
  * with `--cpu-prof` under one scenario's load, pinned as in the bench, and prints where its CPU
  * time went: by area (Portico's code, undici, node, GC, system calls) and by function, idle left
- * out. The profile file is kept for Chrome DevTools.
+ * out. The Portico variant is the bench's first one in that scenario (portico+gzip for json-100k).
+ * The profile file is kept for Chrome DevTools.
  */
 const { values } = parseArgs({
   options: {
@@ -29,6 +30,7 @@ if (!scenario) {
   )
   process.exit(2)
 }
+const variant = contenders.find((c) => c.portico && inScenario(c, scenario))!
 const pins = pinning()
 const dir = mkdtempSync(join(tmpdir(), 'portico-profile-'))
 chmodSync(dir, 0o755)
@@ -40,11 +42,11 @@ const setup = {
   tls: selfSigned(join(dir, 'tls')),
   cpus: pins?.proxy,
 }
-const proxy = await portico(setup, { label: 'portico', workers: 1, tls: true }, ['--cpu-prof', '--cpu-prof-dir', dir])
+const proxy = await portico(setup, variant.portico!, ['--cpu-prof', '--cpu-prof-dir', dir])
 const options = {
   url: `http://127.0.0.1:${proxy.port}`,
   wsUrl: `ws://127.0.0.1:${proxy.port}/ws`,
-  tlsUrl: `https://127.0.0.1:${proxy.tlsPort}`,
+  tlsUrl: proxy.tlsPort ? `https://127.0.0.1:${proxy.tlsPort}` : undefined,
   connections: 50,
   cpus: pins?.rest,
   dir,
@@ -59,7 +61,9 @@ const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!
 const kept = join(tmpdir(), file)
 const text = readFileSync(join(dir, file), 'utf8')
 rmSync(dir, { recursive: true, force: true })
-process.stdout.write(`${scenario.title}: ${result.rps.toFixed(0)}/s, p99 ${result.p99Ms.toFixed(2)} ms\n`)
+process.stdout.write(
+  `${variant.name}, ${scenario.title}: ${result.rps.toFixed(0)}/s, p99 ${result.p99Ms.toFixed(2)} ms\n`,
+)
 report(JSON.parse(text), Number(values.top))
 writeFileSync(kept, text)
 process.stdout.write(`\nprofile: ${kept}\n`)

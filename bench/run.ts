@@ -10,7 +10,7 @@ import { startOrigins } from './origins.ts'
 import { pinning } from './pin.ts'
 import { usage } from './proc.ts'
 import { formatReport, type Memory, type Report, type Sample, summarise } from './report.ts'
-import { type Scenario, scenarios } from './scenarios.ts'
+import { inScenario, type Scenario, scenarios } from './scenarios.ts'
 import { installed, type Started } from './spawn.ts'
 
 const help = `npm run bench -- [options]
@@ -224,14 +224,6 @@ try {
   if (values.json) writeFileSync(values.json, `${JSON.stringify(withTargets, null, 2)}\n`)
 } finally {
   await stopAll()
-}
-
-function inScenario(c: Contender, s: Scenario): boolean {
-  return (
-    (c.scenarios === undefined || c.scenarios.includes(s.name)) &&
-    (s.only === undefined || s.only.includes(c.name)) &&
-    s.skipped?.[c.name] === undefined
-  )
 }
 
 /** The seconds per measurement: `2s`, or `2s (ws: 1s)` where scenarios differ. */

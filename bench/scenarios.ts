@@ -1,4 +1,4 @@
-import { levels } from './contenders.ts'
+import { type Contender, levels } from './contenders.ts'
 import { type Drive, h2, http, websocket } from './load.ts'
 
 /** One kind of traffic, driven the same way through every contender. */
@@ -74,3 +74,12 @@ export const scenarios: readonly Scenario[] = [
     needs: { command: 'h2load', debian: 'nghttp2-client' },
   },
 ]
+
+/** Whether contender `c` takes part in scenario `s`. */
+export function inScenario(c: Contender, s: Scenario): boolean {
+  return (
+    (c.scenarios === undefined || c.scenarios.includes(s.name)) &&
+    (s.only === undefined || s.only.includes(c.name)) &&
+    s.skipped?.[c.name] === undefined
+  )
+}
