@@ -86,8 +86,8 @@ export async function portico(
 }
 
 /** A Portico variant: one process unless `options` say otherwise. */
-function ours(name: string, options: PorticoOptions, only?: Pick<Contender, 'scenarios' | 'allCores'>): Contender {
-  return { name, available: () => true, ...only, portico: options, start: (s) => portico(s, options) }
+function ours(name: string, options: PorticoOptions, extra?: Pick<Contender, 'scenarios' | 'allCores'>): Contender {
+  return { name, available: () => true, ...extra, portico: options, start: (s) => portico(s, options) }
 }
 
 /** The contenders, in table order; Portico first, since every ratio is to it. */
