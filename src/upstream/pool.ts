@@ -407,7 +407,8 @@ export class Pool implements ProbeListener {
 
   /**
    * A change of health from the leader's checks, this process's own included: applies it to the
-   * server `key` names, if this pool has it. Only the leader logs it, so the log has it once.
+   * server `key` names, if this pool has it. Only the leader logs it, so the log has it once; a
+   * worker started later (a new leader too) takes the verdicts made so far while it builds its pools.
    */
   #applyVerdict(key: string, verdict: SharedVerdict | undefined): void {
     if (verdict === undefined) return
@@ -418,7 +419,8 @@ export class Pool implements ProbeListener {
     state.health = verdict.health
     state.changed('active', verdict.reason, verdict.health === 'healthy' && state.ejectedUntil !== 0)
     if (verdict.health === 'healthy') this.#startRamp(server)
-    if (this.#shared.leader) {
+    // Verdicts replayed while this pool is built (a new leader's) were logged when they were made.
+    if (this.#shared.leader && this.#unwatch) {
       const details = { pool: this.name, server: address }
       if (verdict.health === 'healthy') this.#events.info('server healthy', details)
       else this.#events.warn('server unhealthy', { ...details, reason: verdict.reason })

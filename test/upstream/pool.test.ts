@@ -444,6 +444,15 @@ test('a pool built after the leader shared its verdicts starts from them, and fo
     late.map((s) => s.state.health),
     ['healthy', 'unhealthy'],
   )
+  const events = recordingEvents()
+  const fresh = testServers([1, 1])
+  const rebuilt = new Pool('web', fresh, roundRobin(fresh), settings, { events, shared: leaderState })
+  t.after(() => rebuilt.stop())
+  assert.deepEqual(
+    fresh.map((s) => s.state.health),
+    ['healthy', 'unhealthy'],
+  )
+  assert.deepEqual(events.messages, [], 'a new leader does not log again the verdicts it takes over')
   leader.remove(leaderServers[1]!.address)
   assert.equal(otherState.get(`health/web/${leaderServers[1]!.address}`), undefined)
 })
