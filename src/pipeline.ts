@@ -145,7 +145,7 @@ function toOriginForm(x: Exchange): boolean {
 function finish(plan: Plan, x: Exchange): void {
   if (!completed(x)) {
     if (x.outcome === 'ok') x.outcome = 'client_aborted'
-    x.abort.abort()
+    x.cancel()
   }
   plan.accessLog.write(x)
 }
