@@ -148,7 +148,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const raw = controller.rawHeaders ?? []
-    const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw))
+    const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw), parsed.connection)
     if (parsed.trailer !== undefined && !trailersCanFollow(x, statusCode, parsed)) dropTrailerHeader(headers)
     if (x.setCookie) headers.push('set-cookie', x.setCookie)
     if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
