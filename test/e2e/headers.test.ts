@@ -179,9 +179,12 @@ test('an untrusted client gets its forwarding headers replaced, never appended t
     '6.6.6.6',
     'X-Forwarded-Port',
     '443',
+    'X-Forwarded-Original-Request-Uri',
+    '/admin',
   ])
   assert.deepEqual(values(raw, 'x-real-ip'), [])
   assert.deepEqual(values(raw, 'x-forwarded-port'), [])
+  assert.deepEqual(values(raw, 'x-forwarded-original-request-uri'), [])
   assert.deepEqual(values(raw, 'x-forwarded-for'), ['127.0.0.1'])
   assert.deepEqual(values(raw, 'x-forwarded-proto'), ['http'])
   assert.deepEqual(values(raw, 'x-forwarded-host'), ['shop.example'])
