@@ -1,36 +1,14 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { once } from 'node:events'
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
+import { connect } from 'node:net'
 import { describe, type TestContext, test } from 'node:test'
 import { Worker } from 'node:worker_threads'
 import { startBackend } from '../helpers/backend.ts'
+import { closedPort } from '../helpers/closed-port.ts'
 import { get, type Reply } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
-
-/** A loopback port that nothing listens on. */
-async function closedPort(): Promise<string> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return `127.0.0.1:${port}`
-}
-
-/** A TCP server that accepts connections and never says a word. */
-async function silentServer(t: TestContext): Promise<string> {
-  const sockets = new Set<Socket>()
-  const server = createServer((s) => {
-    sockets.add(s)
-    s.on('error', () => {})
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.after(() => {
-    for (const s of sockets) s.destroy()
-    server.close()
-  })
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+import { startRawBackend } from '../helpers/raw-backend.ts'
 
 /**
  * A listening address whose accept queue is full, so that new connections never complete: a
@@ -102,7 +80,8 @@ describe('failure statuses', { concurrency: true }, () => {
   })
 
   test('a backend that sends no response head in time gives 504', async (t) => {
-    const server = await silentServer(t)
+    // A server that accepts connections and never says a word.
+    const { address: server } = await startRawBackend(t, () => {})
     const proxy = await proxyTo(t, server, { response_headers: '200ms' })
     const started = performance.now()
     assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { readFileSync, rmSync } from 'node:fs'
-import { createServer, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { WebSocket, WebSocketServer } from 'ws'
+import { closedPort } from '../helpers/closed-port.ts'
 import { get } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 import { startRawBackend } from '../helpers/raw-backend.ts'
@@ -106,10 +107,7 @@ test('timeouts.websocket_idle closes a tunnel with no traffic either way', async
 })
 
 test('an upgrade to a backend that refuses connections gets 502, logged once', async (t) => {
-  const closedPort = createServer().listen(0, '127.0.0.1')
-  await once(closedPort, 'listening')
-  const address = `127.0.0.1:${(closedPort.address() as AddressInfo).port}`
-  closedPort.close()
+  const address = await closedPort()
   const log = join(tmpdir(), `portico-ws-${process.pid}.log`)
   t.after(() => rmSync(log, { force: true }))
   const proxy = await startPortico(t, {
