@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { configSchema } from '../../src/config/schema.ts'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
@@ -19,7 +17,7 @@ test('max_conns 2 with 20 concurrent slow requests: the backend never sees more 
       res.end('done')
     }, 20)
   })
-  const log = join(tmpdir(), `portico-queue-${process.pid}-${Date.now()}.log`)
+  const log = accessLogFile(t)
   const proxy = await startPortico(t, {
     pools: { web: { servers: [{ address: backend.address, max_conns: 2 }] } },
     routes: [{ pool: 'web' }],
@@ -31,15 +29,11 @@ test('max_conns 2 with 20 concurrent slow requests: the backend never sees more 
     Array(20).fill(200),
   )
   assert.equal(most, 2)
-  await proxy.close(0)
-  const lines = readFileSync(log, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
+  const lines = await readLogRecords(proxy, log)
   const queued = lines.filter((l) => l.queue_ms !== undefined)
   assert.ok(queued.length >= 10, `${queued.length} of 20 waited in the queue`)
-  assert.ok(queued.every((l) => l.queue_ms >= 0 && typeof l.queue_depth === 'number'))
-  assert.ok(Math.max(...queued.map((l) => l.queue_depth)) > 5)
+  assert.ok(queued.every((l) => l.queue_ms! >= 0 && typeof l.queue_depth === 'number'))
+  assert.ok(Math.max(...queued.map((l) => l.queue_depth!)) > 5)
 })
 
 test('with a short queue timeout the excess gets 503 with Retry-After, and the rest succeed', async (t) => {

@@ -9,6 +9,7 @@ import { test } from 'node:test'
 import { type ConnectionOptions, connect, type PeerCertificate, type TLSSocket } from 'node:tls'
 import { promisify } from 'node:util'
 import { configSchema } from '../../src/config/schema.ts'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { type Pem, TestCa } from '../helpers/certs.ts'
 import { request } from '../helpers/http.ts'
@@ -194,7 +195,7 @@ test('the access log records TLS version, cipher, SNI and ALPN', async (t) => {
   const ca = new TestCa(t)
   const site = ca.issue('localhost', ['localhost'])
   const backend = await startBackend(t, 'web')
-  const log = join(ca.dir, 'access.log')
+  const log = accessLogFile(t)
   const proxy = await startPortico(t, {
     listeners: [{ address: '127.0.0.1:0', tls: { certificates: [site] } }],
     pools: { web: { servers: [backend.address] } },
@@ -202,15 +203,9 @@ test('the access log records TLS version, cipher, SNI and ALPN', async (t) => {
     access_log: { output: log, format: 'json' },
   })
   await curl(proxy.url, ['--http2'], ca.cert)
-  const deadline = Date.now() + 5000
-  let text = ''
-  while (!text.includes('\n') && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-    text = readFileSync(log, 'utf8')
-  }
-  const line = JSON.parse(text.split('\n')[0]!)
+  const [line] = await readLogRecords(proxy, log)
   assert.equal(line.tls_version, 'TLSv1.3')
-  assert.match(line.tls_cipher, /^TLS_/)
+  assert.match(line.tls_cipher!, /^TLS_/)
   assert.equal(line.sni, 'localhost')
   assert.equal(line.alpn, 'h2')
   assert.equal(line.status, 200)
