@@ -3,10 +3,9 @@ import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
-import { configSchema } from '../../src/config/schema.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, request } from '../helpers/http.ts'
-import { startPortico } from '../helpers/portico.ts'
+import { startPortico, testConfig } from '../helpers/portico.ts'
 
 async function backends(t: Parameters<typeof startBackend>[0], names: string[]): Promise<string[]> {
   return Promise.all(names.map(async (n) => (await startBackend(t, n)).address))
@@ -95,13 +94,7 @@ test('hash moves only the removed server’s keys, about 1/N of them, when a rel
     return out
   }
   const before = await homes()
-  proxy.reload(
-    configSchema.parse({
-      listeners: [{ address: '127.0.0.1:0' }],
-      access_log: { output: 'off' },
-      ...config(servers.filter((_, i) => i !== 1)),
-    }),
-  )
+  proxy.reload(testConfig(config(servers.filter((_, i) => i !== 1))))
   const after = await homes()
   let moved = 0
   for (const [i, home] of before.entries()) {

@@ -6,8 +6,6 @@ import { createServer, request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { type TestContext, test } from 'node:test'
 import type { PeerCertificate, TLSSocket } from 'node:tls'
-import { configSchema } from '../../src/config/schema.ts'
-import { startPortico as start } from '../../src/portico.ts'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { type Pem, TestCa } from '../helpers/certs.ts'
@@ -67,14 +65,14 @@ test('tls.verify: false reaches a backend with any certificate, and warns at sta
   const backend = await startMtlsBackend(t, site, ca.cert)
   const warnings: string[] = []
   const events = { info() {}, error() {}, warn: (message: string) => void warnings.push(message) }
-  const config = configSchema.parse({
-    listeners: [{ address: '127.0.0.1:0' }],
-    access_log: { output: 'off' },
-    pools: { any: { servers: [backend], tls: { verify: false, ...ca.issue('client') } } },
-    routes: [{ pool: 'any' }],
-  })
-  const proxy = await start(config, events)
-  t.after(() => proxy.close(0))
+  const proxy = await startPortico(
+    t,
+    {
+      pools: { any: { servers: [backend], tls: { verify: false, ...ca.issue('client') } } },
+      routes: [{ pool: 'any' }],
+    },
+    events,
+  )
   assert.equal((await get(proxy.urls[0]!)).body, 'hello client')
   assert.equal(warnings.length, 1)
   assert.match(warnings[0]!, /not verified/)

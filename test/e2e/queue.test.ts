@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import type { ServerResponse } from 'node:http'
 import { test } from 'node:test'
-import { configSchema } from '../../src/config/schema.ts'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get } from '../helpers/http.ts'
-import { startPortico } from '../helpers/portico.ts'
+import { startPortico, testConfig } from '../helpers/portico.ts'
 
 test('max_conns 2 with 20 concurrent slow requests: the backend never sees more than 2 at once, all 20 succeed', async (t) => {
   let now = 0
@@ -110,9 +109,7 @@ test('a request queued when the config reloads starts as soon as the slot frees'
   const queued = get(proxy.url)
   const pool = proxy.plan().pools.get('web')!
   while (pool.queued === 0) await new Promise((resolve) => setImmediate(resolve))
-  proxy.reload(
-    configSchema.parse({ listeners: [{ address: '127.0.0.1:0' }], access_log: { output: 'off' }, ...config }),
-  )
+  proxy.reload(testConfig(config))
   assert.equal(proxy.plan().pools.get('web')!.queued, 1)
   held[0]!.end('1')
   await first

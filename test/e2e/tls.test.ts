@@ -8,12 +8,11 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { type ConnectionOptions, connect, type PeerCertificate, type TLSSocket } from 'node:tls'
 import { promisify } from 'node:util'
-import { configSchema } from '../../src/config/schema.ts'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { type Pem, TestCa } from '../helpers/certs.ts'
 import { request } from '../helpers/http.ts'
-import { startPortico } from '../helpers/portico.ts'
+import { startPortico, testConfig } from '../helpers/portico.ts'
 import { spawnPortico } from '../helpers/spawn.ts'
 
 const run = promisify(execFile)
@@ -236,13 +235,12 @@ test('a config reload adds a certificate to a running TLS listener', async (t) =
   const backend = await startBackend(t, 'web')
   const config = (certificates: Pem[]) => ({
     listeners: [{ address: '127.0.0.1:0', tls: { certificates } }],
-    access_log: { output: 'off' },
     pools: { web: { servers: [backend.address] } },
     routes: [{ pool: 'web' }],
   })
   const proxy = await startPortico(t, config([first]))
   assert.equal(await peerName(proxy.url, 'second.test'), 'first.test')
-  proxy.reload(configSchema.parse(config([first, second])))
+  proxy.reload(testConfig(config([first, second])))
   assert.equal(await peerName(proxy.url, 'second.test'), 'second.test')
   assert.equal(await peerName(proxy.url, 'first.test'), 'first.test')
 })
