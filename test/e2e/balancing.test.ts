@@ -17,6 +17,21 @@ async function seenFor(url: string, count: number, headers?: Record<string, stri
   return seen
 }
 
+/**
+ * Sends three requests for each of `keys` keys, with the headers `headersFor` gives each, asserts
+ * that each key stays on one server, and returns the servers that took keys.
+ */
+async function keyHomes(url: string, keys: number, headersFor: (key: number) => Record<string, string>) {
+  const homes = new Set<string>()
+  for (let key = 0; key < keys; key++) {
+    const headers = headersFor(key)
+    const seen = new Set(await seenFor(url, 3, headers))
+    assert.equal(seen.size, 1, `${JSON.stringify(headers)} moved between servers`)
+    homes.add([...seen][0]!)
+  }
+  return homes
+}
+
 test('round_robin follows weights exactly: 3,1 gives a a b a', async (t) => {
   const [a, b] = await backends(t, ['a', 'b'])
   const proxy = await startPortico(t, {
@@ -68,12 +83,7 @@ test('hash on a header keeps each key on one server and spreads the keys', async
     pools: { web: { balancer: 'hash', hash_key: 'header:x-user', servers } },
     routes: [{ pool: 'web' }],
   })
-  const homes = new Set<string>()
-  for (let user = 0; user < 30; user++) {
-    const seen = new Set(await seenFor(proxy.url, 3, { 'x-user': `user-${user}` }))
-    assert.equal(seen.size, 1, `user-${user} moved between servers`)
-    homes.add([...seen][0]!)
-  }
+  const homes = await keyHomes(proxy.url, 30, (user) => ({ 'x-user': `user-${user}` }))
   assert.equal(homes.size, 3)
 })
 
@@ -112,12 +122,7 @@ test('hash on a cookie matches its name exactly, case included', async (t) => {
     pools: { web: { balancer: 'hash', hash_key: 'cookie:SessionID', servers } },
     routes: [{ pool: 'web' }],
   })
-  const homes = new Set<string>()
-  for (let user = 0; user < 20; user++) {
-    const seen = new Set(await seenFor(proxy.url, 3, { cookie: `theme=dark; SessionID=s${user}` }))
-    assert.equal(seen.size, 1, `session s${user} moved between servers`)
-    homes.add([...seen][0]!)
-  }
+  const homes = await keyHomes(proxy.url, 20, (user) => ({ cookie: `theme=dark; SessionID=s${user}` }))
   assert.equal(homes.size, 3)
 })
 
