@@ -39,9 +39,9 @@ async function fullBacklog(t: TestContext): Promise<string> {
   return `127.0.0.1:${port}`
 }
 
-async function proxyTo(t: TestContext, server: string, timeouts: object = {}) {
+async function proxyTo(t: TestContext, server: string, pool: object = {}) {
   return startPortico(t, {
-    pools: { web: { servers: [server], timeouts } },
+    pools: { web: { servers: [server], ...pool } },
     routes: [{ pool: 'web' }],
   })
 }
@@ -65,7 +65,9 @@ function curl(args: string[]): Promise<{ code: number; body: string }> {
   })
 }
 
-// Timeout cases wait on timers of their own servers, so the cases run side by side.
+// Timeout cases wait on timers of their own servers, so the cases run side by side. undici's
+// connect and header timers tick about once a second, so each timed-out attempt takes about a
+// second whatever the setting: those cases allow two attempts, not the default three.
 describe('failure statuses', { concurrency: true }, () => {
   test('a backend that refuses the connection gives 502', async (t) => {
     const server = await closedPort()
@@ -82,7 +84,7 @@ describe('failure statuses', { concurrency: true }, () => {
   test('a backend that sends no response head in time gives 504', async (t) => {
     // A server that accepts connections and never says a word.
     const { address: server } = await startRawBackend(t, () => {})
-    const proxy = await proxyTo(t, server, { response_headers: '200ms' })
+    const proxy = await proxyTo(t, server, { timeouts: { response_headers: '200ms' }, retries: { attempts: 2 } })
     const started = performance.now()
     assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)
     // One retry on the same server is allowed for an idempotent request: at most two timeouts.
@@ -91,7 +93,7 @@ describe('failure statuses', { concurrency: true }, () => {
 
   test('a backend that cannot be connected to in time gives 504', async (t) => {
     const server = await fullBacklog(t)
-    const proxy = await proxyTo(t, server, { connect: '200ms' })
+    const proxy = await proxyTo(t, server, { timeouts: { connect: '200ms' }, retries: { attempts: 2 } })
     assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)
   })
 
