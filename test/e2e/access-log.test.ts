@@ -220,14 +220,8 @@ test('the access log goes to stdout as JSON lines when stdout is not a terminal'
   const portico = await spawnPortico(t, ['run', '-c', config], { listeners: 1 })
   const reply = await get(`${portico.urls[0]}/from-cli`)
   const id = String(reply.headers['x-request-id'])
-  let line: string | undefined
-  while (
-    !(line = portico
-      .output()
-      .split('\n')
-      .find((l) => l.includes(id)))
-  )
-    await once(portico.child.stdout!, 'data')
+  // A whole line: its newline has been read too.
+  const [line] = await portico.waitFor(new RegExp(`^.*${id}.*\n`, 'm'))
   const record = JSON.parse(line) as Record<string, unknown>
   assert.equal(record.path, '/from-cli')
   assert.equal(record.outcome, 'ok')
