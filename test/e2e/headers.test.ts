@@ -236,25 +236,14 @@ test('trust is by CIDR: a client outside the trusted ranges is not trusted', asy
 })
 
 test('an IPv6 client appears in X-Forwarded-For as is and in Forwarded quoted', async (t) => {
-  const backend = await startBackend(t, 'echo', echo)
-  const proxy = await startPortico(t, {
-    listeners: [{ address: '[::1]:0' }],
-    pools: { web: { servers: [backend.address] } },
-    routes: [{ pool: 'web' }],
-  })
+  const proxy = await echoProxy(t, { listeners: [{ address: '[::1]:0' }] })
   const raw = await seen(`${proxy.url}/`, ['Host', 'v6.example'])
   assert.deepEqual(values(raw, 'x-forwarded-for'), ['::1'])
   assert.deepEqual(values(raw, 'forwarded'), ['for="[::1]";proto=http;host=v6.example'])
 })
 
 test('an IPv4 client on a dual-stack listener is trusted by its IPv4 range and shown as IPv4', async (t) => {
-  const backend = await startBackend(t, 'echo', echo)
-  const proxy = await startPortico(t, {
-    listeners: [{ address: '[::]:0' }],
-    pools: { web: { servers: [backend.address] } },
-    routes: [{ pool: 'web' }],
-    trusted_proxies: ['127.0.0.0/8'],
-  })
+  const proxy = await echoProxy(t, { listeners: [{ address: '[::]:0' }], trusted_proxies: ['127.0.0.0/8'] })
   const port = new URL(proxy.url).port
   const raw = await seen(`http://127.0.0.1:${port}/`, ['Host', 'v4.example', 'X-Forwarded-For', '203.0.113.9'])
   assert.deepEqual(values(raw, 'x-forwarded-for'), ['203.0.113.9, 127.0.0.1'])
