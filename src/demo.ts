@@ -54,6 +54,8 @@ export async function startDemo(
       listeners: [{ address: `127.0.0.1:${port}` }, ...https],
       pools: { demo: { servers: addresses, balancer: 'round_robin' } },
       routes: [{ name: 'demo', pool: 'demo' }],
+      // One process, so that consecutive requests show the round robin in turn.
+      workers: 1,
     },
     close() {
       rmSync(certDir, { recursive: true, force: true })

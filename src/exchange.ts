@@ -101,8 +101,10 @@ export class Exchange {
   spilledBytes = 0
   /** Milliseconds from the last dispatch until its backend connection was released; -1 when none was. */
   backendHeldMs = -1
-  /** Aborts all work for this exchange: client gone, timeout, shutdown. */
-  readonly abort = new AbortController()
+  /** The backend request under way, told to stop when the exchange is cancelled. */
+  attempt: Cancellable | undefined = undefined
+  #abort: AbortController | undefined = undefined
+  #cancelled = false
 
   constructor(req: ClientRequest, res: ClientResponse, arrival: Arrival) {
     this.req = req
@@ -123,6 +125,35 @@ export class Exchange {
     this.host = hostName(this.authority)
     this.path = req.url ?? '/'
   }
+
+  /**
+   * Signals the end of all work for this exchange to whatever waits on it (a queued request).
+   * Made on first use: most exchanges are never waited on, and never aborted.
+   */
+  get abort(): AbortController {
+    if (this.#abort) return this.#abort
+    this.#abort = new AbortController()
+    if (this.#cancelled) this.#abort.abort()
+    return this.#abort
+  }
+
+  /** Whether the exchange was cancelled: its client is gone. */
+  get cancelled(): boolean {
+    return this.#cancelled || this.#abort?.signal.aborted === true
+  }
+
+  /** Ends all work for this exchange, once its client is gone: the backend request under way, and whatever waits. */
+  cancel(): void {
+    if (this.#cancelled) return
+    this.#cancelled = true
+    this.#abort?.abort()
+    this.attempt?.cancel()
+  }
+}
+
+/** Work for an exchange that can be stopped half way, such as a backend request. */
+export interface Cancellable {
+  cancel(): void
 }
 
 /** `Example.COM:8080` → `example.com`; `[::1]:80` → `[::1]`. */

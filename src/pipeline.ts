@@ -19,7 +19,8 @@ import { type TunnelSet, tunnel } from './upstream/websocket.ts'
  * closes, whatever happened.
  */
 export function handle(plan: Plan, x: Exchange): void {
-  x.res.once('close', () => finish(plan, x))
+  // 'close' comes once per response: `on` spares the wrapper `once` would make per request.
+  x.res.on('close', () => finish(plan, x))
   // A client that goes away mid-upload errors its request stream; the exchange is aborted on close.
   x.req.on('error', ignore)
   const route = admit(plan, x)
@@ -145,7 +146,7 @@ function toOriginForm(x: Exchange): boolean {
 function finish(plan: Plan, x: Exchange): void {
   if (!completed(x)) {
     if (x.outcome === 'ok') x.outcome = 'client_aborted'
-    x.abort.abort()
+    x.cancel()
   }
   plan.accessLog.write(x)
 }

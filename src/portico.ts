@@ -1,3 +1,4 @@
+import { SharedState } from './cluster/shared-state.ts'
 import type { Config } from './config/schema.ts'
 import { type Listener, listenHttp } from './listen/http.ts'
 import { openAccessLog } from './log/access.ts'
@@ -25,11 +26,18 @@ export interface Portico {
 // Bound sockets and the open log file are kept across reloads.
 const restartOnly = ['listeners', 'access_log'] as const
 
-/** Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects. */
-export async function startPortico(config: Config, events: EventLog = silentEvents): Promise<Portico> {
+/**
+ * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
+ * `shared` is the state this process shares with the other workers; by default it shares with none.
+ */
+export async function startPortico(
+  config: Config,
+  events: EventLog = silentEvents,
+  shared: SharedState = new SharedState(),
+): Promise<Portico> {
   const registry = new ServerRegistry()
   const accessLog = openAccessLog(config.access_log, events)
-  let current = buildPlan(config, { registry, accessLog, events })
+  let current = buildPlan(config, { registry, accessLog, events, shared })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
@@ -46,7 +54,7 @@ export async function startPortico(config: Config, events: EventLog = silentEven
     plan: () => current,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events })
+      current = buildPlan(next, { registry, accessLog, events, shared })
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)

@@ -2,7 +2,7 @@ type Watcher = { readonly prefix: string; readonly listener: (key: string, value
 
 /**
  * A small key→value map that every Portico process sees, for facts found once per machine and
- * needed by every worker (health check results, ejections). A value set in any process reaches
+ * needed by every worker (active health check verdicts). A value set in any process reaches
  * all of them through the primary, last write wins, and a worker started later receives every
  * key set so far. Values cross processes by structured clone: plain data, no functions.
  *

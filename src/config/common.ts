@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { z } from 'zod'
 
@@ -36,6 +37,21 @@ export const cidr = z.string().check((ctx) => {
     })
   }
 })
+
+/**
+ * A path that names an existing file or directory, checked when the config loads. `what` is what
+ * the error says was expected, by default "an existing file" or "an existing directory".
+ */
+export function existingPath(kind: 'file' | 'directory', what = `an existing ${kind}`) {
+  return z.string().check((ctx) => {
+    let ok = false
+    try {
+      const stat = statSync(ctx.value)
+      ok = kind === 'file' ? stat.isFile() : stat.isDirectory()
+    } catch {}
+    if (!ok) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected ${what}, found "${ctx.value}"` })
+  })
+}
 
 /** What a pool name may be: letters, digits, `_`, `.` and `-`. */
 export const poolName = /^[\w.-]+$/

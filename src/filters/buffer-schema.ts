@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { z } from 'zod'
+import { existingPath } from '../config/common.ts'
 import { size } from '../config/units.ts'
 
 const response = z
@@ -42,18 +42,7 @@ export const bufferingSchema = z
   .strictObject({
     response: response.optional(),
     request: request.optional(),
-    temp_dir: z
-      .string()
-      .min(1)
-      .check((ctx) => {
-        if (!isDirectory(ctx.value)) {
-          ctx.issues.push({
-            code: 'custom',
-            input: ctx.value,
-            message: `expected an existing directory, found "${ctx.value}"`,
-          })
-        }
-      })
+    temp_dir: existingPath('directory')
       .default(tmpdir())
       .describe(
         'Directory for temporary files. Each file is unlinked as soon as it is created, so none is left behind, whatever happens. Default: the system temporary directory.',
@@ -62,7 +51,3 @@ export const bufferingSchema = z
   .describe('Buffering of request and response bodies, so that slow clients do not hold backend connections.')
 
 export type BufferingConfig = z.output<typeof bufferingSchema>
-
-function isDirectory(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
-}

@@ -1,18 +1,5 @@
-import { statSync } from 'node:fs'
 import { z } from 'zod'
-
-const file = z.string().check((ctx) => {
-  let ok = false
-  try {
-    ok = statSync(ctx.value).isFile()
-  } catch {}
-  if (!ok)
-    ctx.issues.push({
-      code: 'custom',
-      input: ctx.value,
-      message: `expected an existing .mmdb file, found "${ctx.value}"`,
-    })
-})
+import { existingPath } from '../config/common.ts'
 
 /** Where client countries come from. */
 export const geoSchema = z
@@ -23,7 +10,7 @@ export const geoSchema = z
       .describe(
         "Look up every client's country (for the access log too). Default: only when a route uses `match.country` or `{country}`, or `database` is set.",
       ),
-    database: file
+    database: existingPath('file', 'an existing .mmdb file')
       .optional()
       .describe(
         'A MaxMind-format country database (.mmdb), e.g. GeoLite2-Country.mmdb. Default: the embedded CC0 geo-whois-asn-country database.',

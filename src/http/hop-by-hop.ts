@@ -1,6 +1,8 @@
-// RFC 9110 §7.6.1: connection-specific fields a proxy must not forward. `Trailer` is end to end
-// and stays; `Proxy-Authorization` is for this proxy, never for the backend.
-const hopByHop = new Set([
+/**
+ * The connection-specific fields a proxy must not forward (RFC 9110 §7.6.1), lower case.
+ */
+// `Trailer` is end to end and stays; `Proxy-Authorization` is for this proxy, never for the backend.
+export const hopByHopNames = [
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -9,7 +11,8 @@ const hopByHop = new Set([
   'upgrade',
   'proxy-authenticate',
   'proxy-authorization',
-])
+] as const
+const hopByHop = new Set<string>(hopByHopNames)
 
 /** Whether a lower-case header name is hop-by-hop by definition. */
 export function isHopByHop(name: string): boolean {
@@ -21,7 +24,8 @@ export function isHopByHop(name: string): boolean {
  * message (RFC 9110 §7.6.1). Returns undefined when there is none, the common case.
  */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined
+  // What nearly every message carries, without splitting it.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined
   const text = Array.isArray(value) ? value.join(',') : value
   let tokens: Set<string> | undefined
   for (const part of text.split(',')) {

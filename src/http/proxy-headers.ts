@@ -1,6 +1,6 @@
 import type { Exchange } from '../exchange.ts'
 import { forwardedElement, plainAddress } from './forwarded.ts'
-import { connectionTokens, isHopByHop } from './hop-by-hop.ts'
+import { connectionTokens, hopByHopNames, isHopByHop } from './hop-by-hop.ts'
 
 /** The pseudonym this proxy uses in `Via` (RFC 9110 §7.6.3), never a host name. */
 export const viaName = 'portico'
@@ -33,8 +33,33 @@ export function isWrittenByProxy(lower: string): boolean {
   return lower === 'host' || rewritten.has(lower) || isHopByHop(lower)
 }
 
+// Via entries by the client's protocol version: made once, not per request.
+const viaEntries: Readonly<Record<string, string>> = {
+  '1.0': `1.0 ${viaName}`,
+  '1.1': `1.1 ${viaName}`,
+  '2.0': `2 ${viaName}`,
+}
+const responseVia = `1.1 ${viaName}`
+
 function viaEntry(x: Exchange): string {
-  return `${x.req.httpVersionMajor === 2 ? '2' : x.req.httpVersion} ${viaName}`
+  return viaEntries[x.req.httpVersion] ?? `${x.req.httpVersion} ${viaName}`
+}
+
+/** A bit per name length, for names up to 31 characters long. */
+function lengths(names: Iterable<string>): number {
+  let mask = 0
+  for (const name of names) mask |= 1 << name.length
+  return mask
+}
+
+// The lengths of the names the request and response rules look at. A name of any other length is
+// passed on as received without being lower-cased first: most are (Accept, User-Agent, Date, …).
+const requestLooks = lengths(['host', 'te', 'cookie', 'x-real-ip', ...rewritten, ...hopByHopNames])
+const responseLooks = lengths(['via', 'x-request-id', ...hopByHopNames])
+
+/** Whether a name of this length may be one the rules in `mask` look at. */
+function looked(mask: number, name: string | Buffer): boolean {
+  return name.length < 32 && (mask & (1 << name.length)) !== 0
 }
 
 /**
@@ -55,7 +80,14 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     // HTTP/2 pseudo-headers (`:method`, `:path`, …) are not fields; undici writes its own (RFC 9113 §8.3).
-    if (name.charCodeAt(0) === 58) continue
+    const first = name.charCodeAt(0)
+    if (first === 58) continue
+    // Forwarding claims (X-Forwarded-*, X-Real-IP) have many lengths; they all start with an x.
+    const claim = !x.trusted && (first === 120 || first === 88)
+    if (dropped === undefined && !claim && !looked(requestLooks, name)) {
+      out.push(name, raw[i + 1]!)
+      continue
+    }
     const lower = name.toLowerCase()
     // Host stays where the client put it; an absolute-form target or `host_header` gives its value.
     if (lower === 'host') {
@@ -99,29 +131,33 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
 
 /**
  * The header list sent to the client from a backend's raw response headers: case and order kept,
- * hop-by-hop ones removed, Via extended and the request id added.
+ * hop-by-hop ones (and those its `connection` header value names) removed, Via extended and the
+ * request id added.
  */
-export function clientResponseHeaders(x: Exchange, raw: readonly (Buffer | string)[]): string[] {
+export function clientResponseHeaders(
+  x: Exchange,
+  raw: readonly (Buffer | string)[],
+  connection: string | string[] | undefined,
+): string[] {
   const out: string[] = []
   let via: string | undefined
-  let dropped: Set<string> | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && text(raw[i]!).toLowerCase() === 'connection')
-      dropped = connectionTokens(text(raw[i + 1]!))
-  }
+  const dropped = connectionTokens(connection)
   for (let i = 0; i < raw.length; i += 2) {
     const name = text(raw[i]!)
+    const value = text(raw[i + 1]!)
+    if (dropped === undefined && !looked(responseLooks, name)) {
+      out.push(name, value)
+      continue
+    }
     const lower = name.toLowerCase()
     if (isHopByHop(lower) || dropped?.has(lower) || lower === 'x-request-id') continue
-    const value = text(raw[i + 1]!)
     if (lower === 'via') {
       via = via ? `${via}, ${value}` : value
       continue
     }
     out.push(name, value)
   }
-  const hop = `1.1 ${viaName}`
-  out.push('via', via ? `${via}, ${hop}` : hop)
+  out.push('via', via ? `${via}, ${responseVia}` : responseVia)
   out.push('x-request-id', x.id)
   return out
 }

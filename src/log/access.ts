@@ -118,7 +118,8 @@ function prettyLine(x: Exchange): string {
   const to = x.server ? ` → ${x.pool?.name}/${x.server.address}` : ''
   const outcome = x.outcome === 'ok' ? '' : ` ${x.outcome}`
   const ms = round(performance.now() - x.start)
-  return `${time} ${x.clientAddress} ${x.req.method} ${x.host}${x.path} ${x.status || '-'} ${x.bytesOut}B ${ms}ms${to}${outcome} ${x.id}\n`
+  const queued = x.queueMs >= 0 ? ` queued ${round(x.queueMs)}ms` : ''
+  return `${time} ${x.clientAddress} ${x.req.method} ${x.host}${x.path} ${x.status || '-'} ${x.bytesOut}B ${ms}ms${queued}${to}${outcome} ${x.id}\n`
 }
 
 function round(ms: number): number {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
+import type { SharedState } from '../cluster/shared-state.ts'
 import { splitAddress } from '../config/common.ts'
 import type { Config } from '../config/schema.ts'
 import { hostName } from '../exchange.ts'
@@ -30,6 +31,8 @@ export interface PlanDeps {
   readonly events?: EventLog
   /** Randomness for balancers, a number in [0, 1). Default Math.random. */
   readonly random?: () => number
+  /** State shared by the machine's processes, where health verdicts go. Default: each pool its own. */
+  readonly shared?: SharedState
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -162,7 +165,7 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
         maxEjectedShare: config.outlier.max_ejected_share,
       },
     },
-    { events: deps.events ?? silentEvents, forget: (s) => registry.remove(name, s.origin) },
+    { events: deps.events ?? silentEvents, forget: (s) => registry.remove(name, s.origin), shared: deps.shared },
   )
 }
 

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import type { FailureCode } from '../errors.ts'
-import type { Exchange } from '../exchange.ts'
+import { type FailureCode, ProxyError } from '../errors.ts'
+import type { Cancellable, Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
 import { trailersOnlyStatus } from '../listen/trailers-only-status.ts'
 import { respondError, startResponse } from '../respond.ts'
@@ -41,7 +41,7 @@ function stale(code: FailureCode, reused: boolean, responded: boolean): boolean 
  * One attempt at one server: waits for a server as the pool's ticket, then is the undici handler
  * that copies the response to the client.
  */
-class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
+class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancellable {
   readonly x: Exchange
   readonly tried: readonly Server[] | undefined
   /** Whether this attempt goes on a new connection of its own: the retry after a stale one. */
@@ -59,7 +59,6 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
   #out: Writable
   #released = false
-  #onAbort: (() => void) | undefined
   #onDrain: (() => void) | undefined
   /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
   #statusTrailers: Record<string, string> | undefined
@@ -117,14 +116,19 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
 
   onRequestStart(controller: Controller): void {
     this.#controller = controller
-    const signal = this.#x.abort.signal
-    if (signal.aborted) {
-      controller.abort(signal.reason)
+    const x = this.#x
+    if (x.cancelled) {
+      controller.abort(clientGone)
       return
     }
-    this.#onAbort = () => controller.abort(signal.reason)
-    signal.addEventListener('abort', this.#onAbort, { once: true })
+    // The exchange holds its one request under way, instead of a listener per attempt on a signal.
+    x.attempt = this
     socketReuse(this)
+  }
+
+  /** The client is gone (Cancellable): stops the backend request. */
+  cancel(): void {
+    this.#controller?.abort(clientGone)
   }
 
   onResponseStart(
@@ -144,7 +148,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const raw = controller.rawHeaders ?? []
-    const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw))
+    const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw), parsed.connection)
     if (parsed.trailer !== undefined && !trailersCanFollow(x, statusCode, parsed)) dropTrailerHeader(headers)
     if (x.setCookie) headers.push('set-cookie', x.setCookie)
     if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
@@ -175,7 +179,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
 
   onResponseError(_controller: Controller, err: Error): void {
     const x = this.#x
-    let code = x.abort.signal.aborted ? 'client_aborted' : classify(err)
+    let code = x.cancelled ? 'client_aborted' : classify(err)
     if (stale(code, this.reused, this.#responded)) code = 'stale_connection'
     this.#release(code)
     const pool = this.#pool
@@ -201,9 +205,9 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
   #release(code: FailureCode | undefined): void {
     if (this.#released) return
     this.#released = true
-    this.#x.backendHeldMs = performance.now() - this.#sentAt
-    if (this.#onAbort) this.#x.abort.signal.removeEventListener('abort', this.#onAbort)
     const x = this.#x
+    x.backendHeldMs = performance.now() - this.#sentAt
+    if (x.attempt === this) x.attempt = undefined
     this.#pool.release(this.#server, {
       ok: code === undefined,
       code,
@@ -212,6 +216,9 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch {
     })
   }
 }
+
+// The reason a backend request is aborted with when its client leaves; one object, since nobody reads its stack.
+const clientGone = new ProxyError('client_aborted')
 
 /** Trailers as an object, which HTTP/1.1 and HTTP/2 responses both take; repeated names are joined. */
 function trailerFields(list: readonly (Buffer | string)[]): Record<string, string> {

@@ -1,3 +1,4 @@
+import { SharedState } from '../cluster/shared-state.ts'
 import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import type { EventLog } from '../log/events.ts'
@@ -7,7 +8,7 @@ import { OutlierDetector, type OutlierSettings } from './health/outlier.ts'
 import { checkVerdict } from './health/verdict.ts'
 import { Queue } from './queue.ts'
 import type { RetryBudget } from './retry-budget.ts'
-import type { Server } from './server.ts'
+import type { Health, Server } from './server.ts'
 
 /** Timeouts towards one pool's servers, in milliseconds. */
 export interface BackendTimeouts {
@@ -65,6 +66,18 @@ export interface PoolDeps {
   readonly now?: () => number
   /** Called when `remove` takes a server out for good. */
   readonly forget?: (server: Server) => void
+  /**
+   * State shared by every process of the machine: only its leader runs the active checks, and
+   * their verdicts reach every process through it. A lone leader of the pool's own unless given.
+   */
+  readonly shared?: SharedState
+}
+
+/** An active check verdict as the leader shares it, under `health/<pool>/<address>`; undefined once forgotten. */
+interface SharedVerdict {
+  readonly health: Health
+  /** What the check saw: `check passed`, `status 503`, `ECONNREFUSED`, … */
+  readonly reason: string
 }
 
 /**
@@ -85,7 +98,14 @@ export class Pool implements ProbeListener {
   readonly #now: () => number
   readonly #forget: ((server: Server) => void) | undefined
   readonly #queue: Queue<Ticket>
+  /** Whether the pool has active checks, run here or in the leader process. */
+  readonly #checked: boolean
+  /** The active checks, in the leader process only. */
   readonly #checks: ActiveChecks | undefined
+  readonly #shared: SharedState
+  /** `health/<pool>/`: the prefix of this pool's verdicts in the shared state. */
+  readonly #healthKey: string
+  readonly #unwatch: (() => void) | undefined
   readonly #outlier: OutlierDetector
   readonly #retryAfter: Readonly<Record<string, string>>
   readonly #usable = (s: Server) => this.#isUsable(s)
@@ -120,8 +140,15 @@ export class Pool implements ProbeListener {
       this.#now,
     )
     for (const s of settings.joining) this.#startRamp(s)
-    this.#checks = settings.active && new ActiveChecks(settings.active, this)
+    this.#shared = deps.shared ?? new SharedState()
+    this.#healthKey = `health/${name}/`
+    this.#checked = settings.active !== undefined
+    // Once per machine, not once per worker: the leader checks, every process applies the verdicts.
+    this.#checks = settings.active && this.#shared.leader ? new ActiveChecks(settings.active, this) : undefined
     this.#recount()
+    this.#unwatch = this.#checked
+      ? this.#shared.watch(this.#healthKey, (key, value) => this.#applyVerdict(key, value as SharedVerdict | undefined))
+      : undefined
     for (const s of servers) this.#checks?.add(s)
   }
 
@@ -203,22 +230,16 @@ export class Pool implements ProbeListener {
     for (let next = this.#successor; next; next = next.#successor) next.#dispatch()
   }
 
-  /** One active check ended (ProbeListener): applies `rise`/`fall`, logs and counts a change. */
+  /**
+   * One active check ended (ProbeListener), in the leader process: applies `rise`/`fall`, and shares
+   * a change of health with every process, this one included, which applies it at once.
+   */
   onProbe(server: Server, failure: string | undefined): void {
     const active = this.#settings.active!
-    const state = server.state
-    const health = checkVerdict(state, failure === undefined, active.rise, active.fall)
+    const health = checkVerdict(server.state, failure === undefined, active.rise, active.fall)
     if (health === undefined) return
-    state.health = health
-    state.changed('active', failure ?? 'check passed', health === 'healthy' && state.ejectedUntil !== 0)
-    if (health === 'healthy') {
-      this.#startRamp(server)
-      this.#events.info('server healthy', { pool: this.name, server: server.address })
-    } else {
-      this.#events.warn('server unhealthy', { pool: this.name, server: server.address, reason: failure })
-    }
-    this.#recount()
-    this.#dispatch()
+    const verdict: SharedVerdict = { health, reason: failure ?? 'check passed' }
+    this.#shared.set(this.#healthKey + server.address, verdict)
   }
 
   /**
@@ -238,6 +259,24 @@ export class Pool implements ProbeListener {
   }
 
   /**
+   * Ends the draining of the server at `address`: it takes new requests again, ramping up under
+   * slow start, and queued requests may start on it. False when the pool has no such server.
+   */
+  undrain(address: string): boolean {
+    const s = this.#servers.find((c) => c.address === address)
+    if (!s) return false
+    if (s.state.draining) {
+      s.state.draining = false
+      s.state.changed('admin', 'drain ended')
+      this.#startRamp(s)
+      this.#events.info('server draining ended', { pool: this.name, server: address })
+      this.#recount()
+      this.#dispatch()
+    }
+    return true
+  }
+
+  /**
    * Takes the server at `address` out of the pool: no new requests; requests in flight to it
    * finish on their connections, which close after them. False when the pool has no such server.
    */
@@ -247,6 +286,7 @@ export class Pool implements ProbeListener {
     this.drain(address)
     this.#servers = this.#servers.filter((c) => c !== s)
     this.#checks?.remove(s)
+    this.#forgetVerdict(s)
     this.#balancer.update?.(this.#servers)
     this.#forget?.(s)
     this.#events.info('server removed', { pool: this.name, server: address })
@@ -256,12 +296,15 @@ export class Pool implements ProbeListener {
   }
 
   /**
-   * Stops active checks; called when a new Plan replaces this pool. Requests in flight go on. When
-   * the new Plan has a pool of the same name, `successor`, queued requests move to its queue, in
-   * order, and slots freed here start them there.
+   * Stops active checks and their verdicts; called when a new Plan replaces this pool. Requests in
+   * flight go on. When the new Plan has a pool of the same name, `successor`, queued requests move
+   * to its queue, in order, and slots freed here start them there.
    */
   stop(successor?: Pool): void {
     this.#checks?.stop()
+    this.#unwatch?.()
+    const kept = successor?.servers
+    for (const s of this.#servers) if (!kept?.some((c) => c.address === s.address)) this.#forgetVerdict(s)
     if (!successor) return
     this.#successor = successor
     for (let ticket = this.#queue.peek(); ticket; ticket = this.#queue.peek()) {
@@ -280,13 +323,13 @@ export class Pool implements ProbeListener {
 
   /** Whether active checks have spoken for `s`, or need not have. */
   #known(s: Server): boolean {
-    return this.#checks === undefined || s.state.health !== 'unknown' || this.#settings.unknownTakesTraffic
+    return !this.#checked || s.state.health !== 'unknown' || this.#settings.unknownTakesTraffic
   }
 
   #healthy(s: Server): boolean {
     const state = s.state
     if (state.ejectedUntil !== 0) return false
-    if (this.#checks === undefined) return true
+    if (!this.#checked) return true
     return state.health === 'healthy' || (state.health === 'unknown' && this.#settings.unknownTakesTraffic)
   }
 
@@ -355,11 +398,43 @@ export class Pool implements ProbeListener {
     state.ejectedUntil = 0
     state.consecutiveFailures = 0
     state.returnedAt = this.#now()
-    state.changed('passive', 'ejection ended', this.#checks !== undefined && state.health === 'unhealthy')
+    state.changed('passive', 'ejection ended', this.#checked && state.health === 'unhealthy')
     this.#startRamp(s)
     this.#events.info('server back from ejection', { pool: this.name, server: s.address })
     this.#recount()
     this.#dispatch()
+  }
+
+  /**
+   * A change of health from the leader's checks, this process's own included: applies it to the
+   * server `key` names, if this pool has it. Only the leader logs it, so the log has it once; a
+   * worker started later (a new leader too) takes the verdicts made so far while it builds its pools.
+   */
+  #applyVerdict(key: string, verdict: SharedVerdict | undefined): void {
+    if (verdict === undefined) return
+    const address = key.slice(this.#healthKey.length)
+    const server = this.#servers.find((s) => s.address === address)
+    if (!server || server.state.health === verdict.health) return
+    const state = server.state
+    state.health = verdict.health
+    state.changed('active', verdict.reason, verdict.health === 'healthy' && state.ejectedUntil !== 0)
+    if (verdict.health === 'healthy') this.#startRamp(server)
+    // Verdicts replayed while this pool is built (a new leader's) were logged when they were made.
+    if (this.#shared.leader && this.#unwatch) {
+      const details = { pool: this.name, server: address }
+      if (verdict.health === 'healthy') this.#events.info('server healthy', details)
+      else this.#events.warn('server unhealthy', { ...details, reason: verdict.reason })
+    }
+    this.#recount()
+    this.#dispatch()
+  }
+
+  /**
+   * Clears the shared verdict on `s` once it leaves the pool, so that a server added again later
+   * starts unknown, as a new one does. The leader owns the verdicts, so only it clears them.
+   */
+  #forgetVerdict(s: Server): void {
+    if (this.#checks) this.#shared.set(this.#healthKey + s.address, undefined)
   }
 
   /** Starts queued requests while servers have free slots, oldest first. */

@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { accessLogFile, readAccessLog, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, rawHttp, request } from '../helpers/http.ts'
-import { startPortico, type TestPortico } from '../helpers/portico.ts'
+import { startPortico } from '../helpers/portico.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
-
-function logFile(): string {
-  return join(mkdtempSync(join(tmpdir(), 'portico-log-')), 'access.log')
-}
-
-/** Closes Portico, which flushes its access log, and returns the lines written. */
-async function linesOf(proxy: TestPortico, file: string): Promise<string[]> {
-  await proxy.close(0)
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean)
-}
-
-async function records(proxy: TestPortico, file: string): Promise<Record<string, unknown>[]> {
-  return (await linesOf(proxy, file)).map((line) => JSON.parse(line) as Record<string, unknown>)
-}
 
 async function loggingProxy(
   t: TestContext,
@@ -42,7 +29,7 @@ async function loggingProxy(
 
 test('an ok exchange is logged as one JSON line with every field', async (t) => {
   const backend = await startBackend(t, 'a')
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, [backend.address])
   const reply = await request(`${proxy.url}/shop?item=1`, {
     method: 'POST',
@@ -50,7 +37,7 @@ test('an ok exchange is logged as one JSON line with every field', async (t) => 
     body: 'hello',
   })
   assert.equal(reply.status, 200)
-  const [line, ...rest] = await records(proxy, file)
+  const [line, ...rest] = await readLogRecords(proxy, file)
   assert.deepEqual(rest, [])
   assert.ok(line)
   assert.ok(!Number.isNaN(Date.parse(String(line.time))), 'time is a date')
@@ -76,7 +63,7 @@ test('a chunked upload is logged with the bytes that came in', async (t) => {
     req.resume()
     req.on('end', () => res.end('stored'))
   })
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, [backend.address])
   await new Promise<void>((resolve, reject) => {
     const req = httpRequest(proxy.url, { method: 'PUT', agent: false, headers: { host: 'app.example' } }, (res) => {
@@ -87,17 +74,17 @@ test('a chunked upload is logged with the bytes that came in', async (t) => {
     req.write('a'.repeat(700))
     req.end('b'.repeat(300))
   })
-  const [line] = await records(proxy, file)
+  const [line] = await readLogRecords(proxy, file)
   assert.equal(line?.bytes_in, 1000)
   assert.equal(line?.bytes_out, 'stored'.length)
 })
 
 test('a failed backend is logged with its status and outcome', async (t) => {
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, ['127.0.0.1:1'])
   const reply = await get(`${proxy.url}/dead`)
   assert.equal(reply.status, 502)
-  const [line] = await records(proxy, file)
+  const [line] = await readLogRecords(proxy, file)
   assert.equal(line?.status, 502)
   assert.equal(line?.outcome, 'backend_refused')
   assert.equal(line?.route, 'broken')
@@ -108,11 +95,11 @@ test('a failed backend is logged with its status and outcome', async (t) => {
 })
 
 test('a request no route takes is logged as not_found', async (t) => {
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, ['127.0.0.1:1'])
   const reply = await get(`${proxy.url}/nowhere`, { host: 'unknown.example' })
   assert.equal(reply.status, 404)
-  const [line] = await records(proxy, file)
+  const [line] = await readLogRecords(proxy, file)
   assert.equal(line?.id, reply.headers['x-request-id'])
   assert.equal(line?.status, 404)
   assert.equal(line?.outcome, 'not_found')
@@ -129,7 +116,7 @@ test('a client that goes away mid-exchange is logged as client_aborted and the b
     res.write('partial')
     res.on('close', backendSawClose)
   })
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, [backend.address])
   const req = httpRequest(proxy.url, { agent: false, headers: { host: 'app.example' } })
   req.on('error', () => {})
@@ -137,7 +124,7 @@ test('a client that goes away mid-exchange is logged as client_aborted and the b
   const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage]
   res.once('data', () => req.destroy())
   await closed
-  const [line] = await records(proxy, file)
+  const [line] = await readLogRecords(proxy, file)
   assert.equal(line?.outcome, 'client_aborted')
   assert.equal(line?.status, 200)
   assert.equal(line?.server, backend.address)
@@ -152,7 +139,7 @@ test('a client that gives up before the response head is logged as client_aborte
     res.on('close', backendSawClose)
     backendGotRequest()
   })
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, [backend.address])
   const req = httpRequest(proxy.url, { agent: false, headers: { host: 'app.example' } })
   req.on('error', () => {})
@@ -160,14 +147,14 @@ test('a client that gives up before the response head is logged as client_aborte
   await received
   req.destroy()
   await closed
-  const [line] = await records(proxy, file)
+  const [line] = await readLogRecords(proxy, file)
   assert.equal(line?.outcome, 'client_aborted')
   assert.equal(line?.status, 0)
   assert.equal(line?.backend_ms, undefined)
 })
 
 test('requests the parser refuses are logged with their status, outcome and request id', async (t) => {
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await startPortico(t, {
     pools: { web: { servers: ['127.0.0.1:1'] } },
     routes: [{ pool: 'web' }],
@@ -179,7 +166,7 @@ test('requests the parser refuses are logged with their status, outcome and requ
     'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
   )
   const tooLarge = await rawHttp(proxy.url, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'b'.repeat(3000)}\r\n\r\n`)
-  const lines = await records(proxy, file)
+  const lines = await readLogRecords(proxy, file)
   assert.deepEqual(
     lines.map((l) => [l.status, l.outcome, l.client]),
     [
@@ -196,7 +183,7 @@ test('no credential or cookie value is ever logged', async (t) => {
     res.setHeader('set-cookie', 'session=s3cr3t-from-backend')
     res.end('ok')
   })
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, [backend.address])
   await get(proxy.url, {
     host: 'app.example',
@@ -204,17 +191,17 @@ test('no credential or cookie value is ever logged', async (t) => {
     cookie: 'session=s3cr3t-cookie',
     'proxy-authorization': 'Basic s3cr3t-proxy',
   })
-  const text = (await linesOf(proxy, file)).join('\n')
+  const text = (await readAccessLog(proxy, file)).join('\n')
   assert.doesNotMatch(text, /s3cr3t/)
 })
 
 test('the pretty format writes one readable line per exchange', async (t) => {
   const backend = await startBackend(t, 'a')
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, [backend.address], 'pretty')
   const reply = await get(`${proxy.url}/page`, { host: 'app.example' })
   await get(`${proxy.url}/dead`)
-  const lines = await linesOf(proxy, file)
+  const lines = await readAccessLog(proxy, file)
   assert.equal(lines.length, 2)
   assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} 127\.0\.0\.1 GET app\.example\/page 200 /)
   assert.ok(lines[0]!.includes(String(reply.headers['x-request-id'])))
@@ -233,14 +220,8 @@ test('the access log goes to stdout as JSON lines when stdout is not a terminal'
   const portico = await spawnPortico(t, ['run', '-c', config], { listeners: 1 })
   const reply = await get(`${portico.urls[0]}/from-cli`)
   const id = String(reply.headers['x-request-id'])
-  let line: string | undefined
-  while (
-    !(line = portico
-      .output()
-      .split('\n')
-      .find((l) => l.includes(id)))
-  )
-    await once(portico.child.stdout!, 'data')
+  // A whole line: its newline has been read too.
+  const [line] = await portico.waitFor(new RegExp(`^.*${id}.*\n`, 'm'))
   const record = JSON.parse(line) as Record<string, unknown>
   assert.equal(record.path, '/from-cli')
   assert.equal(record.outcome, 'ok')
@@ -248,10 +229,10 @@ test('the access log goes to stdout as JSON lines when stdout is not a terminal'
 
 test('the auto format writes JSON to a file, which is not a terminal', async (t) => {
   const backend = await startBackend(t, 'a')
-  const file = logFile()
+  const file = accessLogFile(t)
   const proxy = await loggingProxy(t, file, [backend.address], 'auto')
   await get(proxy.url, { host: 'app.example' })
-  const [line] = await records(proxy, file)
+  const [line] = await readLogRecords(proxy, file)
   assert.equal(line?.outcome, 'ok')
 })
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, rawHttp, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
@@ -351,7 +352,8 @@ test('a request body beyond the buffering limit gets 413 and never reaches a bac
 
 test('the access log says what was buffered and how long the backend was held', async (t) => {
   const dir = tempDir(t)
-  const log = join(dir, 'access.log')
+  const log = accessLogFile(t)
+  const plainLog = accessLogFile(t)
   const backend = await startBackend(t, 'a', (req, res) => {
     req.resume()
     req.on('end', () => res.end(body))
@@ -363,19 +365,17 @@ test('the access log says what was buffered and how long the backend was held', 
     routes: [{ pool: 'web', buffering: { request: { memory: '1KiB' }, response: {}, temp_dir: dir } }],
   })
   const plain = await startPortico(t, {
-    access_log: { output: join(dir, 'plain.log'), format: 'json' },
+    access_log: { output: plainLog, format: 'json' },
     pools: { web: { servers: [backend.address] } },
     routes: [{ pool: 'web' }],
   })
   assert.equal((await request(proxy.url, { method: 'POST', body: Buffer.alloc(10_000) })).status, 200)
   assert.equal((await get(plain.url)).status, 200)
-  await proxy.close(0)
-  await plain.close(0)
-  const line = JSON.parse(readFileSync(log, 'utf8').trim())
+  const [line] = await readLogRecords(proxy, log)
   assert.equal(line.buffered, 'request,response')
   assert.equal(line.spilled_bytes, 10_000)
   assert.equal(typeof line.backend_held_ms, 'number')
-  const plainLine = JSON.parse(readFileSync(join(dir, 'plain.log'), 'utf8').trim())
+  const [plainLine] = await readLogRecords(plain, plainLog)
   assert.equal(plainLine.buffered, undefined)
   assert.equal(typeof plainLine.backend_held_ms, 'number')
 })

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { brotliDecompressSync, createGunzip, gunzipSync, gzipSync, zstdDecompressSync } from 'node:zlib'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { startPortico } from '../helpers/portico.ts'
 
@@ -273,9 +271,7 @@ test('with request buffering, a zip bomb gets 413 before any backend is chosen',
 })
 
 test('the access log counts the compressed bytes the client got', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'portico-compression-test-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const log = join(dir, 'access.log')
+  const log = accessLogFile(t)
   const backend = await startBackend(t, 'a', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': json.length })
     res.end(json)
@@ -286,6 +282,6 @@ test('the access log counts the compressed bytes the client got', async (t) => {
     routes: [{ pool: 'web', compression: {} }],
   })
   const reply = await fetchRaw(proxy.url, { 'accept-encoding': 'gzip' })
-  await proxy.close(0)
-  assert.equal(JSON.parse(readFileSync(log, 'utf8').trim()).bytes_out, reply.body.length)
+  const [line] = await readLogRecords(proxy, log)
+  assert.equal(line.bytes_out, reply.body.length)
 })

@@ -35,3 +35,23 @@ for (const action of ['drain', 'remove'] as const) {
     if (action === 'drain') assert.deepEqual([state.draining, state.reason?.source], [true, 'admin'])
   })
 }
+
+test('undrain puts a drained server back into rotation', async (t) => {
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const proxy = await startPortico(t, {
+    pools: { web: { balancer: 'round_robin', servers: [a.address, b.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const pool = proxy.plan().pools.get('web')!
+  const seen = async () => {
+    const names = []
+    for (let i = 0; i < 4; i++) names.push((await get(proxy.url)).headers['x-backend'])
+    return names.sort()
+  }
+  assert.equal(pool.drain(a.address), true)
+  assert.deepEqual(await seen(), ['b', 'b', 'b', 'b'])
+  assert.equal(pool.undrain(a.address), true)
+  assert.deepEqual(await seen(), ['a', 'a', 'b', 'b'])
+  assert.equal(pool.undrain('127.0.0.1:1'), false, 'no such server')
+})

@@ -1,36 +1,14 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { once } from 'node:events'
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
+import { connect } from 'node:net'
 import { describe, type TestContext, test } from 'node:test'
 import { Worker } from 'node:worker_threads'
 import { startBackend } from '../helpers/backend.ts'
+import { closedPort } from '../helpers/closed-port.ts'
 import { get, type Reply } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
-
-/** A loopback port that nothing listens on. */
-async function closedPort(): Promise<string> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return `127.0.0.1:${port}`
-}
-
-/** A TCP server that accepts connections and never says a word. */
-async function silentServer(t: TestContext): Promise<string> {
-  const sockets = new Set<Socket>()
-  const server = createServer((s) => {
-    sockets.add(s)
-    s.on('error', () => {})
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.after(() => {
-    for (const s of sockets) s.destroy()
-    server.close()
-  })
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+import { startRawBackend } from '../helpers/raw-backend.ts'
 
 /**
  * A listening address whose accept queue is full, so that new connections never complete: a
@@ -61,9 +39,9 @@ async function fullBacklog(t: TestContext): Promise<string> {
   return `127.0.0.1:${port}`
 }
 
-async function proxyTo(t: TestContext, server: string, timeouts: object = {}) {
+async function proxyTo(t: TestContext, server: string, pool: object = {}) {
   return startPortico(t, {
-    pools: { web: { servers: [server], timeouts } },
+    pools: { web: { servers: [server], ...pool } },
     routes: [{ pool: 'web' }],
   })
 }
@@ -87,7 +65,9 @@ function curl(args: string[]): Promise<{ code: number; body: string }> {
   })
 }
 
-// Timeout cases wait on timers of their own servers, so the cases run side by side.
+// Timeout cases wait on timers of their own servers, so the cases run side by side. undici's
+// connect and header timers tick about once a second, so each timed-out attempt takes about a
+// second whatever the setting: those cases allow two attempts, not the default three.
 describe('failure statuses', { concurrency: true }, () => {
   test('a backend that refuses the connection gives 502', async (t) => {
     const server = await closedPort()
@@ -102,8 +82,9 @@ describe('failure statuses', { concurrency: true }, () => {
   })
 
   test('a backend that sends no response head in time gives 504', async (t) => {
-    const server = await silentServer(t)
-    const proxy = await proxyTo(t, server, { response_headers: '200ms' })
+    // A server that accepts connections and never says a word.
+    const { address: server } = await startRawBackend(t, () => {})
+    const proxy = await proxyTo(t, server, { timeouts: { response_headers: '200ms' }, retries: { attempts: 2 } })
     const started = performance.now()
     assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)
     // One retry on the same server is allowed for an idempotent request: at most two timeouts.
@@ -112,7 +93,7 @@ describe('failure statuses', { concurrency: true }, () => {
 
   test('a backend that cannot be connected to in time gives 504', async (t) => {
     const server = await fullBacklog(t)
-    const proxy = await proxyTo(t, server, { connect: '200ms' })
+    const proxy = await proxyTo(t, server, { timeouts: { connect: '200ms' }, retries: { attempts: 2 } })
     assertPlainFailure(await get(proxy.url), 504, 'Gateway Timeout', server)
   })
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { get } from '../helpers/http.ts'
@@ -76,11 +75,8 @@ test('the country goes to the backend in a request header and into the access lo
   })
   const spawned = await spawnPortico(t, ['run', '-c', config], { listeners: 1 })
   await get(spawned.urls[0]!, { 'x-forwarded-for': german })
-  while (!/"country":"DE"/.test(spawned.output())) await once(spawned.child.stdout!, 'data')
-  const line = spawned
-    .output()
-    .split('\n')
-    .find((l) => l.includes('"country"'))!
+  // A whole line: its newline has been read too.
+  const [line] = await spawned.waitFor(/^.*"country":"DE".*\n/m)
   assert.equal(JSON.parse(line).client, german)
 })
 

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { test } from 'node:test'
-import { type ConfigInput, configSchema } from '../../src/config/schema.ts'
 import type { EventLog } from '../../src/log/events.ts'
-import { startPortico } from '../../src/portico.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get } from '../helpers/http.ts'
+import { startPortico, testConfig } from '../helpers/portico.ts'
 
 /** An event log that keeps what it is told. */
 function recordingEvents(): EventLog & { lines: string[] } {
@@ -16,21 +15,12 @@ function recordingEvents(): EventLog & { lines: string[] } {
   return { lines, info: keep('info'), warn: keep('warn'), error: keep('error') }
 }
 
-async function start(t: Parameters<typeof startBackend>[0], config: Partial<ConfigInput>, events: EventLog) {
-  const portico = await startPortico(
-    configSchema.parse({ listeners: [{ address: '127.0.0.1:0' }], access_log: { output: 'off' }, ...config }),
-    events,
-  )
-  t.after(() => portico.close(0))
-  return portico
-}
-
 test('a backend stopped under steady load fails no request, is taken out, and takes traffic again once it passes rise checks', async (t) => {
   const a = await startBackend(t, 'a')
   const b = await startBackend(t, 'b')
   const c = await startBackend(t, 'c')
   const events = recordingEvents()
-  const portico = await start(
+  const portico = await startPortico(
     t,
     {
       pools: {
@@ -111,7 +101,7 @@ test('passive outlier detection ejects a server that refuses connections, and sa
   gone.server.close()
   await once(gone.server, 'close')
   const events = recordingEvents()
-  const portico = await start(
+  const portico = await startPortico(
     t,
     {
       pools: { web: { servers: [a.address, gone.address], outlier: { consecutive_failures: 2, base_ejection: '1m' } } },
@@ -135,7 +125,7 @@ test('with active checks a server takes no traffic until its first check passes'
     res.end('a')
   })
   const events = recordingEvents()
-  const portico = await start(
+  const portico = await startPortico(
     t,
     {
       pools: {
@@ -157,7 +147,7 @@ test('with active checks a server takes no traffic until its first check passes'
 
 test('a reload keeps the health of servers it keeps', async (t) => {
   const a = await startBackend(t, 'a')
-  const portico = await start(
+  const portico = await startPortico(
     t,
     {
       pools: { web: { servers: [a.address], health_check: { interval: '20ms' } } },
@@ -168,9 +158,7 @@ test('a reload keeps the health of servers it keeps', async (t) => {
   const state = portico.plan().pools.get('web')!.servers[0]!.state
   while (state.health !== 'healthy') await once(a.server, 'request')
   portico.reload(
-    configSchema.parse({
-      listeners: [{ address: '127.0.0.1:0' }],
-      access_log: { output: 'off' },
+    testConfig({
       pools: { web: { servers: [a.address], health_check: { interval: '20ms' } } },
       routes: [{ pool: 'web' }],
     }),

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { readFileSync, rmSync } from 'node:fs'
 import { Agent, request as httpRequest } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
@@ -95,8 +93,7 @@ async function dropsSecondRequest(t: Parameters<typeof startRawBackend>[0]) {
 for (const method of ['GET', 'POST', 'DELETE']) {
   test(`a ${method} without a body that meets a dropped keep-alive connection is retried on a fresh one`, async (t) => {
     const backend = await dropsSecondRequest(t)
-    const log = join(tmpdir(), `portico-keepalive-${process.pid}-${method}.log`)
-    t.after(() => rmSync(log, { force: true }))
+    const log = accessLogFile(t)
     const proxy = await startPortico(t, {
       pools: { b: { servers: [backend.address] } },
       routes: [{ pool: 'b' }],
@@ -107,11 +104,7 @@ for (const method of ['GET', 'POST', 'DELETE']) {
     assert.equal(second.status, 200)
     assert.equal(second.body, 'ok')
     assert.equal(backend.connections(), 2)
-    await proxy.close(0)
-    const lines = readFileSync(log, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const lines = await readLogRecords(proxy, log)
     assert.equal(lines[1].outcome, 'ok')
     assert.equal(lines[1].attempts, 2)
     assert.equal(lines[1].retried, 'stale_connection')

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { createServer, request as httpRequest } from 'node:http'
-import { type AddressInfo, connect } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
-import { rawHttp, request } from '../helpers/http.ts'
+import { rawConnection, rawHttp, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 
 /** A backend that records each request it sees (`METHOD path`, body length) and answers its name. */
@@ -48,14 +48,11 @@ test('a request head larger than max_header_bytes gets 431', async (t) => {
 
 test('a head too large on a reused keep-alive connection still gets 431', async (t) => {
   const { proxy, seen } = await limitedProxy(t, { limits: { max_header_bytes: '4KiB' } })
-  const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
-  socket.on('error', () => {})
-  let text = ''
-  socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
-  socket.write('GET /one HTTP/1.1\r\nHost: app.example\r\n\r\n')
-  while (!text.endsWith('\r\n\r\nrec')) await once(socket, 'data')
-  socket.write(`GET /two HTTP/1.1\r\nHost: app.example\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`)
-  await once(socket, 'close')
+  const client = rawConnection(proxy.url)
+  client.socket.write('GET /one HTTP/1.1\r\nHost: app.example\r\n\r\n')
+  while (!client.text.endsWith('\r\n\r\nrec')) await once(client.socket, 'data')
+  client.socket.write(`GET /two HTTP/1.1\r\nHost: app.example\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`)
+  const text = await client.closed
   assert.match(text, /^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 431 /)
   assert.deepEqual(seen, ['GET app.example /one 0'])
 })
@@ -136,35 +133,35 @@ test('a chunked body within the route limit reaches the backend whole', async (t
   assert.match(seen[0]!, / 1000$/)
 })
 
-test('an absolute-form target for a host with no route never leaves the proxy', async (t) => {
-  const { proxy, seen } = await limitedProxy(t)
-  const reply = await rawHttp(
-    proxy.url,
+// Absolute-form targets (RFC 9112 §3.2.2): routed by the host they name, never proxied to it.
+const absoluteForm: [name: string, bytes: string, reply: RegExp, reached: string[]][] = [
+  [
+    'for a host with no route never leaves the proxy',
     'GET http://evil.example/steal HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n',
-  )
-  assert.match(reply, /^HTTP\/1\.1 404 /)
-  assert.deepEqual(seen, [])
-})
-
-test('an absolute-form target for a routed host goes to that route, not to the named host', async (t) => {
-  const { proxy, seen } = await limitedProxy(t)
-  const reply = await rawHttp(
-    proxy.url,
+    /^HTTP\/1\.1 404 /,
+    [],
+  ],
+  [
+    'for a routed host goes to that route, not to the named host',
     'GET http://app.example:9/x HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n',
-  )
-  assert.match(reply, /^HTTP\/1\.1 200 [\s\S]*rec$/)
-  assert.deepEqual(seen, ['GET app.example:9 /x 0'])
-})
-
-test('an absolute-form target with userinfo gets 400 and reaches no backend', async (t) => {
-  const { proxy, seen } = await limitedProxy(t)
-  const reply = await rawHttp(
-    proxy.url,
+    /^HTTP\/1\.1 200 [\s\S]*rec$/,
+    ['GET app.example:9 /x 0'],
+  ],
+  [
+    'with userinfo gets 400 and reaches no backend',
     'GET http://app.example@evil.example/ HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n',
-  )
-  assert.match(reply, /^HTTP\/1\.1 400 /)
-  assert.deepEqual(seen, [])
-})
+    /^HTTP\/1\.1 400 /,
+    [],
+  ],
+]
+
+for (const [name, bytes, expected, reached] of absoluteForm) {
+  test(`an absolute-form target ${name}`, async (t) => {
+    const { proxy, seen } = await limitedProxy(t)
+    assert.match(await rawHttp(proxy.url, bytes), expected)
+    assert.deepEqual(seen, reached)
+  })
+}
 
 test('a target that is neither origin nor absolute form gets 400', async (t) => {
   const { proxy, seen } = await limitedProxy(t)
@@ -186,15 +183,11 @@ test('CONNECT gets 405 and opens no tunnel', async (t) => {
 
 test('the unread body of a request refused with 413 is never read as another request', async (t) => {
   const { proxy, seen } = await limitedProxy(t)
-  const { port } = new URL(proxy.url)
-  const socket = connect(Number(port), '127.0.0.1')
-  socket.on('error', () => {})
-  let text = ''
-  socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+  const { socket, closed } = rawConnection(proxy.url)
   // The body that follows the head must never be read as a second request.
   socket.write('POST /small HTTP/1.1\r\nHost: app.example\r\nContent-Length: 2000\r\n\r\n')
   socket.write(`${'GET /smuggled HTTP/1.1\r\nHost: app.example\r\n\r\n'.padEnd(2000, 'x')}`)
-  await once(socket, 'close')
+  const text = await closed
   assert.match(text, /^HTTP\/1\.1 413 /)
   assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1)
   assert.deepEqual(seen, [])

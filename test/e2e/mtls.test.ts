@@ -4,11 +4,9 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import type { PeerCertificate, TLSSocket } from 'node:tls'
-import { configSchema } from '../../src/config/schema.ts'
-import { startPortico as start } from '../../src/portico.ts'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { type Pem, TestCa } from '../helpers/certs.ts'
 import { get } from '../helpers/http.ts'
@@ -67,14 +65,14 @@ test('tls.verify: false reaches a backend with any certificate, and warns at sta
   const backend = await startMtlsBackend(t, site, ca.cert)
   const warnings: string[] = []
   const events = { info() {}, error() {}, warn: (message: string) => void warnings.push(message) }
-  const config = configSchema.parse({
-    listeners: [{ address: '127.0.0.1:0' }],
-    access_log: { output: 'off' },
-    pools: { any: { servers: [backend], tls: { verify: false, ...ca.issue('client') } } },
-    routes: [{ pool: 'any' }],
-  })
-  const proxy = await start(config, events)
-  t.after(() => proxy.close(0))
+  const proxy = await startPortico(
+    t,
+    {
+      pools: { any: { servers: [backend], tls: { verify: false, ...ca.issue('client') } } },
+      routes: [{ pool: 'any' }],
+    },
+    events,
+  )
   assert.equal((await get(proxy.urls[0]!)).body, 'hello client')
   assert.equal(warnings.length, 1)
   assert.match(warnings[0]!, /not verified/)
@@ -115,7 +113,7 @@ test('a listener that requires client certificates refuses clients without one, 
   const alice = clients.issue('alice')
   const stranger = new TestCa(t, 'Stranger CA').issue('mallory')
   const backend = await startBackend(t, 'web', (req, res) => res.end(`xfcc=${req.headers['x-forwarded-client-cert']}`))
-  const log = join(ca.dir, 'access.log')
+  const log = accessLogFile(t)
   const proxy = await startPortico(t, {
     listeners: [
       { address: '127.0.0.1:0', tls: { certificates: [site], client_auth: { ca: clients.cert } } },
@@ -137,15 +135,7 @@ test('a listener that requires client certificates refuses clients without one, 
   const forged = await httpsGet(optional, ca.cert, undefined, { 'x-forwarded-client-cert': 'Subject="CN=admin"' })
   assert.equal(forged.body, 'xfcc=undefined')
 
-  const deadline = Date.now() + 5000
-  let lines: { client_subject?: string }[] = []
-  while (lines.length < 2 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-    lines = readFileSync(log, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l))
-  }
+  const lines = await readLogRecords(proxy, log)
   assert.equal(lines[0]?.client_subject, 'O=Portico Tests,CN=alice')
   assert.equal(lines[1]?.client_subject, undefined)
 })

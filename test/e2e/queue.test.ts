@@ -1,13 +1,26 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { test } from 'node:test'
-import { configSchema } from '../../src/config/schema.ts'
-import { startBackend } from '../helpers/backend.ts'
+import { type TestContext, test } from 'node:test'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
+import { type Backend, startBackend } from '../helpers/backend.ts'
 import { get } from '../helpers/http.ts'
-import { startPortico } from '../helpers/portico.ts'
+import { startPortico, testConfig } from '../helpers/portico.ts'
+
+/**
+ * A backend that holds every response until the test ends it: `held` lists them in arrival order,
+ * and the server's 'request' event comes after the response joined the list. The rest end with the test.
+ */
+async function holdingBackend(t: TestContext): Promise<{ backend: Backend; held: ServerResponse[] }> {
+  const held: ServerResponse[] = []
+  const backend = await startBackend(t, 'held', (_req, res) => {
+    held.push(res)
+  })
+  t.after(() => {
+    for (const res of held) res.end()
+  })
+  return { backend, held }
+}
 
 test('max_conns 2 with 20 concurrent slow requests: the backend never sees more than 2 at once, all 20 succeed', async (t) => {
   let now = 0
@@ -19,7 +32,7 @@ test('max_conns 2 with 20 concurrent slow requests: the backend never sees more 
       res.end('done')
     }, 20)
   })
-  const log = join(tmpdir(), `portico-queue-${process.pid}-${Date.now()}.log`)
+  const log = accessLogFile(t)
   const proxy = await startPortico(t, {
     pools: { web: { servers: [{ address: backend.address, max_conns: 2 }] } },
     routes: [{ pool: 'web' }],
@@ -31,25 +44,15 @@ test('max_conns 2 with 20 concurrent slow requests: the backend never sees more 
     Array(20).fill(200),
   )
   assert.equal(most, 2)
-  await proxy.close(0)
-  const lines = readFileSync(log, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
+  const lines = await readLogRecords(proxy, log)
   const queued = lines.filter((l) => l.queue_ms !== undefined)
   assert.ok(queued.length >= 10, `${queued.length} of 20 waited in the queue`)
-  assert.ok(queued.every((l) => l.queue_ms >= 0 && typeof l.queue_depth === 'number'))
-  assert.ok(Math.max(...queued.map((l) => l.queue_depth)) > 5)
+  assert.ok(queued.every((l) => l.queue_ms! >= 0 && typeof l.queue_depth === 'number'))
+  assert.ok(Math.max(...queued.map((l) => l.queue_depth!)) > 5)
 })
 
 test('with a short queue timeout the excess gets 503 with Retry-After, and the rest succeed', async (t) => {
-  const held: ServerResponse[] = []
-  const backend = await startBackend(t, 'held', (_req, res) => {
-    held.push(res)
-  })
-  t.after(() => {
-    for (const res of held) res.end()
-  })
+  const { backend, held } = await holdingBackend(t)
   const proxy = await startPortico(t, {
     pools: {
       web: {
@@ -71,20 +74,13 @@ test('with a short queue timeout the excess gets 503 with Retry-After, and the r
 })
 
 test('a full queue answers 503 at once', async (t) => {
-  const held: ServerResponse[] = []
-  const backend = await startBackend(t, 'held', (_req, res) => {
-    held.push(res)
-    if (held.length === 1) backend.server.emit('first')
-  })
-  t.after(() => {
-    for (const res of held) res.end()
-  })
+  const { backend, held } = await holdingBackend(t)
   const proxy = await startPortico(t, {
     pools: { web: { servers: [{ address: backend.address, max_conns: 1 }], limits: { max_queued: 1 } } },
     routes: [{ pool: 'web' }],
   })
   const first = get(proxy.url)
-  await new Promise((resolve) => backend.server.once('first', resolve))
+  await once(backend.server, 'request')
   const queued = get(proxy.url)
   const full = await get(proxy.url)
   assert.equal(full.status, 503)
@@ -92,37 +88,28 @@ test('a full queue answers 503 at once', async (t) => {
   held[0]!.end('1')
   await first
   // The queued request started the moment the slot freed.
-  while (held.length < 2) await new Promise((resolve) => backend.server.once('request', resolve))
+  while (held.length < 2) await once(backend.server, 'request')
   held[1]!.end('2')
   assert.equal((await queued).status, 200)
 })
 
 test('a request queued when the config reloads starts as soon as the slot frees', async (t) => {
-  const held: ServerResponse[] = []
-  const backend = await startBackend(t, 'held', (_req, res) => {
-    held.push(res)
-    backend.server.emit('held')
-  })
-  t.after(() => {
-    for (const res of held) res.end()
-  })
+  const { backend, held } = await holdingBackend(t)
   const config = {
     pools: { web: { servers: [{ address: backend.address, max_conns: 1 }] } },
     routes: [{ pool: 'web' }],
   }
   const proxy = await startPortico(t, config)
   const first = get(proxy.url)
-  await new Promise((resolve) => backend.server.once('held', resolve))
+  await once(backend.server, 'request')
   const queued = get(proxy.url)
   const pool = proxy.plan().pools.get('web')!
   while (pool.queued === 0) await new Promise((resolve) => setImmediate(resolve))
-  proxy.reload(
-    configSchema.parse({ listeners: [{ address: '127.0.0.1:0' }], access_log: { output: 'off' }, ...config }),
-  )
+  proxy.reload(testConfig(config))
   assert.equal(proxy.plan().pools.get('web')!.queued, 1)
   held[0]!.end('1')
   await first
-  while (held.length < 2) await new Promise((resolve) => backend.server.once('held', resolve))
+  while (held.length < 2) await once(backend.server, 'request')
   held[1]!.end('2')
   const r = await queued
   assert.equal(r.status, 200)

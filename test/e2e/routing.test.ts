@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import type { ConfigInput } from '../../src/config/schema.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, rawHttp, request } from '../helpers/http.ts'
@@ -116,11 +116,15 @@ test('respond answers with its status, body and content type, and HEAD gets the 
   assert.equal(head.headers['content-length'], res.headers['content-length'])
 })
 
+/** Two pools of one backend each, `stable` and `canary`, whose backends answer with their names. */
+async function stableAndCanary(t: TestContext): Promise<ConfigInput['pools']> {
+  const [stable, canary] = await Promise.all([startBackend(t, 'stable'), startBackend(t, 'canary')])
+  return { stable: { servers: [stable.address] }, canary: { servers: [canary.address] } }
+}
+
 test('a split spreads new clients over pools by weight, and its cookie pins each client', async (t) => {
-  const stable = await startBackend(t, 'stable')
-  const canary = await startBackend(t, 'canary')
   const proxy = await startPortico(t, {
-    pools: { stable: { servers: [stable.address] }, canary: { servers: [canary.address] } },
+    pools: await stableAndCanary(t),
     routes: [
       {
         match: { path: '/pinned' },
@@ -159,10 +163,8 @@ test('a split spreads new clients over pools by weight, and its cookie pins each
 })
 
 test('a pool with weight 0 in a split takes no new clients and gives up its pinned ones', async (t) => {
-  const stable = await startBackend(t, 'stable')
-  const canary = await startBackend(t, 'canary')
   const proxy = await startPortico(t, {
-    pools: { stable: { servers: [stable.address] }, canary: { servers: [canary.address] } },
+    pools: await stableAndCanary(t),
     routes: [
       {
         split: {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { rawHttp, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { startRawBackend } from '../helpers/raw-backend.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
 
 const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: app.example\r\n\r\n'
@@ -126,18 +125,7 @@ test('a well-formed pipelined pair is served in order, as the control case', asy
 
 /** A backend that answers every request on a connection with `bytes`, as raw as it likes. */
 async function rawBackend(t: TestContext, bytes: string): Promise<string> {
-  const sockets = new Set<Socket>()
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.on('error', () => {})
-    socket.on('data', () => socket.write(bytes))
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.after(() => {
-    for (const s of sockets) s.destroy()
-    server.close()
-  })
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`
+  return (await startRawBackend(t, (socket) => socket.write(bytes))).address
 }
 
 const responses: [string, string][] = [

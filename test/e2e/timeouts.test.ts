@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import { Agent, request as httpRequest } from 'node:http'
-import { connect } from 'node:net'
-import { describe, test } from 'node:test'
+import { Agent, request as httpRequest, type RequestListener } from 'node:http'
+import { describe, type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
-import { startPortico } from '../helpers/portico.ts'
+import { rawConnection } from '../helpers/http.ts'
+import { startPortico, type TestPortico } from '../helpers/portico.ts'
 
 // Settings are short and bounds generous: the machine running the tests may be busy.
 const slack = 4000
+
+/** Portico in front of one backend (answering `ok`, or `handler`), with the client `timeouts` given. */
+async function clientTimeoutProxy(t: TestContext, timeouts: object, handler?: RequestListener): Promise<TestPortico> {
+  const backend = await startBackend(t, 'ok', handler)
+  return startPortico(t, { pools: { web: { servers: [backend.address] } }, routes: [{ pool: 'web' }], timeouts })
+}
 
 // Each test waits on timers of its own servers, so they run side by side to keep the file fast.
 
@@ -37,20 +42,11 @@ describe('client and backend timeouts', { concurrency: true }, () => {
   })
 
   test('a client that sends half a request head and stalls is closed within request_headers', async (t) => {
-    const backend = await startBackend(t, 'never')
-    const proxy = await startPortico(t, {
-      pools: { web: { servers: [backend.address] } },
-      routes: [{ pool: 'web' }],
-      timeouts: { request_headers: '500ms' },
-    })
-    const { port } = new URL(proxy.url)
-    const socket = connect(Number(port), '127.0.0.1')
+    const proxy = await clientTimeoutProxy(t, { request_headers: '500ms' })
+    const client = rawConnection(proxy.url)
     const started = performance.now()
-    socket.write('GET / HTTP/1.1\r\nHost: slow.example\r\nX-Half: ')
-    let text = ''
-    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
-    socket.on('error', () => {})
-    await once(socket, 'close')
+    client.socket.write('GET / HTTP/1.1\r\nHost: slow.example\r\nX-Half: ')
+    const text = await client.closed
     const elapsed = performance.now() - started
     assert.match(text, /^HTTP\/1\.1 408 [\s\S]*\r\n\r\nRequest Timeout\n$/)
     assert.ok(elapsed >= 400, `closed after ${elapsed} ms, before the setting`)
@@ -58,22 +54,14 @@ describe('client and backend timeouts', { concurrency: true }, () => {
   })
 
   test('a client that trickles its request head byte by byte is still closed within request_headers', async (t) => {
-    const backend = await startBackend(t, 'never')
-    const proxy = await startPortico(t, {
-      pools: { web: { servers: [backend.address] } },
-      routes: [{ pool: 'web' }],
-      timeouts: { request_headers: '500ms' },
-    })
-    const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
-    socket.on('error', () => {})
+    const proxy = await clientTimeoutProxy(t, { request_headers: '500ms' })
+    const { socket, closed } = rawConnection(proxy.url)
     const started = performance.now()
     socket.write('GET / HTTP/1.1\r\nHost: slow.example\r\n')
     // A slowloris client: each byte on its own resets any idle timer, never the head deadline.
     const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 50)
     t.after(() => clearInterval(trickle))
-    let text = ''
-    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
-    await once(socket, 'close')
+    const text = await closed
     clearInterval(trickle)
     const elapsed = performance.now() - started
     assert.match(text, /^HTTP\/1\.1 408 /)
@@ -83,22 +71,14 @@ describe('client and backend timeouts', { concurrency: true }, () => {
   test('a client whose request body stalls past timeouts.request gets 408 and the backend request ends', async (t) => {
     let backendSawClose!: () => void
     const closed = new Promise<void>((resolve) => (backendSawClose = resolve))
-    const backend = await startBackend(t, 'sink', (req, res) => {
+    const proxy = await clientTimeoutProxy(t, { request_headers: '500ms', request: '1s' }, (req, res) => {
       req.resume()
       res.on('close', backendSawClose)
     })
-    const proxy = await startPortico(t, {
-      pools: { web: { servers: [backend.address] } },
-      routes: [{ pool: 'web' }],
-      timeouts: { request_headers: '500ms', request: '1s' },
-    })
-    const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
-    socket.on('error', () => {})
+    const client = rawConnection(proxy.url)
     const started = performance.now()
-    socket.write('POST /upload HTTP/1.1\r\nHost: up.example\r\nContent-Length: 100\r\n\r\n0123456789')
-    let text = ''
-    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
-    await once(socket, 'close')
+    client.socket.write('POST /upload HTTP/1.1\r\nHost: up.example\r\nContent-Length: 100\r\n\r\n0123456789')
+    const text = await client.closed
     const elapsed = performance.now() - started
     assert.match(text, /^HTTP\/1\.1 408 [\s\S]*\r\n\r\nRequest Timeout\n$/)
     assert.ok(elapsed < 1000 + slack, `closed after ${elapsed} ms`)
@@ -106,20 +86,11 @@ describe('client and backend timeouts', { concurrency: true }, () => {
   })
 
   test('an idle keep-alive client connection is closed after keepalive_idle', async (t) => {
-    const backend = await startBackend(t, 'ok')
-    const proxy = await startPortico(t, {
-      pools: { web: { servers: [backend.address] } },
-      routes: [{ pool: 'web' }],
-      timeouts: { keepalive_idle: '300ms' },
-    })
-    const { port } = new URL(proxy.url)
-    const socket = connect(Number(port), '127.0.0.1')
-    socket.on('error', () => {})
-    let text = ''
-    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
-    socket.write('GET / HTTP/1.1\r\nHost: idle.example\r\n\r\n')
+    const proxy = await clientTimeoutProxy(t, { keepalive_idle: '300ms' })
+    const client = rawConnection(proxy.url)
+    client.socket.write('GET / HTTP/1.1\r\nHost: idle.example\r\n\r\n')
     const started = performance.now()
-    await once(socket, 'close')
+    const text = await client.closed
     const elapsed = performance.now() - started
     assert.match(text, /^HTTP\/1\.1 200 [\s\S]*\r\n\r\nok$/)
     assert.match(text, /keep-alive/i)
@@ -127,12 +98,7 @@ describe('client and backend timeouts', { concurrency: true }, () => {
   })
 
   test('a client connection is reused for a request that comes within keepalive_idle', async (t) => {
-    const backend = await startBackend(t, 'ok')
-    const proxy = await startPortico(t, {
-      pools: { web: { servers: [backend.address] } },
-      routes: [{ pool: 'web' }],
-      timeouts: { keepalive_idle: '5s' },
-    })
+    const proxy = await clientTimeoutProxy(t, { keepalive_idle: '5s' })
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     t.after(() => agent.destroy())
     const reused: boolean[] = []

@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { type ConnectionOptions, connect, type PeerCertificate, type TLSSocket } from 'node:tls'
 import { promisify } from 'node:util'
-import { configSchema } from '../../src/config/schema.ts'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { type Pem, TestCa } from '../helpers/certs.ts'
 import { request } from '../helpers/http.ts'
-import { startPortico } from '../helpers/portico.ts'
+import { startPortico, testConfig } from '../helpers/portico.ts'
 import { spawnPortico } from '../helpers/spawn.ts'
 
 const run = promisify(execFile)
@@ -194,7 +194,7 @@ test('the access log records TLS version, cipher, SNI and ALPN', async (t) => {
   const ca = new TestCa(t)
   const site = ca.issue('localhost', ['localhost'])
   const backend = await startBackend(t, 'web')
-  const log = join(ca.dir, 'access.log')
+  const log = accessLogFile(t)
   const proxy = await startPortico(t, {
     listeners: [{ address: '127.0.0.1:0', tls: { certificates: [site] } }],
     pools: { web: { servers: [backend.address] } },
@@ -202,15 +202,9 @@ test('the access log records TLS version, cipher, SNI and ALPN', async (t) => {
     access_log: { output: log, format: 'json' },
   })
   await curl(proxy.url, ['--http2'], ca.cert)
-  const deadline = Date.now() + 5000
-  let text = ''
-  while (!text.includes('\n') && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-    text = readFileSync(log, 'utf8')
-  }
-  const line = JSON.parse(text.split('\n')[0]!)
+  const [line] = await readLogRecords(proxy, log)
   assert.equal(line.tls_version, 'TLSv1.3')
-  assert.match(line.tls_cipher, /^TLS_/)
+  assert.match(line.tls_cipher!, /^TLS_/)
   assert.equal(line.sni, 'localhost')
   assert.equal(line.alpn, 'h2')
   assert.equal(line.status, 200)
@@ -241,13 +235,12 @@ test('a config reload adds a certificate to a running TLS listener', async (t) =
   const backend = await startBackend(t, 'web')
   const config = (certificates: Pem[]) => ({
     listeners: [{ address: '127.0.0.1:0', tls: { certificates } }],
-    access_log: { output: 'off' },
     pools: { web: { servers: [backend.address] } },
     routes: [{ pool: 'web' }],
   })
   const proxy = await startPortico(t, config([first]))
   assert.equal(await peerName(proxy.url, 'second.test'), 'first.test')
-  proxy.reload(configSchema.parse(config([first, second])))
+  proxy.reload(testConfig(config([first, second])))
   assert.equal(await peerName(proxy.url, 'second.test'), 'second.test')
   assert.equal(await peerName(proxy.url, 'first.test'), 'first.test')
 })

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { readFileSync, rmSync } from 'node:fs'
-import { createServer, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { WebSocket, WebSocketServer } from 'ws'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
+import { closedPort } from '../helpers/closed-port.ts'
 import { get } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 import { startRawBackend } from '../helpers/raw-backend.ts'
@@ -106,12 +105,8 @@ test('timeouts.websocket_idle closes a tunnel with no traffic either way', async
 })
 
 test('an upgrade to a backend that refuses connections gets 502, logged once', async (t) => {
-  const closedPort = createServer().listen(0, '127.0.0.1')
-  await once(closedPort, 'listening')
-  const address = `127.0.0.1:${(closedPort.address() as AddressInfo).port}`
-  closedPort.close()
-  const log = join(tmpdir(), `portico-ws-${process.pid}.log`)
-  t.after(() => rmSync(log, { force: true }))
+  const address = await closedPort()
+  const log = accessLogFile(t)
   const proxy = await startPortico(t, {
     pools: { ws: { servers: [address] } },
     routes: [{ pool: 'ws' }],
@@ -123,11 +118,7 @@ test('an upgrade to a backend that refuses connections gets 502, logged once', a
   assert.equal(res.statusCode, 502)
   res.resume()
   await once(res, 'end')
-  await proxy.close(0)
-  const lines = readFileSync(log, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
+  const lines = await readLogRecords(proxy, log)
   assert.deepEqual(
     lines.map((l) => [l.status, l.outcome]),
     [[502, 'backend_refused']],

@@ -1,5 +1,6 @@
+import { once } from 'node:events'
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 
 /** A whole response as a client saw it. */
 export interface Reply {
@@ -60,4 +61,30 @@ export function rawHttp(url: string, bytes: string | Buffer, idleMs = 1000): Pro
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
     socket.write(bytes)
   })
+}
+
+/** A raw TCP connection that keeps what it receives, for clients that misbehave over time. */
+export interface RawConnection {
+  readonly socket: Socket
+  /** Everything received so far, as latin1 text. */
+  readonly text: string
+  /** Resolves with everything received once the connection has closed. */
+  readonly closed: Promise<string>
+}
+
+/** Opens a raw TCP connection to the host and port of `url`; errors end it like a close. */
+export function rawConnection(url: string): RawConnection {
+  const { hostname, port } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  let text = ''
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+  socket.on('error', () => {})
+  const closed = once(socket, 'close').then(() => text)
+  return {
+    socket,
+    get text() {
+      return text
+    },
+    closed,
+  }
 }

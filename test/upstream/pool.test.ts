@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { SharedState } from '../../src/cluster/shared-state.ts'
 import type { FailureCode } from '../../src/errors.ts'
 import type { Exchange } from '../../src/exchange.ts'
-import { silentEvents } from '../../src/log/events.ts'
+import { type EventLog, silentEvents } from '../../src/log/events.ts'
 import type { Balancer } from '../../src/upstream/balancers/balancer.ts'
 import { roundRobin } from '../../src/upstream/balancers/round-robin.ts'
 import { Pool, type PoolSettings, type Ticket } from '../../src/upstream/pool.ts'
@@ -350,4 +351,131 @@ test('a server back from ejection but still failing its checks keeps the reason 
   assert.equal(a.state.ejectedUntil, 0)
   assert.deepEqual([a.state.reason?.source, a.state.reason?.detail], ['active', 'ECONNREFUSED'])
   assert.equal(a.state.transitions, 4, 'healthy, ejected, unhealthy, back from ejection')
+})
+
+/** Two processes' shared state, joined as the primary would join them: the leader's sets reach the other. */
+function twoProcesses(): [SharedState, SharedState] {
+  const leader = new SharedState()
+  const other = new SharedState()
+  leader.join(true, (key, value) => other.receive(key, value))
+  other.join(false, (key, value) => leader.receive(key, value))
+  return [leader, other]
+}
+
+/** An event log that keeps the messages it is told. */
+function recordingEvents(): EventLog & { messages: string[] } {
+  const messages: string[] = []
+  const keep = (message: string) => void messages.push(message)
+  return { messages, info: keep, warn: keep, error: keep }
+}
+
+test("the leader's check verdicts reach the pool of every process, which all stop sending to a failing server", (t) => {
+  const [leaderState, otherState] = twoProcesses()
+  const active = { intervalMs: 60_000, timeoutMs: 1000, rise: 2, fall: 1, http: undefined }
+  const settings = { ...base, active, unknownTakesTraffic: false }
+  const leaderServers = testServers([1, 1])
+  const otherServers = testServers([1, 1])
+  const leaderEvents = recordingEvents()
+  const otherEvents = recordingEvents()
+  const leader = new Pool('web', leaderServers, roundRobin(leaderServers), settings, {
+    events: leaderEvents,
+    shared: leaderState,
+  })
+  const other = new Pool('web', otherServers, roundRobin(otherServers), settings, {
+    events: otherEvents,
+    shared: otherState,
+  })
+  t.after(() => {
+    leader.stop()
+    other.stop()
+  })
+  const picked = (p: Pool) => {
+    const seen = new Set<string>()
+    for (let i = 0; i < 4; i++) {
+      const s = p.pick(testExchange(), undefined)
+      if (s) {
+        seen.add(s.address)
+        p.release(s, { ok: true })
+      }
+    }
+    return [...seen].sort()
+  }
+  const [a, b] = leaderServers as [Server, Server]
+  assert.deepEqual(picked(other), [], 'unchecked servers take no traffic anywhere')
+  leader.onProbe(a, undefined)
+  leader.onProbe(b, undefined)
+  assert.deepEqual(
+    [picked(leader), picked(other)],
+    [
+      ['a:10000', 'b:10001'],
+      ['a:10000', 'b:10001'],
+    ],
+  )
+  leader.onProbe(a, 'status 503')
+  assert.deepEqual([picked(leader), picked(other)], [['b:10001'], ['b:10001']])
+  assert.deepEqual(
+    [otherServers[0]!.state.health, otherServers[0]!.state.reason?.source, otherServers[0]!.state.reason?.detail],
+    ['unhealthy', 'active', 'status 503'],
+  )
+  leader.onProbe(a, undefined)
+  assert.deepEqual(picked(other), ['b:10001'], 'rise 2: one pass is not enough, in any process')
+  leader.onProbe(a, undefined)
+  assert.deepEqual(picked(other), ['a:10000', 'b:10001'])
+  assert.deepEqual(leaderEvents.messages, ['server healthy', 'server healthy', 'server unhealthy', 'server healthy'])
+  assert.deepEqual(otherEvents.messages, [], 'the change is logged once, by the leader')
+})
+
+test('a pool built after the leader shared its verdicts starts from them, and forgets a removed server', (t) => {
+  const [leaderState, otherState] = twoProcesses()
+  const active = { intervalMs: 60_000, timeoutMs: 1000, rise: 1, fall: 1, http: undefined }
+  const settings = { ...base, active, unknownTakesTraffic: false }
+  const leaderServers = testServers([1, 1])
+  const leader = new Pool('web', leaderServers, roundRobin(leaderServers), settings, {
+    events: silentEvents,
+    shared: leaderState,
+  })
+  t.after(() => leader.stop())
+  leader.onProbe(leaderServers[0]!, undefined)
+  leader.onProbe(leaderServers[1]!, 'ECONNREFUSED')
+  const late = testServers([1, 1])
+  const other = new Pool('web', late, roundRobin(late), settings, { events: silentEvents, shared: otherState })
+  t.after(() => other.stop())
+  assert.deepEqual(
+    late.map((s) => s.state.health),
+    ['healthy', 'unhealthy'],
+  )
+  const events = recordingEvents()
+  const fresh = testServers([1, 1])
+  const rebuilt = new Pool('web', fresh, roundRobin(fresh), settings, { events, shared: leaderState })
+  t.after(() => rebuilt.stop())
+  assert.deepEqual(
+    fresh.map((s) => s.state.health),
+    ['healthy', 'unhealthy'],
+  )
+  assert.deepEqual(events.messages, [], 'a new leader does not log again the verdicts it takes over')
+  leader.remove(leaderServers[1]!.address)
+  assert.equal(otherState.get(`health/web/${leaderServers[1]!.address}`), undefined)
+})
+
+test('undrain puts a drained server back into rotation, and starts a request queued meanwhile', () => {
+  const servers = testServers([1], { maxConns: 1 })
+  const p = pool(servers)
+  const [a] = servers as [Server]
+  assert.equal(p.drain(a.address), true)
+  const waiting = new Recorder()
+  p.acquire(waiting)
+  assert.deepEqual(waiting.failed?.[0], 'no_server', 'a pool whose only server drains has none to offer')
+  const queued = new Recorder()
+  const busy = new Recorder()
+  assert.equal(p.undrain(a.address), true)
+  p.acquire(busy)
+  p.acquire(queued)
+  assert.equal(busy.started, a)
+  assert.equal(p.queued, 1)
+  p.drain(a.address)
+  p.undrain(a.address)
+  p.release(a, { ok: true })
+  assert.equal(queued.started, a)
+  assert.deepEqual([a.state.draining, a.state.reason?.source, a.state.reason?.detail], [false, 'admin', 'drain ended'])
+  assert.equal(p.undrain('nowhere:1'), false)
 })

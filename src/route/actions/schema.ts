@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs'
 import { z } from 'zod'
+import { existingPath } from '../../config/common.ts'
 import { duration } from '../../config/units.ts'
 import { pathText, regex } from '../schema-parts.ts'
 
@@ -58,22 +58,9 @@ export function answerSchema(status: number, body: string) {
   })
 }
 
-const directory = z.string().check((ctx) => {
-  let ok = false
-  try {
-    ok = statSync(ctx.value).isDirectory()
-  } catch {}
-  if (!ok)
-    ctx.issues.push({
-      code: 'custom',
-      input: ctx.value,
-      message: `expected an existing directory, found "${ctx.value}"`,
-    })
-})
-
 export const staticSchema = z
   .strictObject({
-    root: directory.describe('Directory whose files are served; a request path never leaves it.'),
+    root: existingPath('directory').describe('Directory whose files are served; a request path never leaves it.'),
     index: z
       .array(z.string().regex(/^[^/\\]+$/, 'expected a file name'))
       .default(['index.html'])
