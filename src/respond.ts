@@ -43,9 +43,22 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
     x.res.destroy()
     return
   }
-  // A request whose body was not read leaves the connection unusable for another request.
-  if (!x.req.complete && x.res instanceof ServerResponse) x.res.shouldKeepAlive = false
+  // A request refused for what the client sent may hide another request in its bytes: its
+  // connection ends with the answer, as nginx does after a 400.
+  if (failure.source === 'client' && x.res instanceof ServerResponse) x.res.shouldKeepAlive = false
+  else closeIfBodyUnread(x)
   reply(x, failure.status, `${failure.text}\n`, headers)
+}
+
+/**
+ * Marks the connection to close after this answer when the request has a body that was not read:
+ * its bytes would otherwise be taken for the next request. A request without a body is not
+ * `complete` yet while its 'request' event runs either, so the headers decide.
+ */
+export function closeIfBodyUnread(x: Exchange): void {
+  const h = x.req.headers
+  const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] ?? '0') !== '0'
+  if (hasBody && !x.req.complete && x.res instanceof ServerResponse) x.res.shouldKeepAlive = false
 }
 
 /**

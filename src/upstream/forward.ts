@@ -50,7 +50,6 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
   reused = false
   /** Whether any response (informational included) came back. */
   #responded = false
-  readonly #x: Exchange
   #pool: Pool
   #server!: Server
   readonly #body: Readable | Buffer | null
@@ -72,7 +71,6 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
   ) {
     this.x = x
     this.#fresh = fresh
-    this.#x = x
     this.#pool = pool
     this.#body = body
     this.tried = tried
@@ -81,7 +79,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
 
   /** `pool` found a server (Ticket): sends the request there. */
   start(server: Server, pool: Pool): void {
-    const x = this.#x
+    const x = this.x
     this.#pool = pool
     x.pool = pool
     this.#server = server
@@ -111,12 +109,12 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
 
   /** The pool has no server for this exchange (Ticket). */
   fail(code: FailureCode, headers: Readonly<Record<string, string>>): void {
-    respondError(this.#x, code, headers)
+    respondError(this.x, code, headers)
   }
 
   onRequestStart(controller: Controller): void {
     this.#controller = controller
-    const x = this.#x
+    const x = this.x
     if (x.cancelled) {
       controller.abort(clientGone)
       return
@@ -138,7 +136,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
     statusMessage?: string,
   ): void {
     this.#responded = true
-    const x = this.#x
+    const x = this.x
     if (statusCode < 200) {
       // Early Hints' links reach HTTP/1.1 clients (RFC 8297); other informational answers stop here.
       const link = parsed.link
@@ -156,7 +154,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
-    const x = this.#x
+    const x = this.x
     x.bytesOut += chunk.length
     if (!this.#out.write(chunk)) {
       controller.pause()
@@ -169,16 +167,16 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
     this.#release(undefined)
     const raw = controller.rawTrailers
     // Trailers pass only when the body is not transformed on its way.
-    if (raw && this.#out === this.#x.res) {
+    if (raw && this.#out === this.x.res) {
       const trailers = Array.isArray(raw) ? raw : flatHeaders(raw)
-      if (trailers.length > 0) this.#x.res.addTrailers(trailerFields(trailers))
+      if (trailers.length > 0) this.x.res.addTrailers(trailerFields(trailers))
     }
-    if (this.#statusTrailers) this.#x.res.addTrailers(this.#statusTrailers)
+    if (this.#statusTrailers) this.x.res.addTrailers(this.#statusTrailers)
     this.#out.end()
   }
 
   onResponseError(_controller: Controller, err: Error): void {
-    const x = this.#x
+    const x = this.x
     let code = x.cancelled ? 'client_aborted' : classify(err)
     if (stale(code, this.reused, this.#responded)) code = 'stale_connection'
     this.#release(code)
@@ -205,7 +203,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
   #release(code: FailureCode | undefined): void {
     if (this.#released) return
     this.#released = true
-    const x = this.#x
+    const x = this.x
     x.backendHeldMs = performance.now() - this.#sentAt
     if (x.attempt === this) x.attempt = undefined
     this.#pool.release(this.#server, {

@@ -1,8 +1,7 @@
-import { ServerResponse } from 'node:http'
 import type { Writable } from 'node:stream'
 import type { Exchange } from '../../exchange.ts'
 import { viaName } from '../../http/proxy-headers.ts'
-import { startResponse } from '../../respond.ts'
+import { closeIfBodyUnread, startResponse } from '../../respond.ts'
 
 /**
  * Starts an answer that Portico makes itself for a route (redirect, fixed answer, static file):
@@ -11,14 +10,9 @@ import { startResponse } from '../../respond.ts'
  * (the response, or the first of the phases' transforms). The access log covers it as any other.
  */
 export function startReply(x: Exchange, status: number, headers: string[]): Writable {
-  const res = x.res
   x.status = status
   headers.push('via', `1.1 ${viaName}`, 'x-request-id', x.id)
-  // A request body that was not read leaves the connection unusable for another request. (A request
-  // without one is not `complete` yet either while its 'request' event runs, so ask the headers.)
-  const h = x.req.headers
-  const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] ?? '0') !== '0'
-  if (hasBody && !x.req.complete && res instanceof ServerResponse) res.shouldKeepAlive = false
+  closeIfBodyUnread(x)
   return startResponse(x, status, headers)
 }
 
