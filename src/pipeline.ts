@@ -11,7 +11,7 @@ import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
 import type { Route } from './route/table.ts'
 import { forward } from './upstream/forward.ts'
-import { type TunnelSet, tunnel } from './upstream/websocket.ts'
+import { tunnel } from './upstream/websocket.ts'
 
 /**
  * Runs one exchange through the phases, in the order of the chart in docs/ARCHITECTURE.md:
@@ -31,7 +31,7 @@ export function handle(plan: Plan, x: Exchange): void {
  * Runs an `Upgrade` request (WebSocket) through the same guards, route and phases, then tunnels it.
  * Its response object writes straight to the socket until the tunnel takes the socket over.
  */
-export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer, tunnels: TunnelSet): void {
+export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer): void {
   const socket = x.req.socket
   // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
   const res = x.res as ServerResponse
@@ -47,7 +47,7 @@ export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer, tunnels: Tu
   if (!route) return
   runRequestPhases(plan, x, route, 0, () => {
     const pool = route.action.run(x)
-    if (pool) tunnel(x, pool, head, plan.client.websocketIdleMs, tunnels, () => plan.accessLog.write(x))
+    if (pool) tunnel(x, pool, head, plan.client.websocketIdleMs, () => plan.accessLog.write(x))
   })
 }
 

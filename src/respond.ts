@@ -35,11 +35,8 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
 export function respondError(x: Exchange, code: FailureCode, headers?: Record<string, string>): void {
   x.outcome = code
   const failure = failures[code]
-  if (failure.status === 0) {
-    x.res.destroy()
-    return
-  }
-  if (x.res.headersSent) {
+  // Nobody to answer, or an answer already under way: cutting the connection is all that is left.
+  if (failure.status === 0 || x.res.headersSent) {
     x.res.destroy()
     return
   }

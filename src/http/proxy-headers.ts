@@ -14,7 +14,7 @@ const rewritten = new Set([
   'forwarded',
   'x-request-id',
   'x-forwarded-client-cert',
-  // Node answers `Expect: 100-continue` itself before the body is read.
+  // Portico answers `Expect: 100-continue` itself, once the request passed its checks (pipeline.ts).
   'expect',
 ])
 

@@ -46,7 +46,6 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const index = plan().config.listeners.indexOf(config)
   const { host, port } = splitAddress(address)!
   const initial = plan().client
-  const tunnels = new Set<Duplex>()
   const connections = new Set<Socket>()
   const sessions = new Set<Http2Session>()
   let draining = false
@@ -127,7 +126,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
     const current = plan()
     const x = new Exchange(req, new ServerResponse(req), arrival(req, current))
     if (redirect) redirectToHttps(current, x, redirect, socket)
-    else handleUpgrade(current, x, head, tunnels)
+    else handleUpgrade(current, x, head)
   }
   server.on('upgrade', upgrade)
   // CONNECT goes through the same guards, which answer it with 405: Portico opens no tunnels
@@ -178,11 +177,10 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       }
       // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go elsewhere.
       for (const session of sessions) session.close()
-      // WebSocket tunnels count as open connections: they too get the grace period, then close.
+      // WebSocket tunnels are open connections too: they get the grace period, then close.
       const timer = setTimeout(() => {
         for (const session of sessions) session.destroy()
         for (const socket of connections) socket.destroy()
-        for (const socket of tunnels) socket.destroy()
       }, graceMs)
       await closed
       clearTimeout(timer)

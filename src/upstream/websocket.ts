@@ -10,9 +10,6 @@ import type { Pool, Ticket } from './pool.ts'
 import { mayRetry } from './retry.ts'
 import type { Server } from './server.ts'
 
-/** Client sockets of open tunnels, so that shutdown can close them after its grace period. */
-export type TunnelSet = Set<Duplex>
-
 /**
  * Tunnels an `Upgrade` request (WebSocket) to a server of `pool` over a raw socket. The server is
  * found as a request's is: under `max_conns` and `max_in_flight`, waiting in the pool's queue when
@@ -24,17 +21,10 @@ export type TunnelSet = Set<Duplex>
  * with no traffic either way for `idleMs` is closed. `done` runs once when a tunnel the caller does
  * not log is gone.
  */
-export function tunnel(
-  x: Exchange,
-  pool: Pool,
-  head: Buffer,
-  idleMs: number,
-  tunnels: TunnelSet,
-  done: () => void,
-): void {
+export function tunnel(x: Exchange, pool: Pool, head: Buffer, idleMs: number, done: () => void): void {
   x.pool = pool
   pool.retries.budget.earn()
-  pool.acquire(new Tunnel(x, head, idleMs, tunnels, done))
+  pool.acquire(new Tunnel(x, head, idleMs, done))
 }
 
 /**
@@ -46,7 +36,6 @@ class Tunnel implements Ticket {
   tried: Server[] | undefined
   readonly #head: Buffer
   readonly #idleMs: number
-  readonly #tunnels: TunnelSet
   readonly #done: () => void
   readonly #client: Socket
   #pool: Pool | undefined
@@ -56,16 +45,14 @@ class Tunnel implements Ticket {
   #sentAt = 0
   #state: 'queued' | 'connecting' | 'waiting' | 'open' | 'closed' | 'answered' = 'queued'
 
-  constructor(x: Exchange, head: Buffer, idleMs: number, tunnels: TunnelSet, done: () => void) {
+  constructor(x: Exchange, head: Buffer, idleMs: number, done: () => void) {
     this.x = x
     this.#head = head
     this.#idleMs = idleMs
-    this.#tunnels = tunnels
     this.#done = done
     this.#client = x.req.socket
     this.#client.on('error', () => this.#kill())
     this.#client.on('close', () => this.#close())
-    tunnels.add(this.#client)
   }
 
   /** `pool` found a server (Ticket): connects to it. */
@@ -91,7 +78,6 @@ class Tunnel implements Ticket {
   /** The pool has no server for this tunnel (Ticket): 503, with `Retry-After`. */
   fail(code: FailureCode, headers: Readonly<Record<string, string>>): void {
     this.#state = 'answered'
-    this.#tunnels.delete(this.#client)
     respondError(this.x, code, headers)
   }
 
@@ -176,7 +162,6 @@ class Tunnel implements Ticket {
       return
     }
     this.#state = 'answered'
-    this.#tunnels.delete(this.#client)
     // The pipeline ends the client socket and logs the exchange once this answer is written.
     respondError(x, code)
   }
@@ -199,7 +184,6 @@ class Tunnel implements Ticket {
     if (this.#state !== 'open') x.outcome = 'client_aborted'
     const queued = this.#state === 'queued'
     this.#state = 'closed'
-    this.#tunnels.delete(this.#client)
     shut(this.#client)
     if (queued) x.abort.abort()
     else {
