@@ -94,6 +94,8 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
     const state = registry.get(
       name,
       origin,
+      host,
+      port,
       settings.tls ? { ...settings, tls: serverTls(settings.tls, host, config) } : settings,
     )
     const server = { address, host, port, origin, weight, maxConns: max_conns, backup, state }

@@ -1,11 +1,10 @@
-import { errors } from 'undici'
 import { type FailureCode, ProxyError } from '../errors.ts'
 
 /** Maps an error from a backend attempt to a catalogue code, by its `code` or undici class, never its message. */
 export function classify(err: unknown): FailureCode {
   if (err instanceof ProxyError) return err.code
   // A response that breaks HTTP/1.1 (RFC 9112 §11.2); undici does not always give these a code.
-  if (err instanceof errors.HTTPParserError) return 'backend_error'
+  if ((err as Error | undefined)?.name === 'HTTPParserError') return 'backend_error'
   const code = (err as { code?: string } | undefined)?.code
   switch (code) {
     case 'ECONNREFUSED':

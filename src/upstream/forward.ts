@@ -1,19 +1,29 @@
 import type { Readable, Writable } from 'node:stream'
-import type { Dispatcher } from 'undici'
 import { type FailureCode, ProxyError } from '../errors.ts'
 import type { Cancellable, Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
 import { trailersOnlyStatus } from '../listen/trailers-only-status.ts'
 import { respondError, startResponse } from '../respond.ts'
 import { classify } from './classify.ts'
+import type { HeaderRecord, ResponseHandler } from './h1/call.ts'
 import type { Pool, Ticket } from './pool.ts'
 import { mayRetry } from './retry.ts'
 import type { Server } from './server.ts'
 import { type ReuseWatch, socketReuse } from './socket-reuse.ts'
 
-// Raw headers and trailers are a flat list over HTTP/1.1 and an object over HTTP/2.
-type RawFields = Buffer[] | Record<string, string | string[]>
-type Controller = Dispatcher.DispatchController & { rawHeaders?: RawFields; rawTrailers?: RawFields }
+// Raw headers and trailers are a flat list over HTTP/1.1 and an object from undici's HTTP/2.
+type RawFields = readonly (Buffer | string)[] | Record<string, string | string[]>
+
+/** How an attempt steers its request: Portico's HTTP/1.1 client's call, or undici's controller. */
+interface Controller {
+  abort(reason: Error): void
+  pause(): void
+  resume(): void
+  rawHeaders?: RawFields | null | undefined
+  rawTrailers?: RawFields | null | undefined
+  /** Set by Portico's own client: whether the connection had carried a request before. */
+  reused?: boolean
+}
 
 /**
  * Sends the exchange to a server of `pool` and streams the response back with backpressure both
@@ -41,7 +51,7 @@ function stale(code: FailureCode, reused: boolean, responded: boolean): boolean 
  * One attempt at one server: waits for a server as the pool's ticket, then is the undici handler
  * that copies the response to the client.
  */
-class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancellable {
+class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
   readonly x: Exchange
   readonly tried: readonly Server[] | undefined
   /** Whether this attempt goes on a new connection of its own: the retry after a stale one. */
@@ -88,20 +98,16 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
     x.attempts++
     const headers = backendRequestHeaders(x, pool.hostHeader)
     x.body?.fitHeaders(headers)
-    const dispatcher = this.#fresh ? server.state.freshClient() : server.state.dispatcher
+    const dispatcher = this.#fresh ? server.state.fresh() : server.state.dispatcher
     dispatcher.dispatch(
       {
         path: x.path,
-        method: x.req.method as Dispatcher.HttpMethod,
+        method: x.req.method!,
         headers,
         body: this.#body,
         headersTimeout: pool.retries.perTryMs,
         bodyTimeout: pool.timeouts.bodyIdleMs,
-        // One SNI name per server: undici would otherwise send each request's Host, and reconnect when it changes.
-        servername: server.state.servername,
-        // A fresh connection serves this one request.
-        reset: this.#fresh,
-      } as Dispatcher.DispatchOptions,
+      },
       this,
     )
     if (this.#fresh) void dispatcher.close()
@@ -121,7 +127,8 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
     }
     // The exchange holds its one request under way, instead of a listener per attempt on a signal.
     x.attempt = this
-    socketReuse(this)
+    if (controller.reused === undefined) socketReuse(this)
+    else this.reused = controller.reused
   }
 
   /** The client is gone (Cancellable): stops the backend request. */
@@ -129,12 +136,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
     this.#controller?.abort(clientGone)
   }
 
-  onResponseStart(
-    controller: Controller,
-    statusCode: number,
-    parsed: Record<string, string | string[] | undefined>,
-    statusMessage?: string,
-  ): void {
+  onResponseStart(controller: Controller, statusCode: number, parsed: HeaderRecord, statusMessage?: string): void {
     this.#responded = true
     const x = this.x
     if (statusCode < 200) {
@@ -146,7 +148,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const raw = controller.rawHeaders ?? []
-    const headers = clientResponseHeaders(x, Array.isArray(raw) ? raw : flatHeaders(raw), parsed.connection)
+    const headers = clientResponseHeaders(x, isFlat(raw) ? raw : flatHeaders(raw), parsed.connection)
     if (parsed.trailer !== undefined && !trailersCanFollow(x, statusCode, parsed)) dropTrailerHeader(headers)
     if (x.setCookie) headers.push('set-cookie', x.setCookie)
     if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
@@ -168,7 +170,7 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
     const raw = controller.rawTrailers
     // Trailers pass only when the body is not transformed on its way.
     if (raw && this.#out === this.x.res) {
-      const trailers = Array.isArray(raw) ? raw : flatHeaders(raw)
+      const trailers = isFlat(raw) ? raw : flatHeaders(raw)
       if (trailers.length > 0) this.x.res.addTrailers(trailerFields(trailers))
     }
     if (this.#statusTrailers) this.x.res.addTrailers(this.#statusTrailers)
@@ -213,6 +215,10 @@ class Attempt implements Dispatcher.DispatchHandler, Ticket, ReuseWatch, Cancell
       latencyMs: x.backendMs >= 0 ? x.backendMs : undefined,
     })
   }
+}
+
+function isFlat(fields: RawFields): fields is readonly (Buffer | string)[] {
+  return Array.isArray(fields)
 }
 
 // The reason a backend request is aborted with when its client leaves; one object, since nobody reads its stack.

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { Client, Pool as UndiciPool } from 'undici'
+import type { ConnectionOptions } from 'node:tls'
+import { H1Client } from './h1/client.ts'
+import type { H1Settings } from './h1/connection.ts'
 import { ServerState } from './server.ts'
+import { undiciConnections } from './undici-connections.ts'
 
 /** How connections to one server are made and kept; a change means a new connection pool. */
 export interface ConnectionSettings {
@@ -26,8 +29,8 @@ export interface BackendTlsSettings {
   readonly verify: boolean
 }
 
-// HTTP/2 streams one connection carries at once, before undici opens another (undici's default).
-const h2Streams = 100
+// The largest response head a server may send, as node's and undici's default.
+const maxResponseHeadBytes = 16 * 1024
 
 interface Entry {
   readonly state: ServerState
@@ -41,36 +44,31 @@ interface Entry {
 export class ServerRegistry {
   readonly #entries = new Map<string, Entry>()
 
-  /** The state for `pool/address`, made on first use. */
-  get(pool: string, origin: string, settings: ConnectionSettings): ServerState {
+  /** The state for `pool/address` (`origin` is its URL), made on first use. */
+  get(pool: string, origin: string, host: string, port: number, settings: ConnectionSettings): ServerState {
     const key = `${pool}/${origin}`
     const settingsKey = JSON.stringify(settings)
     const entry = this.#entries.get(key)
     if (entry && entry.settingsKey === settingsKey) return entry.state
     if (entry) void entry.state.dispatcher.close()
-    const connection = {
-      connectTimeout: settings.connectTimeoutMs,
-      strictContentLength: true,
-      // undici offers h2 by ALPN on every TLS connection unless told not to.
-      allowH2: settings.http2 === true && settings.tls !== undefined,
-      // undici reads `useH2c` at the top level; its types list it only under h2Options.
-      ...{ useH2c: settings.http2 === true && settings.tls === undefined },
-      connect: settings.tls && tlsOptions(settings.tls),
-    }
-    const state = new ServerState(
-      new UndiciPool(origin, {
-        ...connection,
-        connections: settings.maxConnections,
-        keepAliveTimeout: settings.keepAliveIdleMs,
-        // A server's own `Keep-Alive: timeout=` may shorten, never lengthen, the idle time (USERS #1).
-        keepAliveMaxTimeout: settings.keepAliveIdleMs,
-        pipelining: settings.http2 ? h2Streams : 1,
-      }),
+    const tls = settings.tls && tlsOptions(settings.tls)
+    let state: ServerState
+    if (settings.http2) {
+      const { dispatcher, fresh } = undiciConnections(origin, settings, tls)
+      state = new ServerState(dispatcher, fresh)
+    } else {
+      const h1: H1Settings = {
+        host,
+        port,
+        tls,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        keepAliveIdleMs: settings.keepAliveIdleMs,
+        maxHeaderSize: maxResponseHeadBytes,
+      }
       // The retry after a stale keep-alive connection goes on a connection of its own, which must
       // not meet another idle one.
-      () => new Client(origin, connection),
-      settings.tls?.servername,
-    )
+      state = new ServerState(new H1Client(h1, settings.maxConnections), () => new H1Client(h1, 1, true))
+    }
     this.#entries.set(key, { state, settingsKey })
     return state
   }
@@ -106,7 +104,7 @@ export class ServerRegistry {
   }
 }
 
-function tlsOptions(tls: BackendTlsSettings) {
+function tlsOptions(tls: BackendTlsSettings): ConnectionOptions {
   const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file))
   return {
     ca: read(tls.ca),

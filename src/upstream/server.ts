@@ -1,4 +1,4 @@
-import type { Client, Pool as UndiciPool } from 'undici'
+import type { DispatchOptions, ResponseHandler } from './h1/call.ts'
 
 /** What active checks think of a server: `unknown` until the first check has answered. */
 export type Health = 'unknown' | 'healthy' | 'unhealthy'
@@ -13,6 +13,17 @@ export interface HealthReason {
   readonly since: number
 }
 
+/** Connections to one server, as attempts use them: Portico's HTTP/1.1 client, or undici for HTTP/2. */
+export interface ServerConnections {
+  dispatch(opts: DispatchOptions, handler: ResponseHandler): boolean
+  /** Takes no new requests; closes connections once their requests end. */
+  close(): Promise<void>
+  /** Closes every connection now. */
+  destroy(): Promise<void>
+  /** Requests on a connection now (`running`) and waiting for one (`pending`, `queued`). */
+  readonly stats: { readonly running: number; readonly pending: number; readonly queued: number }
+}
+
 /**
  * Live state of one server, kept outside the Plan in a registry keyed by `pool/address`, so a
  * reload that keeps the server keeps its connections, counters and health. Pools and health checks
@@ -20,9 +31,7 @@ export interface HealthReason {
  */
 export class ServerState {
   /** The keep-alive connection pool to this server. */
-  readonly dispatcher: UndiciPool
-  /** The TLS server name (SNI) sent to this server, the same for every request; undefined: the request's Host. */
-  readonly servername: string | undefined
+  readonly dispatcher: ServerConnections
   /** Requests in flight to this server right now. */
   inFlight = 0
   /** Moving average of the time to response headers, in milliseconds; 0 before the first answer. */
@@ -51,12 +60,11 @@ export class ServerState {
   transitions = 0
 
   /** A new connection of its own to this server, for one request. */
-  readonly freshClient: () => Client
+  readonly fresh: () => ServerConnections
 
-  constructor(dispatcher: UndiciPool, freshClient: () => Client, servername?: string) {
+  constructor(dispatcher: ServerConnections, fresh: () => ServerConnections) {
     this.dispatcher = dispatcher
-    this.freshClient = freshClient
-    this.servername = servername
+    this.fresh = fresh
   }
 
   /**

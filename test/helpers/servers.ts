@@ -1,5 +1,6 @@
-import { Client, Pool as UndiciPool } from 'undici'
 import type { Exchange } from '../../src/exchange.ts'
+import { H1Client } from '../../src/upstream/h1/client.ts'
+import type { H1Settings } from '../../src/upstream/h1/connection.ts'
 import { type Server, ServerState } from '../../src/upstream/server.ts'
 
 /**
@@ -9,6 +10,14 @@ import { type Server, ServerState } from '../../src/upstream/server.ts'
 export function testServers(weights: readonly number[], extra: Partial<Server> = {}): Server[] {
   return weights.map((weight, i) => {
     const port = 10_000 + i
+    const settings: H1Settings = {
+      host: '127.0.0.1',
+      port,
+      tls: undefined,
+      connectTimeoutMs: 1000,
+      keepAliveIdleMs: 1000,
+      maxHeaderSize: 16 * 1024,
+    }
     return {
       address: `${String.fromCharCode(97 + i)}:${port}`,
       host: '127.0.0.1',
@@ -17,7 +26,7 @@ export function testServers(weights: readonly number[], extra: Partial<Server> =
       weight,
       maxConns: 0,
       backup: false,
-      state: new ServerState(new UndiciPool(`http://127.0.0.1:${port}`), () => new Client(`http://127.0.0.1:${port}`)),
+      state: new ServerState(new H1Client(settings, 8), () => new H1Client(settings, 1, true)),
       ...extra,
     }
   })

@@ -1,0 +1,85 @@
+import { createRequire } from 'node:module'
+import type { ConnectionOptions } from 'node:tls'
+import type { Client, Dispatcher, Pool } from 'undici'
+import type { DispatchOptions, ResponseHandler } from './h1/call.ts'
+import type { ServerConnections } from './server.ts'
+import type { ConnectionSettings } from './server-registry.ts'
+
+// HTTP/2 streams one connection carries at once, before undici opens another (undici's default).
+const h2Streams = 100
+
+// undici is loaded only when a pool speaks HTTP/2 to its servers: the rest of the time its code
+// and memory are not needed.
+let undici: typeof import('undici') | undefined
+const load = () => (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'))
+
+/**
+ * HTTP/2 connections to one server (h2 by ALPN over TLS, where the server may still pick
+ * HTTP/1.1; h2c with prior knowledge without TLS), through undici, as an ServerConnections.
+ */
+export function undiciConnections(
+  origin: string,
+  settings: ConnectionSettings,
+  tls: ConnectionOptions | undefined,
+): { dispatcher: ServerConnections; fresh: () => ServerConnections } {
+  const { Client, Pool } = load()
+  const connection = {
+    connectTimeout: settings.connectTimeoutMs,
+    strictContentLength: true,
+    // undici offers h2 by ALPN on every TLS connection unless told not to.
+    allowH2: tls !== undefined,
+    // undici reads `useH2c` at the top level; its types list it only under h2Options.
+    ...{ useH2c: tls === undefined },
+    connect: tls,
+  }
+  const servername = settings.tls?.servername
+  const pool = new Pool(origin, {
+    ...connection,
+    connections: settings.maxConnections,
+    keepAliveTimeout: settings.keepAliveIdleMs,
+    // A server's own `Keep-Alive: timeout=` may shorten, never lengthen, the idle time (USERS #1).
+    keepAliveMaxTimeout: settings.keepAliveIdleMs,
+    pipelining: h2Streams,
+  })
+  return {
+    dispatcher: new UndiciConnections(pool, servername, false),
+    // The retry after a stale connection goes on a connection of its own, which must not meet another idle one.
+    fresh: () => new UndiciConnections(new Client(origin, connection), servername, true),
+  }
+}
+
+class UndiciConnections implements ServerConnections {
+  readonly #dispatcher: Pool | Client
+  readonly #servername: string | undefined
+  readonly #once: boolean
+
+  constructor(dispatcher: Pool | Client, servername: string | undefined, once: boolean) {
+    this.#dispatcher = dispatcher
+    this.#servername = servername
+    this.#once = once
+  }
+
+  dispatch(opts: DispatchOptions, handler: ResponseHandler): boolean {
+    const options = {
+      ...opts,
+      // One SNI name per server: undici would otherwise send each request's Host, and reconnect when it changes.
+      servername: this.#servername,
+      // A connection of its own serves this one request.
+      reset: this.#once,
+    } as Dispatcher.DispatchOptions
+    return this.#dispatcher.dispatch(options, handler as Dispatcher.DispatchHandler)
+  }
+
+  close(): Promise<void> {
+    return this.#dispatcher.close()
+  }
+
+  destroy(): Promise<void> {
+    return this.#dispatcher.destroy()
+  }
+
+  get stats() {
+    const s = this.#dispatcher.stats as { running?: number; pending?: number; queued?: number }
+    return { running: s.running ?? 0, pending: s.pending ?? 0, queued: s.queued ?? 0 }
+  }
+}
