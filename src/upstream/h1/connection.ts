@@ -326,6 +326,8 @@ export class Connection implements CallRunner {
       this.#closed = true
       this.#reusable = false
       this.socket.destroy()
+      // The parser's native half is freed only by close(), and not while it may still be parsing.
+      setImmediate(closeParser, this.#parser)
       this.#owner.gone(this)
     }
     call?.fail(reason)
@@ -370,6 +372,10 @@ function fixedLength(record: HeaderRecord, raw: readonly string[]): number {
     if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return -1
   }
   return Number(value)
+}
+
+function closeParser(parser: ResponseParser): void {
+  parser.close()
 }
 
 const noFields: HeaderRecord = Object.freeze({}) as HeaderRecord
