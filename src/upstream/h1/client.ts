@@ -8,6 +8,9 @@ import { Connection, type ConnectionOwner, type H1Settings } from './connection.
  * while fewer than `maxConnections` are, and further requests wait in order for one to be free.
  * A client made `once` opens a connection of its own for every request and closes it after.
  */
+// Why an idle connection past its time is closed; nobody hears it, as no request is on it.
+const expired = new ProxyError('backend_reset')
+
 export class H1Client implements ConnectionOwner, CallRunner {
   readonly #settings: H1Settings
   readonly #maxConnections: number
@@ -17,11 +20,15 @@ export class H1Client implements ConnectionOwner, CallRunner {
   readonly #waiting: Call[] = []
   #closing = false
   #closed: (() => void) | undefined = undefined
+  #sweep: NodeJS.Timeout | undefined = undefined
+  /** How often idle connections are looked at: often enough to close them near their time. */
+  readonly #sweepMs: number
 
   constructor(settings: H1Settings, maxConnections: number, once = false) {
     this.#settings = settings
     this.#maxConnections = maxConnections
     this.#once = once
+    this.#sweepMs = Math.min(1000, Math.max(50, settings.keepAliveIdleMs / 4))
   }
 
   /** Sends a request; `handler` hears of its response or its failure, never synchronously of a failure to start. */
@@ -32,7 +39,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
       queueMicrotask(() => call.fail(new ProxyError('backend_refused')))
       return false
     }
-    const idle = this.#idle.pop()
+    const idle = this.#takeIdle()
     if (idle !== undefined) idle.run(call)
     else if (this.#open.size < this.#maxConnections) this.#connect().run(call)
     else this.#waiting.push(call)
@@ -69,8 +76,9 @@ export class H1Client implements ConnectionOwner, CallRunner {
     if (next !== undefined) connection.run(next)
     else if (this.#closing || this.#once) connection.destroy(new ProxyError('backend_reset'))
     else {
+      connection.idle(performance.now())
       this.#idle.push(connection)
-      connection.idle()
+      this.#sweep ??= setTimeout(this.#closeExpired, this.#sweepMs).unref()
     }
   }
 
@@ -92,6 +100,37 @@ export class H1Client implements ConnectionOwner, CallRunner {
   pauseCall(): void {}
 
   resumeCall(): void {}
+
+  /** The most recently used idle connection that may still be used; expired ones on top are closed. */
+  #takeIdle(): Connection | undefined {
+    const idle = this.#idle
+    if (idle.length === 0) return undefined
+    const now = performance.now()
+    for (let c = idle.pop(); c !== undefined; c = idle.pop()) {
+      if (c.idleUntil > now) return c
+      c.destroy(expired)
+    }
+    return undefined
+  }
+
+  /**
+   * Closes idle connections past their time, the oldest first (the bottom of the stack), and
+   * looks again while any are left: one timer per server instead of one per request.
+   */
+  readonly #closeExpired = (): void => {
+    this.#sweep = undefined
+    const idle = this.#idle
+    const now = performance.now()
+    const old: Connection[] = []
+    let kept = 0
+    for (const c of idle) {
+      if (c.idleUntil > now) idle[kept++] = c
+      else old.push(c)
+    }
+    idle.length = kept
+    for (const c of old) c.destroy(expired)
+    if (kept > 0) this.#sweep = setTimeout(this.#closeExpired, this.#sweepMs).unref()
+  }
 
   #connect(): Connection {
     const connection = new Connection(this.#settings, this, !this.#once)

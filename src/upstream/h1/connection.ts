@@ -99,9 +99,15 @@ export class Connection implements CallRunner {
     if (this.#connected) this.#send(call)
   }
 
-  /** Waits for the next request; closes after `#idleMs` without one. */
-  idle(): void {
-    this.#timeout(this.#idleMs)
+  /** `performance.now()` from which it is too long idle to be used again. */
+  idleUntil = 0
+
+  /**
+   * Waits for the next request, for `#idleMs` at most: its client closes it after that. The
+   * socket's timeout is left as the last request set it, since changing it allocates a timer.
+   */
+  idle(now: number): void {
+    this.idleUntil = now + this.#idleMs
   }
 
   /** Closes it; a call on it fails with `reason`. */
@@ -233,6 +239,7 @@ export class Connection implements CallRunner {
   }
 
   #onTimeout(): void {
+    // Idle for as long as a request may take, which the client's sweep should have seen first.
     const call = this.#call
     if (call === undefined) this.#close(new ProxyError('backend_reset'))
     else this.#close(new ProxyError(this.#connected ? 'backend_timeout' : 'connect_timeout'))
@@ -267,14 +274,14 @@ export class Connection implements CallRunner {
       call.handler.onResponseStart?.(call, status, headerRecord(raw), message)
       return 1
     }
+    const record = headerRecord(raw)
     if (!keepAlive) this.#reusable = false
-    else this.#keepAliveHint(raw)
+    else this.#keepAliveHint(record['keep-alive'])
     call.rawHeaders = raw
     this.#timeout(call.opts.bodyTimeout ?? 0)
-    const record = headerRecord(raw)
     call.handler.onResponseStart?.(call, status, record, message)
     if (call.opts.method === 'HEAD') return 1
-    const length = status === 204 || status === 304 ? 0 : fixedLength(record, raw)
+    const length = status === 204 || status === 304 ? 0 : fixedLength(record)
     if (!(length > 0)) return 0
     // A body of known length is counted here and passed on without the parser, which would copy
     // every chunk: told the head is an upgrade's, the parser stops right after it.
@@ -334,16 +341,13 @@ export class Connection implements CallRunner {
   }
 
   /** A server's `Keep-Alive: timeout=N` shortens the idle time; too short to use, and it is not reused. */
-  #keepAliveHint(raw: readonly string[]): void {
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!
-      if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue
-      const m = keepAliveTimeout.exec(raw[i + 1]!)
-      if (m === null) continue
-      const ms = Number(m[1]) * 1000 - keepAliveMarginMs
-      if (ms <= 0) this.#reusable = false
-      else if (ms < this.#idleMs) this.#idleMs = ms
-    }
+  #keepAliveHint(value: string | string[] | undefined): void {
+    if (typeof value !== 'string') return
+    const m = keepAliveTimeout.exec(value)
+    if (m === null) return
+    const ms = Number(m[1]) * 1000 - keepAliveMarginMs
+    if (ms <= 0) this.#reusable = false
+    else if (ms < this.#idleMs) this.#idleMs = ms
   }
 
   #takeFields(): string[] {
@@ -364,13 +368,9 @@ export class Connection implements CallRunner {
  * The body length `Content-Length` gives, or -1 when the parser must find the framing: no length,
  * or a `Transfer-Encoding` too (which the parser refuses or lets win, RFC 9112 §6.3).
  */
-function fixedLength(record: HeaderRecord, raw: readonly string[]): number {
+function fixedLength(record: HeaderRecord): number {
   const value = record['content-length']
-  if (typeof value !== 'string') return -1
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!
-    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return -1
-  }
+  if (typeof value !== 'string' || record['transfer-encoding'] !== undefined) return -1
   return Number(value)
 }
 
@@ -390,17 +390,17 @@ function writeChunk(socket: Socket, chunk: Buffer): boolean {
   return more
 }
 
-// The fields a response handler reads from the record, by name length: Link (4), Trailer (7),
-// Connection and Keep-Alive (10), Content-Length (14). The others are only in the raw list.
-const recordLengths = (1 << 4) | (1 << 7) | (1 << 10) | (1 << 14)
-const recorded = new Set(['link', 'trailer', 'connection', 'keep-alive', 'content-length'])
+// The fields read from the record, by name length: Link (4), Trailer (7), Connection and
+// Keep-Alive (10), Content-Length (14), Transfer-Encoding (17). The others are only in the raw list.
+const recordLengths = (1 << 4) | (1 << 7) | (1 << 10) | (1 << 14) | (1 << 17)
+const recorded = new Set(['link', 'trailer', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
 
-/** The fields handlers look up by name, lower-cased; repeated ones joined as undici does for most. */
+/** The fields looked up by name, lower-cased; repeated ones joined as undici does for most. */
 function headerRecord(raw: readonly string[]): HeaderRecord {
   const record: HeaderRecord = {}
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
-    if (name.length > 14 || (recordLengths & (1 << name.length)) === 0) continue
+    if (name.length > 17 || (recordLengths & (1 << name.length)) === 0) continue
     const lower = name.toLowerCase()
     if (!recorded.has(lower)) continue
     const prior = record[lower]
