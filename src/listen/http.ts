@@ -55,6 +55,9 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
     insecureHTTPParser: false,
     requireHostHeader: true,
     joinDuplicateHeaders: false,
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): its stream
+    // starts ended, which spares each such request the stream's end, dump and close machinery.
+    optimizeEmptyRequests: true,
     // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
     connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
   }
