@@ -66,8 +66,6 @@ export class Exchange {
   readonly trusted: boolean
   /** What the TLS connection negotiated (version, cipher, SNI, ALPN, client subject); undefined on plain ones. */
   readonly tls: TlsFacts | undefined
-  /** Host name the request is for, lower case, without port. */
-  host: string
   /** The Host header value (or the authority of an absolute-form target), as received. */
   authority: string
   /** The request target in origin form (`/path?query`). */
@@ -105,6 +103,7 @@ export class Exchange {
   attempt: Cancellable | undefined = undefined
   #abort: AbortController | undefined = undefined
   #cancelled = false
+  #host: string | undefined = undefined
 
   constructor(req: ClientRequest, res: ClientResponse, arrival: Arrival) {
     this.req = req
@@ -122,8 +121,20 @@ export class Exchange {
     this.id = typeof given === 'string' && isValidRequestId(given) ? given : newRequestId()
     // HTTP/2 carries the authority in `:authority`; a Host header, when also sent, must agree (RFC 9113 §8.3.1).
     this.authority = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? ''
-    this.host = hostName(this.authority)
     this.path = req.url ?? '/'
+  }
+
+  /**
+   * Host name the request is for, lower case, without port. Taken from `authority` when first read:
+   * only host conditions, templates and the log read it.
+   */
+  get host(): string {
+    this.#host ??= hostName(this.authority)
+    return this.#host
+  }
+
+  set host(name: string) {
+    this.#host = name
   }
 
   /**
