@@ -19,6 +19,8 @@ export interface Arrival {
   readonly peer?: { readonly address: string; readonly port: number }
   /** What the TLS connection negotiated; undefined on plain connections. */
   readonly tls?: TlsFacts | undefined
+  /** The listener's Strict-Transport-Security value, when it sends one. */
+  readonly hsts?: string | undefined
 }
 
 /** A client request: HTTP/1.1, or HTTP/2 through node's compatibility API. */
@@ -66,6 +68,8 @@ export class Exchange {
   readonly trusted: boolean
   /** What the TLS connection negotiated (version, cipher, SNI, ALPN, client subject); undefined on plain ones. */
   readonly tls: TlsFacts | undefined
+  /** The Strict-Transport-Security value every response head gets, unless it has its own; undefined for none. */
+  readonly hsts: string | undefined
   /** The Host header value (or the authority of an absolute-form target), as received. */
   authority: string
   /** The request target in origin form (`/path?query`). */
@@ -112,6 +116,7 @@ export class Exchange {
     this.secure = arrival.secure
     this.trusted = arrival.trusted
     this.tls = arrival.tls
+    this.hsts = arrival.hsts
     const socket = req.socket
     const peer = arrival.peer
     this.peerAddress = peer?.address ?? socket.remoteAddress ?? ''

@@ -90,7 +90,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   }
 
   const secure = tls !== undefined
-  const hsts = config.tls?.hsts && hstsValue(config.tls.hsts)
+  const hsts = config.tls?.hsts ? hstsValue(config.tls.hsts) : undefined
   const redirect = config.redirect_https
   // A plain connection without PROXY protocol has nothing of its own to say: one of two shared arrivals.
   const plain = !secure && !proxyProtocol
@@ -104,6 +104,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''),
       peer,
       tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
+      hsts,
     }
   }
   // HTTP/1.1 responses under way, so that a drain can end their connections after them.
@@ -124,7 +125,6 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       if (redirect) res.on('close', onClose)
     }
     const x = new Exchange(req, res, arrival(req, current))
-    if (hsts) res.setHeader('strict-transport-security', hsts)
     if (redirect) redirectToHttps(current, x, redirect)
     else handle(current, x, settled)
   }
