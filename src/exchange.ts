@@ -19,6 +19,8 @@ export interface Arrival {
   readonly peer?: { readonly address: string; readonly port: number }
   /** What the TLS connection negotiated; undefined on plain connections. */
   readonly tls?: TlsFacts | undefined
+  /** The listener's Strict-Transport-Security value, when it sends one. */
+  readonly hsts?: string | undefined
 }
 
 /** A client request: HTTP/1.1, or HTTP/2 through node's compatibility API. */
@@ -66,8 +68,8 @@ export class Exchange {
   readonly trusted: boolean
   /** What the TLS connection negotiated (version, cipher, SNI, ALPN, client subject); undefined on plain ones. */
   readonly tls: TlsFacts | undefined
-  /** Host name the request is for, lower case, without port. */
-  host: string
+  /** The Strict-Transport-Security value every response head gets, unless it has its own; undefined for none. */
+  readonly hsts: string | undefined
   /** The Host header value (or the authority of an absolute-form target), as received. */
   authority: string
   /** The request target in origin form (`/path?query`). */
@@ -105,6 +107,7 @@ export class Exchange {
   attempt: Cancellable | undefined = undefined
   #abort: AbortController | undefined = undefined
   #cancelled = false
+  #host: string | undefined = undefined
 
   constructor(req: ClientRequest, res: ClientResponse, arrival: Arrival) {
     this.req = req
@@ -113,6 +116,7 @@ export class Exchange {
     this.secure = arrival.secure
     this.trusted = arrival.trusted
     this.tls = arrival.tls
+    this.hsts = arrival.hsts
     const socket = req.socket
     const peer = arrival.peer
     this.peerAddress = peer?.address ?? socket.remoteAddress ?? ''
@@ -122,8 +126,20 @@ export class Exchange {
     this.id = typeof given === 'string' && isValidRequestId(given) ? given : newRequestId()
     // HTTP/2 carries the authority in `:authority`; a Host header, when also sent, must agree (RFC 9113 §8.3.1).
     this.authority = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? ''
-    this.host = hostName(this.authority)
     this.path = req.url ?? '/'
+  }
+
+  /**
+   * Host name the request is for, lower case, without port. Taken from `authority` when first read:
+   * only host conditions, templates and the log read it.
+   */
+  get host(): string {
+    this.#host ??= hostName(this.authority)
+    return this.#host
+  }
+
+  set host(name: string) {
+    this.#host = name
   }
 
   /**

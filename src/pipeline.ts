@@ -2,7 +2,7 @@ import { ServerResponse } from 'node:http'
 import { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
 import { ProxyError } from './errors.ts'
-import type { Exchange } from './exchange.ts'
+import type { ClientResponse, Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
@@ -16,13 +16,15 @@ import { tunnel } from './upstream/websocket.ts'
 /**
  * Runs one exchange through the phases, in the order of the chart in docs/ARCHITECTURE.md:
  * guards → route → request phases → forward. The access log line is written when the response
- * closes, whatever happened.
+ * closes, whatever happened; `closed`, when given, is called then too.
  */
-export function handle(plan: Plan, x: Exchange): void {
-  // 'close' comes once per response: `on` spares the wrapper `once` would make per request.
-  x.res.on('close', () => finish(plan, x))
+export function handle(plan: Plan, x: Exchange, closed?: (res: ClientResponse) => void): void {
+  // 'close' comes once per response: `on` spares the wrapper `once` would make per request, and
+  // one listener for both the log and the caller's `closed` spares node an array of listeners.
+  x.res.on('close', () => finish(plan, x, closed))
   // A client that goes away mid-upload errors its request stream; the exchange is aborted on close.
-  x.req.on('error', ignore)
+  // node:http's request emits no 'error' without a listener; HTTP/2's would throw.
+  if (x.req instanceof Http2ServerRequest) x.req.on('error', ignore)
   const route = admit(plan, x)
   if (route) runRequestPhases(plan, x, route, 0, act)
 }
@@ -143,11 +145,12 @@ function toOriginForm(x: Exchange): boolean {
   return true
 }
 
-function finish(plan: Plan, x: Exchange): void {
+function finish(plan: Plan, x: Exchange, closed: ((res: ClientResponse) => void) | undefined): void {
   if (!completed(x)) {
     if (x.outcome === 'ok') x.outcome = 'client_aborted'
     x.cancel()
   }
+  closed?.(x.res)
   plan.accessLog.write(x)
 }
 

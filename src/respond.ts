@@ -14,7 +14,7 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
   x.status = status
   if (res.headersSent || res.destroyed) return
   const payload = Buffer.from(body)
-  writeResponseHead(res, status, {
+  writeResponseHead(x, status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': payload.length,
     'cache-control': 'no-store',
@@ -72,7 +72,7 @@ export function startResponse(x: Exchange, status: number, headers: string[], re
       if (transform) (chain ??= []).push(transform)
     }
   }
-  writeResponseHead(x.res, status, headers, reason)
+  writeResponseHead(x, status, headers, reason)
   if (!chain) return x.res
   pipeline([...chain, x.res], ignore)
   return chain[0]!

@@ -14,11 +14,23 @@ function quoteIfNeeded(value: string): string {
   return /^[\w!#$%&'*+.^`|~-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`
 }
 
+// The last element made and what it was made from: most requests in a row come from the same
+// client for the same authority (a load balancer in front, a client's keep-alive connection).
+let lastAddress = ''
+let lastSecure = false
+let lastAuthority = ''
+let lastElement = 'for=;proto=http'
+
 /**
  * This hop's RFC 7239 `Forwarded` element, `for=…;proto=…;host=…`, for a client at `clientAddress`
  * that asked for `authority` (omitted when empty) over TLS or not.
  */
 export function forwardedElement(clientAddress: string, secure: boolean, authority: string): string {
+  if (clientAddress === lastAddress && secure === lastSecure && authority === lastAuthority) return lastElement
   const host = authority ? `;host=${quoteIfNeeded(authority)}` : ''
-  return `for=${forwardedNode(clientAddress)};proto=${secure ? 'https' : 'http'}${host}`
+  lastElement = `for=${forwardedNode(clientAddress)};proto=${secure ? 'https' : 'http'}${host}`
+  lastAddress = clientAddress
+  lastSecure = secure
+  lastAuthority = authority
+  return lastElement
 }

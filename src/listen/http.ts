@@ -55,6 +55,9 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
     insecureHTTPParser: false,
     requireHostHeader: true,
     joinDuplicateHeaders: false,
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): its stream
+    // starts ended, which spares each such request the stream's end, dump and close machinery.
+    optimizeEmptyRequests: true,
     // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
     connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
   }
@@ -87,35 +90,43 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   }
 
   const secure = tls !== undefined
-  const hsts = config.tls?.hsts && hstsValue(config.tls.hsts)
+  const hsts = config.tls?.hsts ? hstsValue(config.tls.hsts) : undefined
   const redirect = config.redirect_https
+  // A plain connection without PROXY protocol has nothing of its own to say: one of two shared arrivals.
+  const plain = !secure && !proxyProtocol
+  const fromTrusted: Arrival = { secure, trusted: true }
+  const fromUntrusted: Arrival = { secure, trusted: false }
   const arrival = (req: ClientRequest, current: Plan): Arrival => {
+    if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
     const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
     return {
       secure,
       trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''),
       peer,
       tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
+      hsts,
     }
   }
-  // Responses under way, so that a drain can end their connections after them.
-  const inFlight = new Set<ClientResponse>()
-  function settled(this: ClientResponse) {
+  // HTTP/1.1 responses under way, so that a drain can end their connections after them.
+  const inFlight = new Set<ServerResponse>()
+  const settled = (res: ClientResponse) => inFlight.delete(res as ServerResponse)
+  function onClose(this: ServerResponse) {
     inFlight.delete(this)
   }
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
     const current = plan()
-    if (draining && res instanceof ServerResponse) {
+    const h1 = res instanceof ServerResponse
+    if (draining && h1) {
       res.shouldKeepAlive = false
       res.once('finish', () => (server as HttpServer).closeIdleConnections())
-    } else {
+    } else if (h1) {
       inFlight.add(res)
-      res.on('close', settled)
+      // The pipeline tells `settled` when the response closes; a redirect does not go through it.
+      if (redirect) res.on('close', onClose)
     }
     const x = new Exchange(req, res, arrival(req, current))
-    if (hsts) res.setHeader('strict-transport-security', hsts)
     if (redirect) redirectToHttps(current, x, redirect)
-    else handle(current, x)
+    else handle(current, x, settled)
   }
   server.on('request', onRequest)
   // `Expect: 100-continue`: the pipeline sends 100 once the request has passed its checks, so a
@@ -171,7 +182,6 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       // Connections busy now end after their response: with `Connection: close` if its head is not
       // out yet, else as soon as they fall idle.
       for (const res of inFlight) {
-        if (!(res instanceof ServerResponse)) continue
         if (!res.headersSent) res.shouldKeepAlive = false
         else res.once('finish', () => (server as HttpServer).closeIdleConnections())
       }

@@ -1,18 +1,33 @@
 import { ServerResponse } from 'node:http'
-import type { ClientResponse } from '../exchange.ts'
+import type { Exchange } from '../exchange.ts'
 
 /**
- * Writes a response head to an HTTP/1.1 or HTTP/2 client. `headers` is a flat `[name, value, …]`
- * list or an object; the reason phrase goes only to HTTP/1.1 clients, since HTTP/2 has none
- * (RFC 9113 §8.3.2).
+ * Writes the response head of `x` to its HTTP/1.1 or HTTP/2 client. `headers` is a flat
+ * `[name, value, …]` list or an object, and gets the listener's Strict-Transport-Security unless it
+ * has its own; the reason phrase goes only to HTTP/1.1 clients, since HTTP/2 has none (RFC 9113 §8.3.2).
+ * The head goes to node whole, as one list: node then writes it without keeping a header map.
  */
 export function writeResponseHead(
-  res: ClientResponse,
+  x: Exchange,
   status: number,
   headers: string[] | Record<string, string | number>,
   reason?: string,
 ): void {
+  if (x.hsts !== undefined) addHsts(headers, x.hsts)
+  const res = x.res
   if (!(res instanceof ServerResponse)) res.writeHead(status, headers)
   else if (reason) res.writeHead(status, reason, headers)
   else res.writeHead(status, headers)
+}
+
+const hstsName = 'strict-transport-security'
+
+function addHsts(headers: string[] | Record<string, string | number>, value: string): void {
+  if (!Array.isArray(headers)) {
+    for (const name in headers) if (name.toLowerCase() === hstsName) return
+    headers[hstsName] = value
+    return
+  }
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === hstsName) return
+  headers.push(hstsName, value)
 }

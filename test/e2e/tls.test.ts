@@ -190,6 +190,49 @@ test('HSTS is sent on the TLS listener, and the plain listener redirects to HTTP
   assert.equal(plain.headers['strict-transport-security'], undefined)
 })
 
+test('HSTS goes on forwarded and local answers over HTTP/1.1; a backend that sends its own keeps it', async (t) => {
+  const ca = new TestCa(t)
+  const site = ca.issue('localhost', ['localhost'])
+  const plain = await startBackend(t, 'plain')
+  const own = await startBackend(t, 'own', (_req, res) => {
+    res.setHeader('Strict-Transport-Security', 'max-age=5')
+    res.end('own')
+  })
+  const proxy = await startPortico(t, {
+    listeners: [
+      { address: '127.0.0.1:0', tls: { certificates: [site], hsts: { max_age: 600 } }, http2: { enabled: false } },
+    ],
+    pools: { plain: { servers: [plain.address] }, own: { servers: [own.address] } },
+    routes: [
+      { match: { path: '/own' }, pool: 'own' },
+      { match: { path: '/hello' }, pool: 'plain' },
+    ],
+  })
+  const headers = async (path: string) => {
+    const { port } = new URL(proxy.urls[0]!)
+    const { stdout } = await run('curl', [
+      '-sS',
+      '--http1.1',
+      '--cacert',
+      ca.cert,
+      '--resolve',
+      `localhost:${port}:127.0.0.1`,
+      '-D',
+      '-',
+      '-o',
+      '/dev/null',
+      `https://localhost:${port}${path}`,
+    ])
+    return stdout
+      .toLowerCase()
+      .split('\r\n')
+      .filter((l) => l.startsWith('strict-transport-security:'))
+  }
+  assert.deepEqual(await headers('/hello'), ['strict-transport-security: max-age=600'])
+  assert.deepEqual(await headers('/nowhere'), ['strict-transport-security: max-age=600'])
+  assert.deepEqual(await headers('/own'), ['strict-transport-security: max-age=5'])
+})
+
 test('the access log records TLS version, cipher, SNI and ALPN', async (t) => {
   const ca = new TestCa(t)
   const site = ca.issue('localhost', ['localhost'])
