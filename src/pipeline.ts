@@ -6,6 +6,7 @@ import type { ClientResponse, Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
+import { hasBody } from './http/has-body.ts'
 import { validHost } from './http/valid-host.ts'
 import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
@@ -104,15 +105,15 @@ const allowed = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
 
 /**
  * The body stream to send on, or null when the request has none. It streams with backpressure:
- * undici reads it only as fast as the backend takes it. A client waiting on `Expect: 100-continue`
- * is told to go on here, after every check passed: Portico answers 100 itself (undici cannot send
- * `Expect` to a backend), and the backend gets the body without the `Expect` header.
+ * the backend connection reads it only as fast as the backend takes it. A client waiting on
+ * `Expect: 100-continue` is told to go on here, after every check passed: Portico answers 100
+ * itself, and the backend gets the body without the `Expect` header.
  */
 function requestBody(x: Exchange, maxBytes: number): Readable | null {
+  if (!hasBody(x)) return null
   const h = x.req.headers
   const length = h['content-length']
-  const chunked = h['transfer-encoding'] !== undefined || (length === undefined && streamsBody(x))
-  if (!chunked && (length === undefined || length === '0')) return null
+  const chunked = length === undefined || h['transfer-encoding'] !== undefined
   // Node has already answered 417 to any other expectation, and HTTP/1.0 has no 100 (RFC 9110 §10.1.1).
   if (h.expect !== undefined && x.req.httpVersion === '1.1' && x.res instanceof ServerResponse) x.res.writeContinue()
   if (chunked) {
@@ -122,11 +123,6 @@ function requestBody(x: Exchange, maxBytes: number): Readable | null {
   }
   x.bytesIn = Number(length)
   return x.req
-}
-
-/** Whether an HTTP/2 request without content-length has a body: its HEADERS frame did not end the stream. */
-function streamsBody(x: Exchange): boolean {
-  return x.req instanceof Http2ServerRequest && !x.req.stream.endAfterHeaders
 }
 
 /**

@@ -2,6 +2,7 @@ import { pipeline, type Readable } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib'
 import { ProxyError } from '../errors.ts'
 import type { Exchange, RequestBody } from '../exchange.ts'
+import { hasBody } from '../http/has-body.ts'
 import { BodyLimit } from './body-limit.ts'
 import { dropHeaders } from './compress-headers.ts'
 import type { RequestPhase } from './phase.ts'
@@ -25,7 +26,8 @@ export function compressRequest(maxDecodedBytes: number): RequestPhase {
   return {
     onRequest(x) {
       const coding = x.req.headers['content-encoding']?.trim().toLowerCase()
-      if (coding === undefined || !Object.hasOwn(decoders, coding)) return undefined
+      // A request without a body has nothing to decode, whatever its Content-Encoding says.
+      if (coding === undefined || !Object.hasOwn(decoders, coding) || !hasBody(x)) return undefined
       x.body = new DecodedBody(x, decoders[coding as keyof typeof decoders](), maxDecodedBytes)
       return undefined
     },

@@ -201,6 +201,22 @@ test('a gzip request body is decoded for the backend when requests are enabled',
   assert.equal(seen!.headers['content-encoding'], undefined)
 })
 
+test('a request without a body passes untouched, whatever its Content-Encoding says', async (t) => {
+  let seen: IncomingHttpHeaders | undefined
+  const backend = await startBackend(t, 'a', (req, res) => {
+    seen = req.headers
+    res.end('ok')
+  })
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web', compression: { requests: {} } }],
+  })
+  const reply = await fetchRaw(proxy.url, { 'content-encoding': 'gzip' }, 'GET')
+  assert.equal(reply.status, 200)
+  assert.equal(reply.body.toString(), 'ok')
+  assert.equal(seen!['content-encoding'], 'gzip')
+})
+
 test('a zip bomb request body gets 413 once it decodes past max_decoded_size', async (t) => {
   let reached = 0
   const backend = await startBackend(t, 'a', (req, res) => {
