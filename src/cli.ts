@@ -2,6 +2,7 @@
 // Memory for streaming: a 1 MiB young generation frees socket buffers soon after use, and a fixed malloc
 // mmap threshold keeps large allocations from fragmenting the heap. A 1 GiB stream then peaks under 150 MB RSS.
 // These flags are the only place Portico's node flags are set: `npm start`, the tests and the bench read them here.
+import { reduceMemoryWhenIdle } from './cluster/idle-memory.ts'
 
 // An ESM import of node:http reads every export, and its lazy WebSocket, CloseEvent and MessageEvent load node's own
 // copy of undici (about 14 MB resident; nodejs/node#59686). Left out of the enumeration they stay lazy, and
@@ -9,4 +10,5 @@
 const http = process.getBuiltinModule('node:http')
 for (const name of ['WebSocket', 'CloseEvent', 'MessageEvent']) Object.defineProperty(http, name, { enumerable: false })
 
+reduceMemoryWhenIdle()
 await import('./commands.ts')
