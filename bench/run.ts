@@ -28,7 +28,7 @@ installed, node-http-proxy, @fastify/http-proxy), in interleaved rounds, and pri
   --connections N     concurrent connections (default 50)
   --load TOOL         wrk or autocannon (default wrk when installed)
   --origin KIND       nginx or node (default nginx when installed)
-  --idle S            seconds without load before RSS after the run is read (default 15)
+  --idle S            seconds without load before RSS after the run is read (default 45)
   --json FILE         also write the report as JSON to FILE
 `
 
@@ -39,7 +39,7 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
-    idle: { type: 'string', default: '15' },
+    idle: { type: 'string', default: '45' },
     json: { type: 'string' },
     load: { type: 'string' },
     origin: { type: 'string' },
