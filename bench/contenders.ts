@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { stringify } from 'yaml'
 import type { CertificateFiles } from '../src/tls/self-signed.ts'
 import { freePort, installed, type Started, start } from './spawn.ts'
@@ -59,7 +60,11 @@ export interface PorticoOptions {
   readonly compression?: { readonly codings: readonly string[]; readonly levels: Record<string, number> }
 }
 
-/** Starts Portico as `options` say, in front of the setup's origins; `nodeFlags` go to node. */
+/**
+ * Starts Portico as `options` say, in front of the setup's origins, as users get it: the built
+ * `portico` command, run by its shebang line (its node flags and malloc settings) with this node.
+ * `nodeFlags` are added through `NODE_OPTIONS`.
+ */
 export async function portico(
   setup: Setup,
   options: PorticoOptions,
@@ -81,8 +86,22 @@ export async function portico(
   }
   const file = join(setup.dir, `${options.label}.yaml`)
   writeFileSync(file, stringify(config))
-  const started = await start(setup.cpus, node, [...nodeFlags, here('../src/cli.ts'), 'run', '-c', file], porticoPort)
+  const env = {
+    PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ''}`,
+    NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags].join(' ').trim(),
+  }
+  buildOnce()
+  const started = await start(setup.cpus, here('../dist/cli.js'), ['run', '-c', file], porticoPort, env)
   return { ...started, tlsPort }
+}
+
+let built = false
+
+/** Builds `dist/` from the sources, once per bench run, so that a bench never measures a stale build. */
+function buildOnce(): void {
+  if (built) return
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: here('..'), stdio: ['ignore', 'ignore', 'inherit'] })
+  built = true
 }
 
 /** A Portico variant: one process unless `options` say otherwise. */

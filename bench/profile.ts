@@ -42,7 +42,7 @@ const setup = {
   tls: selfSigned(join(dir, 'tls')),
   cpus: pins?.proxy,
 }
-const proxy = await portico(setup, variant.portico!, ['--cpu-prof', '--cpu-prof-dir', dir])
+const proxy = await portico(setup, variant.portico!, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
 const options = {
   url: `http://127.0.0.1:${proxy.port}`,
   wsUrl: `ws://127.0.0.1:${proxy.port}/ws`,

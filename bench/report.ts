@@ -17,6 +17,9 @@ export interface Row {
 export interface Memory {
   readonly contender: string
   readonly peakRssMb: number
+  /** RSS right after the last round's load. */
+  readonly rssAtEndMb: number
+  /** RSS once every contender has been idle for {@link Report.idleSeconds}: what `ps` shows after the run. */
   readonly rssAfterMb: number
   /** Private (anonymous) RSS after the run: what this contender costs beyond shared code. */
   readonly privateAfterMb: number
@@ -31,6 +34,8 @@ export interface Report {
   readonly notes: readonly string[]
   readonly scenarios: readonly ScenarioReport[]
   readonly memory: readonly Memory[]
+  /** How long the load had stopped when `rssAfterMb` was read, in seconds. */
+  readonly idleSeconds: number
   readonly targets: readonly { readonly target: string; readonly met: boolean; readonly detail: string }[]
 }
 
@@ -119,11 +124,17 @@ export function formatReport(r: Report): string {
     if (s.ratios.length > 0)
       lines.push('', s.ratios.map(({ label, value }) => `${label}: ${fixed(value, 2)}×`).join('; '))
   }
-  lines.push('', '### Memory', '')
+  lines.push('', '### Memory', '', `RSS after: once the load has stopped for ${r.idleSeconds} s.`, '')
   lines.push(
     table(
-      ['contender', 'peak RSS MB', 'RSS after MB', 'private after MB'],
-      r.memory.map((m) => [m.contender, fixed(m.peakRssMb, 1), fixed(m.rssAfterMb, 1), fixed(m.privateAfterMb, 1)]),
+      ['contender', 'peak RSS MB', 'RSS at load end MB', 'RSS after MB', 'private after MB'],
+      r.memory.map((m) => [
+        m.contender,
+        fixed(m.peakRssMb, 1),
+        fixed(m.rssAtEndMb, 1),
+        fixed(m.rssAfterMb, 1),
+        fixed(m.privateAfterMb, 1),
+      ]),
     ),
   )
   if (r.targets.length > 0) {

@@ -28,6 +28,7 @@ installed, node-http-proxy, @fastify/http-proxy), in interleaved rounds, and pri
   --connections N     concurrent connections (default 50)
   --load TOOL         wrk or autocannon (default wrk when installed)
   --origin KIND       nginx or node (default nginx when installed)
+  --idle S            seconds without load before RSS after the run is read (default 45)
   --json FILE         also write the report as JSON to FILE
 `
 
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
+    idle: { type: 'string', default: '45' },
     json: { type: 'string' },
     load: { type: 'string' },
     origin: { type: 'string' },
@@ -69,7 +71,7 @@ const chosenScenarios = pick(scenarios, values.scenarios, 'scenario').filter((s)
   return false
 })
 const chosenPeers = values.peers === undefined ? contenders : pick(contenders, `portico,${values.peers}`, 'peer')
-const count = (name: 'duration' | 'rounds' | 'connections') => {
+const count = (name: 'duration' | 'rounds' | 'connections' | 'idle') => {
   const n = Number(values[name])
   if (Number.isInteger(n) && n > 0) return n
   process.stderr.write(`bench: --${name} takes a whole number above 0, found "${values[name]}"\n`)
@@ -85,6 +87,7 @@ const duration = values.duration === undefined ? undefined : count('duration')
 const secondsOf = (s: Scenario) => duration ?? s.seconds ?? 2
 const rounds = count('rounds')
 const connections = count('connections')
+const idleSeconds = count('idle')
 const load = oneOf('load', ['wrk', 'autocannon'])
 const origin = oneOf('origin', ['nginx', 'node'])
 const tool = load === 'autocannon' || !installed('wrk') ? 'autocannon' : 'wrk'
@@ -123,7 +126,7 @@ try {
     .reduce((a, b) => a + b, 0)
   process.stderr.write(
     `bench: ${running.map((r) => r.contender.name).join(', ')}; ${chosenScenarios.length} scenario(s), ${rounds} round(s) of ${durations()}, load by ${tool}, origin ${origins.kind}` +
-      `${pins ? `, proxy on CPU ${pins.proxy}, load and origin on CPU ${pins.rest}` : ', unpinned'}; about ${Math.ceil((rounds * roundSeconds + running.length * 1.3) / 60)} min\n`,
+      `${pins ? `, proxy on CPU ${pins.proxy}, load and origin on CPU ${pins.rest}` : ', unpinned'}; about ${Math.ceil((rounds * roundSeconds + running.length * 1.3 + idleSeconds) / 60)} min\n`,
   )
 
   const samples = new Map<string, Sample[]>()
@@ -171,17 +174,21 @@ try {
     }
   }
 
-  const memory: Memory[] = running
-    .filter((r) => r.started.pid)
-    .map((r) => {
-      const u = usage(r.started.pid)
-      return {
-        contender: r.contender.name,
-        peakRssMb: (u?.peakRssBytes ?? 0) / 2 ** 20,
-        rssAfterMb: (u?.rssBytes ?? 0) / 2 ** 20,
-        privateAfterMb: (u?.privateBytes ?? 0) / 2 ** 20,
-      }
-    })
+  // RSS after the run is read as `ps` would show it once the load has stopped for a while: a
+  // process may keep what the load made it take (V8's grown heap, malloc's free lists) or give it back.
+  const withPid = running.filter((r) => r.started.pid)
+  const atEnd = withPid.map((r) => usage(r.started.pid))
+  await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000))
+  const memory: Memory[] = withPid.map((r, i) => {
+    const u = usage(r.started.pid)
+    return {
+      contender: r.contender.name,
+      peakRssMb: (u?.peakRssBytes ?? 0) / 2 ** 20,
+      rssAtEndMb: (atEnd[i]?.rssBytes ?? 0) / 2 ** 20,
+      rssAfterMb: (u?.rssBytes ?? 0) / 2 ** 20,
+      privateAfterMb: (u?.privateBytes ?? 0) / 2 ** 20,
+    }
+  })
   const report: Report = {
     date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     versions: versions(origins.kind),
@@ -217,6 +224,7 @@ try {
       }
     }),
     memory,
+    idleSeconds,
     targets: [],
   }
   const withTargets = { ...report, targets: targets(report) }
@@ -268,7 +276,7 @@ function targets(r: Report): Report['targets'] {
     out.push({
       target: 'RSS < 80 MB after the run',
       met: memory.rssAfterMb < 80,
-      detail: `${memory.rssAfterMb.toFixed(1)} MB (peak ${memory.peakRssMb.toFixed(1)} MB, private ${memory.privateAfterMb.toFixed(1)} MB)`,
+      detail: `${memory.rssAfterMb.toFixed(1)} MB ${r.idleSeconds} s after (peak ${memory.peakRssMb.toFixed(1)} MB, at load end ${memory.rssAtEndMb.toFixed(1)} MB, private ${memory.privateAfterMb.toFixed(1)} MB)`,
     })
   }
   const two = row('portico×2')

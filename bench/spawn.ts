@@ -15,17 +15,19 @@ export interface Started {
 }
 
 /**
- * Starts `command args` (on `cpus` when given) and resolves once `port` reads the port from its
- * stdout, or, when `port` is a number, once that port accepts connections.
+ * Starts `command args` (on `cpus` when given, with `env` added to the environment) and resolves
+ * once `port` reads the port from its stdout, or, when `port` is a number, once that port accepts
+ * connections.
  */
 export async function start(
   cpus: string | undefined,
   command: string,
   args: readonly string[],
   port: number | ((stdout: string) => number | undefined),
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Started> {
   const [cmd, all] = pinned(cpus, command, args)
-  const child = spawn(cmd, all, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(cmd, all, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let output = ''
   child.stdout!.on('data', (c: Buffer) => {
     if (output.length < 1 << 16) output += c

@@ -1,9 +1,9 @@
 import { createWriteStream, openSync } from 'node:fs'
 import type { Writable } from 'node:stream'
-import { pino } from 'pino'
 import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { type EventLog, silentEvents } from './events.ts'
+import { lazyPino } from './pino.ts'
 
 /** Where and how access log lines are written. */
 export interface AccessLogSettings {
@@ -63,6 +63,7 @@ export function openAccessLog(settings: AccessLogSettings, events: EventLog = si
       close,
     }
   }
+  const pino = lazyPino()
   const logger = pino(
     { base: { pid: process.pid }, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime },
     stream,

@@ -1,4 +1,5 @@
-import { pino } from 'pino'
+import type { Logger } from 'pino'
+import { lazyPino } from './pino.ts'
 
 /** What Portico says about itself (start, reload, errors), apart from the access log. */
 export interface EventLog {
@@ -15,11 +16,18 @@ export function openEventLog(stream: NodeJS.WritableStream & { isTTY?: boolean }
     }
     return { info: line('info'), warn: line('warn'), error: line('error') }
   }
-  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, stream)
+  let logger: Logger | undefined
+  // Made at the first event: most runs log none until they stop.
+  const log = () => {
+    if (logger) return logger
+    const pino = lazyPino()
+    logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, stream)
+    return logger
+  }
   return {
-    info: (message, details) => logger.info(details ?? {}, message),
-    warn: (message, details) => logger.warn(details ?? {}, message),
-    error: (message, details) => logger.error(details ?? {}, message),
+    info: (message, details) => log().info(details ?? {}, message),
+    warn: (message, details) => log().warn(details ?? {}, message),
+    error: (message, details) => log().error(details ?? {}, message),
   }
 }
 

@@ -4,7 +4,7 @@ import { formatReport, type Report, summarise } from '../../bench/report.ts'
 
 const sample = (rps: number) => ({ requests: rps, rps, p50Ms: 1, p99Ms: 2, errors: 0, cpuSeconds: undefined })
 
-test('a scenario table names the contenders that sat it out and why, and prints its ratios', () => {
+test('a scenario table names the contenders that sat it out and why, and prints its ratios and memory', () => {
   const report: Report = {
     date: '2026-11-24 05:05 UTC',
     versions: { portico: '0.1.0' },
@@ -19,12 +19,15 @@ test('a scenario table names the contenders that sat it out and why, and prints 
         ratios: [{ label: 'portico+gzip ÷ nginx', value: 0.5 }],
       },
     ],
-    memory: [],
+    memory: [{ contender: 'portico+gzip', peakRssMb: 150, rssAtEndMb: 140, rssAfterMb: 90, privateAfterMb: 40 }],
+    idleSeconds: 15,
     targets: [],
   }
   const text = formatReport(report)
   assert.match(text, /\| nginx +\| +1000 \|.*\| +2\.00× \|/)
   assert.match(text, /\| http-proxy \(skipped: cannot compress\) \| +\|/)
   assert.match(text, /\nportico\+gzip ÷ nginx: 0\.50×\n/)
+  assert.match(text, /\nRSS after: once the load has stopped for 15 s\.\n/)
+  assert.match(text, /\| portico\+gzip \| +150\.0 \| +140\.0 \| +90\.0 \| +40\.0 \|/)
   assert.match(text, /\nScenario h2-tls skipped: it needs h2load \(Debian package nghttp2-client\)/)
 })

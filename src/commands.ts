@@ -1,0 +1,227 @@
+// The `portico` command: arguments, subcommands, exit codes and signals. src/cli.ts sets the process up, then loads this.
+import cluster from 'node:cluster'
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { startWorkers } from './cluster/primary.ts'
+import { runWorker } from './cluster/worker.ts'
+import { workerCount } from './cluster/worker-count.ts'
+import { ConfigError, configJsonSchema, formatProblem, loadConfig } from './config/load.ts'
+import { type Config, configSchema } from './config/schema.ts'
+import { demoPort, startDemo } from './demo.ts'
+import { type EventLog, openEventLog } from './log/events.ts'
+import { type Portico, startPortico } from './portico.ts'
+import { selfSigned } from './tls/self-signed.ts'
+
+/** Exit codes, as documented in the README. */
+const exit = { ok: 0, invalidConfig: 1, usage: 2, startFailed: 3 } as const
+
+const help = `portico — a reverse proxy and load balancer
+
+Usage:
+  portico run [-c FILE]      run; with no FILE, a demo in front of three built-in backends
+  portico validate -c FILE   check a config: exit 0 and a summary, or exit 1 and every error
+  portico schema             print the config's JSON Schema (for editor completion)
+  portico cert [--out DIR] [--name NAME]...
+                             write a self-signed certificate for local use (needs openssl)
+  portico --help | --version
+
+Signals: SIGTERM or SIGINT drains and exits 0 (a second one exits at once with 1);
+SIGHUP reloads the config file, keeping the old config if the new one is invalid.
+
+Exit codes: 0 ok, 1 invalid config, 2 usage error, 3 could not start (e.g. address in use).
+`
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (cluster.isWorker) return runWorker(openEventLog())
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(argv)
+  } catch (err) {
+    process.stderr.write(`portico: ${(err as Error).message}\n\n${help}`)
+    return exit.usage
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    process.stdout.write(help)
+    return exit.ok
+  }
+  if (values.version) {
+    process.stdout.write(`portico ${version()}\n`)
+    return exit.ok
+  }
+  const [command, ...extra] = positionals
+  if (extra.length > 0) {
+    process.stderr.write(`portico: unexpected argument "${extra[0]}"\n\n${help}`)
+    return exit.usage
+  }
+  switch (command) {
+    case 'run':
+      return run(values.config)
+    case 'validate':
+      return validate(values.config)
+    case 'cert':
+      return cert(values.out, values.name)
+    case 'schema':
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)
+      return exit.ok
+    default:
+      process.stderr.write(command ? `portico: unknown command "${command}"\n\n${help}` : help)
+      return exit.usage
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      out: { type: 'string' },
+      name: { type: 'string', multiple: true },
+    },
+  })
+}
+
+function validate(file: string | undefined): number {
+  if (!file) {
+    process.stderr.write('portico: validate needs -c FILE\n')
+    return exit.usage
+  }
+  try {
+    const config = loadConfig(file)
+    const pools = Object.values(config.pools)
+    const servers = pools.reduce((n, p) => n + p.servers.length, 0)
+    const counts = [
+      count(config.listeners.length, 'listener'),
+      count(config.routes.length, 'route'),
+      count(pools.length, 'pool'),
+      count(servers, 'server'),
+    ]
+    process.stdout.write(`${file}: ok, ${counts.join(', ')}\n`)
+    return exit.ok
+  } catch (err) {
+    return reportConfigError(err)
+  }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}
+
+function cert(out = 'portico-cert', names: string[] = ['localhost', '127.0.0.1', '::1']): number {
+  try {
+    const files = selfSigned(out, names)
+    process.stdout.write(
+      `wrote a self-signed certificate for ${names.join(', ')}, valid 365 days:\n  ${files.cert}\n  ${files.key}\n` +
+        `use it on a listener:\n  tls:\n    certificates:\n      - { cert: ${files.cert}, key: ${files.key} }\n`,
+    )
+    return exit.ok
+  } catch (err) {
+    process.stderr.write(
+      `portico: could not generate a certificate (is openssl installed?): ${(err as Error).message}\n`,
+    )
+    return exit.startFailed
+  }
+}
+
+function reportConfigError(err: unknown): number {
+  if (!(err instanceof ConfigError)) throw err
+  process.stderr.write(`${err.message}\n`)
+  return exit.invalidConfig
+}
+
+async function run(file: string | undefined): Promise<number> {
+  const events = openEventLog()
+  let config: Config
+  let demo: Awaited<ReturnType<typeof startDemo>> | undefined
+  try {
+    if (file) config = loadConfig(file)
+    else {
+      const port = demoPort(process.env.PORT)
+      if (port === undefined) {
+        process.stderr.write(`portico: PORT must be a port number from 0 to 65535, found "${process.env.PORT}"\n`)
+        return exit.invalidConfig
+      }
+      demo = await startDemo(port)
+      config = configSchema.parse(demo.config)
+    }
+  } catch (err) {
+    return reportConfigError(err)
+  }
+  const workers = workerCount(config)
+  let portico: Running
+  try {
+    portico = workers > 1 ? await startWorkers(config, workers, events) : await startPortico(config, events)
+  } catch (err) {
+    demo?.close()
+    process.stderr.write(`portico: could not start: ${(err as Error).message}\n`)
+    return exit.startFailed
+  }
+  // Signal handlers go in before the startup lines: whoever reads them may signal at once.
+  let graceMs = config.shutdown_grace
+  process.on('SIGHUP', async () => {
+    const next = await reload(portico, file, events)
+    if (next) graceMs = next.shutdown_grace
+  })
+  const stopped = new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) process.exit(1)
+      stopping = true
+      const closed = portico.close()
+      // Logged once the listeners no longer accept, so whoever reads it can count on that.
+      events.info('draining', { signal, grace_ms: graceMs })
+      void closed.then(() => {
+        demo?.close()
+        events.info('stopped')
+        resolve(exit.ok)
+      })
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+  })
+
+  for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
+  if (demo) {
+    process.stdout.write(
+      `portico demo: no config file given, so round robin over three demo backends at ${demo.addresses.join(', ')}\n` +
+        `  try: curl ${portico.urls[0]}/   (run \`portico run -c portico.yaml\` for a real config)\n`,
+    )
+  }
+  return stopped
+}
+
+/** Portico in this process, or its workers: what `run` starts, reloads and stops. */
+type Running = Pick<Portico, 'urls' | 'close'> & { reload(config: Config): readonly string[] | Promise<void> }
+
+/**
+ * Reloads the config file on SIGHUP and returns the new config; an invalid file is refused, the
+ * running config stays, and the result is undefined.
+ */
+async function reload(portico: Running, file: string | undefined, events: EventLog): Promise<Config | undefined> {
+  if (!file) {
+    events.warn('SIGHUP ignored: the demo has no config file to reload')
+    return undefined
+  }
+  try {
+    const next = loadConfig(file)
+    const needRestart = await portico.reload(next)
+    events.info('config reloaded', { file })
+    if (needRestart && needRestart.length > 0)
+      events.warn('changes that take effect only on restart', { keys: needRestart })
+    return next
+  } catch (err) {
+    const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
+    events.error('reload refused, the running config stays', { file, errors })
+    return undefined
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))
