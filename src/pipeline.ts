@@ -1,5 +1,5 @@
 import { ServerResponse } from 'node:http'
-import { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import type { Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
 import { ProxyError } from './errors.ts'
 import type { ClientResponse, Exchange } from './exchange.ts'
@@ -25,7 +25,7 @@ export function handle(plan: Plan, x: Exchange, closed?: (res: ClientResponse) =
   x.res.on('close', () => finish(plan, x, closed))
   // A client that goes away mid-upload errors its request stream; the exchange is aborted on close.
   // node:http's request emits no 'error' without a listener; HTTP/2's would throw.
-  if (x.req instanceof Http2ServerRequest) x.req.on('error', ignore)
+  if (x.req.httpVersionMajor === 2) x.req.on('error', ignore)
   const route = admit(plan, x)
   if (route) runRequestPhases(plan, x, route, 0, act)
 }
@@ -155,7 +155,7 @@ function finish(plan: Plan, x: Exchange, closed: ((res: ClientResponse) => void)
  * emits 'finish' on a stream the client reset too, so there the stream's reset code decides.
  */
 function completed(x: Exchange): boolean {
-  return x.res instanceof Http2ServerResponse ? x.res.stream.rstCode === 0 : x.res.writableFinished
+  return x.req.httpVersionMajor === 2 ? (x.res as Http2ServerResponse).stream.rstCode === 0 : x.res.writableFinished
 }
 
 function ignore(): void {}

@@ -1,19 +1,20 @@
 import { pipeline, type Readable } from 'node:stream'
-import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib'
 import { ProxyError } from '../errors.ts'
 import type { Exchange, RequestBody } from '../exchange.ts'
 import { hasBody } from '../http/has-body.ts'
+import { lazyBuiltin } from '../lazy-builtin.ts'
 import { BodyLimit } from './body-limit.ts'
 import { dropHeaders } from './compress-headers.ts'
 import type { RequestPhase } from './phase.ts'
 
+// Each coding's decoder, by the zlib function that makes it.
 const decoders = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-  zstd: createZstdDecompress,
-} satisfies Record<string, () => NodeJS.ReadWriteStream>
+  gzip: 'createGunzip',
+  'x-gzip': 'createGunzip',
+  deflate: 'createInflate',
+  br: 'createBrotliDecompress',
+  zstd: 'createZstdDecompress',
+} as const
 
 /**
  * Builds the request phase that decodes a body sent with one `Content-Encoding` Portico knows
@@ -28,7 +29,8 @@ export function compressRequest(maxDecodedBytes: number): RequestPhase {
       const coding = x.req.headers['content-encoding']?.trim().toLowerCase()
       // A request without a body has nothing to decode, whatever its Content-Encoding says.
       if (coding === undefined || !Object.hasOwn(decoders, coding) || !hasBody(x)) return undefined
-      x.body = new DecodedBody(x, decoders[coding as keyof typeof decoders](), maxDecodedBytes)
+      const decoder = lazyBuiltin('node:zlib')[decoders[coding as keyof typeof decoders]]()
+      x.body = new DecodedBody(x, decoder, maxDecodedBytes)
       return undefined
     },
   }

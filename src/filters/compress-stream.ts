@@ -1,14 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import {
-  type BrotliCompress,
-  constants,
-  createBrotliCompress,
-  createGzip,
-  createZstdCompress,
-  type Gzip,
-  type ZstdCompress,
-} from 'node:zlib'
+import type { BrotliCompress, Gzip, ZstdCompress } from 'node:zlib'
 import type { Exchange } from '../exchange.ts'
+import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { Coding } from './compress-schema.ts'
 
 type Engine = Gzip | BrotliCompress | ZstdCompress
@@ -32,7 +25,7 @@ export class CompressStream extends Transform {
     this.#x = x
     this.#engine = engine(coding, level, sizeHint)
     // gzip's default flush resets the dictionary; a sync flush keeps it, so the ratio holds.
-    this.#flushKind = coding === 'gzip' ? constants.Z_SYNC_FLUSH : undefined
+    this.#flushKind = coding === 'gzip' ? lazyBuiltin('node:zlib').constants.Z_SYNC_FLUSH : undefined
     this.#engine.on('data', (chunk: Buffer) => {
       x.bytesOut += chunk.length
       this.push(chunk)
@@ -66,6 +59,7 @@ export class CompressStream extends Transform {
 }
 
 function engine(coding: Coding, level: number, sizeHint: number | undefined): Engine {
+  const { constants, createBrotliCompress, createGzip, createZstdCompress } = lazyBuiltin('node:zlib')
   if (coding === 'gzip') return createGzip({ level })
   if (coding === 'br') {
     const params: Record<number, number> = { [constants.BROTLI_PARAM_QUALITY]: level }

@@ -1,4 +1,4 @@
-import { Http2ServerRequest } from 'node:http2'
+import type { Http2ServerRequest } from 'node:http2'
 import type { Exchange } from '../exchange.ts'
 
 /**
@@ -10,5 +10,5 @@ export function hasBody(x: Exchange): boolean {
   if (h['transfer-encoding'] !== undefined) return true
   const length = h['content-length']
   if (length !== undefined) return length !== '0'
-  return x.req instanceof Http2ServerRequest && !x.req.stream.endAfterHeaders
+  return x.req.httpVersionMajor === 2 && !(x.req as Http2ServerRequest).stream.endAfterHeaders
 }

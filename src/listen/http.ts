@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http'
-import { createServer as createH2cServer, type Http2SecureServer, type Http2Session } from 'node:http2'
+import type { Http2SecureServer, Http2Session } from 'node:http2'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -9,6 +9,7 @@ import { reusePort } from '../cluster/reuse-port.ts'
 import { splitAddress } from '../config/common.ts'
 import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { clientError } from '../http/client-error.ts'
+import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
@@ -64,7 +65,8 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const tls = config.tls ? createTlsServer(config, events, http1Options) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
-  const h2c = !tls && config.http2.enabled === true ? createH2cServer(h2Options(config.http2)) : undefined
+  const h2c =
+    !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
   if (h2c) acceptH2c(server as HttpServer, h2c, () => plan().client.requestHeadersTimeoutMs)
   const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
   // Node would refuse more than 2000 header lines whatever their size; max_header_bytes is the one limit.

@@ -1,6 +1,7 @@
 import type { ServerOptions } from 'node:http'
-import { createSecureServer, type Http2SecureServer } from 'node:http2'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { Http2SecureServer } from 'node:http2'
+import type { Server as HttpsServer } from 'node:https'
+import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import { Certificates } from '../tls/certificates.ts'
 import { h2Options } from './h2-options.ts'
@@ -29,9 +30,9 @@ export function createTlsServer(config: ListenerConfig, events: EventLog, http1:
     requestCert: tls.client_auth !== undefined,
     rejectUnauthorized: tls.client_auth?.required ?? false,
   }
-  if (config.http2.enabled === false) server = createHttpsServer(options)
+  if (config.http2.enabled === false) server = lazyBuiltin('node:https').createServer(options)
   else {
-    server = createSecureServer({ ...options, ...h2Options(config.http2), allowHTTP1: true })
+    server = lazyBuiltin('node:http2').createSecureServer({ ...options, ...h2Options(config.http2), allowHTTP1: true })
     // node:http2 hands HTTP/1.1 connections to node:http, which reads these settings off the server.
     Object.assign(server, http1)
   }

@@ -1,4 +1,5 @@
-import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2'
+import type { Http2Session, ServerHttp2Stream } from 'node:http2'
+import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 
 // The window the reset rate is averaged over: a burst of up to ten seconds' worth passes.
@@ -35,7 +36,7 @@ export class ResetGuard {
         client: session.socket?.remoteAddress,
         limit_per_second: this.#perSecond,
       })
-      session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM)
+      session.goaway(lazyBuiltin('node:http2').constants.NGHTTP2_ENHANCE_YOUR_CALM)
       session.destroy()
     }
     session.on('stream', (stream: ServerHttp2Stream) => stream.once('aborted', onAborted))

@@ -1,6 +1,7 @@
 import { randomBytes, X509Certificate } from 'node:crypto'
 import { readFileSync, unwatchFile, watchFile } from 'node:fs'
-import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls'
+import type { SecureContext, SecureContextOptions } from 'node:tls'
+import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import type { ListenerTlsConfig } from './schema.ts'
 
@@ -118,7 +119,7 @@ export class Certificates {
         sessionTimeout: config.session_timeout,
         sessionIdContext: 'portico',
       }
-      const context = createSecureContext(options)
+      const context = lazyBuiltin('node:tls').createSecureContext(options)
       fallback ??= { context, options }
       for (const name of c.names ?? certificateNames(cert)) {
         const lower = name.toLowerCase()

@@ -1,7 +1,8 @@
 import { type Socket, connect as tcpConnect } from 'node:net'
 import type { Readable } from 'node:stream'
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls'
+import type { ConnectionOptions } from 'node:tls'
 import { ProxyError } from '../../errors.ts'
+import { lazyBuiltin } from '../../lazy-builtin.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
 import { HTTPParser, type OnHeaders, type OnHeadersComplete, type ResponseParser } from './parser.ts'
@@ -73,7 +74,9 @@ export class Connection implements CallRunner {
     this.#idleMs = settings.keepAliveIdleMs
     this.#maxHeaderSize = settings.maxHeaderSize
     const at = { host: settings.host, port: settings.port, noDelay: true }
-    this.socket = settings.tls ? tlsConnect({ ...settings.tls, ...at, ALPNProtocols: ['http/1.1'] }) : tcpConnect(at)
+    this.socket = settings.tls
+      ? lazyBuiltin('node:tls').connect({ ...settings.tls, ...at, ALPNProtocols: ['http/1.1'] })
+      : tcpConnect(at)
     this.#timeout(settings.connectTimeoutMs)
     const parser = new HTTPParser()
     parser.initialize(HTTPParser.RESPONSE, {}, settings.maxHeaderSize, HTTPParser.kLenientNone)
