@@ -48,8 +48,8 @@ function stale(code: FailureCode, reused: boolean, responded: boolean): boolean 
 }
 
 /**
- * One attempt at one server: waits for a server as the pool's ticket, then is the undici handler
- * that copies the response to the client.
+ * One attempt at one server: waits for a server as the pool's ticket, then is the response handler
+ * (of Portico's HTTP/1.1 client, or undici's for HTTP/2) that copies the response to the client.
  */
 class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
   readonly x: Exchange

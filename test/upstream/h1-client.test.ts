@@ -86,6 +86,7 @@ test('requests beyond the connection limit wait for the connection and are answe
       [200, 'GET /3 HTTP/1.1', true],
     ],
   )
+  assert.deepEqual(heads, ['GET /1 HTTP/1.1', 'GET /2 HTTP/1.1', 'GET /3 HTTP/1.1'])
   assert.equal(backend.connections(), 1)
 })
 

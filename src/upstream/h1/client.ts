@@ -2,15 +2,15 @@ import { ProxyError } from '../../errors.ts'
 import { Call, type CallRunner, type DispatchOptions, type ResponseHandler } from './call.ts'
 import { Connection, type ConnectionOwner, type H1Settings } from './connection.ts'
 
+// Why an idle connection is closed (past its time, or its client closing); nobody hears it, as no request is on it.
+const idleClosed = new ProxyError('backend_reset')
+
 /**
  * Keep-alive HTTP/1.1 connections to one server, one request at a time on each: an idle one is
  * reused (the most recently used first, so the others time out and close), a new one is opened
  * while fewer than `maxConnections` are, and further requests wait in order for one to be free.
  * A client made `once` opens a connection of its own for every request and closes it after.
  */
-// Why an idle connection past its time is closed; nobody hears it, as no request is on it.
-const expired = new ProxyError('backend_reset')
-
 export class H1Client implements ConnectionOwner, CallRunner {
   readonly #settings: H1Settings
   readonly #maxConnections: number
@@ -55,7 +55,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
   /** Takes no new requests and closes every connection once its request is done. */
   close(): Promise<void> {
     this.#closing = true
-    for (const c of this.#idle.splice(0)) c.destroy(new ProxyError('backend_reset'))
+    for (const c of this.#idle.splice(0)) c.destroy(idleClosed)
     if (this.#open.size === 0) return Promise.resolve()
     return new Promise((resolve) => {
       this.#closed = resolve
@@ -74,7 +74,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
   free(connection: Connection): void {
     const next = this.#waiting.shift()
     if (next !== undefined) connection.run(next)
-    else if (this.#closing || this.#once) connection.destroy(new ProxyError('backend_reset'))
+    else if (this.#closing || this.#once) connection.destroy(idleClosed)
     else {
       connection.idle(performance.now())
       this.#idle.push(connection)
@@ -108,7 +108,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
     const now = performance.now()
     for (let c = idle.pop(); c !== undefined; c = idle.pop()) {
       if (c.idleUntil > now) return c
-      c.destroy(expired)
+      c.destroy(idleClosed)
     }
     return undefined
   }
@@ -128,7 +128,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
       else old.push(c)
     }
     idle.length = kept
-    for (const c of old) c.destroy(expired)
+    for (const c of old) c.destroy(idleClosed)
     if (kept > 0) this.#sweep = setTimeout(this.#closeExpired, this.#sweepMs).unref()
   }
 

@@ -242,7 +242,7 @@ export class Connection implements CallRunner {
   }
 
   #onTimeout(): void {
-    // Idle for as long as a request may take, which the client's sweep should have seen first.
+    // Without a call, the connection idled past its last request's timeout before the client's sweep closed it.
     const call = this.#call
     if (call === undefined) this.#close(new ProxyError('backend_reset'))
     else this.#close(new ProxyError(this.#connected ? 'backend_timeout' : 'connect_timeout'))
