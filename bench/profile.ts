@@ -99,7 +99,7 @@ function report(p: Profile, top: number): void {
 }
 
 function area(url: string, name: string): string {
-  if (url.includes('/src/')) return "Portico's code"
+  if (url.includes('/src/') || url.includes('/dist/')) return "Portico's code"
   if (url.includes('node_modules/undici')) return 'undici'
   if (url.includes('node_modules/')) return 'other libraries'
   if (url.startsWith('node:')) return 'node (http, streams, events, timers)'

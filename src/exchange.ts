@@ -21,6 +21,14 @@ export interface Arrival {
   readonly tls?: TlsFacts | undefined
   /** The listener's Strict-Transport-Security value, when it sends one. */
   readonly hsts?: string | undefined
+  /** The listener's state, which it changes while the exchange runs. */
+  readonly listener: ListenerStatus
+}
+
+/** What a listener tells the exchanges it took, as it changes. */
+export interface ListenerStatus {
+  /** Whether it is draining: HTTP/1.1 responses whose head is not out yet close their connection. */
+  readonly draining: boolean
 }
 
 /** A client request: HTTP/1.1, or HTTP/2 through node's compatibility API. */
@@ -70,6 +78,7 @@ export class Exchange {
   readonly tls: TlsFacts | undefined
   /** The Strict-Transport-Security value every response head gets, unless it has its own; undefined for none. */
   readonly hsts: string | undefined
+  readonly listener: ListenerStatus
   /** The Host header value (or the authority of an absolute-form target), as received. */
   authority: string
   /** The request target in origin form (`/path?query`). */
@@ -117,6 +126,7 @@ export class Exchange {
     this.trusted = arrival.trusted
     this.tls = arrival.tls
     this.hsts = arrival.hsts
+    this.listener = arrival.listener
     const socket = req.socket
     const peer = arrival.peer
     this.peerAddress = peer?.address ?? socket.remoteAddress ?? ''

@@ -2,7 +2,7 @@ import { ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
 import { ProxyError } from './errors.ts'
-import type { ClientResponse, Exchange } from './exchange.ts'
+import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
@@ -19,7 +19,7 @@ import { tunnel } from './upstream/websocket.ts'
  * guards → route → request phases → forward. The access log line is written when the response
  * closes, whatever happened; `closed`, when given, is called then too.
  */
-export function handle(plan: Plan, x: Exchange, closed?: (res: ClientResponse) => void): void {
+export function handle(plan: Plan, x: Exchange, closed?: () => void): void {
   // 'close' comes once per response: `on` spares the wrapper `once` would make per request, and
   // one listener for both the log and the caller's `closed` spares node an array of listeners.
   x.res.on('close', () => finish(plan, x, closed))
@@ -141,12 +141,12 @@ function toOriginForm(x: Exchange): boolean {
   return true
 }
 
-function finish(plan: Plan, x: Exchange, closed: ((res: ClientResponse) => void) | undefined): void {
+function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void {
   if (!completed(x)) {
     if (x.outcome === 'ok') x.outcome = 'client_aborted'
     x.cancel()
   }
-  closed?.(x.res)
+  closed?.()
   plan.accessLog.write(x)
 }
 

@@ -10,6 +10,7 @@ import { splitAddress } from '../config/common.ts'
 import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { clientError } from '../http/client-error.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
+import { LiveList } from '../live-list.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
@@ -47,9 +48,10 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const index = plan().config.listeners.indexOf(config)
   const { host, port } = splitAddress(address)!
   const initial = plan().client
-  const connections = new Set<Socket>()
-  const sessions = new Set<Http2Session>()
-  let draining = false
+  const connections = new LiveList<Socket>()
+  const sessions = new LiveList<Http2Session>()
+  // Shared by every exchange of this listener: they read `draining` as they write their heads.
+  const status = { draining: false }
   const http1Options = {
     maxHeaderSize: initial.maxHeaderBytes,
     // Never the lenient parser: it lets smuggled requests through (RFC 9112 §6.3).
@@ -96,8 +98,8 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const redirect = config.redirect_https
   // A plain connection without PROXY protocol has nothing of its own to say: one of two shared arrivals.
   const plain = !secure && !proxyProtocol
-  const fromTrusted: Arrival = { secure, trusted: true }
-  const fromUntrusted: Arrival = { secure, trusted: false }
+  const fromTrusted: Arrival = { secure, trusted: true, listener: status }
+  const fromUntrusted: Arrival = { secure, trusted: false, listener: status }
   const arrival = (req: ClientRequest, current: Plan): Arrival => {
     if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
     const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
@@ -107,25 +109,17 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       peer,
       tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
       hsts,
+      listener: status,
     }
   }
-  // HTTP/1.1 responses under way, so that a drain can end their connections after them.
-  const inFlight = new Set<ServerResponse>()
-  const settled = (res: ClientResponse) => inFlight.delete(res as ServerResponse)
-  function onClose(this: ServerResponse) {
-    inFlight.delete(this)
+  // A response whose head went out before the drain began leaves its connection idle when it ends.
+  const settled = () => {
+    if (status.draining) (server as HttpServer).closeIdleConnections()
   }
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
     const current = plan()
-    const h1 = res instanceof ServerResponse
-    if (draining && h1) {
-      res.shouldKeepAlive = false
-      res.once('finish', () => (server as HttpServer).closeIdleConnections())
-    } else if (h1) {
-      inFlight.add(res)
-      // The pipeline tells `settled` when the response closes; a redirect does not go through it.
-      if (redirect) res.on('close', onClose)
-    }
+    // The pipeline calls `settled` when the response closes; a redirect does not go through it.
+    if (redirect) res.on('close', settled)
     const x = new Exchange(req, res, arrival(req, current))
     if (redirect) redirectToHttps(current, x, redirect)
     else handle(current, x, settled)
@@ -148,18 +142,18 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => clientError(err, socket, plan().accessLog))
   server.on('error', (err) => events.error('listener error', { address, error: err.message }))
   server.on('connection', (socket: Socket) => {
-    connections.add(socket)
-    socket.once('close', () => connections.delete(socket))
+    const entry = connections.add(socket)
+    socket.once('close', () => connections.remove(entry))
   })
   const guard = new ResetGuard(config.http2.max_resets_per_second, events)
   for (const h2 of h2Servers) {
     if (h2 === h2c) h2c.on('request', onRequest)
     h2.setTimeout(config.http2.idle_timeout)
     h2.on('session', (session: Http2Session) => {
-      sessions.add(session)
-      session.once('close', () => sessions.delete(session))
+      const entry = sessions.add(session)
+      session.once('close', () => sessions.remove(entry))
       guard.watch(session)
-      if (draining) session.close()
+      if (status.draining) session.close()
     })
   }
 
@@ -177,22 +171,18 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
     url: `${secure ? 'https' : 'http'}://${urlHost}:${bound.port}`,
     apply,
     async close(graceMs) {
-      draining = true
+      status.draining = true
       tls?.certificates.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      ;(server as HttpServer).closeIdleConnections()
       // Connections busy now end after their response: with `Connection: close` if its head is not
-      // out yet, else as soon as they fall idle.
-      for (const res of inFlight) {
-        if (!res.headersSent) res.shouldKeepAlive = false
-        else res.once('finish', () => (server as HttpServer).closeIdleConnections())
-      }
+      // out yet (writeResponseHead), else as soon as they fall idle (`settled`).
+      ;(server as HttpServer).closeIdleConnections()
       // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go elsewhere.
-      for (const session of sessions) session.close()
+      for (const session of sessions.values()) session.close()
       // WebSocket tunnels are open connections too: they get the grace period, then close.
       const timer = setTimeout(() => {
-        for (const session of sessions) session.destroy()
-        for (const socket of connections) socket.destroy()
+        for (const session of sessions.values()) session.destroy()
+        for (const socket of connections.values()) socket.destroy()
       }, graceMs)
       await closed
       clearTimeout(timer)

@@ -5,7 +5,8 @@ import type { Exchange } from '../exchange.ts'
  * Writes the response head of `x` to its HTTP/1.1 or HTTP/2 client. `headers` is a flat
  * `[name, value, …]` list or an object, and gets the listener's Strict-Transport-Security unless it
  * has its own; the reason phrase goes only to HTTP/1.1 clients, since HTTP/2 has none (RFC 9113 §8.3.2).
- * The head goes to node whole, as one list: node then writes it without keeping a header map.
+ * While the listener drains, an HTTP/1.1 head says `Connection: close`, and the connection ends
+ * after it. The head goes to node whole, as one list: node then writes it without keeping a header map.
  */
 export function writeResponseHead(
   x: Exchange,
@@ -15,8 +16,12 @@ export function writeResponseHead(
 ): void {
   if (x.hsts !== undefined) addHsts(headers, x.hsts)
   const res = x.res
-  if (!(res instanceof ServerResponse)) res.writeHead(status, headers)
-  else if (reason) res.writeHead(status, reason, headers)
+  if (!(res instanceof ServerResponse)) {
+    res.writeHead(status, headers)
+    return
+  }
+  if (x.listener.draining) res.shouldKeepAlive = false
+  if (reason) res.writeHead(status, reason, headers)
   else res.writeHead(status, headers)
 }
 

@@ -73,6 +73,32 @@ describe('shutdown on a signal', { concurrency: true }, () => {
     assert.equal(await portico.exited, 0)
   })
 
+  // Well within the 30 s grace period, after which every connection would be cut anyway.
+  test('SIGTERM during a response already under way lets it finish, then closes its keep-alive connection', {
+    timeout: 10_000,
+  }, async (t) => {
+    const backend = await heldBackend(t)
+    const portico = await runPortico(t, backend.address, '30s')
+    const busy = (await tryConnect(portico.urls[0]!)) as Socket
+    const busyClosed = once(busy, 'close')
+    let reply = ''
+    busy.on('data', (chunk: Buffer) => (reply += chunk.toString()))
+    busy.write('GET /stream HTTP/1.1\r\nhost: x\r\n\r\n')
+    const [held] = (await once(backend.arrived, 'request')) as [ServerResponse]
+    held.writeHead(200, { 'content-length': '10' })
+    held.write('first')
+    await once(busy, 'data')
+    assert.match(reply, /\r\nconnection: keep-alive\r\n/i)
+
+    portico.child.kill('SIGTERM')
+    await portico.waitFor(/draining/)
+    held.end('-last')
+    // Its head said keep-alive; Portico still closes the connection once the response is out.
+    await busyClosed
+    assert.match(reply, /\r\n\r\nfirst-last$/)
+    assert.equal(await portico.exited, 0)
+  })
+
   test('a second signal exits at once, without waiting for requests in flight', async (t) => {
     const backend = await heldBackend(t)
     const portico = await runPortico(t, backend.address, '30s')

@@ -1,4 +1,5 @@
 import { ProxyError } from '../../errors.ts'
+import { LiveList } from '../../live-list.ts'
 import { Call, type CallRunner, type DispatchOptions, type ResponseHandler } from './call.ts'
 import { Connection, type ConnectionOwner, type H1Settings } from './connection.ts'
 
@@ -15,7 +16,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
   readonly #settings: H1Settings
   readonly #maxConnections: number
   readonly #once: boolean
-  readonly #open = new Set<Connection>()
+  readonly #open = new LiveList<Connection>()
   readonly #idle: Connection[] = []
   readonly #waiting: Call[] = []
   #closing = false
@@ -67,7 +68,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
     const closing = this.close()
     const gone = new ProxyError('backend_reset')
     for (const call of this.#waiting.splice(0)) call.fail(gone)
-    for (const c of [...this.#open]) c.destroy(gone)
+    for (const c of this.#open.values()) c.destroy(gone)
     return closing
   }
 
@@ -83,7 +84,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
   }
 
   gone(connection: Connection): void {
-    this.#open.delete(connection)
+    if (connection.entry) this.#open.remove(connection.entry)
     const i = this.#idle.lastIndexOf(connection)
     if (i >= 0) this.#idle.splice(i, 1)
     if (this.#waiting.length > 0 && !this.#closing) this.#connect().run(this.#waiting.shift()!)
@@ -134,7 +135,7 @@ export class H1Client implements ConnectionOwner, CallRunner {
 
   #connect(): Connection {
     const connection = new Connection(this.#settings, this, !this.#once)
-    this.#open.add(connection)
+    connection.entry = this.#open.add(connection)
     return connection
   }
 }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
 import { ProxyError } from '../../errors.ts'
 import { lazyBuiltin } from '../../lazy-builtin.ts'
+import type { Entry } from '../../live-list.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
 import { HTTPParser, type OnHeaders, type OnHeadersComplete, type ResponseParser } from './parser.ts'
@@ -41,6 +42,8 @@ const keepAliveTimeout = /timeout\s*=\s*(\d+)/i
  */
 export class Connection implements CallRunner {
   readonly socket: Socket
+  /** Its place in its client's list of open connections. */
+  entry: Entry<Connection> | undefined = undefined
   readonly #owner: ConnectionOwner
   readonly #parser: ResponseParser
   #call: Call | undefined = undefined
