@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util'
 import { startWorkers } from './cluster/primary.ts'
 import { runWorker } from './cluster/worker.ts'
 import { workerCount } from './cluster/worker-count.ts'
-import { ConfigError, configJsonSchema, formatProblem, loadConfig } from './config/load.ts'
-import { type Config, configSchema } from './config/schema.ts'
+import { loadConfigApart } from './config/load-apart.ts'
+import { ConfigError, formatProblem } from './config/problem.ts'
+import type { Config } from './config/schema.ts'
 import { demoPort, startDemo } from './demo.ts'
 import { type EventLog, openEventLog } from './log/events.ts'
 import { type Portico, startPortico } from './portico.ts'
@@ -63,12 +64,14 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return run(values.config)
     case 'validate':
-      return validate(values.config)
+      return await validate(values.config)
     case 'cert':
       return cert(values.out, values.name)
-    case 'schema':
+    case 'schema': {
+      const { configJsonSchema } = await import('./config/load.ts')
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)
       return exit.ok
+    }
     default:
       process.stderr.write(command ? `portico: unknown command "${command}"\n\n${help}` : help)
       return exit.usage
@@ -89,11 +92,13 @@ function parse(argv: string[]) {
   })
 }
 
-function validate(file: string | undefined): number {
+async function validate(file: string | undefined): Promise<number> {
   if (!file) {
     process.stderr.write('portico: validate needs -c FILE\n')
     return exit.usage
   }
+  // Loaded here only: `run` checks its config in a child process (config/load-apart.ts).
+  const { loadConfig } = await import('./config/load.ts')
   try {
     const config = loadConfig(file)
     const pools = Object.values(config.pools)
@@ -142,7 +147,7 @@ async function run(file: string | undefined): Promise<number> {
   let config: Config
   let demo: Awaited<ReturnType<typeof startDemo>> | undefined
   try {
-    if (file) config = loadConfig(file)
+    if (file) config = await loadConfigApart({ file })
     else {
       const port = demoPort(process.env.PORT)
       if (port === undefined) {
@@ -150,7 +155,7 @@ async function run(file: string | undefined): Promise<number> {
         return exit.invalidConfig
       }
       demo = await startDemo(port)
-      config = configSchema.parse(demo.config)
+      config = await loadConfigApart({ config: demo.config })
     }
   } catch (err) {
     return reportConfigError(err)
@@ -211,7 +216,7 @@ async function reload(portico: Running, file: string | undefined, events: EventL
     return undefined
   }
   try {
-    const next = loadConfig(file)
+    const next = await loadConfigApart({ file })
     const needRestart = await portico.reload(next)
     events.info('config reloaded', { file })
     if (needRestart && needRestart.length > 0)

@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { type AddressInfo, createServer } from 'node:net'
-import { splitAddress } from '../config/common.ts'
+import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os'
-import { splitAddress } from '../config/common.ts'
+import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
 
 /**

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { splitAddress } from './address.ts'
 
 /** `host:port` or `[v6]:port` with a port from 0 to 65535. */
 export const address = z.string().check((ctx) => {
@@ -12,15 +13,6 @@ export const address = z.string().check((ctx) => {
     })
   }
 })
-
-/** Splits `host:port` or `[v6]:port`; undefined when the text is neither. */
-export function splitAddress(text: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/[\]]+)):(\d{1,5})$/.exec(text)
-  if (!m) return undefined
-  const port = Number(m[3])
-  if (port > 65535) return undefined
-  return { host: m[1] ?? m[2]!, port }
-}
 
 /** An IPv4 or IPv6 address, alone or with a `/prefix`. */
 export const cidr = z.string().check((ctx) => {

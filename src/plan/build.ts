@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import type { SharedState } from '../cluster/shared-state.ts'
-import { splitAddress } from '../config/common.ts'
+import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
 import { hostName } from '../exchange.ts'
 import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'

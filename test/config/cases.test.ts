@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { ConfigError, parseConfig } from '../../src/config/load.ts'
+import { parseConfig } from '../../src/config/load.ts'
+import { ConfigError } from '../../src/config/problem.ts'
 
 const dir = new URL('./cases/', import.meta.url)
 const marker = '# ---- expect\n'

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { copyFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts'
+import { loadConfig, parseConfig } from '../../src/config/load.ts'
+import { ConfigError } from '../../src/config/problem.ts'
 import { TestCa } from '../helpers/certs.ts'
 
 const base = `
