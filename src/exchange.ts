@@ -78,6 +78,7 @@ export class Exchange {
   readonly tls: TlsFacts | undefined
   /** The Strict-Transport-Security value every response head gets, unless it has its own; undefined for none. */
   readonly hsts: string | undefined
+  /** The listener it arrived on, as it is now: draining or not. */
   readonly listener: ListenerStatus
   /** The Host header value (or the authority of an absolute-form target), as received. */
   authority: string

@@ -23,7 +23,12 @@ const child = fileURLToPath(new URL(`./load-child${extname(fileURLToPath(import.
  */
 export function loadConfigApart(request: LoadRequest): Promise<Config> {
   return new Promise((resolve, reject) => {
-    const checker = fork(child, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const checker = fork(child, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The node flags of this process, less a debugger's: its port is this process's.
+      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--inspect')),
+    })
     let answered = false
     checker.once('message', (reply: LoadReply) => {
       answered = true
