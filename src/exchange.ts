@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
+import type { H1Request } from './listen/h1/request.ts'
+import type { H1Response } from './listen/h1/response.ts'
 import type { Route } from './route/table.ts'
 import type { TlsFacts } from './tls/facts.ts'
 import type { Pool } from './upstream/pool.ts'
@@ -31,11 +33,14 @@ export interface ListenerStatus {
   readonly draining: boolean
 }
 
-/** A client request: HTTP/1.1, or HTTP/2 through node's compatibility API. */
-export type ClientRequest = IncomingMessage | Http2ServerRequest
+/**
+ * A client request: HTTP/1.1 read by node's server or, without a body, by Portico's own
+ * (listen/h1/), or HTTP/2 through node's compatibility API.
+ */
+export type ClientRequest = IncomingMessage | H1Request | Http2ServerRequest
 
-/** The response to a client request, of the same protocol. */
-export type ClientResponse = ServerResponse | Http2ServerResponse
+/** The response to a client request, of the same kind. */
+export type ClientResponse = ServerResponse | H1Response | Http2ServerResponse
 
 /**
  * A request body that a request phase took over from the client's stream (decoded, or read whole

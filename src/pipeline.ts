@@ -6,7 +6,7 @@ import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
-import { hasBody } from './http/has-body.ts'
+import { bodyStream, hasBody } from './http/has-body.ts'
 import { validHost } from './http/valid-host.ts'
 import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
@@ -118,11 +118,11 @@ function requestBody(x: Exchange, maxBytes: number): Readable | null {
   if (h.expect !== undefined && x.req.httpVersion === '1.1' && x.res instanceof ServerResponse) x.res.writeContinue()
   if (chunked) {
     const limited = new BodyLimit(x, maxBytes)
-    x.req.pipe(limited)
+    bodyStream(x).pipe(limited)
     return limited
   }
   x.bytesIn = Number(length)
-  return x.req
+  return bodyStream(x)
 }
 
 /**

@@ -1,9 +1,8 @@
-import { ServerResponse } from 'node:http'
 import { type Duplex, pipeline, type Writable } from 'node:stream'
 import { type FailureCode, failures } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { viaName } from './http/proxy-headers.ts'
-import { writeResponseHead } from './listen/response-head.ts'
+import { http1Response, writeResponseHead } from './listen/response-head.ts'
 
 /**
  * Answers the client from Portico itself: a short plain-text body, the request id, Via. Never names
@@ -42,7 +41,8 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
   }
   // A request refused for what the client sent may hide another request in its bytes: its
   // connection ends with the answer, as nginx does after a 400.
-  if (failure.source === 'client' && x.res instanceof ServerResponse) x.res.shouldKeepAlive = false
+  const h1 = http1Response(x)
+  if (failure.source === 'client' && h1) h1.shouldKeepAlive = false
   else closeIfBodyUnread(x)
   reply(x, failure.status, `${failure.text}\n`, headers)
 }
@@ -55,7 +55,8 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
 export function closeIfBodyUnread(x: Exchange): void {
   const h = x.req.headers
   const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] ?? '0') !== '0'
-  if (hasBody && !x.req.complete && x.res instanceof ServerResponse) x.res.shouldKeepAlive = false
+  const h1 = http1Response(x)
+  if (hasBody && !x.req.complete && h1) h1.shouldKeepAlive = false
 }
 
 /**
@@ -73,8 +74,10 @@ export function startResponse(x: Exchange, status: number, headers: string[], re
     }
   }
   writeResponseHead(x, status, headers, reason)
-  if (!chain) return x.res
-  pipeline([...chain, x.res], ignore)
+  // Portico's own HTTP/1.1 response is a legacy writable stream, as node's is: pipe() and pipeline() take it.
+  const res = x.res as Writable
+  if (!chain) return res
+  pipeline([...chain, res], ignore)
   return chain[0]!
 }
 

@@ -1,7 +1,7 @@
 import { pipeline, type Readable } from 'node:stream'
 import { ProxyError } from '../errors.ts'
 import type { Exchange, RequestBody } from '../exchange.ts'
-import { hasBody } from '../http/has-body.ts'
+import { bodyStream, hasBody } from '../http/has-body.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import { BodyLimit } from './body-limit.ts'
 import { dropHeaders } from './compress-headers.ts'
@@ -48,7 +48,7 @@ class DecodedBody implements RequestBody {
     x.bytesIn = 0
     const limit = new BodyLimit(x, maxBytes)
     this.#stream = limit
-    pipeline(x.req, decoder, limit, (err) => {
+    pipeline(bodyStream(x), decoder, limit, (err) => {
       // A decoder error means the client sent something that is not what it says it is.
       if (err && !(err instanceof ProxyError) && !x.req.destroyed) limit.destroy(new ProxyError('bad_request', err))
     })

@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { type FailureCode, ProxyError } from '../errors.ts'
 import type { Exchange, RequestBody } from '../exchange.ts'
+import { bodyStream } from '../http/has-body.ts'
 import { bufferFile } from './buffer-file.ts'
 import type { RequestPhase, Verdict } from './phase.ts'
 import { FileBody, MemoryBody } from './request-buffer-body.ts'
@@ -32,7 +33,7 @@ export function requestBuffer(settings: RequestBufferSettings): RequestPhase {
         return undefined
       if (declared !== undefined && Number(declared) > settings.maxBytes) return 'body_too_large'
       const prior = x.body
-      const source = prior ? prior.open() : x.req
+      const source = prior ? prior.open() : bodyStream(x)
       if (Buffer.isBuffer(source)) return undefined
       return new BodyReader(x, source, prior, settings).done
     },

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
 import type { Exchange } from '../exchange.ts'
 
@@ -11,4 +12,12 @@ export function hasBody(x: Exchange): boolean {
   const length = h['content-length']
   if (length !== undefined) return length !== '0'
   return x.req.httpVersionMajor === 2 && !(x.req as Http2ServerRequest).stream.endAfterHeaders
+}
+
+/**
+ * The stream of a request that has a body: always one of node's requests, since Portico's own
+ * HTTP/1.1 server (listen/h1/) serves only requests without one.
+ */
+export function bodyStream(x: Exchange): IncomingMessage | Http2ServerRequest {
+  return x.req as IncomingMessage | Http2ServerRequest
 }

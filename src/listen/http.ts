@@ -16,6 +16,7 @@ import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
 import { tlsFacts } from '../tls/facts.ts'
 import { acceptH2c } from './accept-h2c.ts'
+import { H1Server } from './h1/server.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
 import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
@@ -67,6 +68,16 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const tls = config.tls ? createTlsServer(config, events, http1Options) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
+  // On plain listeners, Portico's own server reads requests first and gives node's server what it does not serve.
+  const h1 = tls
+    ? undefined
+    : new H1Server(
+        server as HttpServer,
+        initial.maxHeaderBytes,
+        () => plan().client,
+        (req, res) => onRequest(req, res),
+        http1Options.connectionsCheckingInterval,
+      )
   const h2c =
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
   if (h2c) acceptH2c(server as HttpServer, h2c, () => plan().client.requestHeadersTimeoutMs)
@@ -114,7 +125,9 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   }
   // A response whose head went out before the drain began leaves its connection idle when it ends.
   const settled = () => {
-    if (status.draining) (server as HttpServer).closeIdleConnections()
+    if (!status.draining) return
+    ;(server as HttpServer).closeIdleConnections()
+    h1?.drain()
   }
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
     const current = plan()
@@ -177,6 +190,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       // Connections busy now end after their response: with `Connection: close` if its head is not
       // out yet (writeResponseHead), else as soon as they fall idle (`settled`).
       ;(server as HttpServer).closeIdleConnections()
+      h1?.drain()
       // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go elsewhere.
       for (const session of sessions.values()) session.close()
       // WebSocket tunnels are open connections too: they get the grace period, then close.
@@ -186,6 +200,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       }, graceMs)
       await closed
       clearTimeout(timer)
+      h1?.stop()
     },
   }
 }

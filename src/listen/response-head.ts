@@ -1,5 +1,7 @@
-import { ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import type { Http2ServerResponse } from 'node:http2'
 import type { Exchange } from '../exchange.ts'
+import type { H1Response } from './h1/response.ts'
 
 /**
  * Writes the response head of `x` to its HTTP/1.1 or HTTP/2 client. `headers` is a flat
@@ -15,14 +17,19 @@ export function writeResponseHead(
   reason?: string,
 ): void {
   if (x.hsts !== undefined) addHsts(headers, x.hsts)
-  const res = x.res
-  if (!(res instanceof ServerResponse)) {
-    res.writeHead(status, headers)
+  const res = http1Response(x)
+  if (res === undefined) {
+    ;(x.res as Http2ServerResponse).writeHead(status, headers)
     return
   }
   if (x.listener.draining) res.shouldKeepAlive = false
   if (reason) res.writeHead(status, reason, headers)
   else res.writeHead(status, headers)
+}
+
+/** The response of an HTTP/1.1 exchange, node's or Portico's own; undefined over HTTP/2, where no connection is kept or closed per response. */
+export function http1Response(x: Exchange): ServerResponse | H1Response | undefined {
+  return x.req.httpVersionMajor === 2 ? undefined : (x.res as ServerResponse | H1Response)
 }
 
 const hstsName = 'strict-transport-security'

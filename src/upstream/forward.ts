@@ -84,7 +84,7 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     this.#pool = pool
     this.#body = body
     this.tried = tried
-    this.#out = x.res
+    this.#out = x.res as Writable
   }
 
   /** `pool` found a server (Ticket): sends the request there. */

@@ -53,6 +53,17 @@ describe('client and backend timeouts', { concurrency: true }, () => {
     assert.ok(elapsed < 500 + slack, `closed after ${elapsed} ms`)
   })
 
+  test('a client that opens a connection and sends nothing gets 408 within request_headers', async (t) => {
+    const proxy = await clientTimeoutProxy(t, { request_headers: '500ms' })
+    const client = rawConnection(proxy.url)
+    const started = performance.now()
+    const text = await client.closed
+    const elapsed = performance.now() - started
+    assert.match(text, /^HTTP\/1\.1 408 /)
+    assert.ok(elapsed >= 400, `closed after ${elapsed} ms, before the setting`)
+    assert.ok(elapsed < 500 + slack, `closed after ${elapsed} ms`)
+  })
+
   test('a client that trickles its request head byte by byte is still closed within request_headers', async (t) => {
     const proxy = await clientTimeoutProxy(t, { request_headers: '500ms' })
     const { socket, closed } = rawConnection(proxy.url)

@@ -2,11 +2,11 @@ import { type Socket, connect as tcpConnect } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
 import { ProxyError } from '../../errors.ts'
+import { HTTPParser, type OnHeaders, type OnHeadersComplete, type Parser } from '../../http/parser.ts'
 import { lazyBuiltin } from '../../lazy-builtin.ts'
 import type { Entry } from '../../live-list.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
-import { HTTPParser, type OnHeaders, type OnHeadersComplete, type ResponseParser } from './parser.ts'
 
 /** Where connections go and how they are kept. */
 export interface H1Settings {
@@ -45,7 +45,7 @@ export class Connection implements CallRunner {
   /** Its place in its client's list of open connections. */
   entry: Entry<Connection> | undefined = undefined
   readonly #owner: ConnectionOwner
-  readonly #parser: ResponseParser
+  readonly #parser: Parser
   #call: Call | undefined = undefined
   /** Header lines that arrived before their head was complete, or trailers. */
   #fields: string[] = []
@@ -380,7 +380,7 @@ function fixedLength(record: HeaderRecord): number {
   return Number(value)
 }
 
-function closeParser(parser: ResponseParser): void {
+function closeParser(parser: Parser): void {
   parser.close()
 }
 
