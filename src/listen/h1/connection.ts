@@ -212,8 +212,9 @@ export class H1Connection implements ResponseOwner {
    */
   readonly #onEnd = (): void => {
     this.#done = true
-    if (this.#response === undefined) this.socket.end()
-    else this.socket.destroy()
+    // Ending twice would make node build an error object for nothing.
+    if (this.#response !== undefined) this.socket.destroy()
+    else if (!this.socket.writableEnded) this.socket.end()
   }
 
   readonly #onClose = (): void => {
