@@ -22,7 +22,7 @@ export interface ConnectionHost {
   closed(connection: H1Connection): void
 }
 
-// Methods whose requests this server never serves itself: node's server has their handling.
+// The parser's number for CONNECT, whose requests this server leaves to node's.
 const connect = methods.indexOf('CONNECT')
 
 /**
@@ -48,7 +48,9 @@ export class H1Connection implements ResponseOwner {
   #reading = false
   /** A request has been served on it. */
   #served = false
+  /** It reads no further requests: it closes, was handed to node's server, or timed out. */
   #done = false
+  /** Its listeners and parser are gone. */
   #detached = false
   readonly #host: ConnectionHost
   readonly #parser: Parser

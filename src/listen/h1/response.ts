@@ -21,7 +21,6 @@ type Fields = readonly string[] | Readonly<Record<string, string | number | read
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only types what Stream gives
 export class H1Response extends Stream {
-  readonly req: H1Request
   readonly socket: Socket
   statusCode = 200
   /** Whether the connection stays open after this response; false sends `Connection: close`. */
@@ -44,7 +43,6 @@ export class H1Response extends Stream {
   constructor(owner: ResponseOwner, req: H1Request, socket: Socket, keepAlive: boolean) {
     super()
     this.#owner = owner
-    this.req = req
     this.socket = socket
     this.shouldKeepAlive = keepAlive
     this.#hasBody = req.method !== 'HEAD'
