@@ -4,7 +4,7 @@ import { reduceMemoryWhenIdle } from '../../src/cluster/idle-memory.ts'
 
 /**
  * Runs `reduceMemoryWhenIdle` over event loop `shares`, one per 100 ms interval, idle after 300 ms,
- * then stops it; returns the flags it set.
+ * then stops it; returns the flags it set and its full collections, in order.
  */
 function flagsOver(t: TestContext, shares: number[], nodeFlags = ''): string[] {
   t.mock.timers.enable({ apis: ['setInterval'] })
@@ -14,6 +14,7 @@ function flagsOver(t: TestContext, shares: number[], nodeFlags = ''): string[] {
     idleAfterMs: 300,
     utilization: () => shares.shift() ?? 0,
     setFlags: (flags) => set.push(flags),
+    collect: () => set.push('(full collection)'),
     nodeFlags,
   })
   const intervals = shares.length
@@ -27,8 +28,10 @@ test('memory saver mode comes on after a quiet spell and goes off at the first b
   // Quiet three times: on. 0.3 is the saver's own collections or a light load: it stays on. 0.8 is a load: off.
   assert.deepEqual(flagsOver(t, [0.9, 0.05, 0.02, 0, 0.3, 0.2, 0.8, 0.05, 0.05, 0.05]), [
     '--memory-saver-mode',
+    '(full collection)',
     '--no-memory-saver-mode',
     '--memory-saver-mode',
+    '(full collection)',
     // Stopping leaves V8 as it found it.
     '--no-memory-saver-mode',
   ])
