@@ -108,3 +108,17 @@ test('a body of unknown length goes to the client chunked, trailers included', a
   assert.match(reply, /\r\ntransfer-encoding: chunked\r\n/i)
   assert.ok(reply.endsWith('\r\n\r\n2\r\nab\r\n2\r\ncd\r\n0\r\nx-sum: 42\r\n\r\n'), JSON.stringify(reply))
 })
+
+test('a pipelined burst larger than a request head limit is answered whole and in order', async (t) => {
+  const proxy = await echoProxy(t)
+  const count = 600
+  let bytes = ''
+  for (let i = 0; i < count; i++)
+    bytes += `GET /${i} HTTP/1.1\r\nHost: app.example\r\n${i === count - 1 ? 'Connection: close\r\n' : ''}\r\n`
+  assert.ok(bytes.length > 16 * 1024, 'the burst is larger than the default max_header_bytes')
+  const reply = await rawHttp(proxy.url, bytes, 5000)
+  assert.deepEqual(
+    bodies(reply),
+    Array.from({ length: count }, (_, i) => `GET /${i} `),
+  )
+})
