@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http'
 import type { Http2Server } from 'node:http2'
 import type { Socket } from 'node:net'
+import { handOff } from './hand-off.ts'
 
 // RFC 9113 §3.4: every HTTP/2 connection with prior knowledge opens with this preface.
 const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
@@ -20,18 +21,16 @@ export function acceptH2c(h1: HttpServer, h2: Http2Server, firstByteMs: () => nu
       socket.removeListener('error', destroy)
       socket.removeListener('timeout', destroy)
       socket.setTimeout(0)
-      socket.pause()
-      socket.unshift(chunk)
       // A first read shorter than the preface that matches it so far is taken as HTTP/2: no
       // HTTP/1.1 request starts with "PRI".
       const n = Math.min(chunk.length, preface.length)
       if (chunk.subarray(0, n).equals(preface.subarray(0, n))) {
+        socket.pause()
+        socket.unshift(chunk)
         h2.emit('connection', socket)
         return
       }
-      serveH1.call(h1, socket)
-      // node:http reads the socket's handle directly; resuming flushes the unshifted bytes first.
-      socket.resume()
+      handOff(socket, chunk, (s) => serveH1.call(h1, s))
     })
   })
 }

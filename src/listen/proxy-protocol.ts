@@ -1,5 +1,6 @@
 import { isIP, type Server as NetServer, type Socket, SocketAddress } from 'node:net'
 import type { AddressSet } from '../http/cidr.ts'
+import { handOff } from './hand-off.ts'
 
 /** The client a PROXY protocol header names. */
 export interface ProxiedPeer {
@@ -45,10 +46,9 @@ export function acceptProxyProtocol(server: NetServer, trusted: () => AddressSet
       stop()
       if (header === 'invalid') return void socket.destroy()
       if (header.peer && trusted().has(socket.remoteAddress ?? '')) proxied.set(socket, header.peer)
-      socket.pause()
-      if (buffered.length > header.length) socket.unshift(buffered.subarray(header.length))
-      for (const listener of listeners) listener.call(server, socket)
-      socket.resume()
+      handOff(socket, buffered.subarray(header.length), (s) => {
+        for (const listener of listeners) listener.call(server, s)
+      })
     }
     socket.on('data', onData)
     socket.on('error', onError)

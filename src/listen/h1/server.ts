@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { LiveList } from '../../live-list.ts'
 import type { ClientSettings } from '../../plan/plan.ts'
+import { handOff } from '../hand-off.ts'
 import { type ConnectionHost, H1Connection } from './connection.ts'
 import type { H1Request } from './request.ts'
 import type { H1Response } from './response.ts'
@@ -55,12 +56,7 @@ export class H1Server implements ConnectionHost {
   }
 
   handOff(connection: H1Connection, pending: Buffer | undefined): void {
-    const socket = connection.socket
-    socket.pause()
-    if (pending !== undefined) socket.unshift(pending)
-    this.#serveNode.call(this.#node, socket)
-    // node's server reads the socket's handle directly; resuming flushes the unshifted bytes first.
-    socket.resume()
+    handOff(connection.socket, pending, (socket) => this.#serveNode.call(this.#node, socket))
   }
 
   timedOut(connection: H1Connection): void {
