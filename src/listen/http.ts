@@ -68,16 +68,14 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const tls = config.tls ? createTlsServer(config, events, http1Options) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
-  // On plain listeners, Portico's own server reads requests first and gives node's server what it does not serve.
-  const h1 = tls
-    ? undefined
-    : new H1Server(
-        server as HttpServer,
-        initial.maxHeaderBytes,
-        () => plan().client,
-        (req, res) => onRequest(req, res),
-        http1Options.connectionsCheckingInterval,
-      )
+  // Portico's own server reads HTTP/1.1 requests first and gives node's server what it does not serve.
+  const h1 = new H1Server(server, {
+    maxHeaderBytes: initial.maxHeaderBytes,
+    client: () => plan().client,
+    onRequest: (req, res) => onRequest(req, res),
+    checkMs: http1Options.connectionsCheckingInterval,
+    event: tls ? 'secureConnection' : 'connection',
+  })
   const h2c =
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
   if (h2c) acceptH2c(server as HttpServer, h2c, () => plan().client.requestHeadersTimeoutMs)
@@ -127,7 +125,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const settled = () => {
     if (!status.draining) return
     ;(server as HttpServer).closeIdleConnections()
-    h1?.drain()
+    h1.drain()
   }
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
     const current = plan()
@@ -190,7 +188,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       // Connections busy now end after their response: with `Connection: close` if its head is not
       // out yet (writeResponseHead), else as soon as they fall idle (`settled`).
       ;(server as HttpServer).closeIdleConnections()
-      h1?.drain()
+      h1.drain()
       // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go elsewhere.
       for (const session of sessions.values()) session.close()
       // WebSocket tunnels are open connections too: they get the grace period, then close.
@@ -200,7 +198,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       }, graceMs)
       await closed
       clearTimeout(timer)
-      h1?.stop()
+      h1.stop()
     },
   }
 }

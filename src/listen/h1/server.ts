@@ -1,5 +1,5 @@
-import type { Server as HttpServer } from 'node:http'
-import type { Socket } from 'node:net'
+import type { Server as NetServer, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import { LiveList } from '../../live-list.ts'
 import type { ClientSettings } from '../../plan/plan.ts'
 import { handOff } from '../hand-off.ts'
@@ -7,44 +7,54 @@ import { type ConnectionHost, H1Connection } from './connection.ts'
 import type { H1Request } from './request.ts'
 import type { H1Response } from './response.ts'
 
+/** Where an {@link H1Server} takes its connections, and what it serves. */
+export interface H1ServerOptions {
+  readonly maxHeaderBytes: number
+  readonly client: () => ClientSettings
+  readonly onRequest: (req: H1Request, res: H1Response) => void
+  /** How often deadlines are checked, in milliseconds, as node checks its own. */
+  readonly checkMs: number
+  /** The server's event for a new connection: 'connection', or 'secureConnection' once TLS is set up. */
+  readonly event: 'connection' | 'secureConnection'
+}
+
 /**
- * Portico's own HTTP/1.1 server in front of node's, on a plain listener: it takes every new
- * connection and serves the requests that need no body itself, with less work per request than
- * node's server (no per-request streams). A connection whose request it does not serve goes to
- * node's server, which then keeps it: uploads, `Expect`, upgrades, HTTP/1.0 and anything its
- * parser refuses are answered exactly as before.
+ * Portico's own HTTP/1.1 server in front of node's: it takes every new connection (over TLS,
+ * every one that did not choose HTTP/2 by ALPN) and serves the requests that need no body itself,
+ * with less work per request than node's server (no per-request streams). A connection whose
+ * request it does not serve goes to node's server, which then keeps it: uploads, `Expect`,
+ * upgrades, HTTP/1.0 and anything its parser refuses are answered exactly as before.
  */
 export class H1Server implements ConnectionHost {
   readonly maxHeaderBytes: number
-  readonly #node: HttpServer
+  readonly #node: NetServer
   readonly #serveNode: (socket: Socket) => void
   readonly #client: () => ClientSettings
   readonly #onRequest: (req: H1Request, res: H1Response) => void
   readonly #connections = new LiveList<H1Connection>()
   readonly #sweep: NodeJS.Timeout
 
-  /**
-   * Takes `node`'s connections from now on; `onRequest` serves the requests read here. Deadlines are
-   * checked every `checkMs`, as node checks its own.
-   */
-  constructor(
-    node: HttpServer,
-    maxHeaderBytes: number,
-    client: () => ClientSettings,
-    onRequest: (req: H1Request, res: H1Response) => void,
-    checkMs: number,
-  ) {
-    this.maxHeaderBytes = maxHeaderBytes
+  /** Takes the connections of `node`, an HTTP/1.1 server or a TLS one with HTTP/2 by ALPN, from now on. */
+  constructor(node: NetServer, options: H1ServerOptions) {
+    this.maxHeaderBytes = options.maxHeaderBytes
     this.#node = node
-    this.#client = client
-    this.#onRequest = onRequest
-    this.#serveNode = node.listeners('connection')[0] as (socket: Socket) => void
-    node.removeAllListeners('connection')
-    node.on('connection', (socket: Socket) => {
-      const connection = new H1Connection(this, socket)
-      connection.entry = this.#connections.add(connection)
+    this.#client = options.client
+    this.#onRequest = options.onRequest
+    const event = options.event
+    const serveNode = node.listeners(event)[0] as (socket: Socket) => void
+    this.#serveNode = serveNode
+    node.removeAllListeners(event)
+    node.on(event, (socket: Socket) => {
+      // HTTP/2 chosen by ALPN stays with node's server.
+      if ((socket as TLSSocket).alpnProtocol === 'h2') serveNode.call(node, socket)
+      else this.#accept(socket)
     })
-    this.#sweep = setInterval(() => this.#expire(), checkMs).unref()
+    this.#sweep = setInterval(() => this.#expire(), options.checkMs).unref()
+  }
+
+  #accept(socket: Socket): void {
+    const connection = new H1Connection(this, socket)
+    connection.entry = this.#connections.add(connection)
   }
 
   readonly headersTimeoutMs = (): number => this.#client().requestHeadersTimeoutMs
