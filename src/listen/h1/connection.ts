@@ -113,7 +113,7 @@ export class H1Connection implements ResponseOwner {
   }
 
   /** Stops reading for this server: the connection is node's now, or closing. */
-  detach(): void {
+  #detach(): void {
     if (this.#detached) return
     this.#detached = true
     this.#done = true
@@ -179,7 +179,7 @@ export class H1Connection implements ResponseOwner {
   #handOff(): void {
     const pending = this.#pending
     this.#pending = undefined
-    this.detach()
+    this.#detach()
     this.#host.handOff(this, pending)
   }
 
@@ -222,7 +222,7 @@ export class H1Connection implements ResponseOwner {
   readonly #onClose = (): void => {
     const res = this.#response
     this.#response = undefined
-    this.detach()
+    this.#detach()
     if (res !== undefined && !res.writableFinished) res.aborted()
   }
 

@@ -33,6 +33,8 @@ export class H1Server implements ConnectionHost {
   readonly #onRequest: (req: H1Request, res: H1Response) => void
   readonly #connections = new LiveList<H1Connection>()
   readonly #sweep: NodeJS.Timeout
+  /** Set by {@link drain}: every connection closes once its response is done. */
+  draining = false
 
   /** Takes the connections of `node`, an HTTP/1.1 server or a TLS one with HTTP/2 by ALPN, from now on. */
   constructor(node: NetServer, options: H1ServerOptions) {
@@ -78,8 +80,6 @@ export class H1Server implements ConnectionHost {
     if (connection.entry) this.#connections.remove(connection.entry)
     connection.entry = undefined
   }
-
-  draining = false
 
   /**
    * Closes the connections with no response under way now, as node's `closeIdleConnections` does its
