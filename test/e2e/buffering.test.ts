@@ -126,7 +126,7 @@ async function queueSecond(proxy: Awaited<ReturnType<typeof proxyFor>>) {
   return { second }
 }
 
-test('a buffered route frees the backend within 100 ms of its last byte while a slow client still reads', async (t) => {
+test('a buffered route frees the backend at once after its last byte while a slow client still reads', async (t) => {
   const { backend, events } = await bigBackend(t)
   const proxy = await proxyFor(t, backend.address, { response: { memory: '512KiB', disk: '16MiB' } })
   const client = new SlowReader(t, proxy.url, '/big')
@@ -136,7 +136,9 @@ test('a buffered route frees the backend within 100 ms of its last byte while a 
   await events.secondArrived
   await events.bigFinished
   const heldFor = events.secondAt - events.finishedAt
-  assert.ok(heldFor < 100, `the backend was held ${heldFor.toFixed(1)} ms after its last byte`)
+  // Unbuffered, the backend stays held for the 100 s the client needs to read 2 MiB; half a second
+  // leaves room for a loaded CI machine (101 ms was seen beside the other test files).
+  assert.ok(heldFor < 500, `the backend was held ${heldFor.toFixed(1)} ms after its last byte`)
   assert.ok(client.received < body.length / 2, `the slow client had already read ${client.received} bytes`)
   assert.equal((await second).body, 'second')
   // The held response still reaches the client whole, from memory and the temporary file.
