@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { HTTPParser, methods, type OnHeaders, type OnHeadersComplete, type Parser } from '../../http/parser.ts'
 import type { Entry } from '../../live-list.ts'
+import { SocketWriter } from '../../socket-writer.ts'
 import { H1Request } from './request.ts'
 import { H1Response, type ResponseOwner } from './response.ts'
 
@@ -34,6 +35,8 @@ const connect = methods.indexOf('CONNECT')
  */
 export class H1Connection implements ResponseOwner {
   readonly socket: Socket
+  /** Writes its responses. */
+  readonly #writer: SocketWriter
   /** Its place in its server's list. */
   entry: Entry<H1Connection> | undefined = undefined
   /**
@@ -66,6 +69,7 @@ export class H1Connection implements ResponseOwner {
   constructor(host: ConnectionHost, socket: Socket) {
     this.#host = host
     this.socket = socket
+    this.#writer = new SocketWriter(socket, this.#onDrain)
     this.deadline = performance.now() + host.headersTimeoutMs()
     const parser = new HTTPParser()
     parser.initialize(HTTPParser.REQUEST, {}, host.maxHeaderBytes, HTTPParser.kLenientNone)
@@ -171,7 +175,7 @@ export class H1Connection implements ResponseOwner {
     const fields = this.#fields
     this.#fields = []
     const req = new H1Request(this.socket, methods[this.#method]!, this.#url, fields)
-    const res = new H1Response(this, req, this.socket, this.#keepAlive)
+    const res = new H1Response(this, req, this.#writer, this.#keepAlive)
     this.#response = res
     this.#host.request(req, res)
   }

@@ -1,6 +1,8 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Socket } from 'node:net'
 import { Stream } from 'node:stream'
+import { type BatchedWrite, batchWrite } from '../../batched-writes.ts'
+import type { Piece, SocketWriter } from '../../socket-writer.ts'
 import type { H1Request } from './request.ts'
 
 /** What a response tells the connection it goes out on. */
@@ -16,11 +18,13 @@ type Fields = readonly string[] | Readonly<Record<string, string | number | read
 /**
  * The response to an {@link H1Request}: the parts of node's `ServerResponse` the pipeline uses, and
  * a legacy writable stream as that one is, so that `pipeline()` can end in it. The head goes out
- * with the first body bytes, and everything a response writes in one tick in one system call.
+ * with the first body bytes, and everything a response writes in one event loop turn in one
+ * system call, after the turn's I/O callbacks (see batched-writes.ts), straight to the socket's
+ * handle when it can (see SocketWriter).
  * Framing is node's: the head's Content-Length, else chunked; no body for HEAD, 1xx, 204 and 304.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only types what Stream gives
-export class H1Response extends Stream {
+export class H1Response extends Stream implements BatchedWrite {
   readonly socket: Socket
   statusCode = 200
   /** Whether the connection stays open after this response; false sends `Connection: close`. */
@@ -31,19 +35,26 @@ export class H1Response extends Stream {
   writableFinished = false
   destroyed = false
   readonly #owner: ResponseOwner
+  readonly #writer: SocketWriter
   /** The head, until the first bytes go out with it. */
   #head: string | undefined = undefined
   #chunked = false
   #hasBody: boolean
-  #corked = false
+  /** What was written in this turn and not yet given to the socket: `[chunk, encoding, …]`. */
+  #pieces: Piece[] = []
+  /** The body bytes among the pieces. */
+  #piecesBytes = 0
+  /** The pieces are given to the socket at the end of this turn. */
+  #flushing = false
   #trailers: Record<string, string> | undefined = undefined
   /** A write found the socket's buffer full: 'drain' is owed. */
   needDrain = false
 
-  constructor(owner: ResponseOwner, req: H1Request, socket: Socket, keepAlive: boolean) {
+  constructor(owner: ResponseOwner, req: H1Request, writer: SocketWriter, keepAlive: boolean) {
     super()
     this.#owner = owner
-    this.socket = socket
+    this.#writer = writer
+    this.socket = writer.socket
     this.shouldKeepAlive = keepAlive
     this.#hasBody = req.method !== 'HEAD'
   }
@@ -98,7 +109,7 @@ export class H1Response extends Stream {
       if (typeof value === 'string') head.add(name, value)
       else for (const v of value) head.add(name, v)
     }
-    this.socket.write(`${head.text}\r\n`, 'latin1')
+    this.#writer.write(`${head.text}\r\n`)
   }
 
   /** Trailers for the end of a chunked body; a response of known length has none (RFC 9112 §7.1.2). */
@@ -113,17 +124,17 @@ export class H1Response extends Stream {
   write(chunk: Uint8Array | string): boolean {
     if (this.writableEnded || this.destroyed) return false
     if (!this.headersSent) this.writeHead(this.statusCode)
-    const socket = this.socket
-    this.#cork()
-    this.#flushHead()
+    this.#flushSoon()
+    this.#takeHead()
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
     if (!this.#hasBody || size === 0) return true
-    let more: boolean
-    if (this.#chunked) {
-      socket.write(`${size.toString(16)}\r\n`, 'latin1')
-      socket.write(chunk)
-      more = socket.write('\r\n', 'latin1')
-    } else more = socket.write(chunk)
+    const pieces = this.#pieces
+    const encoding = typeof chunk === 'string' ? 'utf8' : 'buffer'
+    if (this.#chunked) pieces.push(`${size.toString(16)}\r\n`, 'latin1', chunk, encoding, '\r\n', 'latin1')
+    else pieces.push(chunk, encoding)
+    this.#piecesBytes += size
+    // Bytes the kernel has not taken yet, beyond the stream's usual mark: the writer should wait.
+    const more = this.#piecesBytes + this.#writer.inFlight + this.socket.writableLength < highWaterMark
     if (!more) this.needDrain = true
     return more
   }
@@ -133,16 +144,14 @@ export class H1Response extends Stream {
     if (chunk !== undefined && typeof chunk !== 'function') this.write(chunk)
     else if (!this.headersSent) this.writeHead(this.statusCode, ['content-length', '0'])
     this.writableEnded = true
-    this.#cork()
-    this.#flushHead()
-    let last = ''
+    this.#flushSoon()
+    this.#takeHead()
     if (this.#chunked) {
-      last = '0\r\n'
+      let last = '0\r\n'
       const trailers = this.#trailers
       if (trailers) for (const name in trailers) last += `${name}: ${trailers[name]}\r\n`
-      last += '\r\n'
+      this.#pieces.push(`${last}\r\n`, 'latin1')
     }
-    this.socket.write(last, 'latin1', this.#flushed)
     return this
   }
 
@@ -163,8 +172,8 @@ export class H1Response extends Stream {
   }
 
   /** The socket took the response's last byte. */
-  readonly #flushed = (err?: Error | null): void => {
-    if (err || this.destroyed) return
+  readonly #flushed = (): void => {
+    if (this.destroyed) return
     this.writableFinished = true
     this.writable = false
     this.emit('finish')
@@ -172,25 +181,52 @@ export class H1Response extends Stream {
     this.#owner.responded(this)
   }
 
-  #flushHead(): void {
+  #takeHead(): void {
     const head = this.#head
     if (head === undefined) return
     this.#head = undefined
-    this.socket.write(head, 'latin1')
+    this.#pieces.push(head, 'latin1')
   }
 
-  /** Gathers what is written until the end of this tick into one write. */
-  #cork(): void {
-    if (this.#corked) return
-    this.#corked = true
-    this.socket.cork()
-    process.nextTick(uncork, this.socket)
+  /** Gathers what is written until the end of this turn into one write. */
+  #flushSoon(): void {
+    if (this.#flushing) return
+    this.#flushing = true
+    batchWrite(this)
+  }
+
+  /**
+   * Gives the socket what this turn wrote (BatchedWrite); once the response has ended, its end is
+   * heard when that is sent.
+   */
+  flushBatched(): void {
+    this.#flushing = false
+    if (this.destroyed) return
+    this.#piecesBytes = 0
+    const pieces = this.#pieces
+    const done = this.writableEnded ? this.#flushed : undefined
+    let sent: boolean
+    if (pieces.length === 0) sent = done === undefined || this.#writer.whenSent(done)
+    else {
+      // One piece in latin1 (a head) or bytes is a plain write; anything else a vectored one.
+      const single = pieces.length === 2 && pieces[1] !== 'utf8'
+      sent = single ? this.#writer.write(pieces[0]!, done) : this.#writer.writev(pieces, done)
+      // A write libuv queued keeps its pieces until it is sent; a sent one leaves the list for reuse.
+      if (sent) pieces.length = 0
+      else this.#pieces = []
+    }
+    if (!sent) return
+    if (done) done()
+    else if (this.needDrain) {
+      // The kernel took what write() had asked the writer to wait for.
+      this.needDrain = false
+      this.emit('drain')
+    }
   }
 }
 
-function uncork(socket: Socket): void {
-  socket.uncork()
-}
+// As node's writable streams: past this many bytes not yet sent, write() asks the writer to wait for 'drain'.
+const highWaterMark = 16 * 1024
 
 /** A response head's lines as they are added, checked as node checks them, and what they say of framing. */
 class HeadText {

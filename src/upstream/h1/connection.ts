@@ -1,10 +1,12 @@
 import { type Socket, connect as tcpConnect } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
+import { type BatchedWrite, batchWrite } from '../../batched-writes.ts'
 import { ProxyError } from '../../errors.ts'
 import { HTTPParser, type OnHeaders, type OnHeadersComplete, type Parser } from '../../http/parser.ts'
 import { lazyBuiltin } from '../../lazy-builtin.ts'
 import type { Entry } from '../../live-list.ts'
+import { type Piece, SocketWriter } from '../../socket-writer.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
 
@@ -40,11 +42,12 @@ const keepAliveTimeout = /timeout\s*=\s*(\d+)/i
  * that breaks the protocol, bytes nobody asked for, a timeout or a reset end the call and the
  * connection.
  */
-export class Connection implements CallRunner {
+export class Connection implements CallRunner, BatchedWrite {
   readonly socket: Socket
   /** Its place in its client's list of open connections. */
   entry: Entry<Connection> | undefined = undefined
   readonly #owner: ConnectionOwner
+  readonly #writer: SocketWriter
   readonly #parser: Parser
   #call: Call | undefined = undefined
   /** Header lines that arrived before their head was complete, or trailers. */
@@ -68,6 +71,8 @@ export class Connection implements CallRunner {
   /** The server sent what cannot be answered to the client as HTTP: the connection is closed after this chunk. */
   #broken = false
   #closed = false
+  /** A request head, or head and whole body, to write at the end of this turn (see batched-writes.ts). */
+  #unsent: string | Piece[] | undefined = undefined
   /** Stops sending the request body; set while one is being sent. */
   #detachBody: (() => void) | undefined = undefined
 
@@ -80,6 +85,7 @@ export class Connection implements CallRunner {
     this.socket = settings.tls
       ? lazyBuiltin('node:tls').connect({ ...settings.tls, ...at, ALPNProtocols: ['http/1.1'] })
       : tcpConnect(at)
+    this.#writer = new SocketWriter(this.socket)
     this.#timeout(settings.connectTimeoutMs)
     const parser = new HTTPParser()
     parser.initialize(HTTPParser.RESPONSE, {}, settings.maxHeaderSize, HTTPParser.kLenientNone)
@@ -153,19 +159,27 @@ export class Connection implements CallRunner {
       return
     }
     this.#timeout(opts.headersTimeout ?? 0)
-    const socket = this.socket
     const body = opts.body
-    // Header values are bytes: latin1 keeps each as it came (RFC 9110 §5.5).
-    if (body === null) socket.write(head.text, 'latin1')
-    else if (Buffer.isBuffer(body)) {
-      socket.cork()
-      socket.write(head.text, 'latin1')
-      socket.write(body)
-      socket.uncork()
-    } else {
-      socket.write(head.text, 'latin1')
+    // Header values are bytes: latin1 keeps each as it came (RFC 9110 §5.5). A streamed body
+    // follows its head through the socket's stream at once; a request known whole waits for the
+    // end of the turn, with the turn's other writes.
+    if (body === null) this.#unsent = head.text
+    else if (Buffer.isBuffer(body)) this.#unsent = [head.text, 'latin1', body, 'buffer']
+    else {
+      this.#writer.write(head.text)
       this.#stream(body, head.framing === 'chunked', head.length)
+      return
     }
+    batchWrite(this)
+  }
+
+  /** Writes the request held for the end of the turn (BatchedWrite), unless the connection closed since. */
+  flushBatched(): void {
+    const unsent = this.#unsent
+    this.#unsent = undefined
+    if (unsent === undefined || this.#closed) return
+    if (typeof unsent === 'string') this.#writer.write(unsent)
+    else this.#writer.writev(unsent)
   }
 
   /** Sends a request body as it arrives, with backpressure: chunked, or checked against its length. */

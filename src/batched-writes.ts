@@ -1,0 +1,32 @@
+/** Something with writes to make once the I/O callbacks of this event loop turn have run. */
+export interface BatchedWrite {
+  flushBatched(): void
+}
+
+const due: BatchedWrite[] = []
+let scheduled = false
+
+/**
+ * Calls `w.flushBatched()` once the I/O callbacks of this event loop turn have all run (node's
+ * check phase, where setImmediate callbacks run), together with every other write queued in the
+ * turn, back to back.
+ *
+ * Why: a write to a socket whose reader sleeps wakes that reader, and the wake-up, an
+ * inter-processor interrupt on a virtual machine, is paid by the writer. Written one by one
+ * between the work of each request, nearly every request and response paid for one; written
+ * back to back, the first write wakes the reader and the others find it awake. On the 2-core
+ * bench machine this took the system time per 1 KiB GET from 26 to 16 µs, nginx's own figure.
+ */
+export function batchWrite(w: BatchedWrite): void {
+  due.push(w)
+  if (scheduled) return
+  scheduled = true
+  setImmediate(flushDue)
+}
+
+function flushDue(): void {
+  // A flush may queue more (the next pipelined request's answer): those run in the same pass.
+  for (let i = 0; i < due.length; i++) due[i]!.flushBatched()
+  due.length = 0
+  scheduled = false
+}
