@@ -3,8 +3,8 @@ export interface BatchedWrite {
   flushBatched(): void
 }
 
+/** The writes of this turn; a pass is scheduled whenever it is not empty. */
 const due: BatchedWrite[] = []
-let scheduled = false
 
 /**
  * Calls `w.flushBatched()` once the I/O callbacks of this event loop turn have all run (node's
@@ -15,18 +15,14 @@ let scheduled = false
  * inter-processor interrupt on a virtual machine, is paid by the writer. Written one by one
  * between the work of each request, nearly every request and response paid for one; written
  * back to back, the first write wakes the reader and the others find it awake. On the 2-core
- * bench machine this took the system time per 1 KiB GET from 26 to 16 µs, nginx's own figure.
+ * bench machine this took the system time per proxied 1 KiB GET from 26 to 17 µs.
  */
 export function batchWrite(w: BatchedWrite): void {
-  due.push(w)
-  if (scheduled) return
-  scheduled = true
-  setImmediate(flushDue)
+  if (due.push(w) === 1) setImmediate(flushDue)
 }
 
 function flushDue(): void {
   // A flush may queue more (the next pipelined request's answer): those run in the same pass.
   for (let i = 0; i < due.length; i++) due[i]!.flushBatched()
   due.length = 0
-  scheduled = false
 }

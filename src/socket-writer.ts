@@ -82,8 +82,13 @@ export class SocketWriter {
     return this.#dispatched(req, err, data, done)
   }
 
-  /** Writes `pieces` (`[chunk, encoding, …]`) in one system call, as {@link write} writes one. */
+  /**
+   * Writes `pieces` (`[chunk, encoding, …]`) in one system call, as {@link write} writes one (one
+   * latin1 string or one buffer as such a plain write). When it returns false, libuv may hold the
+   * array until the write is sent: the caller must not change it.
+   */
   writev(pieces: Piece[], done?: () => void): boolean {
+    if (pieces.length === 2 && pieces[1] !== 'utf8') return this.write(pieces[0]!, done)
     const socket = this.socket as SocketInternals
     const handle = this.#handle(socket)
     if (handle === undefined) {
@@ -96,6 +101,11 @@ export class SocketWriter {
     }
     const req = this.#take(handle)
     return this.#dispatched(req, handle.writev(req, pieces, false), pieces, done)
+  }
+
+  /** Bytes written and not yet taken by the kernel, through the handle or the stream. */
+  queued(): number {
+    return this.inFlight + this.socket.writableLength
   }
 
   /**

@@ -134,7 +134,7 @@ export class H1Response extends Stream implements BatchedWrite {
     else pieces.push(chunk, encoding)
     this.#piecesBytes += size
     // Bytes the kernel has not taken yet, beyond the stream's usual mark: the writer should wait.
-    const more = this.#piecesBytes + this.#writer.inFlight + this.socket.writableLength < highWaterMark
+    const more = this.#piecesBytes + this.#writer.queued() < highWaterMark
     if (!more) this.needDrain = true
     return more
   }
@@ -208,9 +208,7 @@ export class H1Response extends Stream implements BatchedWrite {
     let sent: boolean
     if (pieces.length === 0) sent = done === undefined || this.#writer.whenSent(done)
     else {
-      // One piece in latin1 (a head) or bytes is a plain write; anything else a vectored one.
-      const single = pieces.length === 2 && pieces[1] !== 'utf8'
-      sent = single ? this.#writer.write(pieces[0]!, done) : this.#writer.writev(pieces, done)
+      sent = this.#writer.writev(pieces, done)
       // A write libuv queued keeps its pieces until it is sent; a sent one leaves the list for reuse.
       if (sent) pieces.length = 0
       else this.#pieces = []

@@ -72,7 +72,7 @@ export class Connection implements CallRunner, BatchedWrite {
   #broken = false
   #closed = false
   /** A request head, or head and whole body, to write at the end of this turn (see batched-writes.ts). */
-  #unsent: string | Piece[] | undefined = undefined
+  #unsent: Piece[] = []
   /** Stops sending the request body; set while one is being sent. */
   #detachBody: (() => void) | undefined = undefined
 
@@ -163,8 +163,8 @@ export class Connection implements CallRunner, BatchedWrite {
     // Header values are bytes: latin1 keeps each as it came (RFC 9110 §5.5). A streamed body
     // follows its head through the socket's stream at once; a request known whole waits for the
     // end of the turn, with the turn's other writes.
-    if (body === null) this.#unsent = head.text
-    else if (Buffer.isBuffer(body)) this.#unsent = [head.text, 'latin1', body, 'buffer']
+    if (body === null) this.#unsent.push(head.text, 'latin1')
+    else if (Buffer.isBuffer(body)) this.#unsent.push(head.text, 'latin1', body, 'buffer')
     else {
       this.#writer.write(head.text)
       this.#stream(body, head.framing === 'chunked', head.length)
@@ -175,11 +175,10 @@ export class Connection implements CallRunner, BatchedWrite {
 
   /** Writes the request held for the end of the turn (BatchedWrite), unless the connection closed since. */
   flushBatched(): void {
-    const unsent = this.#unsent
-    this.#unsent = undefined
-    if (unsent === undefined || this.#closed) return
-    if (typeof unsent === 'string') this.#writer.write(unsent)
-    else this.#writer.writev(unsent)
+    if (this.#closed) return
+    // A write libuv queued keeps its pieces until it is sent; a sent one leaves the list for reuse.
+    if (this.#writer.writev(this.#unsent)) this.#unsent.length = 0
+    else this.#unsent = []
   }
 
   /** Sends a request body as it arrives, with backpressure: chunked, or checked against its length. */
