@@ -52,7 +52,8 @@ export interface HttpShape {
   readonly compressed?: boolean
   /**
    * A fixed total rate in requests per second, instead of as fast as the contender answers, so that
-   * latencies compare at the same load. Driven by autocannon, which can hold a rate.
+   * latencies compare at the same load. wrk holds it with a random pause before each request on
+   * every connection and measures in microseconds; autocannon holds it with `-R`, in whole ms.
    */
   readonly rate?: number
 }
@@ -64,7 +65,7 @@ export type Drive = (options: LoadOptions) => Promise<LoadResult>
 export function http(shape: HttpShape): Drive {
   return async (o) => {
     if (shape.compressed) await mustBeCompressed(`${o.url}${shape.path}`, shape.headers)
-    return o.tool === 'wrk' && shape.rate === undefined ? wrk(shape, o) : autocannon(shape, o)
+    return o.tool === 'wrk' ? wrk(shape, o) : autocannon(shape, o)
   }
 }
 
@@ -141,12 +142,10 @@ async function wrk(shape: HttpShape, o: LoadOptions): Promise<LoadResult> {
   const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '--timeout', '5s']
   if (shape.close) args.push('-H', 'Connection: close')
   for (const [name, value] of Object.entries(shape.headers ?? {})) args.push('-H', `${name}: ${value}`)
-  if (shape.method === 'POST') {
-    const script = join(o.dir, `post-${shape.bodyBytes ?? 0}.lua`)
-    writeFileSync(
-      script,
-      `wrk.method = "POST"\nwrk.body = string.rep("x", ${shape.bodyBytes ?? 0})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`,
-    )
+  const lua = wrkScript(shape, o.connections)
+  if (lua) {
+    const script = join(o.dir, 'wrk.lua')
+    writeFileSync(script, lua)
     args.push('-s', script)
   }
   const [cmd, all] = pinned(o.cpus, 'wrk', [...args, `${o.url}${shape.path}`])
@@ -162,6 +161,24 @@ async function wrk(shape: HttpShape, o: LoadOptions): Promise<LoadResult> {
       number(/Non-2xx or 3xx responses: (\d+)/) +
       (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0),
   }
+}
+
+/**
+ * The Lua script for wrk, if the shape needs one: a POST body, or a pause before each request that
+ * holds the rate (the same pseudo-random sequence for every contender). wrk starts the latency
+ * clock when the request is written, so the pause is not part of it.
+ */
+export function wrkScript(shape: HttpShape, connections: number): string | undefined {
+  if (shape.method === 'POST') {
+    return `wrk.method = "POST"\nwrk.body = string.rep("x", ${shape.bodyBytes ?? 0})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`
+  }
+  if (shape.rate !== undefined) {
+    // Drawn at random around the mean: equal pauses would keep the connections in step, all sending
+    // at once, so that every request waited behind the rest of its burst.
+    const meanMs = (connections * 1000) / shape.rate
+    return `function delay()\n  return math.random(0, ${Math.round(2 * meanMs)})\nend\n`
+  }
+  return undefined
 }
 
 /** wrk's `1.23ms`, `456.00us`, `1.01s` in milliseconds. */

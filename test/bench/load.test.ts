@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { h2loadResult } from '../../bench/load.ts'
+import { h2loadResult, wrkScript } from '../../bench/load.ts'
 
 const summary = (done: number, succeeded: number, failed: number) => `finished in 2.00s, 1500.50 req/s, 1.61MB/s
 requests: ${done} total, ${done} started, ${done} done, ${succeeded} succeeded, ${failed} failed, 0 errored, 0 timeout
@@ -25,4 +25,15 @@ test('h2load output without a summary is an error that shows the output', () => 
     () => h2loadResult('connect: Connection refused\n', ''),
     /h2load printed no summary:\nconnect: Connection refused/,
   )
+})
+
+test('wrk holds a rate with pauses drawn around the mean its connections need', () => {
+  // 50 connections at 2000 req/s: each sends every 25 ms on average, pausing 0 to 50 ms at random.
+  assert.equal(wrkScript({ path: '/1k', rate: 2000 }, 50), 'function delay()\n  return math.random(0, 50)\nend\n')
+  assert.match(wrkScript({ path: '/1k', rate: 1000 }, 10) ?? '', /math\.random\(0, 20\)/)
+})
+
+test("wrk sends POST bodies of the shape's size, and needs no script for plain GETs", () => {
+  assert.match(wrkScript({ path: '/post', method: 'POST', bodyBytes: 16384 }, 50) ?? '', /string\.rep\("x", 16384\)/)
+  assert.equal(wrkScript({ path: '/1k' }, 50), undefined)
 })

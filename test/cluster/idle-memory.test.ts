@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { type TestContext, test } from 'node:test'
-import { reduceMemoryWhenIdle } from '../../src/cluster/idle-memory.ts'
+import { mallocTrim, reduceMemoryWhenIdle } from '../../src/cluster/idle-memory.ts'
 
 /**
  * Runs `reduceMemoryWhenIdle` over event loop `shares`, one per 100 ms interval, idle after 300 ms,
- * then stops it; returns the flags it set and its full collections, in order.
+ * then stops it; returns the flags it set, its full collections and its trims of malloc's heap, in order.
  */
 function flagsOver(t: TestContext, shares: number[], nodeFlags = ''): string[] {
   t.mock.timers.enable({ apis: ['setInterval'] })
@@ -15,6 +16,7 @@ function flagsOver(t: TestContext, shares: number[], nodeFlags = ''): string[] {
     utilization: () => shares.shift() ?? 0,
     setFlags: (flags) => set.push(flags),
     collect: () => set.push('(full collection)'),
+    trim: () => set.push('(trim)'),
     nodeFlags,
   })
   const intervals = shares.length
@@ -29,9 +31,11 @@ test('memory saver mode comes on after a quiet spell and goes off at the first b
   assert.deepEqual(flagsOver(t, [0.9, 0.05, 0.02, 0, 0.3, 0.2, 0.8, 0.05, 0.05, 0.05]), [
     '--memory-saver-mode',
     '(full collection)',
+    '(trim)',
     '--no-memory-saver-mode',
     '--memory-saver-mode',
     '(full collection)',
+    '(trim)',
     // Stopping leaves V8 as it found it.
     '--no-memory-saver-mode',
   ])
@@ -44,4 +48,51 @@ test('a quiet spell broken by a busy interval starts over', (t) => {
 test('an operator who set memory saver mode either way keeps it', (t) => {
   assert.deepEqual(flagsOver(t, [0, 0, 0, 0, 0.9, 0], '--memory-saver-mode'), [])
   assert.deepEqual(flagsOver(t, [0, 0, 0, 0, 0.9, 0], '--max-semi-space-size=1 --no-memory-saver-mode'), [])
+})
+
+test('malloc is trimmed again once memory saver mode has had 10 s for its own collections', (t) => {
+  // Idle after 3 intervals of 100 ms, then 100 intervals (10 s) more: a second trim, and no third.
+  const set = flagsOver(
+    t,
+    Array.from({ length: 3 + 100 + 50 }, () => 0),
+  )
+  assert.deepEqual(set, ['--memory-saver-mode', '(full collection)', '(trim)', '(trim)', '--no-memory-saver-mode'])
+})
+
+test("the trim gives back the free memory left between live allocations in malloc's heap", () => {
+  // A node process that fills malloc's heap with 64 KiB buffers, each followed by a small one it keeps, then frees
+  // the large ones: without a trim the heap keeps those pages, as after a load of large bodies.
+  const script = `
+    const { mallocTrim } = await import(${JSON.stringify(new URL('../../src/cluster/idle-memory.ts', import.meta.url).href)})
+    const rss = () => Number(/RssAnon:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]) / 1024
+    let large = [], kept = []
+    for (let i = 0; i < 2000; i++) { large.push(Buffer.allocUnsafeSlow(65536).fill(1)); kept.push(Buffer.allocUnsafeSlow(512).fill(1)) }
+    large = null
+    globalThis.gc(); globalThis.gc()
+    const before = rss()
+    mallocTrim()()
+    console.log(JSON.stringify({ before, after: rss(), kept: kept.length }))
+  `
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`,
+    ],
+    {
+      env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' },
+      encoding: 'utf8',
+    },
+  )
+  const { before, after } = JSON.parse(out) as { before: number; after: number }
+  // 2000 × 64 KiB is 125 MiB freed; most of it stays in the heap until the trim.
+  assert.ok(before > 100, `before the trim: ${before.toFixed(1)} MB`)
+  assert.ok(before - after > 80, `the trim gave back ${(before - after).toFixed(1)} MB (from ${before.toFixed(1)} MB)`)
+})
+
+test('without the addon, the trim does nothing and says nothing', () => {
+  const trim = mallocTrim('/nonexistent/malloc-trim.node')
+  assert.equal(trim(), undefined)
 })
