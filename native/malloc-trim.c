@@ -7,7 +7,6 @@
 // The few Node-API declarations it needs are written out here, so that it builds without node's
 // headers; the functions are node's own, found in the running node when the addon is loaded.
 #include <malloc.h>
-#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct napi_env__ *napi_env;
@@ -18,14 +17,13 @@ typedef napi_value (*napi_callback)(napi_env env, napi_callback_info info);
 extern int napi_create_function(napi_env env, const char *name, size_t length, napi_callback cb, void *data,
                                 napi_value *result);
 extern int napi_set_named_property(napi_env env, napi_value object, const char *name, napi_value value);
-extern int napi_get_boolean(napi_env env, bool value, napi_value *result);
 
-// true when memory was given back.
+// Returns undefined: whether glibc found pages to give back is of no use to the caller.
 static napi_value trim(napi_env env, napi_callback_info info) {
+  (void)env;
   (void)info;
-  napi_value released;
-  napi_get_boolean(env, malloc_trim(0) == 1, &released);
-  return released;
+  malloc_trim(0);
+  return NULL;
 }
 
 int node_api_module_get_api_version_v1(void) { return 8; }

@@ -37,7 +37,8 @@ const secondTrimAfterMs = 10_000
 
 /**
  * Turns V8's memory saver mode on once the event loop has been idle for 20 s, and off again within 250 ms of a load
- * that keeps it busy more than half the time, so that the memory a load made V8 take is given back after it. Returns
+ * that keeps it busy more than half the time, so that the memory a load made V8 take is given back after it; malloc's
+ * free pages are given back too, as the mode comes on and once more 10 s later. Returns
  * the function that stops this. Does nothing when the process was started with `--memory-saver-mode` either way,
  * since that setting is the operator's.
  *
@@ -130,12 +131,11 @@ function fullCollection(): void {
  * releases it.
  */
 export function mallocTrim(path = fileURLToPath(new URL('../../dist/malloc-trim.node', import.meta.url))): () => void {
-  const addon = { exports: {} as { trim?: () => boolean } }
+  const addon = { exports: {} as { trim?: () => void } }
   try {
     process.dlopen(addon, path)
   } catch {
-    return () => {}
+    // Not built here (no C compiler, or not glibc): Portico runs the same, holding more memory after a load.
   }
-  const trim = addon.exports.trim
-  return trim ? () => void trim() : () => {}
+  return addon.exports.trim ?? (() => {})
 }

@@ -10,7 +10,10 @@ const cli = new URL('../../src/cli.ts', import.meta.url).pathname
 // Portico runs as the `portico` command does: with the environment and node flags of its shebang line.
 const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0]!.split(' ')
 const nodeFlags = shebang.filter((word) => word.startsWith('--'))
-const shebangEnv = Object.fromEntries(shebang.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=')))
+/** The environment the `portico` command sets for node (malloc's settings). */
+export const shebangEnv = Object.fromEntries(
+  shebang.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=')),
+)
 
 /** A `portico` process started by a test. */
 export interface SpawnedPortico {
