@@ -5,8 +5,8 @@ import { mallocTrim, reduceMemoryWhenIdle } from '../../src/cluster/idle-memory.
 import { shebangEnv } from '../helpers/spawn.ts'
 
 /**
- * Runs `reduceMemoryWhenIdle` over event loop `shares`, one per 100 ms interval, idle after 300 ms,
- * then stops it; returns the flags it set, its full collections and its trims of malloc's heap, in order.
+ * Runs `reduceMemoryWhenIdle` over event loop `shares`, one per 100 ms interval, idle after 300 ms and
+ * busy again after 300 ms of light load, then stops it; returns the flags it set, its full collections and its trims of malloc's heap, in order.
  */
 function flagsOver(t: TestContext, shares: number[], nodeFlags = ''): string[] {
   t.mock.timers.enable({ apis: ['setInterval'] })
@@ -14,6 +14,7 @@ function flagsOver(t: TestContext, shares: number[], nodeFlags = ''): string[] {
   const stop = reduceMemoryWhenIdle({
     intervalMs: 100,
     idleAfterMs: 300,
+    lightLoadForMs: 300,
     utilization: () => shares.shift() ?? 0,
     setFlags: (flags) => set.push(flags),
     collect: () => set.push('(full collection)'),
@@ -38,6 +39,16 @@ test('memory saver mode comes on after a quiet spell and goes off at the first b
     '(full collection)',
     '(trim)',
     // Stopping leaves V8 as it found it.
+    '--no-memory-saver-mode',
+  ])
+})
+
+test('memory saver mode goes off when a light load lasts, and stays on through a short one', (t) => {
+  // On after three quiet intervals; two light ones (the saver's own collections) keep it; three in a row are a load.
+  assert.deepEqual(flagsOver(t, [0, 0, 0, 0.2, 0.3, 0.05, 0.2, 0.2, 0.2, 0.2]), [
+    '--memory-saver-mode',
+    '(full collection)',
+    '(trim)',
     '--no-memory-saver-mode',
   ])
 })
