@@ -157,6 +157,11 @@ export class Pool implements ProbeListener {
     return this.#servers
   }
 
+  /** Where the pool and its requests say what happens to them. */
+  get events(): EventLog {
+    return this.#events
+  }
+
   /** Requests in flight to this pool. */
   get inFlight(): number {
     return this.#inFlight

@@ -162,16 +162,20 @@ const retries = z
       .min(0)
       .max(1)
       .default(0.2)
-      .describe('Retries as a share of requests: each request earns this much of one retry. Default 0.2.'),
+      .describe(
+        "Retries under way at once, as a share of the pool's requests in flight (Envoy's budget_percent). Retries of requests that never reached a server are not counted. Default 0.2.",
+      ),
     budget_burst: z
       .number()
       .int()
       .min(0)
       .default(10)
-      .describe('Retries that may be spent at once before requests have earned them. Default 10.'),
+      .describe(
+        'Retries that may be under way at once however few requests are in flight: the floor of the budget. Default 10.',
+      ),
   })
   .describe(
-    'Retries of failed attempts on another server: always when the request never reached the server; after a reset or timeout only for idempotent methods, requests with Idempotency-Key, or requests whose body was not sent yet. Never once the response has started.',
+    'Retries of failed attempts on another server: always when the request never reached the server (free of the budget, and past `attempts` while a server is untried); after a reset or timeout only for idempotent methods or requests with Idempotency-Key, since a written request may have been acted on. Never once the response has started.',
   )
 
 const limits = z

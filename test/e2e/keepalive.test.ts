@@ -90,8 +90,8 @@ async function dropsSecondRequest(t: Parameters<typeof startRawBackend>[0]) {
   })
 }
 
-for (const method of ['GET', 'POST', 'DELETE']) {
-  test(`a ${method} without a body that meets a dropped keep-alive connection is retried on a fresh one`, async (t) => {
+for (const method of ['GET', 'DELETE']) {
+  test(`an idempotent ${method} that meets a dropped keep-alive connection is retried on a fresh one`, async (t) => {
     const backend = await dropsSecondRequest(t)
     const log = accessLogFile(t)
     const proxy = await startPortico(t, {
@@ -110,6 +110,14 @@ for (const method of ['GET', 'POST', 'DELETE']) {
     assert.equal(lines[1].retried, 'stale_connection')
   })
 }
+
+test('a POST without a body written on a keep-alive connection the backend then drops gets 502, never a replay (#21)', async (t) => {
+  const backend = await dropsSecondRequest(t)
+  const proxy = await startPortico(t, { pools: { b: { servers: [backend.address] } }, routes: [{ pool: 'b' }] })
+  assert.equal((await request(proxy.url)).status, 200)
+  assert.equal((await request(proxy.url, { method: 'POST' })).status, 502)
+  assert.equal(backend.connections(), 1)
+})
 
 test('a POST whose body was already sent on a dropped keep-alive connection gets 502, never a replay', async (t) => {
   const backend = await dropsSecondRequest(t)
