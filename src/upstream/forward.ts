@@ -8,6 +8,7 @@ import { classify } from './classify.ts'
 import type { HeaderRecord, ResponseHandler } from './h1/call.ts'
 import type { Pool, Ticket } from './pool.ts'
 import { idempotent, mayRetry } from './retry.ts'
+import type { RetryBudget } from './retry-budget.ts'
 import type { Server } from './server.ts'
 import { type ReuseWatch, socketReuse } from './socket-reuse.ts'
 
@@ -72,8 +73,8 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
   #out: Writable
   #released = false
-  /** Whether this attempt is a retry that the budget counts while it is under way. */
-  #charged = false
+  /** The retry budget that counts this attempt while it is under way, if it is a retry that costs. */
+  #budget: RetryBudget | undefined = undefined
   #onDrain: (() => void) | undefined
   /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
   #statusTrailers: Record<string, string> | undefined
@@ -121,6 +122,7 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
 
   /** The pool has no server for this exchange (Ticket). */
   fail(code: FailureCode, headers: Readonly<Record<string, string>>): void {
+    this.#settle()
     respondError(this.x, code, headers)
   }
 
@@ -196,11 +198,16 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     const body = replay ? null : this.#body
     const tried = this.tried ? [...this.tried, this.#server] : [this.#server]
     const charged = retryCost(x, code, pool, tried)
-    if (charged !== undefined && mayRetry(x, code, body) && (!charged || pool.retries.budget.begin(pool.inFlight))) {
+    const budget = pool.retries.budget
+    if (charged !== undefined && mayRetry(x, code, body) && (!charged || budget.begin(pool.inFlight))) {
       x.retried = code
       const next = replay ? x.body!.open() : this.#body
       const attempt = new Attempt(x, pool, next, tried, code === 'stale_connection')
-      attempt.#charged = charged
+      if (charged) {
+        attempt.#budget = budget
+        // A retry whose client leaves while it waits in the queue is neither started nor failed.
+        x.abort.signal.addEventListener('abort', () => attempt.#settle(), { once: true })
+      }
       pool.acquire(attempt)
       return
     }
@@ -215,10 +222,16 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     respondError(x, code)
   }
 
+  /** Ends this attempt's share of the retry budget, once, however the attempt ends. */
+  #settle(): void {
+    this.#budget?.end()
+    this.#budget = undefined
+  }
+
   #release(code: FailureCode | undefined): void {
     if (this.#released) return
     this.#released = true
-    if (this.#charged) this.#pool.retries.budget.end()
+    this.#settle()
     const x = this.x
     x.backendHeldMs = performance.now() - this.#sentAt
     if (x.attempt === this) x.attempt = undefined

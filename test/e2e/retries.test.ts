@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { createServer, type Socket } from 'node:net'
 import { test } from 'node:test'
 import type { ConfigInput } from '../../src/config/schema.ts'
+import { silentEvents } from '../../src/log/events.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
@@ -172,3 +173,29 @@ for (const buffered of [false, true]) {
     assert.deepEqual(posts, ['POST pay once'])
   })
 }
+
+test('a retry that finds no server gives its share of the budget back (#21)', async (t) => {
+  const bad = await resetting(t)
+  let back: (() => void) | undefined
+  const events = { ...silentEvents, info: (message: string) => message === 'server back from ejection' && back?.() }
+  const proxy = await startPortico(
+    t,
+    {
+      pools: {
+        web: {
+          servers: [bad.address],
+          outlier: { consecutive_failures: 1, base_ejection: '50ms', max_ejection: '50ms' },
+          retries: { budget: 0, budget_burst: 1 },
+        },
+      },
+      routes: [{ pool: 'web' }],
+    },
+    events,
+  )
+  // Each GET is reset, ejects the only server, and its retry finds none: 503, the budget spent and given back.
+  for (let i = 0; i < 3; i++) {
+    const returned = new Promise<void>((resolve) => (back = resolve))
+    assert.equal((await request(proxy.url)).status, 503)
+    await returned
+  }
+})
