@@ -3,8 +3,8 @@
  * access log's `outcome`. `status` 0 means nobody is left to answer. `retry` says when another
  * attempt on a different server is safe: `always` (the request never reached a backend),
  * `idempotent` (only for idempotent requests with nothing sent to the client yet) or `never`.
- * `stale_connection` is a reset on a reused keep-alive connection before any response: the server
- * never saw the request, so it is sent again once, on a fresh connection.
+ * `stale_connection` is a reset on a reused keep-alive connection before any response, when the
+ * request was never written or is idempotent: it is sent again once, on a fresh connection.
  */
 export const failures = {
   bad_request: { status: 400, source: 'client', retry: 'never', text: 'Bad Request' },

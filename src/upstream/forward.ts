@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream'
-import { type FailureCode, ProxyError } from '../errors.ts'
+import { type FailureCode, failures, ProxyError } from '../errors.ts'
 import type { Cancellable, Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
 import { trailersOnlyStatus } from '../listen/trailers-only-status.ts'
@@ -7,7 +7,8 @@ import { respondError, startResponse } from '../respond.ts'
 import { classify } from './classify.ts'
 import type { HeaderRecord, ResponseHandler } from './h1/call.ts'
 import type { Pool, Ticket } from './pool.ts'
-import { mayRetry } from './retry.ts'
+import { idempotent, mayRetry } from './retry.ts'
+import type { RetryBudget } from './retry-budget.ts'
 import type { Server } from './server.ts'
 import { type ReuseWatch, socketReuse } from './socket-reuse.ts'
 
@@ -23,6 +24,8 @@ interface Controller {
   rawTrailers?: RawFields | null | undefined
   /** Set by Portico's own client: whether the connection had carried a request before. */
   reused?: boolean
+  /** Set by Portico's own client: whether a byte of the request was written; unknown (undici) counts as written. */
+  written?: boolean
 }
 
 /**
@@ -33,18 +36,20 @@ interface Controller {
  */
 export function forward(x: Exchange, pool: Pool, body: Readable | Buffer | null): void {
   x.pool = pool
-  pool.retries.budget.earn()
   pool.acquire(new Attempt(x, pool, body, undefined, false))
 }
 
 /**
- * Whether a failed attempt met a keep-alive connection the server had already closed (USERS #1):
- * the connection had carried a request before, it was closed or reset, and not a byte of a
- * response came back. The server never saw this request, so it is sent again on a fresh
- * connection whatever its method, when its body can still be sent.
+ * Whether a failed attempt met a keep-alive connection the server had closed (USERS #1): the
+ * connection had carried a request before, it was closed or reset, and not a byte of a response
+ * came back. It is sent again on a fresh connection when that is safe: the connection was seen
+ * closed before the request's first byte was written (the server never got it), or the request
+ * is idempotent. A request written on it may have been read and acted on by a server that closed
+ * the connection before answering (#21), so any other request is never sent again.
  */
-function stale(code: FailureCode, reused: boolean, responded: boolean): boolean {
-  return code === 'backend_reset' && reused && !responded
+function stale(x: Exchange, code: FailureCode, reused: boolean, responded: boolean, written: boolean): boolean {
+  if (code !== 'backend_reset' || !reused || responded) return false
+  return !written || idempotent(x)
 }
 
 /**
@@ -68,6 +73,8 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
   #out: Writable
   #released = false
+  /** The retry budget that counts this attempt while it is under way, if it is a retry that costs. */
+  #budget: RetryBudget | undefined = undefined
   #onDrain: (() => void) | undefined
   /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
   #statusTrailers: Record<string, string> | undefined
@@ -115,6 +122,7 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
 
   /** The pool has no server for this exchange (Ticket). */
   fail(code: FailureCode, headers: Readonly<Record<string, string>>): void {
+    this.#settle()
     respondError(this.x, code, headers)
   }
 
@@ -177,34 +185,53 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     this.#out.end()
   }
 
-  onResponseError(_controller: Controller, err: Error): void {
+  onResponseError(controller: Controller | undefined, err: Error): void {
     const x = this.x
     let code = x.cancelled ? 'client_aborted' : classify(err)
-    if (stale(code, this.reused, this.#responded)) code = 'stale_connection'
+    // Portico's client says whether the request was written; undici does not, so it counts as written.
+    const written = controller === undefined ? false : (controller.written ?? true)
+    if (stale(x, code, this.reused, this.#responded, written)) code = 'stale_connection'
     this.#release(code)
     const pool = this.#pool
-    // A stale connection is retried whatever came before, and outside the budget: the retry goes on
-    // a fresh connection, which cannot be stale again.
     // A body kept whole (x.body) is sent again from its start: only the method decides then.
     const replay = x.body?.replayable === true
     const body = replay ? null : this.#body
-    const retry =
-      code === 'stale_connection'
-        ? mayRetry(x, code, body)
-        : x.attempts < pool.retries.attempts && mayRetry(x, code, body) && pool.retries.budget.spend()
-    if (retry) {
+    const tried = this.tried ? [...this.tried, this.#server] : [this.#server]
+    const charged = retryCost(x, code, pool, tried)
+    const budget = pool.retries.budget
+    if (charged !== undefined && mayRetry(x, code, body) && (!charged || budget.begin(pool.inFlight))) {
       x.retried = code
-      const tried = this.tried ? [...this.tried, this.#server] : [this.#server]
       const next = replay ? x.body!.open() : this.#body
-      pool.acquire(new Attempt(x, pool, next, tried, code === 'stale_connection'))
+      const attempt = new Attempt(x, pool, next, tried, code === 'stale_connection')
+      if (charged) {
+        attempt.#budget = budget
+        // A retry whose client leaves while it waits in the queue is neither started nor failed.
+        x.abort.signal.addEventListener('abort', () => attempt.#settle(), { once: true })
+      }
+      pool.acquire(attempt)
       return
     }
+    if (code === 'backend_reset' && this.reused && !this.#responded && written) {
+      pool.events.warn('request not retried: the server closed a reused connection after the request was written', {
+        pool: pool.name,
+        server: this.#server.address,
+        method: x.req.method,
+        hint: "keep keepalive.idle below the server's keep-alive timeout",
+      })
+    }
     respondError(x, code)
+  }
+
+  /** Ends this attempt's share of the retry budget, once, however the attempt ends. */
+  #settle(): void {
+    this.#budget?.end()
+    this.#budget = undefined
   }
 
   #release(code: FailureCode | undefined): void {
     if (this.#released) return
     this.#released = true
+    this.#settle()
     const x = this.x
     x.backendHeldMs = performance.now() - this.#sentAt
     if (x.attempt === this) x.attempt = undefined
@@ -215,6 +242,22 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
       latencyMs: x.backendMs >= 0 ? x.backendMs : undefined,
     })
   }
+}
+
+/**
+ * Whether another attempt may be made as far as counts go, and what it costs: undefined when
+ * none may, false when it is free, true when the retry budget must allow it. A request that
+ * never reached a server (refused, connect timeout, TLS failure, stale before its first byte
+ * was written) is free, and is tried past `attempts` while some server is still untried, so
+ * that dead servers alone never cost a client its answer. Any other retry counts against
+ * `attempts` and the budget; a stale connection's retry is free, as it goes on a fresh
+ * connection, which cannot be stale again.
+ */
+function retryCost(x: Exchange, code: FailureCode, pool: Pool, tried: readonly Server[]): boolean | undefined {
+  const free = code === 'stale_connection' || failures[code].retry === 'always'
+  if (x.attempts < pool.retries.attempts) return !free
+  if (code === 'stale_connection') return false
+  return free && tried.length < pool.servers.length ? false : undefined
 }
 
 function isFlat(fields: RawFields): fields is readonly (Buffer | string)[] {

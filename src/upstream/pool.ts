@@ -41,7 +41,10 @@ export interface PoolSettings {
   readonly slowStartMs: number
   /** Servers new to a pool that already served: they ramp up under slow start. */
   readonly joining: readonly Server[]
-  /** Below this share of usable primary servers, health is ignored (panic mode); 0 never panics. */
+  /**
+   * Below this share of healthy primary servers, with no healthy backup either, health is ignored
+   * (panic mode); 0, the default, never panics.
+   */
   readonly panicThreshold: number
   readonly active: ActiveCheckSettings | undefined
   /** Whether a server takes traffic before its first active check has answered. */
@@ -78,6 +81,8 @@ interface SharedVerdict {
   readonly health: Health
   /** What the check saw: `check passed`, `status 503`, `ECONNREFUSED`, … */
   readonly reason: string
+  /** Counts passing checks of a healthy server, so that each one reaches every process and ends an ejection there. */
+  readonly pass?: number
 }
 
 /**
@@ -113,10 +118,14 @@ export class Pool implements ProbeListener {
   #inFlight = 0
   /** Whether backups serve now: no primary is healthy. */
   #backupTurn = false
+  /** Whether the pick under way takes backups: their turn, or a retry that tried every usable primary. */
+  #pickBackups = false
   /** Whether health is ignored now: too few servers are healthy. */
   #panic = false
   /** The pool of the next Plan, once a reload has replaced this one: it took over the queue. */
   #successor: Pool | undefined
+  /** Passing checks shared so far, in the leader: each shared pass differs from the last. */
+  #passes = 0
   /** The servers the exchange being picked for has tried; set only during a pick. */
   #tried: readonly Server[] | undefined
 
@@ -157,6 +166,11 @@ export class Pool implements ProbeListener {
     return this.#servers
   }
 
+  /** Where the pool and its requests say what happens to them. */
+  get events(): EventLog {
+    return this.#events
+  }
+
   /** Requests in flight to this pool. */
   get inFlight(): number {
     return this.#inFlight
@@ -175,10 +189,18 @@ export class Pool implements ProbeListener {
     if (this.#inFlight >= this.#settings.maxInFlight) return undefined
     if (this.#settings.slowStartMs > 0) this.#ramp()
     this.#tried = tried
+    this.#pickBackups = this.#backupTurn
     let s = this.#balancer.pick(x, this.#usable)
     if (!s && tried !== undefined) {
+      // Every usable primary was tried (one is down and not yet out): a healthy backup takes the
+      // retry before a server that already failed this exchange is tried again.
+      if (!this.#backupTurn) {
+        this.#pickBackups = true
+        s = this.#balancer.pick(x, this.#usable)
+        this.#pickBackups = false
+      }
       this.#tried = undefined
-      s = this.#balancer.pick(x, this.#usable)
+      s ??= this.#balancer.pick(x, this.#usable)
     }
     this.#tried = undefined
     if (s) {
@@ -237,9 +259,15 @@ export class Pool implements ProbeListener {
   onProbe(server: Server, failure: string | undefined): void {
     const active = this.#settings.active!
     const health = checkVerdict(server.state, failure === undefined, active.rise, active.fall)
-    if (health === undefined) return
-    const verdict: SharedVerdict = { health, reason: failure ?? 'check passed' }
-    this.#shared.set(this.#healthKey + server.address, verdict)
+    if (health !== undefined) {
+      const verdict: SharedVerdict = { health, reason: failure ?? 'check passed' }
+      this.#shared.set(this.#healthKey + server.address, verdict)
+    } else if (failure === undefined && server.state.health === 'healthy') {
+      // A passing check ends a passive ejection, in whichever process made it (Envoy's default):
+      // the pass is shared too, though health did not change.
+      const verdict: SharedVerdict = { health: 'healthy', reason: 'check passed', pass: ++this.#passes }
+      this.#shared.set(this.#healthKey + server.address, verdict)
+    }
   }
 
   /**
@@ -315,7 +343,7 @@ export class Pool implements ProbeListener {
 
   #isUsable(s: Server): boolean {
     const state = s.state
-    if (s.backup !== this.#backupTurn || state.draining) return false
+    if (s.backup !== this.#pickBackups || state.draining) return false
     if (s.maxConns > 0 && state.inFlight >= s.maxConns) return false
     if (this.#tried?.includes(s)) return false
     return this.#panic ? this.#known(s) : this.#healthy(s)
@@ -362,9 +390,10 @@ export class Pool implements ProbeListener {
       }
     }
     this.#backupTurn = healthyPrimaries === 0 && healthyBackups > 0
-    // A pool whose checks have not all answered yet is starting up, not in panic.
+    // A pool whose checks have not all answered yet is starting up, not in panic; a healthy backup
+    // counts before panic, which would send requests to servers known to be down (#21).
     const panic =
-      !this.#backupTurn &&
+      healthyBackups === 0 &&
       unknownPrimaries === 0 &&
       primaries > 0 &&
       healthyPrimaries / primaries < this.#settings.panicThreshold
@@ -384,12 +413,14 @@ export class Pool implements ProbeListener {
     if (ejected >= allowed) return
     const failures = state.consecutiveFailures
     const reason = `${failures} consecutive failures, last ${result.code ?? `status ${result.status}`}`
-    state.ejectedUntil = now + forMs
+    const until = now + forMs
+    state.ejectedUntil = until
     state.ejections++
     state.changed('passive', reason)
     this.#events.warn('server ejected', { pool: this.name, server: s.address, reason, ejection_ms: forMs })
     this.#recount()
-    const timer = setTimeout(() => this.#return(s), forMs)
+    // An ejection that a passing check ended early, or a later one, is not this timer's to end.
+    const timer = setTimeout(() => state.ejectedUntil === until && this.#return(s), forMs)
     timer.unref()
   }
 
@@ -414,7 +445,13 @@ export class Pool implements ProbeListener {
     if (verdict === undefined) return
     const address = key.slice(this.#healthKey.length)
     const server = this.#servers.find((s) => s.address === address)
-    if (!server || server.state.health === verdict.health) return
+    if (!server) return
+    // A passing check ends an ejection at once (#21), as the server answers again.
+    if (verdict.health === 'healthy' && server.state.health === 'healthy') {
+      if (server.state.ejectedUntil !== 0) this.#return(server)
+      return
+    }
+    if (server.state.health === verdict.health) return
     const state = server.state
     state.health = verdict.health
     state.changed('active', verdict.reason, verdict.health === 'healthy' && state.ejectedUntil !== 0)
@@ -425,6 +462,7 @@ export class Pool implements ProbeListener {
       if (verdict.health === 'healthy') this.#events.info('server healthy', details)
       else this.#events.warn('server unhealthy', { ...details, reason: verdict.reason })
     }
+    if (verdict.health === 'healthy' && state.ejectedUntil !== 0) this.#return(server)
     this.#recount()
     this.#dispatch()
   }

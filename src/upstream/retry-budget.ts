@@ -1,29 +1,51 @@
 /**
- * Caps retries at a share of requests (a token bucket, as Finagle's RetryBudget): each request
- * earns `ratio` of a token, each retry spends a whole one, and the bucket holds at most `burst`
- * tokens and starts full. A sick pool therefore sees at most `ratio` extra load from retries,
- * never a retry storm.
+ * Caps the retries under way at once at a share of the requests in flight, with a floor (as
+ * Envoy's retry budget: `budget_percent` of active requests, at least `min_retry_concurrency`).
+ * A sick pool therefore sees at most `ratio` extra load from retries, never a retry storm, while
+ * a server that dies with many requests in flight gets them all retried on a busy pool. Retries
+ * of requests that never reached a server are not counted here at all.
+ *
+ * The budget is reached only through `begin` and `end`, so that it may be kept for the pool in
+ * this process or for the whole instance without its callers changing.
  */
 export class RetryBudget {
   readonly ratio: number
-  readonly burst: number
-  #tokens: number
+  readonly floor: number
+  #active = 0
 
-  constructor(ratio: number, burst: number) {
+  constructor(ratio: number, floor: number) {
     this.ratio = ratio
-    this.burst = burst
-    this.#tokens = burst
+    this.floor = floor
   }
 
-  /** A request began: earn its share. */
-  earn(): void {
-    this.#tokens = Math.min(this.burst, this.#tokens + this.ratio)
+  /** Retries started and not yet ended. */
+  get active(): number {
+    return this.#active
   }
 
-  /** Spends a token for one retry; false when the budget is spent. */
-  spend(): boolean {
-    if (this.#tokens < 1) return false
-    this.#tokens -= 1
+  /**
+   * Starts one retry if fewer than `max(floor, ratio × inFlight)` are under way, where `inFlight`
+   * counts the pool's requests in flight now; a started retry must call `end()` once it ends.
+   */
+  begin(inFlight: number): boolean {
+    if (this.#active >= Math.max(this.floor, this.ratio * inFlight)) return false
+    this.#active++
     return true
+  }
+
+  /** A retry that `begin` started ended, well or not. */
+  end(): void {
+    if (this.#active > 0) this.#active--
+  }
+
+  /** Kept for callers that count requests as they start; the budget follows requests in flight instead. */
+  earn(): void {}
+
+  /**
+   * For callers that retry only requests that never reached a server (websocket connects): such a
+   * retry is not counted, so this only says whether the budget's floor allows retries at all.
+   */
+  spend(): boolean {
+    return this.floor > 0 || this.ratio > 0
   }
 }

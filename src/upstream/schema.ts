@@ -18,7 +18,9 @@ const serverSchema = z.union([
     backup: z
       .boolean()
       .default(false)
-      .describe('Takes requests only while no other (primary) server is healthy. Default false.'),
+      .describe(
+        'Takes requests while no other (primary) server is healthy, and retries that every usable primary has already failed. A healthy backup keeps the pool out of panic mode. Default false.',
+      ),
   }),
 ])
 
@@ -141,7 +143,9 @@ const outlier = z
       .default(0.5)
       .describe('Largest share of the pool that may be ejected at once; one server always may. Default 0.5.'),
   })
-  .describe('Passive health: servers that fail requests in a row are taken out for a while.')
+  .describe(
+    'Passive health: servers that fail requests in a row are taken out for a while; with health_check, a passing check ends the ejection at once.',
+  )
 
 const retries = z
   .strictObject({
@@ -162,16 +166,20 @@ const retries = z
       .min(0)
       .max(1)
       .default(0.2)
-      .describe('Retries as a share of requests: each request earns this much of one retry. Default 0.2.'),
+      .describe(
+        "Retries under way at once, as a share of the pool's requests in flight (Envoy's budget_percent). Retries of requests that never reached a server are not counted. Default 0.2.",
+      ),
     budget_burst: z
       .number()
       .int()
       .min(0)
       .default(10)
-      .describe('Retries that may be spent at once before requests have earned them. Default 10.'),
+      .describe(
+        'Retries that may be under way at once however few requests are in flight: the floor of the budget. Default 10.',
+      ),
   })
   .describe(
-    'Retries of failed attempts on another server: always when the request never reached the server; after a reset or timeout only for idempotent methods, requests with Idempotency-Key, or requests whose body was not sent yet. Never once the response has started.',
+    'Retries of failed attempts on another server: always when the request never reached the server (free of the budget, and past `attempts` while a server is untried); after a reset or timeout only for idempotent methods or requests with Idempotency-Key, since a written request may have been acted on. Never once the response has started.',
   )
 
 const limits = z
@@ -241,9 +249,9 @@ export const poolSchema = z
       .number()
       .min(0)
       .max(1)
-      .default(0.5)
+      .default(0)
       .describe(
-        'When fewer than this share of servers is healthy, health is ignored and every checked server takes traffic (panic mode). 0 never panics. Default 0.5.',
+        'When fewer than this share of primary servers is healthy and no backup is healthy, health is ignored and every server takes traffic, down ones included (panic mode, for servers whose checks fail while they still serve); a request refused by a down server is still retried on another. 0 never panics. Default 0.',
       ),
     retries: retries.prefault({}),
     limits: limits.prefault({}),

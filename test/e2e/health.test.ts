@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { test } from 'node:test'
 import type { EventLog } from '../../src/log/events.ts'
 import { startBackend } from '../helpers/backend.ts'
+import { closedPort } from '../helpers/closed-port.ts'
 import { get } from '../helpers/http.ts'
 import { startPortico, testConfig } from '../helpers/portico.ts'
 
@@ -166,3 +167,32 @@ test('a reload keeps the health of servers it keeps', async (t) => {
   assert.equal(portico.plan().pools.get('web')!.servers[0]!.state, state)
   assert.equal((await get(portico.urls[0]!)).status, 200)
 })
+
+for (const checked of [false, true]) {
+  test(`with 2 of 3 servers down and a healthy backup, no request gets a 502${checked ? ', with active checks' : ''} (#21)`, async (t) => {
+    const good = await startBackend(t, 'good')
+    const backup = await startBackend(t, 'backup')
+    const check = checked ? { health_check: { path: '/', interval: '50ms', rise: 1, fall: 1 } } : {}
+    const portico = await startPortico(t, {
+      pools: {
+        web: {
+          servers: [await closedPort(), await closedPort(), good.address, { address: backup.address, backup: true }],
+          ...check,
+        },
+      },
+      routes: [{ pool: 'web' }],
+    })
+    const pool = portico.plan().pools.get('web')!
+    if (checked) while (pool.servers[2]!.state.health !== 'healthy') await once(good.server, 'request')
+    const statuses = new Map<number, number>()
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        for (let i = 0; i < 30; i++) {
+          const { status } = await get(portico.urls[0]!)
+          statuses.set(status, (statuses.get(status) ?? 0) + 1)
+        }
+      }),
+    )
+    assert.deepEqual([...statuses], [[200, 300]])
+  })
+}

@@ -13,6 +13,7 @@ interface Outcome {
   body: string
   trailers: string[] | undefined
   reused: boolean
+  written: boolean
   error: Error | undefined
 }
 
@@ -25,6 +26,7 @@ function send(client: H1Client, opts: Partial<DispatchOptions> = {}): Promise<Ou
       body: '',
       trailers: undefined,
       reused: false,
+      written: false,
       error: undefined,
     }
     client.dispatch(
@@ -44,7 +46,8 @@ function send(client: H1Client, opts: Partial<DispatchOptions> = {}): Promise<Ou
           out.trailers = call.rawTrailers
           resolve(out)
         },
-        onResponseError(_call: Call, err: Error) {
+        onResponseError(call: Call, err: Error) {
+          out.written = call.written
           out.error = err
           resolve(out)
         },
@@ -158,4 +161,22 @@ test('a streamed body of unknown length is sent chunked', async (t) => {
   assert.equal(reply.status, 204)
   assert.match(received, /transfer-encoding: chunked$/m)
   assert.equal(body, '6\r\nhello \r\n5\r\nworld\r\n0')
+})
+
+test('a request on a connection closed before its turn ended was never written; one closed after was (#21)', async (t) => {
+  const answerFirst = (socket: Socket, _head: string, index: number) => {
+    if (index === 0) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+  }
+  const before = (await clientFor(t, answerFirst)).client
+  assert.equal((await send(before)).status, 200)
+  const unsent = send(before, { method: 'POST' })
+  void before.destroy()
+  assert.deepEqual(await unsent.then((r) => [r.reused, r.written, r.error?.message]), [true, false, 'backend_reset'])
+
+  const after = (await clientFor(t, answerFirst)).client
+  assert.equal((await send(after)).status, 200)
+  const sent = send(after, { method: 'POST' })
+  await new Promise(setImmediate)
+  void after.destroy()
+  assert.deepEqual(await sent.then((r) => [r.reused, r.written]), [true, true])
 })

@@ -479,3 +479,65 @@ test('undrain puts a drained server back into rotation, and starts a request que
   assert.deepEqual([a.state.draining, a.state.reason?.source, a.state.reason?.detail], [false, 'admin', 'drain ended'])
   assert.equal(p.undrain('nowhere:1'), false)
 })
+
+test('a passing active check ends a passive ejection at once, in every process (#21)', (t) => {
+  const [leaderState, otherState] = twoProcesses()
+  const active = { intervalMs: 60_000, timeoutMs: 1000, rise: 1, fall: 1, http: undefined }
+  const settings = { ...base, active, outlier: { ...base.outlier, maxEjectedShare: 1 } }
+  const leaderServers = testServers([1, 1])
+  const otherServers = testServers([1, 1])
+  const leader = new Pool('web', leaderServers, roundRobin(leaderServers), settings, {
+    events: silentEvents,
+    shared: leaderState,
+  })
+  const other = new Pool('web', otherServers, roundRobin(otherServers), settings, {
+    events: silentEvents,
+    shared: otherState,
+  })
+  t.after(() => {
+    leader.stop()
+    other.stop()
+  })
+  leader.onProbe(leaderServers[0]!, undefined)
+  leader.onProbe(leaderServers[1]!, undefined)
+  // The other process alone sees a's requests fail, and ejects it for a minute.
+  const a = otherServers[0]!
+  for (let i = 0; i < 2; i++) {
+    a.state.inFlight++
+    other.release(a, refused)
+  }
+  assert.notEqual(a.state.ejectedUntil, 0)
+  assert.equal(other.pick(testExchange(), undefined)?.address, 'b:10001')
+  leader.onProbe(leaderServers[0]!, undefined)
+  assert.equal(a.state.ejectedUntil, 0)
+  assert.equal(a.state.consecutiveFailures, 0)
+  assert.equal(other.pick(testExchange(), undefined), a)
+})
+
+test('a healthy backup keeps a pool out of panic, and takes a retry once every usable primary was tried (#21)', () => {
+  const servers = [
+    ...testServers([1, 1, 1]),
+    ...testServers([1], { backup: true }).map((s) => ({ ...s, address: 'backup:1' })),
+  ]
+  const [a, b, c, backup] = servers as [Server, Server, Server, Server]
+  // Passive detection may eject one server of four: b is out, c is down but still in.
+  const p = pool(servers, { panicThreshold: 0.9, outlier: { ...base.outlier, maxEjectedShare: 0.25 } })
+  for (const s of [b, c]) {
+    for (let i = 0; i < 2; i++) {
+      s.state.inFlight++
+      p.release(s, refused)
+    }
+  }
+  assert.notEqual(b.state.ejectedUntil, 0)
+  assert.equal(c.state.ejectedUntil, 0)
+  const x = testExchange()
+  const seen = new Set<Server>()
+  for (let i = 0; i < 6; i++) {
+    const s = p.pick(x, undefined)!
+    seen.add(s)
+    p.release(s, { ok: true })
+  }
+  assert.deepEqual(seen, new Set([a, c]), 'no panic: the ejected server b takes nothing')
+  const retry = p.pick(x, [a, c])
+  assert.equal(retry, backup)
+})

@@ -46,6 +46,11 @@ export class Call {
   host: CallRunner
   /** Whether its connection had carried a request before it: an idle keep-alive connection, which the server may have closed. */
   reused = false
+  /**
+   * Whether a byte of the request went to the socket. A call that fails while this is false never
+   * reached the server: its connection was seen closed first, so it may be sent again whatever its method.
+   */
+  written = false
   /** The response's raw head fields, then its trailers: flat `[name, value, …]`. */
   rawHeaders: string[] | undefined = undefined
   rawTrailers: string[] | undefined = undefined

@@ -166,6 +166,7 @@ export class Connection implements CallRunner, BatchedWrite {
     if (body === null) this.#unsent.push(head.text, 'latin1')
     else if (Buffer.isBuffer(body)) this.#unsent.push(head.text, 'latin1', body, 'buffer')
     else {
+      call.written = true
       this.#writer.write(head.text)
       this.#stream(body, head.framing === 'chunked', head.length)
       return
@@ -175,7 +176,9 @@ export class Connection implements CallRunner, BatchedWrite {
 
   /** Writes the request held for the end of the turn (BatchedWrite), unless the connection closed since. */
   flushBatched(): void {
+    // A connection seen closed before this turn's end never got the request (Call.written).
     if (this.#closed) return
+    if (this.#call !== undefined) this.#call.written = true
     // A write libuv queued keeps its pieces until it is sent; a sent one leaves the list for reuse.
     if (this.#writer.writev(this.#unsent)) this.#unsent.length = 0
     else this.#unsent = []
