@@ -52,17 +52,14 @@ export class SocketWriter {
   /** Bytes of direct writes that libuv still holds. */
   inFlight = 0
   readonly #direct: boolean
-  readonly #drained: (() => void) | undefined
   /** A request object no write is using: every write the kernel takes at once leaves it free. */
   #spare: WriteReq | undefined = undefined
   /** Called once the queued direct writes have all been sent. */
   #waiting: (() => void)[] = []
 
-  /** `drained` is called when the last queued direct write has been sent. */
-  constructor(socket: Socket, drained?: () => void) {
+  constructor(socket: Socket) {
     this.socket = socket
     this.#direct = (socket as SocketInternals).encrypted !== true
-    this.#drained = drained
   }
 
   /**
@@ -74,7 +71,7 @@ export class SocketWriter {
     const socket = this.socket as SocketInternals
     const handle = this.#handle(socket)
     if (handle === undefined) {
-      socket.write(data, 'latin1', done)
+      socket.write(data, 'latin1', ifSent(done))
       return false
     }
     const req = this.#take(handle)
@@ -95,7 +92,7 @@ export class SocketWriter {
       socket.cork()
       const last = pieces.length - 2
       for (let i = 0; i < last; i += 2) socket.write(pieces[i]!, pieces[i + 1] as BufferEncoding)
-      socket.write(pieces[last]!, pieces[last + 1] as BufferEncoding, done)
+      socket.write(pieces[last]!, pieces[last + 1] as BufferEncoding, ifSent(done))
       socket.uncork()
       return false
     }
@@ -115,7 +112,7 @@ export class SocketWriter {
   whenSent(done: () => void): boolean {
     const socket = this.socket
     if (socket.writableLength !== 0) {
-      socket.write('', 'latin1', done)
+      socket.write('', 'latin1', ifSent(done))
       return false
     }
     if (this.inFlight === 0) return true
@@ -171,10 +168,16 @@ export class SocketWriter {
     }
     if (socket.destroyed) return
     done?.()
-    if (this.inFlight !== 0) return
-    if (this.#waiting.length > 0) for (const waiter of this.#waiting.splice(0)) waiter()
-    this.#drained?.()
+    if (this.inFlight === 0 && this.#waiting.length > 0) for (const waiter of this.#waiting.splice(0)) waiter()
   }
+}
+
+/**
+ * The stream's write callback for `done`: the stream calls it with the error of a failed write,
+ * which destroys the socket, and a writer's `done` is for sent bytes only.
+ */
+function ifSent(done: (() => void) | undefined): ((err?: Error | null) => void) | undefined {
+  return done && ((err) => err == null && done())
 }
 
 function newReq(writer: SocketWriter): WriteReq {

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { IncomingMessage } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createH2Server, type Http2ServerResponse } from 'node:http2'
+import { request as httpsRequest } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { headerRecord } from '../../src/listen/h1/request.ts'
 import { startBackend } from '../helpers/backend.ts'
+import { TestCa } from '../helpers/certs.ts'
 import { rawConnection, rawHttp } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 
@@ -121,4 +127,67 @@ test('a pipelined burst larger than a request head limit is answered whole and i
     bodies(reply),
     Array.from({ length: count }, (_, i) => `GET /${i} `),
   )
+})
+
+/** Writes `total` bytes of a known pattern to `res` in 16 KiB writes, waiting for 'drain' when asked. */
+function streamBody(res: ServerResponse | Http2ServerResponse, total: number): void {
+  const chunk = Buffer.alloc(16 * 1024, 'portico ')
+  let sent = 0
+  const pump = () => {
+    while (sent < total) {
+      sent += chunk.length
+      if (!(res as ServerResponse).write(chunk)) return void res.once('drain', pump)
+    }
+    res.end()
+  }
+  pump()
+}
+
+test('an HTTPS client that speaks HTTP/1.1 gets a large streamed body whole, from HTTP/1.1 and HTTP/2 backends (#21)', {
+  timeout: 60_000,
+}, async (t) => {
+  const total = 4 * 1024 * 1024
+  const expected = createHash('sha256').update(Buffer.alloc(total, 'portico ')).digest('hex')
+  const h1 = await startBackend(t, 'h1', (req, res) => {
+    if (req.url === '/length') res.setHeader('content-length', total)
+    streamBody(res, total)
+  })
+  const h2 = createH2Server((_req, res) => streamBody(res, total))
+  h2.listen(0, '127.0.0.1')
+  await once(h2, 'listening')
+  t.after(() => h2.close())
+  const ca = new TestCa(t)
+  const site = ca.issue('localhost', ['localhost'])
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', tls: { certificates: [site] } }],
+    pools: {
+      h1: { servers: [h1.address] },
+      h2: { servers: [`127.0.0.1:${(h2.address() as AddressInfo).port}`], protocol: 'h2' },
+    },
+    routes: [{ match: { path: '/h2' }, pool: 'h2' }, { pool: 'h1' }],
+  })
+  const { port } = new URL(proxy.url)
+  for (const path of ['/chunked', '/length', '/h2']) {
+    // Node's https offers no h2 by ALPN: the connection is HTTP/1.1 over TLS.
+    const req = httpsRequest({
+      host: '127.0.0.1',
+      port,
+      path,
+      servername: 'localhost',
+      ca: readFileSync(ca.cert),
+      agent: false,
+      signal: AbortSignal.timeout(20_000),
+    })
+    req.end()
+    const [res] = (await once(req, 'response')) as [IncomingMessage]
+    assert.equal(res.httpVersion, '1.1')
+    const hash = createHash('sha256')
+    let size = 0
+    for await (const chunk of res) {
+      hash.update(chunk as Buffer)
+      size += (chunk as Buffer).length
+    }
+    assert.equal(size, total, path)
+    assert.equal(hash.digest('hex'), expected, path)
+  }
 })

@@ -69,7 +69,7 @@ export class H1Connection implements ResponseOwner {
   constructor(host: ConnectionHost, socket: Socket) {
     this.#host = host
     this.socket = socket
-    this.#writer = new SocketWriter(socket, this.#onDrain)
+    this.#writer = new SocketWriter(socket)
     this.deadline = performance.now() + host.headersTimeoutMs()
     const parser = new HTTPParser()
     parser.initialize(HTTPParser.REQUEST, {}, host.maxHeaderBytes, HTTPParser.kLenientNone)
@@ -80,7 +80,6 @@ export class H1Connection implements ResponseOwner {
     socket.on('data', this.#onData)
     socket.on('end', this.#onEnd)
     socket.on('close', this.#onClose)
-    socket.on('drain', this.#onDrain)
     socket.on('error', ignore)
   }
 
@@ -125,7 +124,6 @@ export class H1Connection implements ResponseOwner {
     socket.off('data', this.#onData)
     socket.off('end', this.#onEnd)
     socket.off('close', this.#onClose)
-    socket.off('drain', this.#onDrain)
     socket.off('error', ignore)
     this.#parser.close()
     this.#host.closed(this)
@@ -228,14 +226,6 @@ export class H1Connection implements ResponseOwner {
     this.#response = undefined
     this.#detach()
     if (res !== undefined && !res.writableFinished) res.aborted()
-  }
-
-  readonly #onDrain = (): void => {
-    const res = this.#response
-    if (res?.needDrain) {
-      res.needDrain = false
-      res.emit('drain')
-    }
   }
 }
 

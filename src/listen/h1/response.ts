@@ -195,16 +195,25 @@ export class H1Response extends Stream implements BatchedWrite {
     batchWrite(this)
   }
 
+  /** What write() asked its writer to wait for has been sent: 'drain'. */
+  readonly #drained = (): void => {
+    if (this.destroyed || !this.needDrain) return
+    this.needDrain = false
+    this.emit('drain')
+  }
+
   /**
-   * Gives the socket what this turn wrote (BatchedWrite); once the response has ended, its end is
-   * heard when that is sent.
+   * Gives the socket what this turn wrote (BatchedWrite). Once that is sent, the response's end is
+   * heard if it has ended, else 'drain' is emitted if write() asked to wait. The 'drain' hangs on
+   * this write alone: the socket's own 'drain' comes only past its own, larger mark (64 KiB), and
+   * over TLS every write goes through the socket's stream, so nothing else would tell (#21).
    */
   flushBatched(): void {
     this.#flushing = false
     if (this.destroyed) return
     this.#piecesBytes = 0
     const pieces = this.#pieces
-    const done = this.writableEnded ? this.#flushed : undefined
+    const done = this.writableEnded ? this.#flushed : this.needDrain ? this.#drained : undefined
     let sent: boolean
     if (pieces.length === 0) sent = done === undefined || this.#writer.whenSent(done)
     else {
@@ -213,13 +222,7 @@ export class H1Response extends Stream implements BatchedWrite {
       if (sent) pieces.length = 0
       else this.#pieces = []
     }
-    if (!sent) return
-    if (done) done()
-    else if (this.needDrain) {
-      // The kernel took what write() had asked the writer to wait for.
-      this.needDrain = false
-      this.emit('drain')
-    }
+    if (sent) done?.()
   }
 }
 
