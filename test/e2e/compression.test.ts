@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
+import { connect as h2connect } from 'node:http2'
 import { test } from 'node:test'
 import { brotliDecompressSync, createGunzip, gunzipSync, gzipSync, zstdDecompressSync } from 'node:zlib'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
@@ -301,3 +303,65 @@ test('the access log counts the compressed bytes the client got', async (t) => {
   const [line] = await readLogRecords(proxy, log)
   assert.equal(line.bytes_out, reply.body.length)
 })
+
+/** A POST of `body` with `Content-Encoding: gzip` over HTTP/2 (h2c); resolves with the status and body. */
+async function h2Post(url: string, body: Buffer): Promise<{ status: number; body: string }> {
+  const session = h2connect(url)
+  session.on('error', () => {})
+  try {
+    const stream = session.request({ ':method': 'POST', ':path': '/', 'content-encoding': 'gzip' })
+    stream.end(body)
+    const [head] = (await once(stream, 'response')) as [Record<string, string | number>]
+    let text = ''
+    stream.on('data', (c: Buffer) => (text += c))
+    await once(stream, 'end')
+    return { status: Number(head[':status']), body: text }
+  } finally {
+    session.close()
+  }
+}
+
+for (const size of ['small', 'large'] as const) {
+  test(`a ${size} corrupt gzip request body gets 400 bad_encoding over HTTP/1.1 and HTTP/2, and is logged (#21)`, async (t) => {
+    const log = accessLogFile(t)
+    const backend = await startBackend(t, 'a', (req, res) => {
+      req.on('error', () => {})
+      req.on('end', () => res.end('ok'))
+      req.resume()
+    })
+    const proxy = await startPortico(t, {
+      access_log: { output: log, format: 'json' },
+      listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web', compression: { requests: {} } }],
+    })
+    // A valid gzip start, then bytes that are not deflate data: the decoder fails part way.
+    const valid = gzipSync(randomBytes(size === 'small' ? 100 : 4 * 1024 * 1024))
+    const corrupt = Buffer.concat([
+      valid.subarray(0, Math.min(valid.length, 64 * 1024)),
+      Buffer.alloc(size === 'small' ? 200 : 2 * 1024 * 1024, 0xff),
+    ])
+    const h1 = await fetchRaw(
+      proxy.url,
+      { 'content-encoding': 'gzip', 'content-length': corrupt.length },
+      'POST',
+      corrupt,
+    )
+    assert.equal(h1.status, 400)
+    assert.equal(h1.body.toString(), 'Bad Request\n')
+    const chunked = await fetchRaw(proxy.url, { 'content-encoding': 'gzip' }, 'POST', corrupt)
+    assert.equal(chunked.status, 400)
+    const h2 = await h2Post(proxy.url, corrupt)
+    assert.equal(h2.status, 400)
+    assert.equal(h2.body, 'Bad Request\n')
+    const records = await readLogRecords(proxy, log)
+    assert.deepEqual(
+      records.map((r) => [r.status, r.outcome]),
+      [
+        [400, 'bad_encoding'],
+        [400, 'bad_encoding'],
+        [400, 'bad_encoding'],
+      ],
+    )
+  })
+}
