@@ -8,6 +8,7 @@ import { brotliDecompressSync, createGunzip, gunzipSync, gzipSync, zstdDecompres
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { startRawBackend } from '../helpers/raw-backend.ts'
 
 /** A response with its body as bytes, as they came off the wire. */
 interface RawReply {
@@ -363,5 +364,60 @@ for (const size of ['small', 'large'] as const) {
         [400, 'bad_encoding'],
       ],
     )
+  })
+}
+
+/** How a GET ended for the client: its status and body, or `aborted` when the response was cut. */
+function outcomeOf(url: string, headers: OutgoingHttpHeaders, onData?: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => {
+        chunks.push(c)
+        onData?.()
+      })
+      res.on('error', () => resolve('aborted'))
+      res.on('aborted', () => resolve('aborted'))
+      res.on('end', () => resolve(`${res.statusCode} ${Buffer.concat(chunks).length}`))
+    })
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'ECONNRESET' ? 'reset before any answer' : String(err)),
+    )
+    req.end()
+  })
+}
+
+for (const compression of [true, false]) {
+  test(`a backend that resets after its head gives 502, ${compression ? 'with' : 'without'} compression, every time (#21)`, async (t) => {
+    const backend = await startRawBackend(t, (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n', () =>
+        socket.resetAndDestroy(),
+      )
+    })
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web', ...(compression ? { compression: {} } : {}) }],
+    })
+    const seen = []
+    for (let i = 0; i < 20; i++) seen.push(await outcomeOf(proxy.url, { 'accept-encoding': 'gzip' }))
+    assert.deepEqual(seen, Array(20).fill('502 12'))
+  })
+}
+
+for (const compression of [true, false]) {
+  test(`a backend that resets after some body bytes reached the client leaves an aborted response, ${compression ? 'with' : 'without'} compression (#21)`, async (t) => {
+    let reset: (() => void) | undefined
+    const backend = await startRawBackend(t, (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n')
+      socket.write(`1000\r\n${'x'.repeat(0x1000)}\r\n`)
+      reset = () => socket.resetAndDestroy()
+    })
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web', ...(compression ? { compression: {} } : {}) }],
+    })
+    const seen = []
+    for (let i = 0; i < 10; i++) seen.push(await outcomeOf(proxy.url, { 'accept-encoding': 'gzip' }, () => reset?.()))
+    assert.deepEqual(seen, Array(10).fill('aborted'))
   })
 }
