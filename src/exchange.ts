@@ -118,6 +118,11 @@ export class Exchange {
   spilledBytes = 0
   /** Milliseconds from the last dispatch until its backend connection was released; -1 when none was. */
   backendHeldMs = -1
+  /**
+   * A response whose head is held until its first body byte goes out (see startResponse); undefined
+   * when none is, or once the head went out.
+   */
+  held: HeldResponse | undefined = undefined
   /** The backend request under way, told to stop when the exchange is cancelled. */
   attempt: Cancellable | undefined = undefined
   #abort: AbortController | undefined = undefined
@@ -181,6 +186,14 @@ export class Exchange {
     this.#abort?.abort()
     this.attempt?.cancel()
   }
+}
+
+/** A response head not yet sent, and the body transforms behind it. */
+export interface HeldResponse {
+  /** Sends the head now: the first body byte or the end follows. */
+  send(): void
+  /** Drops the head and the body transforms, unsent: the exchange is answered otherwise. */
+  discard(): void
 }
 
 /** Work for an exchange that can be stopped half way, such as a backend request. */

@@ -28,11 +28,13 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
 
 /**
  * Ends an exchange that failed with `code`: sets the outcome and answers with the catalogue's
- * status. When the response has started, the connection is cut so that the client sees an aborted
- * response, never a truncated body presented as complete.
+ * status. When the response has started (a byte of it went to the client's connection), the
+ * connection is cut so that the client sees an aborted response, never a truncated body presented
+ * as complete. A head still held back (see startResponse) has not started it: it is dropped.
  */
 export function respondError(x: Exchange, code: FailureCode, headers?: Record<string, string>): void {
   x.outcome = code
+  x.held?.discard()
   const failure = failures[code]
   // Nobody to answer, or an answer already under way: cutting the connection is all that is left.
   if (failure.status === 0 || x.res.headersSent) {
@@ -61,10 +63,17 @@ export function closeIfBodyUnread(x: Exchange): void {
 
 /**
  * Starts a response to the client, from a backend or from Portico: runs the route's response
- * phases on the head (they may edit `headers`, a flat `[name, value, …]` list), writes the head,
- * and returns where the body goes: the response, or the first of the phases' transforms.
+ * phases on the head (they may edit `headers`, a flat `[name, value, …]` list), and returns where
+ * the body goes: the response, or the first of the phases' transforms. Body bytes that come out of
+ * the transforms count as `bytes_out`; a caller that writes to the response itself counts its own.
+ *
+ * With `hold`, an HTTP/1.1 head waits as `x.held` until the first body byte or the end goes out (a
+ * caller that writes to the response itself calls `x.held?.send()` first): until then nothing has
+ * reached the client, so a backend that fails now still gets its 502. Node and Portico's own
+ * HTTP/1.1 responses send the head with the first body bytes anyway, so holding it changes
+ * nothing on the wire. An HTTP/2 head goes out at once, as node sends HEADERS on writeHead.
  */
-export function startResponse(x: Exchange, status: number, headers: string[], reason?: string): Writable {
+export function startResponse(x: Exchange, status: number, headers: string[], reason?: string, hold = false): Writable {
   const phases = x.route?.responsePhases
   let chain: Duplex[] | undefined
   if (phases) {
@@ -73,12 +82,77 @@ export function startResponse(x: Exchange, status: number, headers: string[], re
       if (transform) (chain ??= []).push(transform)
     }
   }
-  writeResponseHead(x, status, headers, reason)
+  const held = hold && http1Response(x) !== undefined
+  if (!held) writeResponseHead(x, status, headers, reason)
   // Portico's own HTTP/1.1 response is a legacy writable stream, as node's is: pipe() and pipeline() take it.
-  const res = x.res as Writable
-  if (!chain) return res
-  pipeline([...chain, res], ignore)
+  if (!chain) {
+    if (held) x.held = new Delivery(x, [status, headers, reason], undefined)
+    return x.res as Writable
+  }
+  if (chain.length > 1) pipeline(chain, ignore)
+  const delivery = new Delivery(x, held ? [status, headers, reason] : undefined, chain[chain.length - 1]!)
+  if (held) x.held = delivery
   return chain[0]!
+}
+
+type Head = [status: number, headers: string[], reason: string | undefined]
+
+/**
+ * Carries a body from the last of the response phases' transforms to the client, with
+ * backpressure, counting what it hands over as `bytes_out`; sends a held head before the first
+ * byte or the end. A transform that fails, or closes short of its end, cuts the response; a client
+ * that goes away destroys the transforms, which frees their coders and temporary files.
+ */
+class Delivery {
+  readonly #x: Exchange
+  #head: Head | undefined
+  readonly #last: Duplex | undefined
+  #discarded = false
+
+  constructor(x: Exchange, head: Head | undefined, last: Duplex | undefined) {
+    this.#x = x
+    this.#head = head
+    this.#last = last
+    if (!last) return
+    const res = x.res as Writable
+    const resume = () => last.resume()
+    last.on('data', (chunk: Buffer) => {
+      this.send()
+      x.bytesOut += chunk.length
+      if (!res.write(chunk)) {
+        last.pause()
+        res.once('drain', resume)
+      }
+    })
+    last.once('end', () => {
+      this.send()
+      res.end()
+    })
+    // A failure shows as the close below; the listener keeps it from being thrown.
+    last.on('error', ignore)
+    last.once('close', () => {
+      if (!this.#discarded && !last.readableEnded) res.destroy()
+    })
+    res.once('close', () => last.destroy())
+  }
+
+  /** Sends the held head, if any (HeldResponse). */
+  send(): void {
+    const head = this.#head
+    if (head === undefined) return
+    this.#head = undefined
+    const x = this.#x
+    if (x.held === this) x.held = undefined
+    writeResponseHead(x, head[0], head[1], head[2])
+  }
+
+  /** Drops the held head and the transforms (HeldResponse). */
+  discard(): void {
+    this.#discarded = true
+    this.#head = undefined
+    if (this.#x.held === this) this.#x.held = undefined
+    this.#last?.destroy()
+  }
 }
 
 function ignore(): void {}

@@ -13,7 +13,7 @@ const response = z
       'Response bytes held in memory per exchange before spilling to a temporary file. Default "1MiB".',
     ).prefault('1MiB'),
     disk: size(
-      'Response bytes held in a temporary file per exchange; beyond this the response streams at the client\'s pace, holding the backend. 0 keeps it in memory only. Default "1GiB".',
+      'Response bytes written to a temporary file per exchange, in all (as nginx\'s proxy_max_temp_file_size); once that much has been written, the rest of the response streams at the client\'s pace, holding the backend. 0 keeps it in memory only. Default "1GiB".',
     ).prefault('1GiB'),
   })
   .describe(

@@ -16,7 +16,9 @@ const readSize = 64 * 1024
 /**
  * Takes a response body as fast as the backend sends it and gives it to the client at the
  * client's pace. Chunks are held in memory up to `memoryBytes`, then appended to a temporary file
- * holding up to `diskBytes`; while both are full, a chunk is taken only once the client has read
+ * that takes up to `diskBytes` in all, over the whole response (as nginx's
+ * `proxy_max_temp_file_size`): a client that catches up with the file does not earn it more. While
+ * memory is full and the file's allowance is spent, a chunk is taken only once the client has read
  * it (plain streaming with backpressure). Order is always kept: memory, then file, then overflow.
  * The temporary file is closed when the stream ends or is destroyed, whatever the cause.
  */
@@ -31,6 +33,8 @@ export class BufferStream extends Duplex {
   #fileEnd = 0
   /** Bytes the file holds for certain. */
   #fileWritten = 0
+  /** Bytes given to the file over the whole response: never more than `diskBytes`. */
+  #spilled = 0
   /** Bytes of the file already given to the client. */
   #fileRead = 0
   #fileReading = false
@@ -55,7 +59,7 @@ export class BufferStream extends Duplex {
         this.#pump()
         return
       }
-      if (this.#fileEnd + chunk.length <= this.#limits.diskBytes) {
+      if (this.#spilled + chunk.length <= this.#limits.diskBytes) {
         this.#spill(chunk, done)
         return
       }
@@ -109,6 +113,7 @@ export class BufferStream extends Duplex {
   #spill(chunk: Buffer, done: (err?: Error | null) => void): void {
     const at = this.#fileEnd
     this.#fileEnd += chunk.length
+    this.#spilled += chunk.length
     this.#x.spilledBytes += chunk.length
     this.#handle()
       .then((file) => file.write(chunk, 0, chunk.length, at))

@@ -1,4 +1,4 @@
-import { pipeline, type Readable } from 'node:stream'
+import { type Duplex, pipeline, type Readable } from 'node:stream'
 import { ProxyError } from '../errors.ts'
 import type { Exchange, RequestBody } from '../exchange.ts'
 import { bodyStream, hasBody } from '../http/has-body.ts'
@@ -20,7 +20,7 @@ const decoders = {
  * Builds the request phase that decodes a body sent with one `Content-Encoding` Portico knows
  * (gzip, deflate, br, zstd), for backends that cannot. The decoded body streams on without
  * Content-Encoding and Content-Length; past `maxDecodedBytes` the exchange fails with 413
- * (`body_too_large`), and a body that does not decode with 400. Other bodies pass untouched.
+ * (`body_too_large`), and a body that does not decode with 400 (`bad_encoding`). Other bodies pass untouched.
  * Counts decoded bytes as `bytes_in`.
  */
 export function compressRequest(maxDecodedBytes: number): RequestPhase {
@@ -44,13 +44,19 @@ class DecodedBody implements RequestBody {
   readonly replayable = false
   readonly #stream: Readable
 
-  constructor(x: Exchange, decoder: NodeJS.ReadWriteStream, maxBytes: number) {
+  constructor(x: Exchange, decoder: NodeJS.ReadWriteStream & Duplex, maxBytes: number) {
     x.bytesIn = 0
     const limit = new BodyLimit(x, maxBytes)
     this.#stream = limit
-    pipeline(bodyStream(x), decoder, limit, (err) => {
-      // A decoder error means the client sent something that is not what it says it is.
-      if (err && !(err instanceof ProxyError) && !x.req.destroyed) limit.destroy(new ProxyError('bad_request', err))
+    const source = bodyStream(x)
+    // A decoder error means the client sent something that is not what it says it is. Heard before
+    // pipeline() hears it, so the body fails with that code; the client's stream is left alone, so
+    // that the 400 can still reach it.
+    decoder.once('error', (err) => limit.destroy(new ProxyError('bad_encoding', err)))
+    source.once('error', (err) => limit.destroy(err))
+    source.pipe(decoder)
+    pipeline(decoder, limit, (err) => {
+      if (err) source.unpipe(decoder)
     })
   }
 

@@ -1,6 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import type { BrotliCompress, Gzip, ZstdCompress } from 'node:zlib'
-import type { Exchange } from '../exchange.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { Coding } from './compress-schema.ts'
 
@@ -11,31 +10,23 @@ type Engine = Gzip | BrotliCompress | ZstdCompress
  * coder has consumed the one before and the client side has room. Whenever the backend pauses
  * (no more input in this turn of the event loop), the coder is flushed, so a streamed response
  * such as server-sent events reaches the client event by event, not held in the coder's buffer.
- * `x.bytesOut` ends up counting the encoded bytes, the ones the client gets.
  */
 export class CompressStream extends Transform {
-  readonly #x: Exchange
   readonly #engine: Engine
   readonly #flushKind: number | undefined
   #flushQueued = false
 
   /** `level` is the gzip level, Brotli quality or zstd level; `sizeHint` the body length if known. */
-  constructor(x: Exchange, coding: Coding, level: number, sizeHint: number | undefined) {
+  constructor(coding: Coding, level: number, sizeHint: number | undefined) {
     super()
-    this.#x = x
     this.#engine = engine(coding, level, sizeHint)
     // gzip's default flush resets the dictionary; a sync flush keeps it, so the ratio holds.
     this.#flushKind = coding === 'gzip' ? lazyBuiltin('node:zlib').constants.Z_SYNC_FLUSH : undefined
-    this.#engine.on('data', (chunk: Buffer) => {
-      x.bytesOut += chunk.length
-      this.push(chunk)
-    })
+    this.#engine.on('data', (chunk: Buffer) => this.push(chunk))
     this.#engine.on('error', (err) => this.destroy(err))
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    // The forwarder counted this chunk as it came from the backend; the encoded output counts instead.
-    this.#x.bytesOut -= chunk.length
     this.#engine.write(chunk, done)
     if (this.#flushQueued) return
     this.#flushQueued = true

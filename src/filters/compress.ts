@@ -72,7 +72,7 @@ class CompressPhase implements ResponsePhase {
     }
     dropHeaders(headers, dropped)
     headers.push('content-encoding', coding)
-    return new CompressStream(x, coding, this.#config.levels[coding], length)
+    return new CompressStream(coding, this.#config.levels[coding], length)
   }
 }
 

@@ -161,7 +161,8 @@ function send(x: Exchange, file: string, { handle, stats }: OpenFile): void {
   }
   const stream = handle.createReadStream({ start, end })
   pipeline(stream, out, () => {
-    x.bytesOut += stream.bytesRead
+    // Through response transforms, the bytes that come out of them count instead.
+    if (out === x.res) x.bytesOut += stream.bytesRead
   })
 }
 

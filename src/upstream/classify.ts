@@ -24,6 +24,10 @@ export function classify(err: unknown): FailureCode {
     case 'EPIPE':
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
+    // An HTTP/2 connection that ended (a TLS alert after the handshake, as TLS 1.3 sends when the
+    // server refuses Portico's client certificate, or a GOAWAY) before the stream could open.
+    case 'ERR_HTTP2_INVALID_SESSION':
+    case 'ERR_HTTP2_GOAWAY_SESSION':
       return 'backend_reset'
     case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':

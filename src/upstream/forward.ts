@@ -160,12 +160,16 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     if (parsed.trailer !== undefined && !trailersCanFollow(x, statusCode, parsed)) dropTrailerHeader(headers)
     if (x.setCookie) headers.push('set-cookie', x.setCookie)
     if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
-    this.#out = startResponse(x, statusCode, headers, statusMessage)
+    this.#out = startResponse(x, statusCode, headers, statusMessage, true)
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     const x = this.x
-    x.bytesOut += chunk.length
+    if (this.#out === x.res) {
+      // Straight to the client: the held head goes first. Through transforms, they see to both.
+      x.held?.send()
+      x.bytesOut += chunk.length
+    }
     if (!this.#out.write(chunk)) {
       controller.pause()
       this.#onDrain ??= () => this.#controller?.resume()
@@ -182,11 +186,14 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
       if (trailers.length > 0) this.x.res.addTrailers(trailerFields(trailers))
     }
     if (this.#statusTrailers) this.x.res.addTrailers(this.#statusTrailers)
+    if (this.#out === this.x.res) this.x.held?.send()
     this.#out.end()
   }
 
   onResponseError(controller: Controller | undefined, err: Error): void {
     const x = this.x
+    // A head held back has not reached the client: drop it, for a retry or an answer of its own.
+    x.held?.discard()
     let code = x.cancelled ? 'client_aborted' : classify(err)
     // Portico's client says whether the request was written; undici does not, so it counts as written.
     const written = controller === undefined ? false : (controller.written ?? true)

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -252,3 +254,84 @@ test('an access log file that cannot be opened stops the start with a clear erro
   assert.match(portico.output(), new RegExp(`could not start: .*${missing.replaceAll('/', '\\/')}`))
   assert.doesNotMatch(portico.output(), /listening on/)
 })
+
+// A client that reads `limit` bytes through a 4 KiB receive buffer, prints how many it read, and
+// goes away when told to (a line on its stdin). Perl, because Node cannot set SO_RCVBUF: on loopback the kernel would otherwise hold
+// tens of megabytes the client never reads.
+const earlyLeaver = `
+use strict; use Socket qw(:all);
+my ($port, $limit, $coding) = @ARGV; $| = 1;
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+setsockopt($s, SOL_SOCKET, SO_RCVBUF, pack('i', 4096)) or die "SO_RCVBUF: $!";
+connect($s, pack_sockaddr_in($port, inet_aton('127.0.0.1'))) or die "connect: $!";
+syswrite($s, "GET / HTTP/1.1\\r\\nhost: app.example\\r\\naccept-encoding: $coding\\r\\n\\r\\n");
+my $total = 0;
+while ($total < $limit) {
+  my $n = sysread($s, my $buf, 65536);
+  next if !defined $n && $!{EINTR};
+  last if !$n;
+  $total += $n;
+}
+print "$total\\n";
+<STDIN>;
+`
+
+for (const route of ['plain', 'buffered', 'compressed'] as const) {
+  test(`bytes_out of a client that leaves early is at most what it read plus socket buffers, ${route} (#21)`, {
+    timeout: 30_000,
+  }, async (t) => {
+    const size = 32 * 1024 * 1024
+    let backendDone!: () => void
+    const done = new Promise<void>((r) => (backendDone = r))
+    const backend = await startBackend(t, 'big', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': size })
+      res.on('finish', backendDone)
+      // Random bytes: compression cannot shrink them, so compressed counts compare with read ones.
+      const chunk = randomBytes(64 * 1024)
+      let sent = 0
+      const more = () => {
+        while (sent < size) {
+          sent += chunk.length
+          if (!res.write(chunk)) return void res.once('drain', more)
+        }
+        res.end()
+      }
+      more()
+    })
+    const file = accessLogFile(t)
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [
+        {
+          pool: 'web',
+          ...(route === 'buffered' && { buffering: { response: { memory: '1MiB', disk: '64MiB' } } }),
+          ...(route === 'compressed' && { compression: { types: ['text/plain'] } }),
+        },
+      ],
+      access_log: { output: file, format: 'json' },
+    })
+    const coding = route === 'compressed' ? 'gzip' : 'identity'
+    const child = spawn('perl', ['-e', earlyLeaver, new URL(proxy.url).port, String(256 * 1024), coding], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    t.after(() => child.kill())
+    let printed = ''
+    child.stdout.on('data', (c: Buffer) => (printed += c))
+    await once(child.stdout, 'data')
+    // A buffered response is all in Portico by then; the others wait for the client.
+    if (route === 'buffered') await done
+    child.stdin.end('\n')
+    await once(child, 'exit')
+    const read = Number(printed)
+    assert.ok(read >= 256 * 1024)
+    // The exchange ends when Portico hears of the client's going.
+    for (let i = 0; i < 1000 && readFileSync(file, 'utf8') === ''; i++) await new Promise((r) => setTimeout(r, 10))
+    const [line] = await readLogRecords(proxy, file)
+    assert.equal(line?.outcome, 'client_aborted')
+    // What the client read, what Portico's send buffer can hold at most (tcp_wmem's maximum), the
+    // client's small receive buffer (64 KiB is ample), and what Portico queues (under 128 KiB).
+    const sendBuffer = Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2])
+    const bound = read + sendBuffer + 64 * 1024 + 128 * 1024
+    assert.ok(line!.bytes_out <= bound, `bytes_out ${line!.bytes_out} > ${bound}`)
+  })
+}

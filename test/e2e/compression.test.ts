@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
+import { connect as h2connect } from 'node:http2'
 import { test } from 'node:test'
 import { brotliDecompressSync, createGunzip, gunzipSync, gzipSync, zstdDecompressSync } from 'node:zlib'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { startRawBackend } from '../helpers/raw-backend.ts'
 
 /** A response with its body as bytes, as they came off the wire. */
 interface RawReply {
@@ -301,3 +304,120 @@ test('the access log counts the compressed bytes the client got', async (t) => {
   const [line] = await readLogRecords(proxy, log)
   assert.equal(line.bytes_out, reply.body.length)
 })
+
+/** A POST of `body` with `Content-Encoding: gzip` over HTTP/2 (h2c); resolves with the status and body. */
+async function h2Post(url: string, body: Buffer): Promise<{ status: number; body: string }> {
+  const session = h2connect(url)
+  session.on('error', () => {})
+  try {
+    const stream = session.request({ ':method': 'POST', ':path': '/', 'content-encoding': 'gzip' })
+    stream.end(body)
+    const [head] = (await once(stream, 'response')) as [Record<string, string | number>]
+    let text = ''
+    stream.on('data', (c: Buffer) => (text += c))
+    await once(stream, 'end')
+    return { status: Number(head[':status']), body: text }
+  } finally {
+    session.close()
+  }
+}
+
+for (const size of ['small', 'large'] as const) {
+  test(`a ${size} corrupt gzip request body gets 400 bad_encoding over HTTP/1.1 and HTTP/2, and is logged (#21)`, async (t) => {
+    const log = accessLogFile(t)
+    const backend = await startBackend(t, 'a', (req, res) => {
+      req.on('error', () => {})
+      req.on('end', () => res.end('ok'))
+      req.resume()
+    })
+    const proxy = await startPortico(t, {
+      access_log: { output: log, format: 'json' },
+      listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web', compression: { requests: {} } }],
+    })
+    // A valid gzip start, then bytes that are not deflate data: the decoder fails part way.
+    const valid = gzipSync(randomBytes(size === 'small' ? 100 : 4 * 1024 * 1024))
+    const corrupt = Buffer.concat([
+      valid.subarray(0, Math.min(valid.length, 64 * 1024)),
+      Buffer.alloc(size === 'small' ? 200 : 2 * 1024 * 1024, 0xff),
+    ])
+    const h1 = await fetchRaw(
+      proxy.url,
+      { 'content-encoding': 'gzip', 'content-length': corrupt.length },
+      'POST',
+      corrupt,
+    )
+    assert.equal(h1.status, 400)
+    assert.equal(h1.body.toString(), 'Bad Request\n')
+    const chunked = await fetchRaw(proxy.url, { 'content-encoding': 'gzip' }, 'POST', corrupt)
+    assert.equal(chunked.status, 400)
+    const h2 = await h2Post(proxy.url, corrupt)
+    assert.equal(h2.status, 400)
+    assert.equal(h2.body, 'Bad Request\n')
+    const records = await readLogRecords(proxy, log)
+    assert.deepEqual(
+      records.map((r) => [r.status, r.outcome]),
+      [
+        [400, 'bad_encoding'],
+        [400, 'bad_encoding'],
+        [400, 'bad_encoding'],
+      ],
+    )
+  })
+}
+
+/** How a GET ended for the client: its status and body, or `aborted` when the response was cut. */
+function outcomeOf(url: string, headers: OutgoingHttpHeaders, onData?: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => {
+        chunks.push(c)
+        onData?.()
+      })
+      res.on('error', () => resolve('aborted'))
+      res.on('aborted', () => resolve('aborted'))
+      res.on('end', () => resolve(`${res.statusCode} ${Buffer.concat(chunks).length}`))
+    })
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'ECONNRESET' ? 'reset before any answer' : String(err)),
+    )
+    req.end()
+  })
+}
+
+for (const compression of [true, false]) {
+  test(`a backend that resets after its head gives 502, ${compression ? 'with' : 'without'} compression, every time (#21)`, async (t) => {
+    const backend = await startRawBackend(t, (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n', () =>
+        socket.resetAndDestroy(),
+      )
+    })
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web', ...(compression ? { compression: {} } : {}) }],
+    })
+    const seen = []
+    for (let i = 0; i < 20; i++) seen.push(await outcomeOf(proxy.url, { 'accept-encoding': 'gzip' }))
+    assert.deepEqual(seen, Array(20).fill('502 12'))
+  })
+}
+
+for (const compression of [true, false]) {
+  test(`a backend that resets after some body bytes reached the client leaves an aborted response, ${compression ? 'with' : 'without'} compression (#21)`, async (t) => {
+    let reset: (() => void) | undefined
+    const backend = await startRawBackend(t, (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n')
+      socket.write(`1000\r\n${'x'.repeat(0x1000)}\r\n`)
+      reset = () => socket.resetAndDestroy()
+    })
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web', ...(compression ? { compression: {} } : {}) }],
+    })
+    const seen = []
+    for (let i = 0; i < 10; i++) seen.push(await outcomeOf(proxy.url, { 'accept-encoding': 'gzip' }, () => reset?.()))
+    assert.deepEqual(seen, Array(10).fill('aborted'))
+  })
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { createSecureServer } from 'node:http2'
 import { createServer, request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { type TestContext, test } from 'node:test'
@@ -139,3 +140,48 @@ test('a listener that requires client certificates refuses clients without one, 
   assert.equal(lines[0]?.client_subject, 'O=Portico Tests,CN=alice')
   assert.equal(lines[1]?.client_subject, undefined)
 })
+
+for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+  test(`a backend that demands a client certificate Portico does not send gives 502 backend_tls, never 500, over ${version} (#21)`, async (t) => {
+    const ca = new TestCa(t)
+    const site = ca.issue('backend.internal', ['backend.internal'])
+    const tls = {
+      cert: readFileSync(site.cert),
+      key: readFileSync(site.key),
+      ca: readFileSync(ca.cert),
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: version,
+      maxVersion: version,
+    }
+    const h1 = createServer(tls, (_req, res) => res.end('never'))
+    const h2 = createSecureServer({ ...tls, allowHTTP1: true }, (_req, res) => res.end('never'))
+    for (const server of [h1, h2]) {
+      server.listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      t.after(() => server.close())
+    }
+    t.after(() => h1.closeAllConnections())
+    const address = (s: { address(): unknown }) => `127.0.0.1:${(s.address() as AddressInfo).port}`
+    const log = accessLogFile(t)
+    const pool = { tls: { ca: ca.cert, server_name: 'backend.internal' } }
+    const proxy = await startPortico(t, {
+      access_log: { output: log, format: 'json' },
+      pools: {
+        http1: { servers: [address(h1)], ...pool },
+        h2: { servers: [address(h2)], protocol: 'h2', ...pool },
+      },
+      routes: [{ match: { path: '/h2' }, pool: 'h2' }, { pool: 'http1' }],
+    })
+    const statuses = []
+    for (const path of ['/', '/', '/', '/h2', '/h2', '/h2']) statuses.push((await get(`${proxy.url}${path}`)).status)
+    assert.deepEqual(statuses, [502, 502, 502, 502, 502, 502])
+    const records = await readLogRecords(proxy, log)
+    // Over HTTP/2 and TLS 1.3 the alert ends a connection undici keeps: the request then fails as
+    // on a stale connection and is tried once more on a fresh one, which meets the alert again.
+    assert.deepEqual(
+      records.map((r) => r.outcome),
+      Array(6).fill('backend_tls'),
+    )
+  })
+}

@@ -106,3 +106,25 @@ test('destroying the stream mid-body closes its temporary file', async (t) => {
   stream.destroy()
   await allClosed(dir)
 })
+
+test('the temporary file takes at most diskBytes in all, also when the reader catches up between bursts (#21)', async (t) => {
+  const { stream, x } = setup(t, 64 * 1024, 1024 * 1024)
+  const input = chunks(64, 64 * 1024)
+  const out: Buffer[] = []
+  let read = 0
+  // Four bursts of 1 MiB written with nobody reading; then the reader catches up with all of it.
+  for (let burst = 0; burst < 4; burst++) {
+    for (const c of input.slice(burst * 16, burst * 16 + 16)) stream.write(c)
+    while (read < (burst + 1) * 1024 * 1024) {
+      const c = stream.read() as Buffer | null
+      if (c === null) await once(stream, 'readable')
+      else {
+        out.push(c)
+        read += c.length
+      }
+    }
+  }
+  assert.ok(x.spilledBytes <= 1024 * 1024, `${x.spilledBytes} bytes spilled`)
+  assert.ok(x.spilledBytes > 0)
+  assert.deepEqual(Buffer.concat(out), Buffer.concat(input))
+})

@@ -25,6 +25,7 @@ export function localReply(x: Exchange, status: number, headers: string[], body:
     out.end()
     return
   }
-  x.bytesOut += payload.length
+  // Through response transforms, the bytes that come out of them count instead.
+  if (out === x.res) x.bytesOut += payload.length
   out.end(payload)
 }
