@@ -10,6 +10,7 @@ import { bodyStream, hasBody } from './http/has-body.ts'
 import { validHost } from './http/valid-host.ts'
 import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
+import { normaliseTarget } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import { forward } from './upstream/forward.ts'
 import { tunnel } from './upstream/websocket.ts'
@@ -90,6 +91,10 @@ function admit(plan: Plan, x: Exchange): Route | undefined {
   if (x.req.method === 'CONNECT') return void respondError(x, 'method_not_allowed', { allow: allowed })
   if (x.path.length > plan.client.maxUriBytes) return void respondError(x, 'uri_too_long')
   if (!toOriginForm(x)) return void respondError(x, 'bad_request')
+  // Routes match, and the backend receives, one normalised path (docs/routing.md).
+  const target = normaliseTarget(x.path, x.paths)
+  if (target === undefined) return void respondError(x, 'bad_request')
+  x.path = target
   if (!validHost(x.req.rawHeaders, x.authority)) return void respondError(x, 'bad_request')
 
   // Who the client is, before any route looks: behind trusted proxies, what they say it is.
