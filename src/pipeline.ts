@@ -8,6 +8,8 @@ import { BodyLimit } from './filters/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
 import { bodyStream, hasBody } from './http/has-body.ts'
 import { validHost } from './http/valid-host.ts'
+import { servedVersion } from './http/version.ts'
+import { isClosing } from './listen/closing.ts'
 import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
 import { normaliseTarget } from './route/routing-path.ts'
@@ -88,7 +90,10 @@ function runRequestPhases(plan: Plan, x: Exchange, route: Route, from: number, n
 
 /** Guards and routing; returns the route, or undefined when the exchange was answered. */
 function admit(plan: Plan, x: Exchange): Route | undefined {
+  // Read on a connection whose last answer is under way (pipelined behind a 400): never served.
+  if (isClosing(x.req.socket)) return undefined
   if (x.req.method === 'CONNECT') return void respondError(x, 'method_not_allowed', { allow: allowed })
+  if (!servedVersion(x.req)) return void respondError(x, 'bad_request')
   if (x.path.length > plan.client.maxUriBytes) return void respondError(x, 'uri_too_long')
   if (!toOriginForm(x)) return void respondError(x, 'bad_request')
   // Routes match, and the backend receives, one normalised path (docs/routing.md).
