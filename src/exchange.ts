@@ -28,6 +28,8 @@ export interface Arrival {
   readonly listener: ListenerStatus
   /** How the listener normalises request paths. */
   readonly paths: PathRules
+  /** Whether the listener passes on header fields whose names contain `_`. */
+  readonly underscoresInHeaders: boolean
 }
 
 /** What a listener tells the exchanges it took, as it changes. */
@@ -90,6 +92,8 @@ export class Exchange {
   readonly listener: ListenerStatus
   /** How its listener normalises request paths (`paths`). */
   readonly paths: PathRules
+  /** Whether its listener passes on header fields whose names contain `_`. */
+  readonly underscoresInHeaders: boolean
   /** The Host header value (or the authority of an absolute-form target), as received. */
   authority: string
   /**
@@ -142,6 +146,7 @@ export class Exchange {
     this.hsts = arrival.hsts
     this.listener = arrival.listener
     this.paths = arrival.paths
+    this.underscoresInHeaders = arrival.underscoresInHeaders
     const socket = req.socket
     const peer = arrival.peer
     this.peerAddress = peer?.address ?? socket.remoteAddress ?? ''

@@ -7,6 +7,7 @@ import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
 import { bodyStream, hasBody } from './http/has-body.ts'
+import { dropUnderscoreFields } from './http/underscore-fields.ts'
 import { validHost } from './http/valid-host.ts'
 import { servedVersion } from './http/version.ts'
 import { isClosing } from './listen/closing.ts'
@@ -101,6 +102,7 @@ function admit(plan: Plan, x: Exchange): Route | undefined {
   if (target === undefined) return void respondError(x, 'bad_request')
   x.path = target
   if (!validHost(x.req.rawHeaders, x.authority)) return void respondError(x, 'bad_request')
+  if (!x.underscoresInHeaders) dropUnderscoreFields(x.req)
 
   // Who the client is, before any route looks: behind trusted proxies, what they say it is.
   if (x.trusted) x.clientAddress = clientAddress(x.req.headers, x.peerAddress, plan.trusted)

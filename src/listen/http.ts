@@ -109,8 +109,9 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   // A plain connection without PROXY protocol has nothing of its own to say: one of two shared arrivals.
   const plain = !secure && !proxyProtocol
   const paths = pathRules(config.paths)
-  const fromTrusted: Arrival = { secure, trusted: true, listener: status, paths }
-  const fromUntrusted: Arrival = { secure, trusted: false, listener: status, paths }
+  const underscoresInHeaders = config.underscores_in_headers
+  const fromTrusted: Arrival = { secure, trusted: true, listener: status, paths, underscoresInHeaders }
+  const fromUntrusted: Arrival = { secure, trusted: false, listener: status, paths, underscoresInHeaders }
   const arrival = (req: ClientRequest, current: Plan): Arrival => {
     if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
     const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
@@ -122,6 +123,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       hsts,
       listener: status,
       paths,
+      underscoresInHeaders,
     }
   }
   // A response whose head went out before the drain began leaves its connection idle when it ends.

@@ -107,6 +107,12 @@ export const listenerSchema = z
     http2: http2.prefault({}),
     redirect_https: redirectHttps.optional(),
     paths: paths.prefault({}),
+    underscores_in_headers: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Pass on request header fields whose names contain `_` (`X_Forwarded_For`). CGI, WSGI and PHP backends read `_` and `-` alike, so such a field could pose as one Portico writes or checks; by default they are dropped before the route's header rules and the backend, as nginx does with `underscores_in_headers off`. Default false.",
+      ),
   })
   .superRefine((l, ctx) => {
     if (l.tls && l.redirect_https) {
