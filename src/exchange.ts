@@ -6,6 +6,7 @@ import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
 import type { H1Request } from './listen/h1/request.ts'
 import type { H1Response } from './listen/h1/response.ts'
+import type { PathRules } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import type { TlsFacts } from './tls/facts.ts'
 import type { Pool } from './upstream/pool.ts'
@@ -25,6 +26,10 @@ export interface Arrival {
   readonly hsts?: string | undefined
   /** The listener's state, which it changes while the exchange runs. */
   readonly listener: ListenerStatus
+  /** How the listener normalises request paths. */
+  readonly paths: PathRules
+  /** Whether the listener passes on header fields whose names contain `_`. */
+  readonly underscoresInHeaders: boolean
 }
 
 /** What a listener tells the exchanges it took, as it changes. */
@@ -85,9 +90,16 @@ export class Exchange {
   readonly hsts: string | undefined
   /** The listener it arrived on, as it is now: draining or not. */
   readonly listener: ListenerStatus
+  /** How its listener normalises request paths (`paths`). */
+  readonly paths: PathRules
+  /** Whether its listener passes on header fields whose names contain `_`. */
+  readonly underscoresInHeaders: boolean
   /** The Host header value (or the authority of an absolute-form target), as received. */
   authority: string
-  /** The request target in origin form (`/path?query`). */
+  /**
+   * The request target in origin form (`/path?query`): as sent until routing, then normalised
+   * (route/routing-path.ts), and rewritten by the route if it says so. The backend receives it.
+   */
   path: string
   route: Route | undefined = undefined
   pool: Pool | undefined = undefined
@@ -138,6 +150,8 @@ export class Exchange {
     this.tls = arrival.tls
     this.hsts = arrival.hsts
     this.listener = arrival.listener
+    this.paths = arrival.paths
+    this.underscoresInHeaders = arrival.underscoresInHeaders
     const socket = req.socket
     const peer = arrival.peer
     this.peerAddress = peer?.address ?? socket.remoteAddress ?? ''

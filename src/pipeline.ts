@@ -7,9 +7,13 @@ import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
 import { bodyStream, hasBody } from './http/has-body.ts'
+import { dropUnderscoreFields } from './http/underscore-fields.ts'
 import { validHost } from './http/valid-host.ts'
+import { servedVersion } from './http/version.ts'
+import { isClosing } from './listen/closing.ts'
 import type { Plan } from './plan/plan.ts'
 import { respondError } from './respond.ts'
+import { normaliseTarget } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import { forward } from './upstream/forward.ts'
 import { tunnel } from './upstream/websocket.ts'
@@ -87,10 +91,18 @@ function runRequestPhases(plan: Plan, x: Exchange, route: Route, from: number, n
 
 /** Guards and routing; returns the route, or undefined when the exchange was answered. */
 function admit(plan: Plan, x: Exchange): Route | undefined {
+  // Read on a connection whose last answer is under way (pipelined behind a 400): never served.
+  if (isClosing(x.req.socket)) return undefined
   if (x.req.method === 'CONNECT') return void respondError(x, 'method_not_allowed', { allow: allowed })
+  if (!servedVersion(x.req)) return void respondError(x, 'bad_request')
   if (x.path.length > plan.client.maxUriBytes) return void respondError(x, 'uri_too_long')
   if (!toOriginForm(x)) return void respondError(x, 'bad_request')
+  // Routes match, and the backend receives, one normalised path (docs/routing.md).
+  const target = normaliseTarget(x.path, x.paths)
+  if (target === undefined) return void respondError(x, 'bad_request')
+  x.path = target
   if (!validHost(x.req.rawHeaders, x.authority)) return void respondError(x, 'bad_request')
+  if (!x.underscoresInHeaders) dropUnderscoreFields(x.req)
 
   // Who the client is, before any route looks: behind trusted proxies, what they say it is.
   if (x.trusted) x.clientAddress = clientAddress(x.req.headers, x.peerAddress, plan.trusted)

@@ -2,6 +2,7 @@ import { type Duplex, pipeline, type Writable } from 'node:stream'
 import { type FailureCode, failures } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { viaName } from './http/proxy-headers.ts'
+import { closeAfterAnswer } from './listen/closing.ts'
 import { http1Response, writeResponseHead } from './listen/response-head.ts'
 
 /**
@@ -44,8 +45,10 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
   // A request refused for what the client sent may hide another request in its bytes: its
   // connection ends with the answer, as nginx does after a 400.
   const h1 = http1Response(x)
-  if (failure.source === 'client' && h1) h1.shouldKeepAlive = false
-  else closeIfBodyUnread(x)
+  if (failure.source === 'client' && h1) {
+    h1.shouldKeepAlive = false
+    closeAfterAnswer(x.req.socket)
+  } else closeIfBodyUnread(x)
   reply(x, failure.status, `${failure.text}\n`, headers)
 }
 

@@ -14,6 +14,7 @@ import { LiveList } from '../live-list.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
+import type { PathRules } from '../route/routing-path.ts'
 import { tlsFacts } from '../tls/facts.ts'
 import { acceptH2c } from './accept-h2c.ts'
 import { H1Server } from './h1/server.ts'
@@ -22,7 +23,7 @@ import { createTlsServer } from './https.ts'
 import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
 import { redirectToHttps } from './redirect.ts'
 import { ResetGuard } from './reset-guard.ts'
-import type { ListenerConfig } from './schema.ts'
+import type { ListenerConfig, PathsConfig } from './schema.ts'
 
 /** A bound listener for client traffic. */
 export interface Listener {
@@ -107,8 +108,10 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   const redirect = config.redirect_https
   // A plain connection without PROXY protocol has nothing of its own to say: one of two shared arrivals.
   const plain = !secure && !proxyProtocol
-  const fromTrusted: Arrival = { secure, trusted: true, listener: status }
-  const fromUntrusted: Arrival = { secure, trusted: false, listener: status }
+  const paths = pathRules(config.paths)
+  const underscoresInHeaders = config.underscores_in_headers
+  const fromTrusted: Arrival = { secure, trusted: true, listener: status, paths, underscoresInHeaders }
+  const fromUntrusted: Arrival = { secure, trusted: false, listener: status, paths, underscoresInHeaders }
   const arrival = (req: ClientRequest, current: Plan): Arrival => {
     if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
     const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
@@ -119,6 +122,8 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
       hsts,
       listener: status,
+      paths,
+      underscoresInHeaders,
     }
   }
   // A response whose head went out before the drain began leaves its connection idle when it ends.
@@ -200,6 +205,14 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
       clearTimeout(timer)
       h1.stop()
     },
+  }
+}
+
+function pathRules(paths: PathsConfig): PathRules {
+  return {
+    escapedSlashes: paths.escaped_slashes,
+    parameters: paths.parameters,
+    ignoreCase: paths.case_insensitive,
   }
 }
 

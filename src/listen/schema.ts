@@ -68,6 +68,31 @@ const redirectHttps = z
   })
   .describe('Answer every request on this plain listener with a redirect to the same URL over HTTPS.')
 
+const paths = z
+  .strictObject({
+    escaped_slashes: z
+      .enum(['reject', 'keep', 'decode'])
+      .default('reject')
+      .describe(
+        'What a path with an encoded slash or backslash (`%2F`, `%5C`) or a plain backslash gets: "reject" answers 400; "keep" leaves them as data, not separators (only for backends that never decode them, e.g. GitLab-style IDs); "decode" reads them all as `/` before dot segments are resolved, as the backend then receives it. Backends that decode them (WSGI, Go, Tomcat, PHP, IIS) would otherwise see `/x/..%2Fadmin` as `/admin` where routes saw something else. Default "reject".',
+      ),
+    parameters: z
+      .enum(['strip', 'keep', 'reject'])
+      .default('strip')
+      .describe(
+        'What `;` parameters in a path segment (`/a;jsessionid=1/b`, `/x/..;/admin`) get: "strip" removes them, for routes and the backend alike, as Tomcat and Jetty read them; "keep" leaves them as data (then `..;` is not a dot segment to routes, but is to a Java backend); "reject" answers 400. Default "strip".',
+      ),
+    case_insensitive: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Path conditions and rewrites ignore ASCII case, so `/ADMIN` meets a condition on `/admin` (for backends on case-insensitive file systems). The backend receives the path in the case sent. Default false.',
+      ),
+  })
+  .describe(
+    'How request paths are normalised: routes match, and the backend receives, one normalised path (encoded unreserved characters decoded, other escapes in upper case, duplicate slashes merged, dot segments resolved, a fragment or bad escape refused with 400), so that route and backend read a path alike.',
+  )
+
 /** One listener: where Portico accepts client connections. */
 export const listenerSchema = z
   .strictObject({
@@ -81,6 +106,13 @@ export const listenerSchema = z
     tls: listenerTlsSchema.optional(),
     http2: http2.prefault({}),
     redirect_https: redirectHttps.optional(),
+    paths: paths.prefault({}),
+    underscores_in_headers: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Pass on request header fields whose names contain `_` (`X_Forwarded_For`). CGI, WSGI and PHP backends read `_` and `-` alike, so such a field could pose as one Portico writes or checks; by default they are dropped before the route's header rules and the backend, as nginx does with `underscores_in_headers off`. Default false.",
+      ),
   })
   .superRefine((l, ctx) => {
     if (l.tls && l.redirect_https) {
@@ -95,3 +127,4 @@ export const listenerSchema = z
 
 export type ListenerConfig = z.output<typeof listenerSchema>
 export type Http2Config = ListenerConfig['http2']
+export type PathsConfig = ListenerConfig['paths']

@@ -1,7 +1,7 @@
 import type { Exchange } from '../exchange.ts'
 import type { RequestPhase, ResponsePhase } from '../filters/phase.ts'
 import type { Action } from './actions/action.ts'
-import { routingPath } from './routing-path.ts'
+import { pathOf } from './routing-path.ts'
 
 /** A compiled route: its conditions and what it does with a request. */
 export interface Route {
@@ -31,9 +31,12 @@ export class RouteTable {
     this.unmatched = unmatched
   }
 
-  /** The first route that matches, or undefined. Only the taking route's captures stay on the exchange. */
+  /**
+   * The first route that matches, or undefined. `x.path` is normalised already (pipeline.ts). Only
+   * the taking route's captures stay on the exchange.
+   */
   match(x: Exchange): Route | undefined {
-    const path = routingPath(x.path)
+    const path = pathOf(x.path)
     for (const route of this.routes) {
       if (route.matches(x, path)) return route
       x.captures = undefined

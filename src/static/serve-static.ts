@@ -28,7 +28,7 @@ export function serveStatic(config: NonNullable<RouteConfig['static']>, rewrite:
   }
   return {
     run(x: Exchange) {
-      if (rewrite) x.path = rewrite(x.path)
+      if (rewrite) x.path = rewrite(x.path, x.paths.ignoreCase)
       const method = x.req.method
       if (method !== 'GET' && method !== 'HEAD')
         return void respondError(x, 'method_not_allowed', { allow: 'GET, HEAD' })

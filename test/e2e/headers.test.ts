@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { connect } from 'node:http2'
 import { test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { get, rawHttp, request } from '../helpers/http.ts'
@@ -318,4 +320,47 @@ test('an absolute-form target sends its authority as Host', async (t) => {
   assert.match(text, /^HTTP\/1\.1 200/)
   const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Seen
   assert.deepEqual(values(body.raw, 'host'), ['app.example'])
+})
+
+test('header names with underscores never reach the backend from HTTP/1.1 or HTTP/2 clients, unless the listener passes them (#21)', async (t) => {
+  const backend = await startBackend(t, 'echo', echo)
+  const proxy = await startPortico(t, {
+    listeners: [
+      { address: '127.0.0.1:0', http2: { enabled: true } },
+      { address: '127.0.0.1:0', http2: { enabled: true }, underscores_in_headers: true },
+    ],
+    pools: { web: { servers: [backend.address] } },
+    routes: [
+      // The client's fields go before the route's header rules, which may still add such a name.
+      { request_headers: { set: { X_From_Rule: 'portico' } }, pool: 'web' },
+    ],
+  })
+  const sent = ['X_Forwarded_For', '6.6.6.6', 'x-keep', 'yes', 'X_Real_IP', '6.6.6.6', 'x_auth_user', 'admin']
+  const h2Seen = async (url: string): Promise<string[]> => {
+    const session = connect(url)
+    session.on('error', () => {})
+    t.after(() => session.destroy())
+    const headers: Record<string, string> = {}
+    for (let i = 0; i < sent.length; i += 2) headers[sent[i]!.toLowerCase()] = sent[i + 1]!
+    const stream = session.request({ ':path': '/', ...headers })
+    stream.end()
+    let body = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (c: string) => (body += c))
+    await once(stream, 'end')
+    return (JSON.parse(body) as Seen).raw
+  }
+  const [strict, lenient] = proxy.urls as [string, string]
+  for (const raw of [await seen(`${strict}/`, ['Host', 'a', ...sent]), await h2Seen(strict)]) {
+    assert.deepEqual(
+      names(raw).filter((n) => n.includes('_')),
+      ['X_From_Rule'],
+    )
+    assert.deepEqual(values(raw, 'x-keep'), ['yes'])
+    assert.deepEqual(values(raw, 'x-forwarded-for'), ['127.0.0.1'])
+  }
+  for (const raw of [await seen(`${lenient}/`, ['Host', 'a', ...sent]), await h2Seen(lenient)]) {
+    assert.deepEqual(values(raw, 'x_forwarded_for'), ['6.6.6.6'])
+    assert.deepEqual(values(raw, 'x_auth_user'), ['admin'])
+  }
 })

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { type ClientHttp2Session, connect } from 'node:http2'
 import { type TestContext, test } from 'node:test'
 import type { ConfigInput } from '../../src/config/schema.ts'
 import { startBackend } from '../helpers/backend.ts'
@@ -82,6 +84,114 @@ test('path conditions see through dot segments, doubled slashes and encoded lett
     assert.match(head, /^HTTP\/1\.1 403 /, path)
   }
   assert.equal((await get(`${proxy.url}/administrator`)).body, 'web')
+})
+
+/** The status of a GET for `path`, sent as raw bytes over HTTP/1.1 (no client-side URL parsing). */
+async function h1Status(url: string, path: string): Promise<string> {
+  const head = await rawHttp(url, `GET ${path} HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n`)
+  return head.slice(9, 12)
+}
+
+/** The status of a GET for `path` on an HTTP/2 session, `:path` sent as given. */
+async function h2Status(session: ClientHttp2Session, path: string): Promise<string> {
+  const stream = session.request({ ':path': path })
+  stream.resume()
+  stream.end()
+  const [headers] = await once(stream, 'response')
+  return String(headers[':status'])
+}
+
+async function h2Session(t: TestContext, url: string): Promise<ClientHttp2Session> {
+  const session = connect(url)
+  session.on('error', () => {})
+  t.after(() => session.destroy())
+  await once(session, 'remoteSettings')
+  return session
+}
+
+// Paths that many backends (WSGI, Go, Tomcat, PHP, IIS) read as /admin, or /admin/…
+const adminInDisguise = [
+  '/admin%2fsecret',
+  '/x/..%2fadmin',
+  '/x/..%2Fadmin/',
+  '/x/..%5cadmin',
+  '/x\\..\\admin',
+  '/x%5c..%5cadmin',
+  '/admin;x',
+  '/admin;x/y',
+  '/x/..;/admin',
+  '/x/.;/../admin',
+  '/ADMIN',
+  '/Admin/x',
+  '/%41dmin',
+  '/admin#x',
+]
+
+test('a route denying /admin is not passed by encoded slashes, backslashes, parameters or case, over HTTP/1.1 and HTTP/2 (#21)', async (t) => {
+  const seen: string[] = []
+  const web = await startBackend(t, 'web', (req, res) => {
+    seen.push(req.url ?? '')
+    res.end('web')
+  })
+  const proxy = await startPortico(t, {
+    listeners: [
+      { address: '127.0.0.1:0', http2: { enabled: true }, paths: { case_insensitive: true } },
+      {
+        address: '127.0.0.1:0',
+        http2: { enabled: true },
+        paths: { case_insensitive: true, escaped_slashes: 'decode' },
+      },
+    ],
+    pools: { web: { servers: [web.address] } },
+    routes: [{ match: { path: '/admin' }, respond: { status: 403, body: 'no' } }, { pool: 'web' }],
+  })
+  // Escaped slashes refused (the default) give 400; read as slashes, they meet the route: 403.
+  const expected = [/^(400|403)$/, /^(400|403)$/]
+  for (const [i, url] of proxy.urls.entries()) {
+    const session = await h2Session(t, url)
+    for (const path of adminInDisguise) {
+      assert.match(await h1Status(url, path), expected[i]!, `HTTP/1.1 ${url} ${path}`)
+      assert.match(await h2Status(session, path), expected[i]!, `HTTP/2 ${url} ${path}`)
+    }
+  }
+  for (const path of ['/admin%2fsecret', '/x/..%5cadmin', '/x\\..\\admin']) {
+    assert.equal(await h1Status(proxy.urls[0]!, path), '400', path)
+    assert.equal(await h1Status(proxy.urls[1]!, path), '403', path)
+  }
+  assert.deepEqual(seen, [])
+  // The control case: other paths do reach the backend.
+  assert.equal(await h1Status(proxy.urls[0]!, '/administrator'), '200')
+})
+
+test('the backend receives the normalised path that routes matched, with the query as sent (#21)', async (t) => {
+  const seen: string[] = []
+  const web = await startBackend(t, 'web', (req, res) => {
+    seen.push(req.url ?? '')
+    res.end('web')
+  })
+  const proxy = await startPortico(t, {
+    listeners: [
+      { address: '127.0.0.1:0', http2: { enabled: true } },
+      { address: '127.0.0.1:0', paths: { escaped_slashes: 'keep', parameters: 'keep', case_insensitive: true } },
+    ],
+    pools: { web: { servers: [web.address] } },
+    routes: [{ match: { path: '/api' }, rewrite: { strip_prefix: '/api' }, pool: 'web' }, { pool: 'web' }],
+  })
+  const [normal, lenient] = proxy.urls as [string, string]
+  const session = await h2Session(t, normal)
+  const cases: [string, string, string][] = [
+    [normal, '/a/./b/../c;v=1/%7euser//x?q=/../%2f;', '/a/c/~user/x?q=/../%2f;'],
+    [normal, '/%61pi/../api/x%3f', '/x%3F'],
+    [normal, '/API/x', '/API/x'],
+    [lenient, '/a%2fb/..;/c\\d', '/a%2Fb/..;/c\\d'],
+    [lenient, '/API/x', '/x'],
+  ]
+  for (const [url, path, received] of cases) {
+    seen.length = 0
+    assert.equal(await h1Status(url, path), '200', path)
+    if (url === normal) assert.equal(await h2Status(session, path), '200', path)
+    assert.deepEqual(new Set(seen), new Set([received]), path)
+  }
 })
 
 test('a request no route takes gets 404, or the configured no_route answer', async (t) => {

@@ -179,3 +179,43 @@ test('the lenient parser stays off even when NODE_OPTIONS asks for it', async (t
   const folded = await rawHttp(portico.urls[0]!, `GET / HTTP/1.1\r\nHost: a.example\r\nX-A: a\r\n b\r\n\r\n`)
   assert.match(folded, /^HTTP\/1\.1 400 /)
 })
+
+/** A backend that records every byte it receives and answers each request head with 200. */
+async function recordingBackend(t: TestContext): Promise<{ address: string; received: () => string }> {
+  let received = ''
+  const backend = await startRawBackend(t, (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'))
+  backend.server.on('connection', (socket) => socket.on('data', (c: Buffer) => (received += c.toString('latin1'))))
+  return { address: backend.address, received: () => received }
+}
+
+const keepAlive10 = 'Host: app.example\r\nConnection: keep-alive\r\n'
+const smuggled10 = `GET /smuggled HTTP/1.0\r\n${keepAlive10}\r\n`
+
+/** Requests refused with 400 and a closed connection; nothing of them, nor what follows them, reaches a backend. */
+const refused: [string, string][] = [
+  [
+    'HTTP/1.0 with Transfer-Encoding and keep-alive',
+    `POST / HTTP/1.0\r\n${keepAlive10}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`,
+  ],
+  [
+    'HTTP/1.0 with Transfer-Encoding and Content-Length',
+    `POST / HTTP/1.0\r\n${keepAlive10}Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${smuggled10}`,
+  ],
+  ['an HTTP/0.9 request line', `GET /c\r\n\r\n${smuggled}`],
+  ['an HTTP/0.9 request line after a served request', `GET /a HTTP/1.1\r\nHost: app.example\r\n\r\nGET /c\r\n\r\n`],
+  ['an HTTP/1.0 request with an encoded slash, pipelined', `GET /a%2fb HTTP/1.0\r\n${keepAlive10}\r\n${smuggled10}`],
+]
+
+for (const [name, bytes] of refused) {
+  test(`${name}: 400 and a closed connection, and what follows never reaches the backend (#21)`, async (t) => {
+    const backend = await recordingBackend(t)
+    const proxy = await startPortico(t, { pools: { web: { servers: [backend.address] } }, routes: [{ pool: 'web' }] })
+    const reply = await rawHttp(proxy.url, bytes, 5000)
+    const statuses = [...reply.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])
+    // The one served request before it (a well-formed one) is answered first.
+    const served = bytes.startsWith('GET /a HTTP/1.1') ? ['200'] : []
+    assert.deepEqual(statuses, [...served, '400'], reply)
+    assert.doesNotMatch(backend.received(), /\/smuggled|\/c |GET \/c\r|POST/, backend.received())
+    if (served.length === 0) assert.equal(backend.received(), '')
+  })
+}

@@ -45,7 +45,7 @@ export class Split implements Action, ResponsePhase {
   }
 
   run(x: Exchange): Pool | undefined {
-    if (this.#rewrite) x.path = this.#rewrite(x.path)
+    if (this.#rewrite) x.path = this.#rewrite(x.path, x.paths.ignoreCase)
     if (this.#cookie) {
       const pinned = cookieValue(x.req.headers.cookie, this.#cookie.name)
       if (pinned !== undefined)

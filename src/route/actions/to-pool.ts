@@ -8,7 +8,7 @@ export function toPool(pool: Pool, rewrite: Rewrite | undefined): Action {
   if (rewrite === undefined) return { run: () => pool }
   return {
     run(x: Exchange) {
-      x.path = rewrite(x.path)
+      x.path = rewrite(x.path, x.paths.ignoreCase)
       return pool
     },
   }
