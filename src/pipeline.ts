@@ -1,6 +1,6 @@
 import { ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
-import type { Readable } from 'node:stream'
+import type { Duplex, Readable } from 'node:stream'
 import { ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
@@ -8,6 +8,7 @@ import { BodyLimit } from './filters/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
 import { bodyStream, hasBody } from './http/has-body.ts'
 import { dropUnderscoreFields } from './http/underscore-fields.ts'
+import { upgradeOffer } from './http/upgrade.ts'
 import { validHost } from './http/valid-host.ts'
 import { servedVersion } from './http/version.ts'
 import { isClosing } from './listen/closing.ts'
@@ -35,8 +36,11 @@ export function handle(plan: Plan, x: Exchange, closed?: () => void): void {
 }
 
 /**
- * Runs an `Upgrade` request (WebSocket) through the same guards, route and phases, then tunnels it.
- * Its response object writes straight to the socket until the tunnel takes the socket over.
+ * Runs an `Upgrade` request (WebSocket) through the same guards, route and phases, then tunnels it
+ * when the route allows a protocol it asks for; otherwise it is forwarded as an ordinary request.
+ * Its response object writes straight to the socket until a tunnel takes the socket over. The
+ * connection ends with any answer that is not a tunnel's 101: node's parser has let go of it, so
+ * nothing more the client sends can be read as a request. The exchange is logged once.
  */
 export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer): void {
   const socket = x.req.socket
@@ -44,18 +48,49 @@ export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer): void {
   const res = x.res as ServerResponse
   res.assignSocket(socket)
   res.shouldKeepAlive = false
-  // Answered locally (404, 403, …): close once the answer is written.
-  x.res.once('finish', () => {
-    if (x.status === 101) return
-    socket.end()
+  let logged = false
+  const log = () => {
+    if (logged) return
+    logged = true
     plan.accessLog.write(x)
+  }
+  res.once('finish', () => {
+    endConnection(socket)
+    log()
+  })
+  // The client left before the answer was written (a tunnel, once open, detaches the response).
+  res.once('close', () => {
+    if (!res.writableFinished) {
+      if (x.outcome === 'ok') x.outcome = 'client_aborted'
+      x.cancel()
+    }
+    log()
   })
   const route = admit(plan, x)
   if (!route) return
   runRequestPhases(plan, x, route, 0, () => {
     const pool = route.action.run(x)
-    if (pool) tunnel(x, pool, head, plan.client.websocketIdleMs, () => plan.accessLog.write(x))
+    if (!pool) return
+    const offer = upgradeOffer(x.req.headers.upgrade, route.upgrades)
+    if (offer !== undefined) tunnel(x, pool, head, offer, plan.client.websocketIdleMs, log)
+    // A protocol this route does not allow: the `Upgrade` is ignored (RFC 9110 §7.8), and the
+    // request, which has no body, goes on without it as hop-by-hop.
+    else forward(x, pool, null)
   })
+}
+
+/**
+ * Closes a connection after the answer to an upgrade request: ends it, drops what the client sends
+ * meanwhile (never read as a request), and frees it once the end is flushed.
+ */
+function endConnection(socket: Duplex): void {
+  socket.on('data', ignore)
+  socket.resume()
+  if (socket.writableFinished) socket.destroy()
+  else {
+    socket.once('finish', () => socket.destroy())
+    socket.end()
+  }
 }
 
 type Next = (plan: Plan, x: Exchange, route: Route) => void

@@ -9,6 +9,7 @@ import { reusePort } from '../cluster/reuse-port.ts'
 import { splitAddress } from '../config/address.ts'
 import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { clientError } from '../http/client-error.ts'
+import { declinedUpgrade, mayUpgrade } from '../http/upgrade.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import { LiveList } from '../live-list.ts'
 import type { EventLog } from '../log/events.ts'
@@ -65,6 +66,8 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
     optimizeEmptyRequests: true,
     // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
     connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
+    // Only an upgrade some route may tunnel leaves node's parser; any other is read as a request.
+    shouldUpgradeCallback: (req: IncomingMessage) => plan().routes.routes.some((r) => mayUpgrade(req, r.upgrades)),
   }
   const tls = config.tls ? createTlsServer(config, events, http1Options) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
@@ -134,6 +137,9 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
   }
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
     const current = plan()
+    // An `Upgrade` node's parser did not hand over: what was pipelined behind it is lost, so the connection ends.
+    if (req.httpVersionMajor === 1 && declinedUpgrade(req as IncomingMessage))
+      (res as ServerResponse).shouldKeepAlive = false
     // The pipeline calls `settled` when the response closes; a redirect does not go through it.
     if (redirect) res.on('close', settled)
     const x = new Exchange(req, res, arrival(req, current))

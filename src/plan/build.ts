@@ -216,6 +216,7 @@ function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<strin
     name: config.name ?? `route${index}`,
     action,
     maxBodyBytes: config.max_body_bytes,
+    upgrades: new Set(config.upgrades.map((name) => name.toLowerCase())),
     requestPhases: [...globalRequestPhases, ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? [])],
     responsePhases,
     matches: (x, path) => matchesAll(matchers, x, path),

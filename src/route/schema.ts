@@ -7,7 +7,7 @@ import { isWrittenByProxy } from '../http/proxy-headers.ts'
 import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
 import { matchSchema } from './match/schema.ts'
 import { regexNames } from './regex-names.ts'
-import { tokenName } from './schema-parts.ts'
+import { tokenName, upgradesSchema } from './schema-parts.ts'
 import { templateNames, variables } from './template.ts'
 
 const headerValues = z.record(tokenName, z.string()).optional()
@@ -37,6 +37,7 @@ export const routeSchema = z
     max_body_bytes: size('Largest request body accepted; larger ones get 413. Default "100MiB".').prefault('100MiB'),
     compression: compressionSchema.optional(),
     buffering: bufferingSchema.optional(),
+    upgrades: upgradesSchema,
   })
   .superRefine((route, ctx) => {
     const given = actions.filter((a) => route[a] !== undefined)

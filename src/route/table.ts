@@ -7,6 +7,8 @@ import { pathOf } from './routing-path.ts'
 export interface Route {
   readonly name: string
   readonly maxBodyBytes: number
+  /** Lower-case names of the protocols a client may switch to with `Upgrade` (`upgrades`). */
+  readonly upgrades: ReadonlySet<string>
   /** What the route does once the request phases passed: forward, redirect, answer, serve a file. */
   readonly action: Action
   /** Request phases of this route, after the global ones. */

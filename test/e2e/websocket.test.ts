@@ -173,3 +173,31 @@ test('shutdown lets a WebSocket work through the grace period, then closes it', 
   await backendClosed
   await stopped
 })
+
+test("a backend's refusal of an upgrade is relayed as an ordinary response and logged once, with its status (#21)", async (t) => {
+  const backend = await startRawBackend(t, (socket) =>
+    socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nX-Why: origin\r\n\r\nno way'),
+  )
+  const log = accessLogFile(t)
+  const proxy = await startPortico(t, {
+    pools: { ws: { servers: [backend.address] } },
+    routes: [{ pool: 'ws', response_headers: { set: { 'x-route': 'ws' } } }],
+    access_log: { output: log, format: 'json' },
+  })
+  const ws = new WebSocket(proxy.url.replace(/^http/, 'ws'))
+  ws.on('error', () => {})
+  const [, res] = (await once(ws, 'unexpected-response')) as [unknown, IncomingMessage]
+  assert.equal(res.statusCode, 403)
+  // An ordinary response: the route's response phases ran, and the connection ends with it.
+  assert.equal(res.headers['x-why'], 'origin')
+  assert.equal(res.headers['x-route'], 'ws')
+  assert.equal(res.headers.connection, 'close')
+  let body = ''
+  for await (const chunk of res) body += chunk
+  assert.equal(body, 'no way')
+  const lines = await readLogRecords(proxy, log)
+  assert.deepEqual(
+    lines.map((l) => [l.status, l.outcome]),
+    [[403, 'ok']],
+  )
+})
