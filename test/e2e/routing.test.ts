@@ -6,6 +6,7 @@ import type { ConfigInput } from '../../src/config/schema.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, rawHttp, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
 
 const answer = (body: string) => ({ respond: { body } })
 
@@ -161,6 +162,29 @@ test('a route denying /admin is not passed by encoded slashes, backslashes, para
   assert.deepEqual(seen, [])
   // The control case: other paths do reach the backend.
   assert.equal(await h1Status(proxy.urls[0]!, '/administrator'), '200')
+})
+
+test('with workers: 2 every worker normalises paths by its listener rules (#21)', { timeout: 60_000 }, async (t) => {
+  const seen: string[] = []
+  const web = await startBackend(t, 'web', (req, res) => {
+    seen.push(req.url ?? '')
+    res.end('web')
+  })
+  const config = writeConfig({
+    workers: 2,
+    listeners: [{ address: '127.0.0.1:0', paths: { escaped_slashes: 'decode', case_insensitive: true } }],
+    pools: { web: { servers: [web.address] } },
+    routes: [{ match: { path: '/admin' }, respond: { status: 403, body: 'no' } }, { pool: 'web' }],
+    access_log: { output: 'off' },
+  })
+  const portico = await spawnPortico(t, ['run', '-c', config], { listeners: 1 })
+  const url = portico.urls[0]!
+  // One connection each: the kernel spreads them over both workers.
+  for (let i = 0; i < 4; i++) {
+    for (const path of adminInDisguise.filter((p) => !p.includes('#')))
+      assert.equal(await h1Status(url, path), '403', path)
+  }
+  assert.deepEqual(seen, [])
 })
 
 test('the backend receives the normalised path that routes matched, with the query as sent (#21)', async (t) => {
