@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
+import { RouteCache } from '../cache/route-cache.ts'
 import type { SharedState } from '../cluster/shared-state.ts'
 import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
@@ -212,12 +213,16 @@ function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<strin
   const action = buildAction(config, pools)
   const responsePhases = routePhaseFactories.flatMap((f) => f.response?.(config) ?? [])
   if (action.responsePhase) responsePhases.push(action.responsePhase)
+  // The cache stores the backend's response as it came, before the other phases edit it for a client.
+  const cache = config.cache?.enabled ? new RouteCache(config.cache) : undefined
+  if (cache) responsePhases.unshift(cache.responsePhase)
   return {
     name: config.name ?? `route${index}`,
     action,
     maxBodyBytes: config.max_body_bytes,
     requestPhases: [...globalRequestPhases, ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? [])],
     responsePhases,
+    cache,
     matches: (x, path) => matchesAll(matchers, x, path),
   }
 }

@@ -1,0 +1,185 @@
+import type { Duplex } from 'node:stream'
+import type { Exchange } from '../exchange.ts'
+import type { ResponsePhase } from '../filters/phase.ts'
+import { reply, startResponse } from '../respond.ts'
+import { cookieValue } from '../route/cookie-value.ts'
+import { Flight } from './coalesce.ts'
+import { directives } from './directives.ts'
+import { freshness } from './freshness.ts'
+import { cacheKey } from './key.ts'
+import { type Entry, MemoryStore } from './memory-store.ts'
+import { currentAge, storable } from './policy.ts'
+import type { CacheConfig } from './schema.ts'
+import { StoreStream } from './store-stream.ts'
+
+/** Why a request went to the backend, as Cache-Status `fwd` says it (RFC 9211 §2.2). */
+type Forward = 'uri-miss' | 'vary-miss' | 'stale' | 'request' | 'bypass'
+
+/** What the cache knows about an exchange it sent to the backend, until the response head comes. */
+interface Ticket {
+  readonly key: string
+  readonly fwd: Forward
+  /** The fetch others wait on, when this exchange leads one. */
+  readonly flight: Flight | undefined
+}
+
+const none = new Map<string, string | true>()
+
+/**
+ * A route's cache, built once per Plan. `run` comes before the route's action: it answers from the
+ * store, waits for a fetch of the same object already under way, or passes the exchange on to the
+ * backend. `responsePhase`, the route's first response phase, stores what comes back and says what
+ * happened in `Cache-Status` (RFC 9211).
+ */
+export class RouteCache {
+  readonly #config: CacheConfig
+  readonly #store: MemoryStore
+  readonly #flights = new Map<string, Flight>()
+  readonly #tickets = new WeakMap<Exchange, Ticket>()
+  readonly responsePhase: ResponsePhase
+
+  constructor(config: CacheConfig) {
+    this.#config = config
+    this.#store = new MemoryStore(config.memory)
+    this.responsePhase = { onResponse: (x, status, headers) => this.#onResponse(x, status, headers) }
+  }
+
+  /** Answers `x` from the cache, or calls `go` to send it to the backend (now, or after a coalesced fetch). */
+  run(x: Exchange, go: () => void): void {
+    const method = x.req.method
+    if (method !== 'GET' && method !== 'HEAD') {
+      go()
+      return
+    }
+    if (this.#bypassed(x)) {
+      this.#tickets.set(x, { key: '', fwd: 'bypass', flight: undefined })
+      x.cache = 'bypass'
+      go()
+      return
+    }
+    this.#lookup(x, cacheKey(x, this.#config.key), go, this.#config.coalesce_timeout > 0, false)
+  }
+
+  #lookup(x: Exchange, key: string, go: () => void, coalesce: boolean, collapsed: boolean): void {
+    const cc = this.#requestDirectives(x)
+    const found = this.#store.get(key, x.req.headers)
+    let fwd: Forward
+    if (found === undefined) fwd = 'uri-miss'
+    else if (found === 'vary-miss') fwd = 'vary-miss'
+    else {
+      const verdict = freshness(found, cc, Date.now())
+      if (verdict === 'hit') {
+        this.#serve(x, found, collapsed)
+        return
+      }
+      fwd = verdict
+    }
+    // RFC 9111 §5.2.1.7: only-if-cached and nothing usable is a 504.
+    if (cc.has('only-if-cached')) {
+      x.cache = 'miss'
+      reply(x, 504, 'Gateway Timeout\n', { 'cache-status': `Portico; fwd=${fwd}; detail=only-if-cached` })
+      return
+    }
+    let flight: Flight | undefined
+    if (coalesce && x.req.method === 'GET' && fwd !== 'request') {
+      const running = this.#flights.get(key)
+      if (running) {
+        this.#wait(x, key, running, go)
+        return
+      }
+      flight = new Flight(this.#flights, key)
+      // Whatever ends the exchange (a failed backend, a client gone) releases the waiters.
+      x.res.once('close', () => flight!.done(false))
+    }
+    this.#tickets.set(x, { key, fwd, flight })
+    x.cache = 'miss'
+    go()
+  }
+
+  /** Waits for the fetch of `key` under way; then answers from the store, or fetches alone. */
+  #wait(x: Exchange, key: string, flight: Flight, go: () => void): void {
+    const onClose = () => stop()
+    const stop = flight.wait((stored) => {
+      x.res.off('close', onClose)
+      if (x.cancelled || x.res.destroyed) return
+      this.#lookup(x, key, go, false, stored)
+    }, this.#config.coalesce_timeout)
+    x.res.once('close', onClose)
+  }
+
+  /** Answers `x` with a stored response: Age per RFC 9111 §4.2.3, the route's response phases run on it. */
+  #serve(x: Exchange, e: Entry, collapsed: boolean): void {
+    const age = Math.floor(currentAge(e, Date.now()))
+    const ttl = Math.floor(e.lifetime - age)
+    const headers = [...e.headers, 'age', String(age), 'x-request-id', x.id]
+    headers.push('cache-status', `Portico; hit; ttl=${ttl}${collapsed ? '; collapsed' : ''}`)
+    x.cache = 'hit'
+    x.status = e.status
+    const out = startResponse(x, e.status, headers)
+    if (x.req.method === 'HEAD' || e.body.length === 0) {
+      out.end()
+      return
+    }
+    x.bytesOut += e.body.length
+    out.end(e.body)
+  }
+
+  #onResponse(x: Exchange, status: number, headers: string[]): Duplex | undefined {
+    const t = this.#tickets.get(x)
+    if (t === undefined) return undefined
+    this.#tickets.delete(x)
+    const said = `Portico; fwd=${t.fwd}; fwd-status=${status}`
+    if (t.fwd === 'bypass') {
+      headers.push('cache-status', said)
+      return undefined
+    }
+    const s = storable(x, status, headers, this.#config)
+    const length = contentLength(headers)
+    const config = this.#config
+    if (
+      typeof s === 'string' ||
+      (length !== undefined && (length > config.max_object_size || length < config.min_object_size))
+    ) {
+      headers.push('cache-status', said)
+      t.flight?.done(false)
+      return undefined
+    }
+    headers.push('cache-status', `${said}; stored; ttl=${Math.floor(s.lifetime - s.initialAge)}`)
+    const requestHeaders = x.req.headers
+    return new StoreStream(config.max_object_size, (body) => {
+      const ok = body !== undefined && body.length >= config.min_object_size
+      // The whole body is known now: a hit states its length, whatever framing the backend chose.
+      if (ok) {
+        const head = length === undefined ? [...s.headers, 'content-length', String(body.length)] : s.headers
+        this.#store.set(t.key, { ...s, headers: head, body }, requestHeaders)
+      }
+      t.flight?.done(ok)
+    })
+  }
+
+  /** The request's Cache-Control, or none when the route ignores it; Pragma: no-cache stands in when it has none (RFC 9111 §5.4). */
+  #requestDirectives(x: Exchange): Map<string, string | true> {
+    if (this.#config.ignore_client_cache_control) return none
+    const h = x.req.headers
+    if (h['cache-control'] !== undefined) return directives(h['cache-control'])
+    const pragma = h.pragma
+    return pragma !== undefined && /(?:^|,)\s*no-cache\s*(?:,|$)/i.test(pragma) ? noCache : none
+  }
+
+  #bypassed(x: Exchange): boolean {
+    const b = this.#config.bypass
+    for (const name of b.headers) if (x.req.headers[name.toLowerCase()] !== undefined) return true
+    if (b.cookies.length === 0) return false
+    const cookie = x.req.headers.cookie
+    return cookie !== undefined && b.cookies.some((name) => cookieValue(cookie, name) !== undefined)
+  }
+}
+
+const noCache = new Map<string, string | true>([['no-cache', true]])
+
+function contentLength(headers: readonly string[]): number | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === 'content-length') return Number(headers[i + 1])
+  }
+  return undefined
+}

@@ -1,0 +1,47 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import type { TestContext } from 'node:test'
+import type { ConfigInput } from '../../src/config/schema.ts'
+import { startBackend } from '../helpers/backend.ts'
+import { startPortico, type TestPortico } from '../helpers/portico.ts'
+
+/** A backend that counts the requests it receives, and Portico with one caching route in front of it. */
+export interface CachedSetup {
+  readonly proxy: TestPortico
+  /** Requests the backend received so far. */
+  readonly count: () => number
+  /** The requests the backend received, in order. */
+  readonly seen: IncomingMessage[]
+}
+
+/**
+ * Starts a counting backend answering with `handler` and Portico with a route that caches with
+ * `cache` (the route's `cache:` block) and any other route keys in `route`.
+ */
+export async function cachedSetup(
+  t: TestContext,
+  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
+  cache: Record<string, unknown> = {},
+  route: Record<string, unknown> = {},
+  extra: Partial<ConfigInput> = {},
+): Promise<CachedSetup> {
+  const seen: IncomingMessage[] = []
+  const listener: RequestListener = (req, res) => {
+    seen.push(req)
+    handler(req, res, seen.length)
+  }
+  const backend = await startBackend(t, 'b', listener)
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web', cache, ...route } as never],
+    ...extra,
+  })
+  return { proxy, count: () => seen.length, seen }
+}
+
+/** A handler that answers `body` with the given response headers, and `x-n` numbering the request. */
+export function answer(headers: Record<string, string | string[]>, body = 'hello', status = 200) {
+  return (_req: IncomingMessage, res: ServerResponse, n: number) => {
+    res.writeHead(status, { 'content-type': 'text/plain', 'x-n': String(n), ...headers })
+    res.end(body)
+  }
+}
