@@ -36,6 +36,11 @@ export class Flight {
     }
   }
 
+  /** Requests waiting on this fetch. */
+  get waiting(): number {
+    return this.#waiters.size
+  }
+
   /** Ends the flight and releases its waiters; later calls do nothing. */
   done(stored: boolean): void {
     if (this.#done) return

@@ -44,6 +44,13 @@ export class RouteCache {
     this.responsePhase = { onResponse: (x, status, headers) => this.#onResponse(x, status, headers) }
   }
 
+  /** Requests waiting for another one's fetch, over all keys: for metrics, and for tests to know a wait began. */
+  get waiting(): number {
+    let n = 0
+    for (const flight of this.#flights.values()) n += flight.waiting
+    return n
+  }
+
   /** Answers `x` from the cache, or calls `go` to send it to the backend (now, or after a coalesced fetch). */
   run(x: Exchange, go: () => void): void {
     const method = x.req.method

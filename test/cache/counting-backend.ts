@@ -15,7 +15,8 @@ export interface CachedSetup {
 
 /**
  * Starts a counting backend answering with `handler` and Portico with a route that caches with
- * `cache` (the route's `cache:` block) and any other route keys in `route`.
+ * `cache` (the route's `cache:` block), other route keys in `route`, top-level keys in `extra` and
+ * pool keys in `pool`.
  */
 export async function cachedSetup(
   t: TestContext,
@@ -23,6 +24,7 @@ export async function cachedSetup(
   cache: Record<string, unknown> = {},
   route: Record<string, unknown> = {},
   extra: Partial<ConfigInput> = {},
+  pool: Record<string, unknown> = {},
 ): Promise<CachedSetup> {
   const seen: IncomingMessage[] = []
   const listener: RequestListener = (req, res) => {
@@ -31,7 +33,7 @@ export async function cachedSetup(
   }
   const backend = await startBackend(t, 'b', listener)
   const proxy = await startPortico(t, {
-    pools: { web: { servers: [backend.address] } },
+    pools: { web: { servers: [backend.address], ...pool } },
     routes: [{ pool: 'web', cache, ...route } as never],
     ...extra,
   })
