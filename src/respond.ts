@@ -67,13 +67,16 @@ export function closeIfBodyUnread(x: Exchange): void {
 export function startResponse(x: Exchange, status: number, headers: string[], reason?: string): Writable {
   const phases = x.route?.responsePhases
   let chain: Duplex[] | undefined
+  // A phase may answer with another status by setting `x.status` (the cache turns the 304 of its
+  // own revalidation into the stored response); the phases after it see that status.
+  x.status = status
   if (phases) {
     for (const phase of phases) {
-      const transform = phase.onResponse(x, status, headers)
+      const transform = phase.onResponse(x, x.status, headers)
       if (transform) (chain ??= []).push(transform)
     }
   }
-  writeResponseHead(x, status, headers, reason)
+  writeResponseHead(x, x.status, headers, x.status === status ? reason : undefined)
   // Portico's own HTTP/1.1 response is a legacy writable stream, as node's is: pipe() and pipeline() take it.
   const res = x.res as Writable
   if (!chain) return res

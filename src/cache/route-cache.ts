@@ -1,9 +1,10 @@
-import type { Duplex } from 'node:stream'
+import { type Duplex, Transform, type TransformCallback } from 'node:stream'
 import type { Exchange } from '../exchange.ts'
 import type { ResponsePhase } from '../filters/phase.ts'
 import { reply, startResponse } from '../respond.ts'
 import { cookieValue } from '../route/cookie-value.ts'
 import { Flight } from './coalesce.ts'
+import { field, hasConditional, notModified, updatedHead } from './conditional.ts'
 import { directives } from './directives.ts'
 import { freshness } from './freshness.ts'
 import { cacheKey } from './key.ts'
@@ -21,6 +22,8 @@ interface Ticket {
   readonly fwd: Forward
   /** The fetch others wait on, when this exchange leads one. */
   readonly flight: Flight | undefined
+  /** The stale entry this request revalidates with the cache's own conditionals; a 304 refreshes it. */
+  readonly entry?: Entry | undefined
 }
 
 const none = new Map<string, string | true>()
@@ -71,6 +74,7 @@ export class RouteCache {
     const cc = this.#requestDirectives(x)
     const found = this.#store.get(key, x.req.headers)
     let fwd: Forward
+    let revalidated: Entry | undefined
     if (found === undefined) fwd = 'uri-miss'
     else if (found === 'vary-miss') fwd = 'vary-miss'
     else {
@@ -80,6 +84,7 @@ export class RouteCache {
         return
       }
       fwd = verdict
+      if (x.req.method === 'GET' && !hasConditional(x.req.headers) && addValidators(x, found)) revalidated = found
     }
     // RFC 9111 §5.2.1.7: only-if-cached and nothing usable is a 504.
     if (cc.has('only-if-cached')) {
@@ -98,7 +103,7 @@ export class RouteCache {
       // Whatever ends the exchange (a failed backend, a client gone) releases the waiters.
       x.res.once('close', () => flight!.done(false))
     }
-    this.#tickets.set(x, { key, fwd, flight })
+    this.#tickets.set(x, { key, fwd, flight, entry: revalidated })
     x.cache = 'miss'
     go()
   }
@@ -121,7 +126,11 @@ export class RouteCache {
     const headers = [...e.headers, 'age', String(age), 'x-request-id', x.id]
     headers.push('cache-status', `Portico; hit; ttl=${ttl}${collapsed ? '; collapsed' : ''}`)
     x.cache = 'hit'
-    x.status = e.status
+    // RFC 9111 §4.3.2: a fresh entry answers the client's own conditional request.
+    if (e.status === 200 && notModified(x.req.headers, field(e.headers, 'etag'), field(e.headers, 'last-modified'))) {
+      startResponse(x, 304, withoutLength(headers)).end()
+      return
+    }
     const out = startResponse(x, e.status, headers)
     if (x.req.method === 'HEAD' || e.body.length === 0) {
       out.end()
@@ -140,6 +149,7 @@ export class RouteCache {
       headers.push('cache-status', said)
       return undefined
     }
+    if (t.entry && status === 304) return this.#refresh(x, t, headers)
     const s = storable(x, status, headers, this.#config)
     const length = contentLength(headers)
     const config = this.#config
@@ -164,6 +174,36 @@ export class RouteCache {
     })
   }
 
+  /**
+   * The backend answered the cache's revalidation with 304: the stored head is updated (RFC 9111
+   * §3.2) and stored again with its new freshness, and the client gets the stored response in the
+   * 304's stead, through the phases after this one.
+   */
+  #refresh(x: Exchange, t: Ticket, headers: string[]): Duplex {
+    const e = t.entry!
+    const head = updatedHead(e.headers, headers)
+    const s = storable(x, e.status, head, this.#config)
+    let entry = e
+    if (typeof s !== 'string') {
+      entry = {
+        ...s,
+        headers: field(s.headers, 'content-length')
+          ? s.headers
+          : [...s.headers, 'content-length', String(e.body.length)],
+        body: e.body,
+      }
+      this.#store.set(t.key, entry, x.req.headers)
+    }
+    t.flight?.done(typeof s !== 'string')
+    const age = Math.floor(currentAge(entry, Date.now()))
+    headers.length = 0
+    headers.push(...entry.headers, 'age', String(age), 'x-request-id', x.id)
+    headers.push('cache-status', `Portico; fwd=${t.fwd}; fwd-status=304${typeof s === 'string' ? '' : '; stored'}`)
+    x.status = e.status
+    x.bytesOut += e.body.length
+    return new StoredBody(e.body)
+  }
+
   /** The request's Cache-Control, or none when the route ignores it; Pragma: no-cache stands in when it has none (RFC 9111 §5.4). */
   #requestDirectives(x: Exchange): Map<string, string | true> {
     if (this.#config.ignore_client_cache_control) return none
@@ -183,6 +223,51 @@ export class RouteCache {
 }
 
 const noCache = new Map<string, string | true>([['no-cache', true]])
+
+/** Adds the cache's own validators to the request sent to the backend; false when the entry has none. */
+function addValidators(x: Exchange, e: Entry): boolean {
+  const etag = field(e.headers, 'etag')
+  const lastModified = field(e.headers, 'last-modified')
+  if (etag === undefined && lastModified === undefined) return false
+  // The backend request is built from the raw list; the parsed object is kept in step for the phases.
+  const raw = x.req.rawHeaders as string[]
+  if (etag !== undefined) {
+    raw.push('if-none-match', etag)
+    x.req.headers['if-none-match'] = etag
+  }
+  if (lastModified !== undefined) {
+    raw.push('if-modified-since', lastModified)
+    x.req.headers['if-modified-since'] = lastModified
+  }
+  return true
+}
+
+/** The head of a 304: the stored one without the body's length (RFC 9110 §15.4.5). */
+function withoutLength(headers: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)
+  }
+  return out
+}
+
+/** Sends a stored body in place of the (empty) body of the response it stands for. */
+class StoredBody extends Transform {
+  readonly #body: Buffer
+
+  constructor(body: Buffer) {
+    super()
+    this.#body = body
+  }
+
+  override _transform(_chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    callback()
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(null, this.#body.length > 0 ? this.#body : undefined)
+  }
+}
 
 function contentLength(headers: readonly string[]): number | undefined {
   for (let i = 0; i < headers.length; i += 2) {
