@@ -32,6 +32,8 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
  * response, never a truncated body presented as complete.
  */
 export function respondError(x: Exchange, code: FailureCode, headers?: Record<string, string>): void {
+  // A route's cache may answer with a stale copy instead (stale-if-error).
+  if (x.route?.cache?.rescue(x, code)) return
   x.outcome = code
   const failure = failures[code]
   // Nobody to answer, or an answer already under way: cutting the connection is all that is left.

@@ -21,3 +21,12 @@ export function freshness(s: Stored, cc: Map<string, string | true>, now: number
   const stale = seconds(cc, 'max-stale')
   return stale !== undefined && age - s.lifetime <= stale ? 'hit' : 'stale'
 }
+
+/**
+ * Whether a stale response may still be served, `window` seconds past its lifetime (RFC 5861); when
+ * the backend gave no window, the route's `grace` applies, unless the response forbids stale use.
+ */
+export function withinStale(s: Stored, window: number | undefined, graceS: number, now: number): boolean {
+  const limit = window ?? (s.mustRevalidate ? 0 : graceS)
+  return currentAge(s, now) - s.lifetime < limit
+}

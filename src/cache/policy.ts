@@ -16,6 +16,10 @@ export interface Stored {
   readonly responseTime: number
   /** Whether a stale copy must never be served without revalidation (must-revalidate, proxy-revalidate, s-maxage). */
   readonly mustRevalidate: boolean
+  /** Seconds past its lifetime it may be served while refreshed (RFC 5861 stale-while-revalidate); undefined when not said. */
+  readonly staleWhileRevalidate: number | undefined
+  /** Seconds past its lifetime it may be served when the backend fails (RFC 5861 stale-if-error); undefined when not said. */
+  readonly staleIfError: number | undefined
   /** Lower-case names of the request headers the response varies on; empty for none. */
   readonly vary: readonly string[]
 }
@@ -100,6 +104,8 @@ export function storable(
     initialAge: Math.max(apparentAge, correctedAgeValue),
     responseTime,
     mustRevalidate: cc.has('must-revalidate') || cc.has('proxy-revalidate') || cc.has('s-maxage'),
+    staleWhileRevalidate: seconds(cc, 'stale-while-revalidate'),
+    staleIfError: seconds(cc, 'stale-if-error'),
     vary,
   }
 }

@@ -1,12 +1,14 @@
 import { type Duplex, Transform, type TransformCallback } from 'node:stream'
+import { type FailureCode, failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import type { ResponsePhase } from '../filters/phase.ts'
 import { reply, startResponse } from '../respond.ts'
 import { cookieValue } from '../route/cookie-value.ts'
+import { fetchInBackground } from './background.ts'
 import { Flight } from './coalesce.ts'
 import { field, hasConditional, notModified, updatedHead } from './conditional.ts'
 import { directives } from './directives.ts'
-import { freshness } from './freshness.ts'
+import { freshness, withinStale } from './freshness.ts'
 import { cacheKey } from './key.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
 import { currentAge, storable } from './policy.ts'
@@ -22,8 +24,10 @@ interface Ticket {
   readonly fwd: Forward
   /** The fetch others wait on, when this exchange leads one. */
   readonly flight: Flight | undefined
-  /** The stale entry this request revalidates with the cache's own conditionals; a 304 refreshes it. */
-  readonly entry?: Entry | undefined
+  /** The stale entry found for a GET: refreshed by a 304, served when the backend fails (stale-if-error). */
+  readonly stale?: Entry | undefined
+  /** Whether the request carries the cache's own conditionals, so that a 304 is for the cache. */
+  readonly revalidating?: boolean
 }
 
 const none = new Map<string, string | true>()
@@ -39,10 +43,14 @@ export class RouteCache {
   readonly #store: MemoryStore
   readonly #flights = new Map<string, Flight>()
   readonly #tickets = new WeakMap<Exchange, Ticket>()
+  /** Keys with a stale-while-revalidate refresh under way: one at a time per key. */
+  readonly #refreshing = new Set<string>()
+  readonly #graceS: number
   readonly responsePhase: ResponsePhase
 
   constructor(config: CacheConfig) {
     this.#config = config
+    this.#graceS = config.grace / 1000
     this.#store = new MemoryStore(config.memory)
     this.responsePhase = { onResponse: (x, status, headers) => this.#onResponse(x, status, headers) }
   }
@@ -52,6 +60,11 @@ export class RouteCache {
     let n = 0
     for (const flight of this.#flights.values()) n += flight.waiting
     return n
+  }
+
+  /** Background refreshes under way: for metrics, and for tests to know one ended. */
+  get refreshing(): number {
+    return this.#refreshing.size
   }
 
   /** Answers `x` from the cache, or calls `go` to send it to the backend (now, or after a coalesced fetch). */
@@ -74,7 +87,8 @@ export class RouteCache {
     const cc = this.#requestDirectives(x)
     const found = this.#store.get(key, x.req.headers)
     let fwd: Forward
-    let revalidated: Entry | undefined
+    let stale: Entry | undefined
+    let revalidating = false
     if (found === undefined) fwd = 'uri-miss'
     else if (found === 'vary-miss') fwd = 'vary-miss'
     else {
@@ -84,7 +98,17 @@ export class RouteCache {
         return
       }
       fwd = verdict
-      if (x.req.method === 'GET' && !hasConditional(x.req.headers) && addValidators(x, found)) revalidated = found
+      if (x.req.method === 'GET') {
+        const now = Date.now()
+        // RFC 5861 §3: served stale at once while one background request refreshes it.
+        if (verdict === 'stale' && withinStale(found, found.staleWhileRevalidate, this.#graceS, now)) {
+          this.#serve(x, found, false, 'stale-while-revalidate')
+          this.#refreshInBackground(x, key, found)
+          return
+        }
+        stale = found
+        revalidating = !hasConditional(x.req.headers) && addValidators(x, found)
+      }
     }
     // RFC 9111 §5.2.1.7: only-if-cached and nothing usable is a 504.
     if (cc.has('only-if-cached')) {
@@ -103,7 +127,7 @@ export class RouteCache {
       // Whatever ends the exchange (a failed backend, a client gone) releases the waiters.
       x.res.once('close', () => flight!.done(false))
     }
-    this.#tickets.set(x, { key, fwd, flight, entry: revalidated })
+    this.#tickets.set(x, { key, fwd, flight, stale, revalidating })
     x.cache = 'miss'
     go()
   }
@@ -120,12 +144,13 @@ export class RouteCache {
   }
 
   /** Answers `x` with a stored response: Age per RFC 9111 §4.2.3, the route's response phases run on it. */
-  #serve(x: Exchange, e: Entry, collapsed: boolean): void {
+  #serve(x: Exchange, e: Entry, collapsed: boolean, detail?: string): void {
     const age = Math.floor(currentAge(e, Date.now()))
     const ttl = Math.floor(e.lifetime - age)
     const headers = [...e.headers, 'age', String(age), 'x-request-id', x.id]
-    headers.push('cache-status', `Portico; hit; ttl=${ttl}${collapsed ? '; collapsed' : ''}`)
-    x.cache = 'hit'
+    const more = `${collapsed ? '; collapsed' : ''}${detail ? `; detail=${detail}` : ''}`
+    headers.push('cache-status', `Portico; hit; ttl=${ttl}${more}`)
+    x.cache = detail ? 'stale' : 'hit'
     // RFC 9111 §4.3.2: a fresh entry answers the client's own conditional request.
     if (e.status === 200 && notModified(x.req.headers, field(e.headers, 'etag'), field(e.headers, 'last-modified'))) {
       startResponse(x, 304, withoutLength(headers)).end()
@@ -149,7 +174,17 @@ export class RouteCache {
       headers.push('cache-status', said)
       return undefined
     }
-    if (t.entry && status === 304) return this.#refresh(x, t, headers)
+    if (t.stale && t.revalidating && status === 304) return this.#refresh(x, t, headers)
+    // RFC 5861 §4: an error status from the backend is answered with the stale entry while allowed.
+    if (t.stale && errorStatuses.has(status) && withinStale(t.stale, t.stale.staleIfError, this.#graceS, Date.now())) {
+      t.flight?.done(false)
+      return this.#answerStored(
+        x,
+        t.stale,
+        headers,
+        `Portico; fwd=${t.fwd}; fwd-status=${status}; detail=stale-if-error`,
+      )
+    }
     const s = storable(x, status, headers, this.#config)
     const length = contentLength(headers)
     const config = this.#config
@@ -180,7 +215,7 @@ export class RouteCache {
    * 304's stead, through the phases after this one.
    */
   #refresh(x: Exchange, t: Ticket, headers: string[]): Duplex {
-    const e = t.entry!
+    const e = t.stale!
     const head = updatedHead(e.headers, headers)
     const s = storable(x, e.status, head, this.#config)
     let entry = e
@@ -195,13 +230,52 @@ export class RouteCache {
       this.#store.set(t.key, entry, x.req.headers)
     }
     t.flight?.done(typeof s !== 'string')
-    const age = Math.floor(currentAge(entry, Date.now()))
+    return this.#answerStored(
+      x,
+      entry,
+      headers,
+      `Portico; fwd=${t.fwd}; fwd-status=304${typeof s === 'string' ? '' : '; stored'}`,
+    )
+  }
+
+  /** Replaces the response under way (head edited in place) with a stored one; returns the stream that sends its body. */
+  #answerStored(x: Exchange, e: Entry, headers: string[], cacheStatus: string): Duplex {
+    const age = Math.floor(currentAge(e, Date.now()))
     headers.length = 0
-    headers.push(...entry.headers, 'age', String(age), 'x-request-id', x.id)
-    headers.push('cache-status', `Portico; fwd=${t.fwd}; fwd-status=304${typeof s === 'string' ? '' : '; stored'}`)
+    headers.push(...e.headers, 'age', String(age), 'x-request-id', x.id, 'cache-status', cacheStatus)
     x.status = e.status
+    x.cache = 'stale'
     x.bytesOut += e.body.length
     return new StoredBody(e.body)
+  }
+
+  /**
+   * Called when the exchange fails before its response began (backend refused, timed out, no
+   * server): answers it with the stale entry when stale-if-error or the grace allows, and returns
+   * whether it did.
+   */
+  rescue(x: Exchange, code: FailureCode): boolean {
+    const t = this.#tickets.get(x)
+    const status = failures[code].status
+    if (!t?.stale || x.res.headersSent || !(status === 502 || status === 503 || status === 504)) return false
+    if (!withinStale(t.stale, t.stale.staleIfError, this.#graceS, Date.now())) return false
+    this.#tickets.delete(x)
+    t.flight?.done(false)
+    this.#serve(x, t.stale, false, 'stale-if-error')
+    return true
+  }
+
+  /** Starts one background refresh of `key`, unless one runs already. */
+  #refreshInBackground(x: Exchange, key: string, e: Entry): void {
+    if (this.#refreshing.has(key) || x.route === undefined) return
+    this.#refreshing.add(key)
+    fetchInBackground(
+      x,
+      x.route,
+      (bx) =>
+        this.#tickets.set(bx, { key, fwd: 'stale', flight: undefined, stale: e, revalidating: addValidators(bx, e) }),
+      () => this.#refreshing.delete(key),
+    )
   }
 
   /** The request's Cache-Control, or none when the route ignores it; Pragma: no-cache stands in when it has none (RFC 9111 §5.4). */
@@ -221,6 +295,9 @@ export class RouteCache {
     return cookie !== undefined && b.cookies.some((name) => cookieValue(cookie, name) !== undefined)
   }
 }
+
+// RFC 5861 §4: the errors stale-if-error covers.
+const errorStatuses = new Set([500, 502, 503, 504])
 
 const noCache = new Map<string, string | true>([['no-cache', true]])
 

@@ -53,6 +53,9 @@ export const cacheSchema = z
     heuristic_max: duration(
       'Cap on heuristic freshness (10% of the time since Last-Modified, RFC 9111 §4.2.2). Default "1h".',
     ).prefault('1h'),
+    grace: duration(
+      'How long past its lifetime a stored response may still be served while it is refreshed in the background, or when the backend fails, if the backend said neither stale-while-revalidate nor stale-if-error. Default "0s".',
+    ).prefault('0s'),
     store_set_cookie: z
       .boolean()
       .default(false)

@@ -11,6 +11,8 @@ export interface CachedSetup {
   readonly count: () => number
   /** The requests the backend received, in order. */
   readonly seen: IncomingMessage[]
+  /** Stops the backend: its connections are cut and it refuses new ones. */
+  readonly stop: () => void
 }
 
 /**
@@ -37,7 +39,11 @@ export async function cachedSetup(
     routes: [{ pool: 'web', cache, ...route } as never],
     ...extra,
   })
-  return { proxy, count: () => seen.length, seen }
+  const stop = () => {
+    backend.server.close()
+    backend.server.closeAllConnections()
+  }
+  return { proxy, count: () => seen.length, seen, stop }
 }
 
 /** A handler that answers `body` with the given response headers, and `x-n` numbering the request. */
