@@ -4,6 +4,8 @@ import type { Stored } from './policy.ts'
 /** A stored response: its head and freshness, and the whole body. */
 export interface Entry extends Stored {
   readonly body: Buffer
+  /** Purge tags from the route's tag header. */
+  readonly tags: readonly string[]
 }
 
 /** What a primary key holds when its responses vary: the request headers that select a variant. */
@@ -53,11 +55,17 @@ export class MemoryStore {
     this.#lru.set(variantKey(key, entry.vary, h), entry)
   }
 
-  /** Removes every entry whose key `test` accepts, variants included; returns how many. */
-  delete(test: (key: string) => boolean): number {
+  /**
+   * Removes every response that `test` accepts, given the URL part of its key and its tags (a
+   * variant list has none); returns how many responses went.
+   */
+  delete(test: (url: string, tags: readonly string[]) => boolean): number {
     let n = 0
-    for (const key of [...this.#lru.keys()]) {
-      if (test(key.split('\0')[0]!) && this.#lru.delete(key)) n++
+    for (const [key, slot] of [...this.#lru.entries()]) {
+      const url = key.split('\0')[0]!.split('\n')[0]!
+      if (!test(url, 'body' in slot ? slot.tags : [])) continue
+      this.#lru.delete(key)
+      if ('body' in slot) n++
     }
     return n
   }

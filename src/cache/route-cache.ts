@@ -1,8 +1,10 @@
 import { type Duplex, Transform, type TransformCallback } from 'node:stream'
+import type { SharedState } from '../cluster/shared-state.ts'
 import { type FailureCode, failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import type { ResponsePhase } from '../filters/phase.ts'
-import { reply, startResponse } from '../respond.ts'
+import { AddressSet } from '../http/cidr.ts'
+import { closeIfBodyUnread, reply, respondError, startResponse } from '../respond.ts'
 import { cookieValue } from '../route/cookie-value.ts'
 import { fetchInBackground } from './background.ts'
 import { Flight } from './coalesce.ts'
@@ -12,6 +14,7 @@ import { freshness, withinStale } from './freshness.ts'
 import { cacheKey } from './key.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
 import { currentAge, storable } from './policy.ts'
+import { invalidated, type PurgeRule, purgeRule, purges, splitTags } from './purge.ts'
 import type { CacheConfig } from './schema.ts'
 import { StoreStream } from './store-stream.ts'
 
@@ -28,6 +31,8 @@ interface Ticket {
   readonly stale?: Entry | undefined
   /** Whether the request carries the cache's own conditionals, so that a 304 is for the cache. */
   readonly revalidating?: boolean
+  /** Whether this is an unsafe request whose success invalidates what it names (RFC 9111 §4.4). */
+  readonly invalidates?: boolean
 }
 
 const none = new Map<string, string | true>()
@@ -48,8 +53,20 @@ export class RouteCache {
   readonly #graceS: number
   readonly responsePhase: ResponsePhase
 
-  constructor(config: CacheConfig) {
+  readonly #shared: SharedState | undefined
+  readonly #purgeKey: string
+  readonly #purgeFrom: AddressSet
+
+  /**
+   * `name` is the route's: purges travel between workers through `shared` under it, so every
+   * worker's memory tier for this route drops the same responses.
+   */
+  constructor(config: CacheConfig, name: string, shared?: SharedState) {
     this.#config = config
+    this.#shared = shared
+    this.#purgeKey = `cache-purge/${name}`
+    this.#purgeFrom = new AddressSet(config.purge.allow)
+    shared?.watch(this.#purgeKey, (_key, value) => this.#apply((value as { rule: PurgeRule }).rule))
     this.#graceS = config.grace / 1000
     this.#store = new MemoryStore(config.memory)
     this.responsePhase = { onResponse: (x, status, headers) => this.#onResponse(x, status, headers) }
@@ -71,7 +88,12 @@ export class RouteCache {
   run(x: Exchange, go: () => void): void {
     const method = x.req.method
     if (method !== 'GET' && method !== 'HEAD') {
-      go()
+      if (method === 'PURGE') this.#purge(x)
+      else {
+        if (!safeMethods.has(method!))
+          this.#tickets.set(x, { key: '', fwd: 'bypass', flight: undefined, invalidates: true })
+        go()
+      }
       return
     }
     if (this.#bypassed(x)) {
@@ -169,6 +191,10 @@ export class RouteCache {
     const t = this.#tickets.get(x)
     if (t === undefined) return undefined
     this.#tickets.delete(x)
+    if (t.invalidates) {
+      if (status >= 200 && status < 400) this.#broadcast({ kind: 'url', values: invalidated(x, headers, this.#config) })
+      return undefined
+    }
     const said = `Portico; fwd=${t.fwd}; fwd-status=${status}`
     if (t.fwd === 'bypass') {
       headers.push('cache-status', said)
@@ -203,7 +229,9 @@ export class RouteCache {
       // The whole body is known now: a hit states its length, whatever framing the backend chose.
       if (ok) {
         const head = length === undefined ? [...s.headers, 'content-length', String(body.length)] : s.headers
-        this.#store.set(t.key, { ...s, headers: head, body }, requestHeaders)
+        const tagged = field(s.headers, config.purge.tag_header.toLowerCase())
+        const tags = tagged === undefined ? [] : splitTags(tagged)
+        this.#store.set(t.key, { ...s, headers: head, body, tags }, requestHeaders)
       }
       t.flight?.done(ok)
     })
@@ -226,6 +254,7 @@ export class RouteCache {
           ? s.headers
           : [...s.headers, 'content-length', String(e.body.length)],
         body: e.body,
+        tags: e.tags,
       }
       this.#store.set(t.key, entry, x.req.headers)
     }
@@ -265,6 +294,30 @@ export class RouteCache {
     return true
   }
 
+  /** Answers a PURGE: from an allowed address, removes what it names in every worker; else 405. */
+  #purge(x: Exchange): void {
+    if (!this.#purgeFrom.has(x.clientAddress)) {
+      respondError(x, 'method_not_allowed', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' })
+      return
+    }
+    const n = this.#broadcast(purgeRule(x, this.#config))
+    x.cache = 'purge'
+    closeIfBodyUnread(x)
+    reply(x, 200, `Purged ${n}\n`)
+  }
+
+  /** Applies `rule` here and sends it to the other workers; returns how many responses went here. */
+  #broadcast(rule: PurgeRule): number {
+    const n = this.#apply(rule)
+    // Each purge is a new value, so that the same rule sent twice is applied twice.
+    this.#shared?.set(this.#purgeKey, { rule, id: `${process.pid}-${++purgeCount}` })
+    return n
+  }
+
+  #apply(rule: PurgeRule): number {
+    return this.#store.delete((url, tags) => purges(rule, url, tags))
+  }
+
   /** Starts one background refresh of `key`, unless one runs already. */
   #refreshInBackground(x: Exchange, key: string, e: Entry): void {
     if (this.#refreshing.has(key) || x.route === undefined) return
@@ -295,6 +348,11 @@ export class RouteCache {
     return cookie !== undefined && b.cookies.some((name) => cookieValue(cookie, name) !== undefined)
   }
 }
+
+// RFC 9110 §9.2.1: the safe methods; a successful request with any other invalidates (RFC 9111 §4.4).
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+
+let purgeCount = 0
 
 // RFC 5861 §4: the errors stale-if-error covers.
 const errorStatuses = new Set([500, 502, 503, 504])

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { cidr } from '../config/common.ts'
 import { duration, size } from '../config/units.ts'
 import { tokenName } from '../route/schema-parts.ts'
 
@@ -31,6 +32,24 @@ const bypass = z
       .describe('A request with any of these headers skips the cache. Default none.'),
   })
   .describe('Requests that are forwarded without looking up or storing anything; Cache-Status says fwd=bypass.')
+
+const purge = z
+  .strictObject({
+    allow: z
+      .array(cidr)
+      .default([])
+      .describe(
+        'Client addresses and CIDR ranges allowed the PURGE method on this route. Default none: PURGE gets 405.',
+      ),
+    tag_header: tokenName
+      .default('surrogate-key')
+      .describe(
+        'The backend response header that tags a stored response (space- or comma-separated tags, e.g. Cache-Tag); a PURGE with this header removes every response with one of its tags. Default "surrogate-key".',
+      ),
+  })
+  .describe(
+    'Purging: `PURGE /path` removes that URL, `PURGE /path*` every URL under the prefix, and a PURGE with the tag header every response tagged so. Reaches every worker.',
+  )
 
 /** The `cache:` block of a route; absent means the route does not cache. */
 export const cacheSchema = z
@@ -73,6 +92,7 @@ export const cacheSchema = z
     ).prefault('10s'),
     key: key.prefault({}),
     bypass: bypass.prefault({}),
+    purge: purge.prefault({}),
   })
   .describe("An RFC 9111 shared cache in front of this route's pool. Absent: nothing is cached.")
 

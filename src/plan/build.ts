@@ -45,7 +45,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
   }
   deps.registry.retain(keep)
   const routes = new RouteTable(
-    config.routes.map((r, i) => buildRoute(r, i, pools)),
+    config.routes.map((r, i) => buildRoute(r, i, pools, deps.shared)),
     respond(config.no_route, 'not_found'),
   )
   return {
@@ -208,16 +208,22 @@ function usesCountry(config: Config): boolean {
   return config.routes.some((r) => r.match?.country !== undefined || JSON.stringify(r).includes('{country}'))
 }
 
-function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<string, Pool>): Route {
+function buildRoute(
+  config: RouteConfig,
+  index: number,
+  pools: ReadonlyMap<string, Pool>,
+  shared: SharedState | undefined,
+): Route {
   const matchers = compileMatch(config.match)
   const action = buildAction(config, pools)
   const responsePhases = routePhaseFactories.flatMap((f) => f.response?.(config) ?? [])
   if (action.responsePhase) responsePhases.push(action.responsePhase)
   // The cache stores the backend's response as it came, before the other phases edit it for a client.
-  const cache = config.cache?.enabled ? new RouteCache(config.cache) : undefined
+  const name = config.name ?? `route${index}`
+  const cache = config.cache?.enabled ? new RouteCache(config.cache, name, shared) : undefined
   if (cache) responsePhases.unshift(cache.responsePhase)
   return {
-    name: config.name ?? `route${index}`,
+    name,
     action,
     maxBodyBytes: config.max_body_bytes,
     requestPhases: [...globalRequestPhases, ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? [])],
