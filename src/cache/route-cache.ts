@@ -6,6 +6,7 @@ import type { ResponsePhase } from '../filters/phase.ts'
 import { AddressSet } from '../http/cidr.ts'
 import { closeIfBodyUnread, reply, respondError, startResponse } from '../respond.ts'
 import { cookieValue } from '../route/cookie-value.ts'
+import type { ByteRange } from '../static/range.ts'
 import { fetchInBackground } from './background.ts'
 import { Flight } from './coalesce.ts'
 import { field, hasConditional, notModified, updatedHead } from './conditional.ts'
@@ -15,6 +16,7 @@ import { cacheKey } from './key.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
 import { currentAge, storable } from './policy.ts'
 import { invalidated, type PurgeRule, purgeRule, purges, splitTags } from './purge.ts'
+import { byteRanges, ifRangeHolds, rangeBody } from './range.ts'
 import type { CacheConfig } from './schema.ts'
 import { StoreStream } from './store-stream.ts'
 
@@ -178,6 +180,21 @@ export class RouteCache {
       startResponse(x, 304, withoutLength(headers)).end()
       return
     }
+    const range = x.req.headers.range
+    if (range !== undefined && e.status === 200 && x.req.method === 'GET') {
+      const ifRange = x.req.headers['if-range'] as string | undefined
+      const wanted = ifRangeHolds(ifRange, field(e.headers, 'etag'), field(e.headers, 'last-modified'))
+        ? byteRanges(range, e.body.length)
+        : undefined
+      if (wanted === 'unsatisfiable') {
+        respondError(x, 'range_not_satisfiable', { 'content-range': `bytes */${e.body.length}` })
+        return
+      }
+      if (wanted) {
+        this.#servePartial(x, headers, e.body, wanted)
+        return
+      }
+    }
     const out = startResponse(x, e.status, headers)
     if (x.req.method === 'HEAD' || e.body.length === 0) {
       out.end()
@@ -185,6 +202,21 @@ export class RouteCache {
     }
     x.bytesOut += e.body.length
     out.end(e.body)
+  }
+
+  /** Answers a range request from a stored body (RFC 9110 §14.2): 206 with one range, or multipart/byteranges. */
+  #servePartial(x: Exchange, headers: string[], body: Buffer, ranges: readonly ByteRange[]): void {
+    const part = rangeBody(body, ranges, field(headers, 'content-type'))
+    const head: string[] = []
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!.toLowerCase()
+      if (name !== 'content-length' && name !== 'content-type') head.push(headers[i]!, headers[i + 1]!)
+    }
+    if (part.contentType !== undefined) head.push('content-type', part.contentType)
+    if (part.contentRange !== undefined) head.push('content-range', part.contentRange)
+    head.push('content-length', String(part.body.length))
+    x.bytesOut += part.body.length
+    startResponse(x, 206, head).end(part.body)
   }
 
   #onResponse(x: Exchange, status: number, headers: string[]): Duplex | undefined {

@@ -79,3 +79,35 @@ test('a HEAD with a matching If-None-Match is answered 304 from a fresh entry', 
   const r = await request(`${proxy.url}/a`, { method: 'HEAD', headers: { 'if-none-match': '"v1"' } })
   assert.equal(r.status, 304)
 })
+
+test('range requests are answered from a stored response: one range, several, unsatisfiable, and If-Range', async (t) => {
+  const { proxy, count } = await cachedSetup(t, (_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', etag: '"v1"', 'content-type': 'text/plain' })
+    res.end('0123456789')
+  })
+  await get(`${proxy.url}/a`)
+  const one = await get(`${proxy.url}/a`, { range: 'bytes=2-4' })
+  assert.equal(one.status, 206)
+  assert.equal(one.body, '234')
+  assert.equal(one.headers['content-range'], 'bytes 2-4/10')
+  const suffix = await get(`${proxy.url}/a`, { range: 'bytes=-3' })
+  assert.equal(suffix.body, '789')
+  const several = await get(`${proxy.url}/a`, { range: 'bytes=0-1, 8-' })
+  assert.equal(several.status, 206)
+  const boundary = /multipart\/byteranges; boundary=(\w+)/.exec(several.headers['content-type'] as string)![1]
+  assert.equal(
+    several.body,
+    `--${boundary}\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01\r\n` +
+      `--${boundary}\r\nContent-Type: text/plain\r\nContent-Range: bytes 8-9/10\r\n\r\n89\r\n--${boundary}--\r\n`,
+  )
+  assert.equal(Number(several.headers['content-length']), Buffer.byteLength(several.body))
+  const beyond = await get(`${proxy.url}/a`, { range: 'bytes=20-' })
+  assert.equal(beyond.status, 416)
+  assert.equal(beyond.headers['content-range'], 'bytes */10')
+  const changed = await get(`${proxy.url}/a`, { range: 'bytes=2-4', 'if-range': '"v0"' })
+  assert.equal(changed.status, 200)
+  assert.equal(changed.body, '0123456789')
+  const same = await get(`${proxy.url}/a`, { range: 'bytes=2-4', 'if-range': '"v1"' })
+  assert.equal(same.status, 206)
+  assert.equal(count(), 1)
+})
