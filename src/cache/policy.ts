@@ -41,6 +41,8 @@ export function storable(
   config: CacheConfig,
 ): Stored | string {
   if (x.req.method !== 'GET') return 'method'
+  // Parts and not-modified answers are no whole response to store (RFC 9111 §3.3, §4.3.4).
+  if (status === 206 || status === 304) return 'partial'
   if (config.statuses && !config.statuses.includes(status)) return 'status'
   const fields: Record<string, string> = {}
   for (let i = 0; i < headers.length; i += 2) {

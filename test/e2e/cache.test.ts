@@ -239,3 +239,13 @@ test('statuses limits what is stored', async (t) => {
   await get(`${proxy.url}/a`)
   assert.equal(count(), 2)
 })
+
+test('a 206 from the backend to a Range request on a miss is not stored as the whole response', async (t) => {
+  const { proxy, count } = await cachedSetup(t, (req, res) => {
+    if (req.headers.range) res.writeHead(206, { ...fresh, 'content-range': 'bytes 0-1/5' }).end('he')
+    else res.writeHead(200, fresh).end('hello')
+  })
+  assert.equal((await get(`${proxy.url}/a`, { range: 'bytes=0-1' })).body, 'he')
+  assert.equal((await get(`${proxy.url}/a`)).body, 'hello')
+  assert.equal(count(), 2)
+})
