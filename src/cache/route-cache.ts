@@ -11,6 +11,7 @@ import { fetchInBackground } from './background.ts'
 import { Flight } from './coalesce.ts'
 import { field, hasConditional, notModified, updatedHead } from './conditional.ts'
 import { directives } from './directives.ts'
+import { DiskStore } from './disk-store.ts'
 import { freshness, withinStale } from './freshness.ts'
 import { cacheKey } from './key.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
@@ -56,6 +57,7 @@ export class RouteCache {
   readonly responsePhase: ResponsePhase
 
   readonly #shared: SharedState | undefined
+  readonly #disk: DiskStore | undefined
   readonly #purgeKey: string
   readonly #purgeFrom: AddressSet
 
@@ -66,6 +68,7 @@ export class RouteCache {
   constructor(config: CacheConfig, name: string, shared?: SharedState) {
     this.#config = config
     this.#shared = shared
+    this.#disk = config.disk ? new DiskStore(config.disk.path, config.disk.max_size) : undefined
     this.#purgeKey = `cache-purge/${name}`
     this.#purgeFrom = new AddressSet(config.purge.allow)
     shared?.watch(this.#purgeKey, (_key, value) => this.#apply((value as { rule: PurgeRule }).rule))
@@ -107,9 +110,18 @@ export class RouteCache {
     this.#lookup(x, cacheKey(x, this.#config.key), go, this.#config.coalesce_timeout > 0, false)
   }
 
-  #lookup(x: Exchange, key: string, go: () => void, coalesce: boolean, collapsed: boolean): void {
+  #lookup(x: Exchange, key: string, go: () => void, coalesce: boolean, collapsed: boolean, read = false): void {
     const cc = this.#requestDirectives(x)
     const found = this.#store.get(key, x.req.headers)
+    // Not in memory: the disk tier is read, and what it has is promoted to memory.
+    if (found === undefined && this.#disk && !read) {
+      void this.#disk.get(key).then((e) => {
+        if (x.cancelled) return
+        if (e) this.#store.set(key, e, x.req.headers)
+        this.#lookup(x, key, go, coalesce, collapsed, true)
+      })
+      return
+    }
     let fwd: Forward
     let stale: Entry | undefined
     let revalidating = false
@@ -263,7 +275,9 @@ export class RouteCache {
         const head = length === undefined ? [...s.headers, 'content-length', String(body.length)] : s.headers
         const tagged = field(s.headers, config.purge.tag_header.toLowerCase())
         const tags = tagged === undefined ? [] : splitTags(tagged)
-        this.#store.set(t.key, { ...s, headers: head, body, tags }, requestHeaders)
+        const entry = { ...s, headers: head, body, tags }
+        this.#store.set(t.key, entry, requestHeaders)
+        this.#toDisk(t.key, entry)
       }
       t.flight?.done(ok)
     })
@@ -289,6 +303,7 @@ export class RouteCache {
         tags: e.tags,
       }
       this.#store.set(t.key, entry, x.req.headers)
+      this.#toDisk(t.key, entry)
     }
     t.flight?.done(typeof s !== 'string')
     return this.#answerStored(
@@ -347,7 +362,14 @@ export class RouteCache {
   }
 
   #apply(rule: PurgeRule): number {
-    return this.#store.delete((url, tags) => purges(rule, url, tags))
+    const test = (url: string, tags: readonly string[]) => purges(rule, url, tags)
+    const n = this.#store.delete(test)
+    return this.#disk ? Math.max(n, this.#disk.delete(test)) : n
+  }
+
+  /** Writes an entry to the disk tier too, when the route has one; responses with Vary stay in memory. */
+  #toDisk(key: string, entry: Entry): void {
+    if (this.#disk && entry.vary.length === 0) void this.#disk.set(key, key.split('\n')[0]!, entry)
   }
 
   /** Starts one background refresh of `key`, unless one runs already. */

@@ -90,6 +90,17 @@ export const cacheSchema = z
     coalesce_timeout: duration(
       'How long a request waits for another one fetching the same object before it fetches itself; "0s" turns coalescing off. Default "10s".',
     ).prefault('10s'),
+    disk: z
+      .strictObject({
+        path: z.string().min(1).describe('Directory of the disk tier; made when missing. Several workers share it.'),
+        max_size: size(
+          'Bytes of files the directory holds; the least recently written go first. Default "1GiB".',
+        ).prefault('1GiB'),
+      })
+      .optional()
+      .describe(
+        'A disk tier behind the memory tier: responses (without Vary) are also written here, survive a restart, and a disk hit is promoted to memory. Default: none.',
+      ),
     key: key.prefault({}),
     bypass: bypass.prefault({}),
     purge: purge.prefault({}),
