@@ -71,7 +71,13 @@ export class RouteCache {
     this.#disk = config.disk ? new DiskStore(config.disk.path, config.disk.max_size) : undefined
     this.#purgeKey = `cache-purge/${name}`
     this.#purgeFrom = new AddressSet(config.purge.allow)
-    shared?.watch(this.#purgeKey, (_key, value) => this.#apply((value as { rule: PurgeRule }).rule))
+    // A reload builds new caches: the watcher holds this one weakly, so an old Plan's memory tier can go.
+    const ref = new WeakRef(this)
+    const stop = shared?.watch(this.#purgeKey, (_key, value) => {
+      const cache = ref.deref()
+      if (cache) cache.#apply((value as { rule: PurgeRule }).rule)
+      else stop?.()
+    })
     this.#graceS = config.grace / 1000
     this.#store = new MemoryStore(config.memory)
     this.responsePhase = { onResponse: (x, status, headers) => this.#onResponse(x, status, headers) }
