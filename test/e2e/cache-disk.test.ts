@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
-import { get } from '../helpers/http.ts'
+import { get, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 
 function cacheDir(t: TestContext): string {
@@ -97,4 +97,23 @@ test('the disk tier stays within max_size: the least recently written entries go
   const sizes = entries(dir).map((n) => readFileSync(join(dir, n)).length)
   assert.ok(sizes.reduce((a, b) => a + b, 0) <= 1500, `${sizes}`)
   assert.ok(sizes.length >= 1 && sizes.length < 10)
+})
+
+test('a purge removes the disk entry too, so a restart does not bring it back', async (t) => {
+  const dir = cacheDir(t)
+  const { config, fetched } = await setup(t, dir)
+  const withPurge = {
+    ...config,
+    routes: [{ pool: 'web', cache: { disk: { path: dir }, purge: { allow: ['127.0.0.1/32'] } } }],
+  }
+  const first = await startPortico(t, withPurge)
+  await get(`${first.url}/a`)
+  await written(dir, 1)
+  const purged = await request(`${first.url}/a`, { method: 'PURGE' })
+  assert.equal(purged.body, 'Purged 1\n')
+  assert.equal(entries(dir).length, 0)
+  await first.close(0)
+  const second = await startPortico(t, withPurge)
+  await get(`${second.url}/a`)
+  assert.equal(fetched(), 2)
 })
