@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { get, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
 
 function cacheDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'portico-cache-'))
@@ -116,4 +117,23 @@ test('a purge removes the disk entry too, so a restart does not bring it back', 
   const second = await startPortico(t, withPurge)
   await get(`${second.url}/a`)
   assert.equal(fetched(), 2)
+})
+
+test('with two workers the disk tier is shared: what one worker stored, the other answers', {
+  timeout: 60_000,
+}, async (t) => {
+  const dir = cacheDir(t)
+  const { config, fetched } = await setup(t, dir)
+  const p = await spawnPortico(
+    t,
+    ['run', '-c', writeConfig({ ...config, workers: 2, listeners: [{ address: '127.0.0.1:0' }] })],
+    {
+      listeners: 1,
+    },
+  )
+  await get(`${p.urls[0]}/a`)
+  await written(dir, 1)
+  // Each request on a new connection: the kernel spreads connections, so 40 reach both workers.
+  for (let i = 0; i < 40; i++) assert.equal((await get(`${p.urls[0]}/a`)).body, 'body of /a')
+  assert.equal(fetched(), 1)
 })
