@@ -126,6 +126,8 @@ export class Exchange {
   requestBuffered = false
   /** Whether the response was read at the backend's pace and held for the client. */
   responseBuffered = false
+  /** What the route's cache did: `hit`, `stale`, `miss`, `bypass` or `purge`; "" when the route does not cache. */
+  cache = ''
   /** Bytes of this exchange written to temporary files (request and response). */
   spilledBytes = 0
   /** Milliseconds from the last dispatch until its backend connection was released; -1 when none was. */

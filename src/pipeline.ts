@@ -95,8 +95,14 @@ function endConnection(socket: Duplex): void {
 
 type Next = (plan: Plan, x: Exchange, route: Route) => void
 
-/** The route's action: forward to the pool it gives, or nothing more when it answered itself. */
+/** The route's cache, when it has one, then its action. */
 const act: Next = (_plan, x, route) => {
+  if (route.cache) route.cache.run(x, () => send(x, route))
+  else send(x, route)
+}
+
+/** The route's action: forward to the pool it gives, or nothing more when it answered itself. */
+function send(x: Exchange, route: Route): void {
   const pool = route.action.run(x)
   if (pool) forward(x, pool, x.body ? x.body.open() : requestBody(x, route.maxBodyBytes))
 }

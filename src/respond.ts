@@ -34,6 +34,8 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
  * as complete. A head still held back (see startResponse) has not started it: it is dropped.
  */
 export function respondError(x: Exchange, code: FailureCode, headers?: Record<string, string>): void {
+  // A route's cache may answer with a stale copy instead (stale-if-error).
+  if (x.route?.cache?.rescue(x, code)) return
   x.outcome = code
   x.held?.discard()
   const failure = failures[code]
@@ -79,21 +81,26 @@ export function closeIfBodyUnread(x: Exchange): void {
 export function startResponse(x: Exchange, status: number, headers: string[], reason?: string, hold = false): Writable {
   const phases = x.route?.responsePhases
   let chain: Duplex[] | undefined
+  // A phase may answer with another status by setting `x.status` (the cache turns the 304 of its
+  // own revalidation into the stored response); the phases after it see that status.
+  x.status = status
   if (phases) {
     for (const phase of phases) {
-      const transform = phase.onResponse(x, status, headers)
+      const transform = phase.onResponse(x, x.status, headers)
       if (transform) (chain ??= []).push(transform)
     }
   }
+  const sentReason = x.status === status ? reason : undefined
   const held = hold && http1Response(x) !== undefined
-  if (!held) writeResponseHead(x, status, headers, reason)
+  const head: Head | undefined = held ? [x.status, headers, sentReason] : undefined
+  if (!held) writeResponseHead(x, x.status, headers, sentReason)
   // Portico's own HTTP/1.1 response is a legacy writable stream, as node's is: pipe() and pipeline() take it.
   if (!chain) {
-    if (held) x.held = new Delivery(x, [status, headers, reason], undefined)
+    if (head) x.held = new Delivery(x, head, undefined)
     return x.res as Writable
   }
   if (chain.length > 1) pipeline(chain, ignore)
-  const delivery = new Delivery(x, held ? [status, headers, reason] : undefined, chain[chain.length - 1]!)
+  const delivery = new Delivery(x, head, chain[chain.length - 1]!)
   if (held) x.held = delivery
   return chain[0]!
 }

@@ -135,6 +135,7 @@ export function fields(x: Exchange) {
     queue_depth: x.queueMs >= 0 ? x.queueDepth : undefined,
     retried: x.retried,
     outcome: x.outcome,
+    cache: x.cache || undefined,
     tls_version: x.tls?.version,
     tls_cipher: x.tls?.cipher,
     sni: x.tls?.sni || undefined,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
+import { RouteCache } from '../cache/route-cache.ts'
 import type { SharedState } from '../cluster/shared-state.ts'
 import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
@@ -44,7 +45,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
   }
   deps.registry.retain(keep)
   const routes = new RouteTable(
-    config.routes.map((r, i) => buildRoute(r, i, pools)),
+    config.routes.map((r, i) => buildRoute(r, i, pools, deps.shared)),
     respond(config.no_route, 'not_found'),
   )
   return {
@@ -207,18 +208,28 @@ function usesCountry(config: Config): boolean {
   return config.routes.some((r) => r.match?.country !== undefined || JSON.stringify(r).includes('{country}'))
 }
 
-function buildRoute(config: RouteConfig, index: number, pools: ReadonlyMap<string, Pool>): Route {
+function buildRoute(
+  config: RouteConfig,
+  index: number,
+  pools: ReadonlyMap<string, Pool>,
+  shared: SharedState | undefined,
+): Route {
   const matchers = compileMatch(config.match)
   const action = buildAction(config, pools)
   const responsePhases = routePhaseFactories.flatMap((f) => f.response?.(config) ?? [])
   if (action.responsePhase) responsePhases.push(action.responsePhase)
+  // The cache stores the backend's response as it came, before the other phases edit it for a client.
+  const name = config.name ?? `route${index}`
+  const cache = config.cache?.enabled ? new RouteCache(config.cache, name, shared) : undefined
+  if (cache) responsePhases.unshift(cache.responsePhase)
   return {
-    name: config.name ?? `route${index}`,
+    name,
     action,
     maxBodyBytes: config.max_body_bytes,
     upgrades: new Set(config.upgrades.map((name) => name.toLowerCase())),
     requestPhases: [...globalRequestPhases, ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? [])],
     responsePhases,
+    cache,
     matches: (x, path) => matchesAll(matchers, x, path),
   }
 }

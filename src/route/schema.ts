@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { cacheSchema } from '../cache/schema.ts'
 import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
 import { bufferingSchema } from '../filters/buffer-schema.ts'
@@ -38,6 +39,7 @@ export const routeSchema = z
     compression: compressionSchema.optional(),
     buffering: bufferingSchema.optional(),
     upgrades: upgradesSchema,
+    cache: cacheSchema.optional(),
   })
   .superRefine((route, ctx) => {
     const given = actions.filter((a) => route[a] !== undefined)
@@ -57,6 +59,9 @@ export const routeSchema = z
         path: ['rewrite'],
         message: 'rewrite applies only to pool, split and static routes',
       })
+    }
+    if (route.cache && !(route.pool || route.split)) {
+      ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cache applies only to pool and split routes' })
     }
     const edits = route.request_headers
     for (const name of [...Object.keys(edits?.set ?? {}), ...Object.keys(edits?.add ?? {}), ...(edits?.remove ?? [])]) {

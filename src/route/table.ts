@@ -1,3 +1,4 @@
+import type { RouteCache } from '../cache/route-cache.ts'
 import type { Exchange } from '../exchange.ts'
 import type { RequestPhase, ResponsePhase } from '../filters/phase.ts'
 import type { Action } from './actions/action.ts'
@@ -13,6 +14,8 @@ export interface Route {
   readonly action: Action
   /** Request phases of this route, after the global ones. */
   readonly requestPhases: readonly RequestPhase[]
+  /** The route's cache, which runs between the request phases and the action; undefined when it does not cache. */
+  readonly cache?: RouteCache | undefined
   /** Response phases of this route, in order; local answers run them too. */
   readonly responsePhases: readonly ResponsePhase[]
   /** Whether the exchange meets every condition of this route; `path` is the routing path. */

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import { test } from 'node:test'
+import { startBackend } from '../helpers/backend.ts'
+import { get, request } from '../helpers/http.ts'
+import { startPortico } from '../helpers/portico.ts'
+import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
+
+function cacheDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-cache-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+const entries = (dir: string) => readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n))
+
+/** Resolves once `dir` holds `n` entry files (a write is renamed into place when whole). */
+async function written(dir: string, n: number): Promise<string[]> {
+  while (entries(dir).length < n) await new Promise((resolve) => setImmediate(resolve))
+  return entries(dir)
+}
+
+async function setup(t: TestContext, dir: string, maxSize = '1MiB') {
+  let fetched = 0
+  const backend = await startBackend(t, 'b', (req, res) => {
+    fetched++
+    res.writeHead(200, { 'cache-control': 'max-age=600', 'content-type': 'text/plain' }).end(`body of ${req.url}`)
+  })
+  const config = {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web', cache: { disk: { path: dir, max_size: maxSize } } }],
+  }
+  return { config, fetched: () => fetched }
+}
+
+test('disk entries survive a restart: a new process answers from them without the backend', async (t) => {
+  const dir = cacheDir(t)
+  const { config, fetched } = await setup(t, dir)
+  const first = await startPortico(t, config)
+  await get(`${first.url}/a`)
+  await written(dir, 1)
+  await first.close(0)
+  const second = await startPortico(t, config)
+  const hit = await get(`${second.url}/a`)
+  assert.equal(hit.body, 'body of /a')
+  assert.match(hit.headers['cache-status'] as string, /hit/)
+  assert.equal(fetched(), 1)
+})
+
+test('a corrupted disk entry is removed and fetched again', async (t) => {
+  const dir = cacheDir(t)
+  const { config, fetched } = await setup(t, dir)
+  const first = await startPortico(t, config)
+  await get(`${first.url}/a`)
+  const [name] = await written(dir, 1)
+  await first.close(0)
+  const file = join(dir, name!)
+  const data = readFileSync(file)
+  data[data.length - 1] ^= 1
+  writeFileSync(file, data)
+  const second = await startPortico(t, config)
+  const r = await get(`${second.url}/a`)
+  assert.equal(r.body, 'body of /a')
+  assert.match(r.headers['cache-status'] as string, /fwd=uri-miss/)
+  assert.equal(fetched(), 2)
+  // The fetched response is written again, intact.
+  await written(dir, 1)
+  while (readFileSync(file).equals(data)) await new Promise((resolve) => setImmediate(resolve))
+  assert.ok(readFileSync(file).subarray(-10).toString().endsWith('body of /a'))
+})
+
+test('a truncated disk entry is removed and fetched again', async (t) => {
+  const dir = cacheDir(t)
+  const { config, fetched } = await setup(t, dir)
+  const first = await startPortico(t, config)
+  await get(`${first.url}/a`)
+  const [name] = await written(dir, 1)
+  await first.close(0)
+  const file = join(dir, name!)
+  writeFileSync(file, readFileSync(file).subarray(0, -3))
+  const second = await startPortico(t, config)
+  assert.equal((await get(`${second.url}/a`)).body, 'body of /a')
+  assert.equal(fetched(), 2)
+})
+
+test('the disk tier stays within max_size: the least recently written entries go first', async (t) => {
+  const dir = cacheDir(t)
+  const { config } = await setup(t, dir, '1500')
+  const proxy = await startPortico(t, config)
+  for (let i = 0; i < 10; i++) {
+    await get(`${proxy.url}/item${i}`)
+    await written(dir, Math.min(i + 1, 1))
+  }
+  // Each file is a head of a few hundred bytes and a short body.
+  const sizes = entries(dir).map((n) => readFileSync(join(dir, n)).length)
+  assert.ok(sizes.reduce((a, b) => a + b, 0) <= 1500, `${sizes}`)
+  assert.ok(sizes.length >= 1 && sizes.length < 10)
+})
+
+test('a purge removes the disk entry too, so a restart does not bring it back', async (t) => {
+  const dir = cacheDir(t)
+  const { config, fetched } = await setup(t, dir)
+  const withPurge = {
+    ...config,
+    routes: [{ pool: 'web', cache: { disk: { path: dir }, purge: { allow: ['127.0.0.1/32'] } } }],
+  }
+  const first = await startPortico(t, withPurge)
+  await get(`${first.url}/a`)
+  await written(dir, 1)
+  const purged = await request(`${first.url}/a`, { method: 'PURGE' })
+  assert.equal(purged.body, 'Purged 1\n')
+  assert.equal(entries(dir).length, 0)
+  await first.close(0)
+  const second = await startPortico(t, withPurge)
+  await get(`${second.url}/a`)
+  assert.equal(fetched(), 2)
+})
+
+test('with two workers the disk tier is shared: what one worker stored, the other answers', {
+  timeout: 60_000,
+}, async (t) => {
+  const dir = cacheDir(t)
+  const { config, fetched } = await setup(t, dir)
+  const p = await spawnPortico(
+    t,
+    ['run', '-c', writeConfig({ ...config, workers: 2, listeners: [{ address: '127.0.0.1:0' }] })],
+    {
+      listeners: 1,
+    },
+  )
+  await get(`${p.urls[0]}/a`)
+  await written(dir, 1)
+  // Each request on a new connection: the kernel spreads connections, so 40 reach both workers.
+  for (let i = 0; i < 40; i++) assert.equal((await get(`${p.urls[0]}/a`)).body, 'body of /a')
+  assert.equal(fetched(), 1)
+})
