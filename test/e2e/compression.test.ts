@@ -395,7 +395,8 @@ for (const compression of [true, false]) {
       )
     })
     const proxy = await startPortico(t, {
-      pools: { web: { servers: [backend.address] } },
+      // Outlier detection off: every request must meet the failing backend, not an ejected pool.
+      pools: { web: { servers: [backend.address], outlier: { consecutive_failures: 0 } } },
       routes: [{ pool: 'web', ...(compression ? { compression: {} } : {}) }],
     })
     const seen = []
@@ -413,7 +414,8 @@ for (const compression of [true, false]) {
       reset = () => socket.resetAndDestroy()
     })
     const proxy = await startPortico(t, {
-      pools: { web: { servers: [backend.address] } },
+      // Outlier detection off: every request must meet the failing backend, not an ejected pool.
+      pools: { web: { servers: [backend.address], outlier: { consecutive_failures: 0 } } },
       routes: [{ pool: 'web', ...(compression ? { compression: {} } : {}) }],
     })
     const seen = []
