@@ -255,16 +255,16 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
  * Whether another attempt may be made as far as counts go, and what it costs: undefined when
  * none may, false when it is free, true when the retry budget must allow it. A request that
  * never reached a server (refused, connect timeout, TLS failure, stale before its first byte
- * was written) is free, and is tried past `attempts` while some server is still untried, so
- * that dead servers alone never cost a client its answer. Any other retry counts against
- * `attempts` and the budget; a stale connection's retry is free, as it goes on a fresh
- * connection, which cannot be stale again.
+ * was written) is free of the budget. A refused connection, which fails at once, is also tried
+ * past `attempts` while some server is still untried, so that dead servers alone never cost a
+ * client its answer. Any other retry counts against `attempts` and the budget; a stale
+ * connection's retry is free, as it goes on a fresh connection, which cannot be stale again.
  */
 function retryCost(x: Exchange, code: FailureCode, pool: Pool, tried: readonly Server[]): boolean | undefined {
   const free = code === 'stale_connection' || failures[code].retry === 'always'
   if (x.attempts < pool.retries.attempts) return !free
   if (code === 'stale_connection') return false
-  return free && tried.length < pool.servers.length ? false : undefined
+  return code === 'backend_refused' && tried.length < pool.servers.length ? false : undefined
 }
 
 function isFlat(fields: RawFields): fields is readonly (Buffer | string)[] {

@@ -179,7 +179,7 @@ const retries = z
       ),
   })
   .describe(
-    'Retries of failed attempts on another server: always when the request never reached the server (free of the budget, and past `attempts` while a server is untried); after a reset or timeout only for idempotent methods or requests with Idempotency-Key, since a written request may have been acted on. Never once the response has started.',
+    'Retries of failed attempts on another server: always when the request never reached the server (free of the budget, and for a refused connection past `attempts` while a server is untried); after a reset or timeout only for idempotent methods or requests with Idempotency-Key, since a written request may have been acted on. Never once the response has started.',
   )
 
 const limits = z
