@@ -107,6 +107,23 @@ test('with workers: 2, every TLS session resumes, by TLS 1.3 and TLS 1.2 tickets
   assert.deepEqual([...new Set(accessPids(p))].sort(), [...pids].sort())
 })
 
+test('a worker started after a crash resumes the TLS sessions made before it (#21)', async (t) => {
+  const site = new TestCa(t).issue('localhost', ['localhost'])
+  const backend = await startBackend(t, 'web')
+  const p = await spawnPortico(t, ['run', '-c', writeConfig(tlsConfig(site, backend.address))], { listeners: 1 })
+  const [killed] = await workerPids(p, 'workers started')
+  const url = p.urls[0]!
+  const { session } = await tlsGet(url, 'TLSv1.3')
+  process.kill(killed!, 'SIGKILL')
+  const now = await workerPids(p, 'worker started')
+  const before = accessPids(p).length
+  const reused = []
+  for (let i = 0; i < 20; i++) reused.push((await tlsGet(url, 'TLSv1.3', session)).reused)
+  assert.deepEqual(reused, Array(20).fill(true))
+  await waitForLine(p, () => (accessPids(p).length >= before + 20 ? true : undefined))
+  assert.deepEqual([...new Set(accessPids(p).slice(before))].sort(), [...now].sort())
+})
+
 test('two instances given the same secret honour each other’s sticky cookies and TLS sessions', async (t) => {
   const servers = await Promise.all(['a', 'b', 'c'].map(async (n) => (await startBackend(t, n)).address))
   const site = new TestCa(t).issue('localhost', ['localhost'])
