@@ -17,7 +17,7 @@ export interface Portico {
   plan(): Plan
   /**
    * Builds a Plan from a new config and swaps it in; exchanges in flight finish on the old one.
-   * Returns the top-level keys whose changes wait for a restart (`listeners`, `access_log`).
+   * Returns the top-level keys whose changes wait for a restart (`listeners`, `access_log`, `secret`).
    */
   reload(config: Config): string[]
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
@@ -25,7 +25,7 @@ export interface Portico {
 }
 
 // Bound sockets and the open log file are kept across reloads.
-const restartOnly = ['listeners', 'access_log'] as const
+const restartOnly = ['listeners', 'access_log', 'secret'] as const
 
 /**
  * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
