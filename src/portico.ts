@@ -1,3 +1,4 @@
+import { loadSecret } from './cluster/secret.ts'
 import { SharedState } from './cluster/shared-state.ts'
 import type { Config } from './config/schema.ts'
 import { type Listener, listenHttp } from './listen/http.ts'
@@ -16,7 +17,7 @@ export interface Portico {
   plan(): Plan
   /**
    * Builds a Plan from a new config and swaps it in; exchanges in flight finish on the old one.
-   * Returns the top-level keys whose changes wait for a restart (`listeners`, `access_log`).
+   * Returns the top-level keys whose changes wait for a restart (`listeners`, `access_log`, `secret`).
    */
   reload(config: Config): string[]
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
@@ -24,24 +25,27 @@ export interface Portico {
 }
 
 // Bound sockets and the open log file are kept across reloads.
-const restartOnly = ['listeners', 'access_log'] as const
+const restartOnly = ['listeners', 'access_log', 'secret'] as const
 
 /**
  * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
  * `shared` is the state this process shares with the other workers; by default it shares with none.
+ * `secret` is the instance's key (sticky cookies, TLS tickets), which the primary gives every worker;
+ * by default the config's `secret`, else a random one.
  */
 export async function startPortico(
   config: Config,
   events: EventLog = silentEvents,
   shared: SharedState = new SharedState(),
+  secret: Buffer = loadSecret(config.secret),
 ): Promise<Portico> {
   const registry = new ServerRegistry()
   const accessLog = openAccessLog(config.access_log, events)
-  let current = buildPlan(config, { registry, accessLog, events, shared })
+  let current = buildPlan(config, { registry, accessLog, events, shared, secret })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
-    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events))
+    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events, secret))
   } catch (err) {
     for (const pool of current.pools.values()) pool.stop()
     await Promise.all(listeners.map((l) => l.close(0)))
@@ -54,7 +58,7 @@ export async function startPortico(
     plan: () => current,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events, shared })
+      current = buildPlan(next, { registry, accessLog, events, shared, secret })
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)

@@ -1,11 +1,12 @@
 import type { Config } from '../config/schema.ts'
 
 /**
- * What the primary tells a worker over the IPC channel. `start` comes first; `state` carries one
- * SharedState key set elsewhere (every key set so far follows `start`).
+ * What the primary tells a worker over the IPC channel. `start` comes first, with the instance's
+ * secret (made or read once by the primary, the same for every worker and replacement); `state`
+ * carries one SharedState key set elsewhere (every key set so far follows `start`).
  */
 export type ToWorker =
-  | { readonly type: 'start'; readonly config: Config; readonly leader: boolean }
+  | { readonly type: 'start'; readonly config: Config; readonly leader: boolean; readonly secret: Uint8Array }
   | { readonly type: 'reload'; readonly config: Config }
   | { readonly type: 'state'; readonly key: string; readonly value: unknown }
   | { readonly type: 'stop' }

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts'
 import type { EventLog } from '../log/events.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { resolvePorts } from './resolve-ports.ts'
+import { loadSecret } from './secret.ts'
 
 /** The worker processes of `portico run`, seen from the primary. */
 export interface Workers {
@@ -30,10 +31,13 @@ const quickDeathMs = 1000
  * Starts `count` worker processes that serve `config`, each on the same listener addresses (port 0
  * resolved first, so they all get one port). Resolves once every worker listens; rejects, with all
  * of them stopped, when one cannot start. A worker that dies later is replaced. Values set in the
- * SharedState of any worker are passed to all the others, and to every replacement.
+ * SharedState of any worker are passed to all the others, and to every replacement, and so is the
+ * instance's secret (the config's `secret`, else a random key made here).
  */
 export async function startWorkers(config: Config, count: number, events: EventLog): Promise<Workers> {
   let current = await resolvePorts(config)
+  // Made or read once: every worker, replacements included, signs and encrypts with the same key.
+  const secret = loadSecret(config.secret)
   const members = new Set<Member>()
   const state = new Map<string, unknown>()
   let stopping = false
@@ -81,7 +85,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
         if (performance.now() - member.startedAt < quickDeathMs) setTimeout(replace, quickDeathMs)
         else replace()
       })
-      send(member, { type: 'start', config: current, leader })
+      send(member, { type: 'start', config: current, leader, secret })
       for (const [key, value] of state) send(member, { type: 'state', key, value })
     })
 

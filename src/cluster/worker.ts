@@ -43,7 +43,7 @@ export async function runWorker(events: EventLog): Promise<number> {
   const [start] = (await once(process, 'message')) as [Extract<ToWorker, { type: 'start' }>]
   shared.join(start.leader, (key, value) => send({ type: 'state', key, value }))
   try {
-    portico = await startPortico(start.config, events, shared)
+    portico = await startPortico(start.config, events, shared, Buffer.from(start.secret))
   } catch (err) {
     send({ type: 'failed', error: (err as Error).message })
     if (process.connected) process.disconnect()

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { secretSchema } from '../cluster/schema.ts'
 import { geoSchema } from '../geo/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
 import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
@@ -63,6 +64,7 @@ export const configSchema = z
     shutdown_grace: duration(
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
+    secret: secretSchema.optional(),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
       .prefault('auto')

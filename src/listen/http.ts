@@ -43,9 +43,14 @@ export interface Listener {
 /**
  * Opens a listener that serves each request with the Plan current at its arrival: plain HTTP/1.1
  * (and h2c with prior knowledge when enabled), or with a `tls` block HTTPS with HTTP/2 and
- * HTTP/1.1 by ALPN.
+ * HTTP/1.1 by ALPN. `secret` is the instance's key, which TLS session ticket keys derive from.
  */
-export async function listenHttp(config: ListenerConfig, plan: () => Plan, events: EventLog): Promise<Listener> {
+export async function listenHttp(
+  config: ListenerConfig,
+  plan: () => Plan,
+  events: EventLog,
+  secret: Buffer,
+): Promise<Listener> {
   const address = config.address
   // This listener's place in the config, to find its settings in a reloaded one.
   const index = plan().config.listeners.indexOf(config)
@@ -69,7 +74,7 @@ export async function listenHttp(config: ListenerConfig, plan: () => Plan, event
     // Only an upgrade some route may tunnel leaves node's parser; any other is read as a request.
     shouldUpgradeCallback: (req: IncomingMessage) => plan().routes.routes.some((r) => mayUpgrade(req, r.upgrades)),
   }
-  const tls = config.tls ? createTlsServer(config, events, http1Options) : undefined
+  const tls = config.tls ? createTlsServer(config, events, http1Options, secret) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
   // Portico's own server reads HTTP/1.1 requests first and gives node's server what it does not serve.

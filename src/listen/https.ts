@@ -4,6 +4,7 @@ import type { Server as HttpsServer } from 'node:https'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import { Certificates } from '../tls/certificates.ts'
+import { cacheSessions } from '../tls/session-cache.ts'
 import { h2Options } from './h2-options.ts'
 import type { ListenerConfig } from './schema.ts'
 
@@ -17,12 +18,19 @@ export interface TlsServer {
 /**
  * Creates the TLS server of a listener with a `tls` block: certificates by SNI, TLS 1.2 or newer,
  * the configured ciphers, optional client certificates, and HTTP/2 next to HTTP/1.1 by ALPN.
- * Certificate files that change are served to new connections without a restart.
+ * Certificate files that change are served to new connections without a restart. Sessions resume
+ * by ticket, under keys derived from `secret` (so on any worker), and by session id on the worker
+ * that made the session. Client-initiated renegotiation is refused.
  */
-export function createTlsServer(config: ListenerConfig, events: EventLog, http1: ServerOptions): TlsServer {
+export function createTlsServer(
+  config: ListenerConfig,
+  events: EventLog,
+  http1: ServerOptions,
+  secret: Buffer,
+): TlsServer {
   const tls = config.tls!
   let server: Http2SecureServer | HttpsServer | undefined
-  const certificates = new Certificates(tls, events, (options) => server?.setSecureContext(options))
+  const certificates = new Certificates(tls, events, (options) => server?.setSecureContext(options), secret)
   const options = {
     ...http1,
     ...certificates.defaultOptions,
@@ -36,5 +44,6 @@ export function createTlsServer(config: ListenerConfig, events: EventLog, http1:
     // node:http2 hands HTTP/1.1 connections to node:http, which reads these settings off the server.
     Object.assign(server, http1)
   }
+  if (tls.session_cache > 0) cacheSessions(server, tls.session_cache, tls.session_timeout)
   return { server, certificates }
 }

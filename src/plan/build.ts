@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { RouteCache } from '../cache/route-cache.ts'
+import { deriveKey, loadSecret } from '../cluster/secret.ts'
 import type { SharedState } from '../cluster/shared-state.ts'
 import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
@@ -34,6 +34,8 @@ export interface PlanDeps {
   readonly random?: () => number
   /** State shared by the machine's processes, where health verdicts go. Default: each pool its own. */
   readonly shared?: SharedState
+  /** The instance's key, which sticky cookies are signed with unless a pool gives its own. Default: one random key per process. */
+  readonly secret?: Buffer
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -109,7 +111,7 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
     hashKey: config.hash_key === undefined ? undefined : hashKeySource(config.hash_key),
     sticky: {
       cookie: config.sticky.cookie,
-      secret: config.sticky.secret ?? startSecret,
+      secret: config.sticky.secret ?? deriveKey(deps.secret ?? startSecret, 'sticky cookie', 32),
       maxAgeS: config.sticky.max_age === undefined ? undefined : Math.ceil(config.sticky.max_age / 1000),
     },
     fallback: undefined,
@@ -194,8 +196,8 @@ function statusRange(range: number | string): [number, number] {
   return [lo!, hi ?? lo!]
 }
 
-/** Signs sticky cookies when the config gives no secret: made once per process. */
-const startSecret = randomBytes(32)
+/** The secret when the caller gives none: made once per process. */
+const startSecret = loadSecret(undefined)
 
 /**
  * Whether anything in the config asks for the client's country: `geo.enabled`, a `country`

@@ -1,6 +1,7 @@
-import { randomBytes, X509Certificate } from 'node:crypto'
+import { constants, X509Certificate } from 'node:crypto'
 import { readFileSync, unwatchFile, watchFile } from 'node:fs'
 import type { SecureContext, SecureContextOptions } from 'node:tls'
+import { deriveKey } from '../cluster/secret.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import type { ListenerTlsConfig } from './schema.ts'
@@ -21,6 +22,12 @@ interface CertificateSet {
  * `reload_poll`; when one changes, every file is read again and the new set serves new
  * handshakes, while open connections keep theirs. A set that fails to load (a key half written, a
  * mismatched pair) is refused with an event, and the running one stays until the next change.
+ *
+ * Session ticket keys are derived from the instance's secret and the current period of
+ * `ticket_key_rotation`, so every worker, and every instance given the same secret, encrypts and
+ * decrypts tickets with the same key and changes it at the same moment, with no message between
+ * them. Client-initiated renegotiation is refused on every context (a cheap way to make the server
+ * do handshakes, and nothing in HTTP needs it).
  */
 export class Certificates {
   #config: ListenerTlsConfig
@@ -28,17 +35,30 @@ export class Certificates {
   readonly #changed: (options: SecureContextOptions) => void
   readonly #onChange = () => this.#reload()
   #files: string[] = []
+  readonly #secret: Buffer
   // One ticket key for every context, so that a session resumes whichever certificate served it.
-  readonly #ticketKeys = randomBytes(48)
+  #ticketKeys: Buffer
+  #rotation: NodeJS.Timeout | undefined
   #set: CertificateSet
 
-  /** Loads every certificate now; throws when one cannot be used. `changed` runs after each reload. */
-  constructor(config: ListenerTlsConfig, events: EventLog, changed: (options: SecureContextOptions) => void) {
+  /**
+   * Loads every certificate now; throws when one cannot be used. `changed` runs after each reload
+   * and each ticket key rotation. `secret` is the instance's key that ticket keys derive from.
+   */
+  constructor(
+    config: ListenerTlsConfig,
+    events: EventLog,
+    changed: (options: SecureContextOptions) => void,
+    secret: Buffer,
+  ) {
     this.#config = config
     this.#events = events
     this.#changed = changed
+    this.#secret = secret
+    this.#ticketKeys = this.#currentTicketKeys()
     this.#set = this.#load()
     this.#watch()
+    this.#scheduleRotation()
   }
 
   /**
@@ -55,6 +75,7 @@ export class Certificates {
     }
     this.close()
     this.#watch()
+    this.#scheduleRotation()
   }
 
   /** Secure context options of the default certificate, for creating the server. */
@@ -77,9 +98,31 @@ export class Certificates {
     return (dot > 0 && set.wildcard.get(name.slice(dot))) || set.fallback
   }
 
-  /** Stops watching the files. */
+  /** Stops watching the files and rotating the ticket key. */
   close(): void {
     for (const file of this.#files) unwatchFile(file, this.#onChange)
+    clearTimeout(this.#rotation)
+    this.#rotation = undefined
+  }
+
+  /** The ticket key of the current rotation period: 48 bytes (name, HMAC key, AES key), as node takes them. */
+  #currentTicketKeys(): Buffer {
+    const period = Math.floor(Date.now() / this.#config.ticket_key_rotation)
+    return deriveKey(this.#secret, `tls session ticket key ${period}`, 48)
+  }
+
+  /** Serves the next period's ticket key from the start of that period; tickets under the old one start afresh. */
+  #scheduleRotation(): void {
+    const every = this.#config.ticket_key_rotation
+    this.#rotation = setTimeout(
+      () => {
+        this.#ticketKeys = this.#currentTicketKeys()
+        this.#reload('ticket key rotated')
+        this.#scheduleRotation()
+      },
+      every - (Date.now() % every),
+    )
+    this.#rotation.unref()
   }
 
   #watch(): void {
@@ -89,7 +132,7 @@ export class Certificates {
   }
 
   /** Loads the files again; returns false, keeping the served set, when they cannot be used. */
-  #reload(): boolean {
+  #reload(why = 'certificates reloaded'): boolean {
     try {
       this.#set = this.#load()
     } catch (err) {
@@ -97,7 +140,7 @@ export class Certificates {
       return false
     }
     this.#changed(this.#set.fallbackOptions)
-    this.#events.info('certificates reloaded', { certificates: this.#config.certificates.length })
+    this.#events.info(why, { certificates: this.#config.certificates.length })
     return true
   }
 
@@ -118,6 +161,7 @@ export class Certificates {
         ticketKeys: this.#ticketKeys,
         sessionTimeout: config.session_timeout,
         sessionIdContext: 'portico',
+        secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       }
       const context = lazyBuiltin('node:tls').createSecureContext(options)
       fallback ??= { context, options }

@@ -74,6 +74,9 @@ const hsts = z
   })
   .describe('Sends Strict-Transport-Security on every response of this listener.')
 
+const ticketKeyRotationDoc =
+  'How long one session ticket key is used, from "1m" to "168h". Keys derive from the instance secret and the time, so every worker and every instance with the same secret changes key at the same moment; sessions ticketed under the old key then start afresh. Default "12h".'
+
 /** The `tls` block of a listener: HTTPS with certificates chosen by SNI. */
 export const listenerTlsSchema = z
   .strictObject({
@@ -99,6 +102,18 @@ export const listenerTlsSchema = z
       .min(0)
       .default(300)
       .describe('Seconds a TLS session may be resumed (tickets and session ids). Default 300.'),
+    ticket_key_rotation: duration(ticketKeyRotationDoc)
+      .refine((ms) => ms >= 60_000 && ms <= 168 * 3_600_000, 'expected a duration from "1m" to "168h"')
+      .describe(ticketKeyRotationDoc)
+      .prefault('12h'),
+    session_cache: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'Most TLS sessions each worker keeps for clients that resume by session id instead of a ticket; 0 keeps none. Default 10000.',
+      ),
     reload_poll: duration(
       'How often the certificate and key files are checked for changes; a change is served to new connections without a restart. Default "5s".',
     ).prefault('5s'),

@@ -214,10 +214,14 @@ const sticky = z
       .describe('Name of the cookie that pins a client to a server. Default "portico_server".'),
     secret: z
       .string()
-      .min(16)
+      .check((ctx) => {
+        // The key is never echoed: config errors are printed and logged.
+        if (ctx.value.length < 16)
+          ctx.issues.push({ code: 'custom', input: '', message: 'expected at least 16 characters' })
+      })
       .optional()
       .describe(
-        'Key that signs cookie values, at least 16 characters; give the same to every instance. Default: a random key made at start, so cookies pin only within one process run.',
+        'Key that signs cookie values, at least 16 characters; give the same to every instance. Default: a key derived from the top-level `secret`, so every worker (and every instance given that secret) honours the cookie.',
       ),
     max_age: duration('Cookie lifetime. Default: a session cookie.').optional(),
     fallback: z

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { X509Certificate } from 'node:crypto'
+import { execFile, spawn } from 'node:child_process'
+import { constants, X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -43,6 +43,25 @@ async function handshake(url: string, options: ConnectionOptions = {}): Promise<
   const socket = connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false, ...options })
   await Promise.race([once(socket, 'secureConnect'), once(socket, 'error').then(([e]) => Promise.reject(e))])
   return socket
+}
+
+/**
+ * Connects with `openssl s_client` over TLS 1.2 (with `client`'s certificate if given), asks for a
+ * renegotiation (`R`), then sends a request that closes the connection once answered. Resolves with
+ * everything s_client printed once it has ended, whichever way the connection ended.
+ */
+async function renegotiate(url: string, client?: Pem): Promise<string> {
+  const { port } = new URL(url)
+  const cert = client ? ['-cert', client.cert, '-key', client.key] : []
+  const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', ...cert])
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk))
+  const closed = once(child, 'close')
+  // s_client reads its input once the handshake is done; a line with `R` alone renegotiates.
+  child.stdin.write('R\nGET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n')
+  await closed
+  return output
 }
 
 async function peerName(url: string, servername?: string): Promise<string> {
@@ -286,4 +305,50 @@ test('a config reload adds a certificate to a running TLS listener', async (t) =
   proxy.reload(testConfig(config([first, second])))
   assert.equal(await peerName(proxy.url, 'second.test'), 'second.test')
   assert.equal(await peerName(proxy.url, 'first.test'), 'first.test')
+})
+
+test('a client that asks to renegotiate is refused, on TLS and mTLS listeners (#21)', async (t) => {
+  const ca = new TestCa(t)
+  const site = ca.issue('localhost', ['localhost'])
+  const clients = new TestCa(t, 'Client CA')
+  const alice = clients.issue('alice')
+  const backend = await startBackend(t, 'web')
+  const proxy = await startPortico(t, {
+    listeners: [
+      { address: '127.0.0.1:0', tls: { certificates: [site] } },
+      { address: '127.0.0.1:0', tls: { certificates: [site], client_auth: { ca: clients.cert } } },
+    ],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const [plain, mutual] = proxy.urls as [string, string]
+  for (const [url, client] of [[plain], [mutual, alice]] as const) {
+    const output = await renegotiate(url, client)
+    assert.match(output, /RENEGOTIATING/, 'the handshake was made and renegotiation asked for')
+    assert.match(output, /no renegotiation/, 'the server refused it')
+    assert.doesNotMatch(output, /HTTP\/1\.1 200/, 'the connection ended at the refusal')
+  }
+})
+
+test('a TLS 1.2 client without tickets resumes its session by session id (#21)', async (t) => {
+  const site = new TestCa(t).issue('localhost', ['localhost'])
+  const backend = await startBackend(t, 'web')
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', tls: { certificates: [site] } }],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const noTickets = {
+    maxVersion: 'TLSv1.2',
+    servername: 'localhost',
+    secureOptions: constants.SSL_OP_NO_TICKET,
+  } as const
+  const first = await handshake(proxy.url, noTickets)
+  const session = first.getSession()
+  first.destroy()
+  for (let i = 0; i < 5; i++) {
+    const again = await handshake(proxy.url, { ...noTickets, session })
+    assert.equal(again.isSessionReused(), true, `resumption ${i}`)
+    again.destroy()
+  }
 })
