@@ -59,6 +59,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
       requestHeadersTimeoutMs: config.timeouts.request_headers,
       requestTimeoutMs: config.timeouts.request,
       keepAliveIdleMs: config.timeouts.keepalive_idle,
+      drainIdleMs: config.timeouts.drain_idle,
       websocketIdleMs: config.timeouts.websocket_idle,
     },
     accessLog: deps.accessLog,
