@@ -1,4 +1,6 @@
 import { SharedState } from './cluster/shared-state.ts'
+import type { SlotLeases } from './cluster/slot-leases.ts'
+import { alone, type WorkerPlace } from './cluster/worker-share.ts'
 import type { Config } from './config/schema.ts'
 import { type Listener, listenHttp } from './listen/http.ts'
 import { openAccessLog } from './log/access.ts'
@@ -29,15 +31,20 @@ const restartOnly = ['listeners', 'access_log'] as const
 /**
  * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
  * `shared` is the state this process shares with the other workers; by default it shares with none.
+ * `worker` is given to a worker of several: its place among them, for its share of the instance's
+ * limits, and its leases of `max_conns` slots from the primary.
  */
 export async function startPortico(
   config: Config,
   events: EventLog = silentEvents,
   shared: SharedState = new SharedState(),
+  worker: { readonly leases: SlotLeases; readonly place: WorkerPlace } | undefined = undefined,
 ): Promise<Portico> {
   const registry = new ServerRegistry()
   const accessLog = openAccessLog(config.access_log, events)
-  let current = buildPlan(config, { registry, accessLog, events, shared })
+  const place = worker?.place ?? alone
+  const leases = worker?.leases
+  let current = buildPlan(config, { registry, accessLog, events, shared, place, leases })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
@@ -54,7 +61,7 @@ export async function startPortico(
     plan: () => current,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events, shared })
+      current = buildPlan(next, { registry, accessLog, events, shared, place, leases })
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)

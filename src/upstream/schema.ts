@@ -14,7 +14,9 @@ const serverSchema = z.union([
       .int()
       .min(0)
       .default(0)
-      .describe("Most requests in flight to this server at once; more wait in the pool's queue. Default 0: no limit."),
+      .describe(
+        "Most requests in flight to this server at once from the whole instance, all workers together; more wait in the pool's queue. Each worker starts with its share and borrows the slots other workers do not use, through the primary, so no worker waits while a slot is free. Default 0: no limit.",
+      ),
     backup: z
       .boolean()
       .default(false)
@@ -123,7 +125,9 @@ const outlier = z
       .int()
       .min(0)
       .default(5)
-      .describe('Failed attempts in a row that eject a server. 0 turns outlier detection off. Default 5.'),
+      .describe(
+        'Failed attempts in a row that eject a server, counted by each worker on its own requests: with W workers, a server that fails every request is ejected by each worker after about W times this many failures at the instance. 0 turns outlier detection off. Default 5.',
+      ),
     failures: z
       .array(z.enum(['connect', 'reset', 'timeout', '5xx']))
       .default(['connect', 'reset', 'timeout'])
@@ -162,13 +166,17 @@ const retries = z
       .min(0)
       .max(1)
       .default(0.2)
-      .describe('Retries as a share of requests: each request earns this much of one retry. Default 0.2.'),
+      .describe(
+        'Retries as a share of requests: each request earns this much of one retry, in the worker that serves it. Default 0.2.',
+      ),
     budget_burst: z
       .number()
       .int()
       .min(0)
       .default(10)
-      .describe('Retries that may be spent at once before requests have earned them. Default 10.'),
+      .describe(
+        'Retries that may be spent at once before requests have earned them, for the whole instance: each worker gets its share (at least 1). Default 10.',
+      ),
   })
   .describe(
     'Retries of failed attempts on another server: always when the request never reached the server; after a reset or timeout only for idempotent methods, requests with Idempotency-Key, or requests whose body was not sent yet. Never once the response has started.',
@@ -181,14 +189,16 @@ const limits = z
       .int()
       .min(1)
       .default(10_000)
-      .describe('Most requests in flight to the whole pool; more wait in the queue. Default 10000.'),
+      .describe(
+        'Most requests in flight to the whole pool, for the whole instance: each worker gets its share (at least 1). More wait in the queue. Default 10000.',
+      ),
     max_queued: z
       .number()
       .int()
       .min(0)
       .default(100)
       .describe(
-        'Most requests waiting for a free server; more are answered 503 at once. 0 turns the queue off. Default 100.',
+        'Most requests waiting for a free server, for the whole instance: each worker queues its share (worker i of W gets max_queued / W rounded down, plus one of the remainder; at least 1, so with fewer than W the instance may queue W). More are answered 503 at once. 0 turns the queue off. Default 100.',
       ),
     queue_timeout: duration('Longest wait in the queue before a 503. Default "5s".').prefault('5s'),
     retry_after: duration(
