@@ -21,6 +21,8 @@ export interface Portico {
    * Returns the top-level keys whose changes wait for a restart (`listeners`, `access_log`).
    */
   reload(config: Config): string[]
+  /** Makes every client connection open now end after its next response (Listener.rebalance). */
+  rebalance(): void
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
   close(graceMs?: number): Promise<void>
 }
@@ -66,6 +68,9 @@ export async function startPortico(
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)
       return restartOnly.filter((key) => JSON.stringify(previous.config[key]) !== JSON.stringify(next[key]))
+    },
+    rebalance() {
+      for (const l of listeners) l.rebalance()
     },
     close(graceMs = current.shutdownGraceMs) {
       closing ??= (async () => {

@@ -18,6 +18,7 @@ export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
   | { readonly type: 'state'; readonly key: string; readonly value: unknown }
   | { readonly type: 'stop' }
+  | { readonly type: 'rebalance' }
 
 /** What a worker tells the primary: started or why not, whether a reload took, a SharedState key it set. */
 export type ToPrimary =

@@ -47,7 +47,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
   })
 
   // A worker's index gives it its share of instance limits; a replacement takes the index of the one it replaces.
-  const started = (index: number) =>
+  const started = (index: number, replacing = false) =>
     new Promise<void>((resolve, reject) => {
       const worker = cluster.fork()
       const leader = index === 0
@@ -67,6 +67,9 @@ export async function startWorkers(config: Config, count: number, events: EventL
           member.ready = true
           urls = message.urls
           if (member.config !== current) void reloadOne(member, current).catch(() => {})
+          // The other workers took every connection while this one was missing: they end theirs at
+          // their next response, and the kernel spreads the reconnections over all workers again.
+          if (replacing) for (const m of members) if (m !== member && m.ready) send(m, { type: 'rebalance' })
           resolve()
         } else if (message.type === 'failed') reject(new Error(message.error))
         else if (message.type === 'state') {
@@ -85,7 +88,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
         events.warn('worker exited, starting another', { pid: worker.process.pid, code, signal })
         const replace = (): unknown =>
           stopping ||
-          started(index).then(
+          started(index, true).then(
             () => events.info('worker started', { pids: pids() }),
             (err) => {
               events.error('worker could not start, trying again', { error: (err as Error).message })

@@ -33,6 +33,7 @@ export async function runWorker(events: EventLog): Promise<number> {
     if (message.type.startsWith('slots-')) leases.receive(message as LeaseMessage)
     else if (message.type === 'state') shared.receive(message.key, message.value)
     else if (message.type === 'stop') stop()
+    else if (message.type === 'rebalance') portico?.rebalance()
     else if (message.type === 'reload') {
       try {
         portico?.reload(message.config)

@@ -59,6 +59,8 @@ export class H1Connection implements ResponseOwner {
   #detached = false
   /** Portico sent its FIN on an idle connection and drops what still comes, until the client closes. */
   #lingering = false
+  /** Its next response says `Connection: close` (see retire). */
+  #retired = false
   readonly #host: ConnectionHost
   readonly #parser: Parser
   // What the parser said of the last head.
@@ -91,6 +93,16 @@ export class H1Connection implements ResponseOwner {
   /** Whether no response is under way on it. */
   get idle(): boolean {
     return this.#response === undefined
+  }
+
+  /**
+   * Makes the next response (the one under way, if its head is not out yet) say `Connection: close`
+   * and end the connection, at a response boundary, where a client knows not to send more on it.
+   */
+  retire(): void {
+    this.#retired = true
+    const res = this.#response
+    if (res !== undefined && !res.headersSent) res.shouldKeepAlive = false
   }
 
   /** Whether a request head has begun and is not complete. */
@@ -211,7 +223,7 @@ export class H1Connection implements ResponseOwner {
     const fields = this.#fields
     this.#fields = []
     const req = new H1Request(this.socket, methods[this.#method]!, this.#url, fields)
-    const res = new H1Response(this, req, this.#writer, this.#keepAlive)
+    const res = new H1Response(this, req, this.#writer, this.#keepAlive && !this.#retired)
     this.#response = res
     this.#host.request(req, res)
   }

@@ -103,6 +103,11 @@ export class H1Server implements ConnectionHost {
     this.#drainTimer = setInterval(() => setImmediate(closeQuiet), Math.max(10, quietMs / 4)).unref()
   }
 
+  /** Makes every connection open now close after its next response, which says `Connection: close`. */
+  retire(): void {
+    for (const connection of this.#connections.values()) connection.retire()
+  }
+
   /** Stops checking deadlines: the listener is closed. */
   stop(): void {
     clearInterval(this.#sweep)
