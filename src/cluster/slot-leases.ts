@@ -131,6 +131,8 @@ export class SlotLeases {
   #flush(): void {
     this.#flushing = false
     for (const pool of this.#dirty) {
+      // A queue emptied by timeouts or clients leaving frees no slot, yet leaves idle ones to hand back.
+      this.#returnIdle(pool)
       const waiting = pool.queued
       if (this.#told.get(pool.name) === waiting) continue
       this.#told.set(pool.name, waiting)
