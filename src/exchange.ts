@@ -36,6 +36,8 @@ export interface Arrival {
 export interface ListenerStatus {
   /** Whether it is draining: HTTP/1.1 responses whose head is not out yet close their connection. */
   readonly draining: boolean
+  /** Connections whose next HTTP/1.1 response closes them (see Listener.rebalance); undefined while there are none. */
+  readonly retired?: WeakSet<object>
 }
 
 /**

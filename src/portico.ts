@@ -1,5 +1,7 @@
 import { loadSecret } from './cluster/secret.ts'
 import { SharedState } from './cluster/shared-state.ts'
+import type { SlotLeases } from './cluster/slot-leases.ts'
+import { alone, type WorkerPlace } from './cluster/worker-share.ts'
 import type { Config } from './config/schema.ts'
 import { type Listener, listenHttp } from './listen/http.ts'
 import { openAccessLog } from './log/access.ts'
@@ -20,6 +22,8 @@ export interface Portico {
    * Returns the top-level keys whose changes wait for a restart (`listeners`, `access_log`, `secret`).
    */
   reload(config: Config): string[]
+  /** Makes every client connection open now end after its next response (Listener.rebalance). */
+  rebalance(): void
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
   close(graceMs?: number): Promise<void>
 }
@@ -32,16 +36,21 @@ const restartOnly = ['listeners', 'access_log', 'secret'] as const
  * `shared` is the state this process shares with the other workers; by default it shares with none.
  * `secret` is the instance's key (sticky cookies, TLS tickets), which the primary gives every worker;
  * by default the config's `secret`, else a random one.
+ * `worker` is given to a worker of several: its place among them, for its share of the instance's
+ * limits, and its leases of `max_conns` slots from the primary.
  */
 export async function startPortico(
   config: Config,
   events: EventLog = silentEvents,
   shared: SharedState = new SharedState(),
   secret: Buffer = loadSecret(config.secret),
+  worker: { readonly leases: SlotLeases; readonly place: WorkerPlace } | undefined = undefined,
 ): Promise<Portico> {
   const registry = new ServerRegistry()
   const accessLog = openAccessLog(config.access_log, events)
-  let current = buildPlan(config, { registry, accessLog, events, shared, secret })
+  const place = worker?.place ?? alone
+  const leases = worker?.leases
+  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
@@ -58,11 +67,14 @@ export async function startPortico(
     plan: () => current,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events, shared, secret })
+      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases })
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)
       return restartOnly.filter((key) => JSON.stringify(previous.config[key]) !== JSON.stringify(next[key]))
+    },
+    rebalance() {
+      for (const l of listeners) l.rebalance()
     },
     close(graceMs = current.shutdownGraceMs) {
       closing ??= (async () => {

@@ -1,18 +1,30 @@
 import type { Config } from '../config/schema.ts'
+import type { LeaseMessage } from './slot-leases.ts'
 
 /**
- * What the primary tells a worker over the IPC channel. `start` comes first, with the instance's
- * secret (made or read once by the primary, the same for every worker and replacement); `state`
- * carries one SharedState key set elsewhere (every key set so far follows `start`).
+ * What the primary tells a worker over the IPC channel. `start` comes first, with the worker's place
+ * (`index` of `count`, for its share of instance limits) and the instance's secret (made or read once
+ * by the primary, the same for every worker and replacement); `state` carries one SharedState key set
+ * elsewhere (every key set so far follows `start`); the `slots-*` messages lend `max_conns` slots.
  */
 export type ToWorker =
-  | { readonly type: 'start'; readonly config: Config; readonly leader: boolean; readonly secret: Uint8Array }
+  | LeaseMessage
+  | {
+      readonly type: 'start'
+      readonly config: Config
+      readonly leader: boolean
+      readonly index: number
+      readonly count: number
+      readonly secret: Uint8Array
+    }
   | { readonly type: 'reload'; readonly config: Config }
   | { readonly type: 'state'; readonly key: string; readonly value: unknown }
   | { readonly type: 'stop' }
+  | { readonly type: 'rebalance' }
 
 /** What a worker tells the primary: started or why not, whether a reload took, a SharedState key it set. */
 export type ToPrimary =
+  | LeaseMessage
   | { readonly type: 'ready'; readonly urls: readonly string[] }
   | { readonly type: 'failed'; readonly error: string }
   | { readonly type: 'reloaded'; readonly error?: string }

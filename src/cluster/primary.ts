@@ -4,6 +4,7 @@ import type { EventLog } from '../log/events.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { resolvePorts } from './resolve-ports.ts'
 import { loadSecret } from './secret.ts'
+import { type BankWorker, SlotBank } from './slot-bank.ts'
 
 /** The worker processes of `portico run`, seen from the primary. */
 export interface Workers {
@@ -15,7 +16,7 @@ export interface Workers {
   close(): Promise<void>
 }
 
-interface Member {
+interface Member extends BankWorker {
   readonly worker: Worker
   readonly leader: boolean
   readonly startedAt: number
@@ -40,6 +41,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
   const secret = loadSecret(config.secret)
   const members = new Set<Member>()
   const state = new Map<string, unknown>()
+  const bank = new SlotBank(current, count)
   let stopping = false
   let urls: readonly string[] = []
   cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) })
@@ -48,16 +50,30 @@ export async function startWorkers(config: Config, count: number, events: EventL
     for (const m of members) m.worker.process.kill('SIGKILL')
   })
 
-  const started = (leader: boolean) =>
+  // A worker's index gives it its share of instance limits; a replacement takes the index of the one it replaces.
+  const started = (index: number, replacing = false) =>
     new Promise<void>((resolve, reject) => {
       const worker = cluster.fork()
-      const member: Member = { worker, leader, startedAt: performance.now(), config: current, ready: false }
+      const leader = index === 0
+      const member: Member = {
+        worker,
+        leader,
+        index,
+        startedAt: performance.now(),
+        config: current,
+        ready: false,
+        send: (message) => send(member, message),
+      }
       members.add(member)
       worker.on('message', (message: ToPrimary) => {
-        if (message.type === 'ready') {
+        if (message.type.startsWith('slots-')) bank.receive(member, message as Parameters<SlotBank['receive']>[1])
+        else if (message.type === 'ready') {
           member.ready = true
           urls = message.urls
           if (member.config !== current) void reloadOne(member, current).catch(() => {})
+          // The other workers took every connection while this one was missing: they end theirs at
+          // their next response, and the kernel spreads the reconnections over all workers again.
+          if (replacing) for (const m of members) if (m !== member && m.ready) send(m, { type: 'rebalance' })
           resolve()
         } else if (message.type === 'failed') reject(new Error(message.error))
         else if (message.type === 'state') {
@@ -67,6 +83,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
       })
       worker.once('exit', (code, signal) => {
         members.delete(member)
+        bank.leave(member)
         reject(new Error(`worker ${worker.process.pid} exited with ${signal ?? code} while starting`))
         // Exit code 0 is a worker that was asked to stop (a signal sent to every process, as systemd
         // does): the primary is stopping too, so only a crash is replaced.
@@ -75,7 +92,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
         events.warn('worker exited, starting another', { pid: worker.process.pid, code, signal })
         const replace = (): unknown =>
           stopping ||
-          started(leader).then(
+          started(index, true).then(
             () => events.info('worker started', { pids: pids() }),
             (err) => {
               events.error('worker could not start, trying again', { error: (err as Error).message })
@@ -85,8 +102,9 @@ export async function startWorkers(config: Config, count: number, events: EventL
         if (performance.now() - member.startedAt < quickDeathMs) setTimeout(replace, quickDeathMs)
         else replace()
       })
-      send(member, { type: 'start', config: current, leader, secret })
+      send(member, { type: 'start', config: current, leader, index, count, secret })
       for (const [key, value] of state) send(member, { type: 'state', key, value })
+      bank.join(member)
     })
 
   const pids = () => [...members].map((m) => m.worker.process.pid)
@@ -105,7 +123,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
   }
 
   try {
-    await Promise.all(Array.from({ length: count }, (_, i) => started(i === 0)))
+    await Promise.all(Array.from({ length: count }, (_, i) => started(i)))
   } catch (err) {
     await close()
     throw err
@@ -120,6 +138,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
       // Listeners are bound once, at start, as in a single process; a reload changes what they serve.
       current = { ...config, listeners: current.listeners, workers: current.workers }
       const next = current
+      bank.configure(next)
       await Promise.all([...members].filter((m) => m.ready).map((m) => reloadOne(m, next)))
     },
     close,

@@ -3,6 +3,7 @@ import type { EventLog } from '../log/events.ts'
 import { type Portico, startPortico } from '../portico.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { shared } from './shared-state.ts'
+import { type LeaseMessage, SlotLeases } from './slot-leases.ts'
 
 /**
  * Runs this process as a worker of `portico run`: starts Portico on the config the primary sends,
@@ -14,6 +15,7 @@ export async function runWorker(events: EventLog): Promise<number> {
   const send = (message: ToPrimary) => process.send?.(message)
   let portico: Portico | undefined
   let stopping = false
+  const leases = new SlotLeases((message) => send(message))
   const done = Promise.withResolvers<number>()
   const stop = () => {
     if (stopping) return
@@ -28,8 +30,10 @@ export async function runWorker(events: EventLog): Promise<number> {
   process.on('SIGINT', stop)
   process.on('disconnect', stop)
   process.on('message', (message: ToWorker) => {
-    if (message.type === 'state') shared.receive(message.key, message.value)
+    if (message.type.startsWith('slots-')) leases.receive(message as LeaseMessage)
+    else if (message.type === 'state') shared.receive(message.key, message.value)
     else if (message.type === 'stop') stop()
+    else if (message.type === 'rebalance') portico?.rebalance()
     else if (message.type === 'reload') {
       try {
         portico?.reload(message.config)
@@ -43,7 +47,10 @@ export async function runWorker(events: EventLog): Promise<number> {
   const [start] = (await once(process, 'message')) as [Extract<ToWorker, { type: 'start' }>]
   shared.join(start.leader, (key, value) => send({ type: 'state', key, value }))
   try {
-    portico = await startPortico(start.config, events, shared, Buffer.from(start.secret))
+    portico = await startPortico(start.config, events, shared, Buffer.from(start.secret), {
+      leases,
+      place: { index: start.index, count: start.count },
+    })
   } catch (err) {
     send({ type: 'failed', error: (err as Error).message })
     if (process.connected) process.disconnect()

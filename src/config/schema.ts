@@ -16,6 +16,9 @@ const clientTimeouts = z
     keepalive_idle: duration(
       'How long an idle client connection is kept open between requests. Default "5s".',
     ).prefault('5s'),
+    drain_idle: duration(
+      'On shutdown, how long a keep-alive connection must have been quiet (no request under way or begun) before it is closed; one busier closes after its next response, which says `Connection: close`. A request a client writes as Portico closes an idle connection gets no answer, so waiting for a quiet moment spares busy clients that race. Default "1s".',
+    ).prefault('1s'),
     websocket_idle: duration(
       'A WebSocket tunnel with no traffic either way for this long is closed. Default "10m".',
     ).prefault('10m'),

@@ -33,6 +33,13 @@ export interface Listener {
   /** Applies the client timeouts of a new Plan to this listener. */
   apply(client: ClientSettings): void
   /**
+   * Makes every connection open now end at a response boundary, so that its client reconnects and
+   * the kernel spreads the new connections over the workers again: the next HTTP/1.1 response on
+   * each says `Connection: close` (or the one under way, if its head is not out yet), and HTTP/2
+   * clients get GOAWAY. Connections that stay idle stay open.
+   */
+  rebalance(): void
+  /**
    * Stops accepting, lets exchanges in flight finish within `graceMs`, closes idle keep-alive
    * connections (and sends HTTP/2 clients GOAWAY) at once and every connection when the grace
    * period ends.
@@ -59,7 +66,7 @@ export async function listenHttp(
   const connections = new LiveList<Socket>()
   const sessions = new LiveList<Http2Session>()
   // Shared by every exchange of this listener: they read `draining` as they write their heads.
-  const status = { draining: false }
+  const status: { draining: boolean; retired: WeakSet<object> | undefined } = { draining: false, retired: undefined }
   const http1Options = {
     maxHeaderSize: initial.maxHeaderBytes,
     // Never the lenient parser: it lets smuggled requests through (RFC 9112 §6.3).
@@ -197,6 +204,12 @@ export async function listenHttp(
   return {
     url: `${secure ? 'https' : 'http'}://${urlHost}:${bound.port}`,
     apply,
+    rebalance() {
+      const retired = (status.retired ??= new WeakSet())
+      for (const socket of connections.values()) retired.add(socket)
+      h1.retire()
+      for (const session of sessions.values()) session.close()
+    },
     async close(graceMs) {
       status.draining = true
       tls?.certificates.close()

@@ -7,8 +7,8 @@ import type { H1Response } from './h1/response.ts'
  * Writes the response head of `x` to its HTTP/1.1 or HTTP/2 client. `headers` is a flat
  * `[name, value, …]` list or an object, and gets the listener's Strict-Transport-Security unless it
  * has its own; the reason phrase goes only to HTTP/1.1 clients, since HTTP/2 has none (RFC 9113 §8.3.2).
- * While the listener drains, an HTTP/1.1 head says `Connection: close`, and the connection ends
- * after it. The head goes to node whole, as one list: node then writes it without keeping a header map.
+ * While the listener drains, or on a connection it retired, an HTTP/1.1 head says `Connection:
+ * close`, and the connection ends after it. The head goes to node whole, as one list: node then writes it without keeping a header map.
  */
 export function writeResponseHead(
   x: Exchange,
@@ -22,7 +22,7 @@ export function writeResponseHead(
     ;(x.res as Http2ServerResponse).writeHead(status, headers)
     return
   }
-  if (x.listener.draining) res.shouldKeepAlive = false
+  if (x.listener.draining || x.listener.retired?.has(x.req.socket)) res.shouldKeepAlive = false
   if (reason) res.writeHead(status, reason, headers)
   else res.writeHead(status, headers)
 }

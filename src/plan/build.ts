@@ -2,6 +2,8 @@ import { isIP } from 'node:net'
 import { RouteCache } from '../cache/route-cache.ts'
 import { deriveKey, loadSecret } from '../cluster/secret.ts'
 import type { SharedState } from '../cluster/shared-state.ts'
+import type { SlotLeases } from '../cluster/slot-leases.ts'
+import { alone, type WorkerPlace, workerShare } from '../cluster/worker-share.ts'
 import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
 import { hostName } from '../exchange.ts'
@@ -36,6 +38,13 @@ export interface PlanDeps {
   readonly shared?: SharedState
   /** The instance's key, which sticky cookies are signed with unless a pool gives its own. Default: one random key per process. */
   readonly secret?: Buffer
+  /**
+   * This process's place among the workers: instance limits are split by it (`workerShare`).
+   * Default: alone, the whole of every limit.
+   */
+  readonly place?: WorkerPlace
+  /** With several workers, the `max_conns` slots this one holds. Default: all of them, no primary. */
+  readonly leases?: SlotLeases
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -62,6 +71,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
       requestHeadersTimeoutMs: config.timeouts.request_headers,
       requestTimeoutMs: config.timeouts.request,
       keepAliveIdleMs: config.timeouts.keepalive_idle,
+      drainIdleMs: config.timeouts.drain_idle,
       websocketIdleMs: config.timeouts.websocket_idle,
     },
     accessLog: deps.accessLog,
@@ -106,6 +116,10 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
     return server
   })
   const random = deps.random ?? Math.random
+  // Limits meant for the instance, split between the workers so that their sum holds (each worker
+  // gets at least 1 of a limit above 0); `max_conns` is lent by the primary instead (cluster/slot-bank.ts).
+  const { index, count } = deps.place ?? alone
+  const split = (total: number) => workerShare(total, index, count, true)
   const options: BalancerOptions = {
     pool: name,
     hashKey: config.hash_key === undefined ? undefined : hashKeySource(config.hash_key),
@@ -134,10 +148,10 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
       retries: {
         attempts: config.retries.attempts,
         perTryMs: config.retries.per_try_timeout ?? config.timeouts.response_headers,
-        budget: new RetryBudget(config.retries.budget, config.retries.budget_burst),
+        budget: new RetryBudget(config.retries.budget, split(config.retries.budget_burst)),
       },
-      maxInFlight: config.limits.max_in_flight,
-      queueLength: config.limits.max_queued,
+      maxInFlight: split(config.limits.max_in_flight),
+      queueLength: split(config.limits.max_queued),
       queueTimeoutMs: config.limits.queue_timeout,
       retryAfterS: Math.ceil(config.limits.retry_after / 1000),
       slowStartMs: config.slow_start,
@@ -170,7 +184,12 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
         maxEjectedShare: config.outlier.max_ejected_share,
       },
     },
-    { events: deps.events ?? silentEvents, forget: (s) => registry.remove(name, s.origin), shared: deps.shared },
+    {
+      events: deps.events ?? silentEvents,
+      forget: (s) => registry.remove(name, s.origin),
+      shared: deps.shared,
+      leases: deps.leases,
+    },
   )
 }
 

@@ -12,6 +12,8 @@ export interface ClientSettings {
   readonly requestHeadersTimeoutMs: number
   readonly requestTimeoutMs: number
   readonly keepAliveIdleMs: number
+  /** On shutdown, how long an HTTP/1.1 connection must have been idle before it is closed. */
+  readonly drainIdleMs: number
   readonly websocketIdleMs: number
 }
 

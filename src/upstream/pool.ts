@@ -1,4 +1,5 @@
 import { SharedState } from '../cluster/shared-state.ts'
+import type { LeasingPool, SlotLeases } from '../cluster/slot-leases.ts'
 import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import type { EventLog } from '../log/events.ts'
@@ -74,6 +75,11 @@ export interface PoolDeps {
    * their verdicts reach every process through it. A lone leader of the pool's own unless given.
    */
   readonly shared?: SharedState
+  /**
+   * With several workers, the `max_conns` slots this worker holds: a server is full when its
+   * requests in flight from here reach them. Default: this process has all of `max_conns`.
+   */
+  readonly leases?: SlotLeases
 }
 
 /** An active check verdict as the leader shares it, under `health/<pool>/<address>`; undefined once forgotten. */
@@ -92,7 +98,7 @@ interface SharedVerdict {
  * slot frees. Health checks and outlier detection report to the pool; live state stays on each
  * server's `ServerState`, so a reload keeps it.
  */
-export class Pool implements ProbeListener {
+export class Pool implements ProbeListener, LeasingPool {
   readonly name: string
   readonly hostHeader: string | undefined
   readonly timeouts: BackendTimeouts
@@ -112,6 +118,8 @@ export class Pool implements ProbeListener {
   readonly #healthKey: string
   readonly #unwatch: (() => void) | undefined
   readonly #outlier: OutlierDetector
+  /** The leases of `max_conns` slots, when this is a worker of several and a server has `max_conns`. */
+  readonly #leases: SlotLeases | undefined
   readonly #retryAfter: Readonly<Record<string, string>>
   readonly #usable = (s: Server) => this.#isUsable(s)
   #servers: readonly Server[]
@@ -159,6 +167,11 @@ export class Pool implements ProbeListener {
       ? this.#shared.watch(this.#healthKey, (key, value) => this.#applyVerdict(key, value as SharedVerdict | undefined))
       : undefined
     for (const s of servers) this.#checks?.add(s)
+    this.#leases = deps.leases && servers.some((s) => s.maxConns > 0) ? deps.leases : undefined
+    for (const s of servers) {
+      s.state.lease = this.#leases && s.maxConns > 0 ? this.#leases.lease(`${name}/${s.address}`) : undefined
+    }
+    this.#leases?.watch(this)
   }
 
   /** The pool's servers now: draining ones included, removed ones not. */
@@ -230,7 +243,14 @@ export class Pool implements ProbeListener {
       ticket.fail('queue_full', this.#retryAfter)
       return
     }
-    ticket.x.abort.signal.addEventListener('abort', () => this.#queue.remove(ticket), { once: true })
+    this.#leases?.queueChanged(this)
+    ticket.x.abort.signal.addEventListener(
+      'abort',
+      () => {
+        if (this.#queue.remove(ticket)) this.#leases?.queueChanged(this)
+      },
+      { once: true },
+    )
   }
 
   /** Ends an attempt that `pick` began: frees its slot, feeds latency and passive health, starts a queued request. */
@@ -238,6 +258,8 @@ export class Pool implements ProbeListener {
     const state = s.state
     state.inFlight--
     this.#inFlight--
+    // Under demand from other workers, the freed slot may go back to the primary before a queued request here takes it.
+    if (state.lease) this.#leases?.released(this, state.lease, state.inFlight)
     if (result.latencyMs !== undefined) {
       // Weight 0.3 on the newest sample: follows a change within a few requests, smooths one outlier.
       state.latencyEwmaMs =
@@ -341,10 +363,20 @@ export class Pool implements ProbeListener {
     }
   }
 
+  /** The servers whose `max_conns` slots this worker leases (LeasingPool). */
+  *leased(): Iterable<{ readonly lease: NonNullable<Server['state']['lease']>; readonly inFlight: number }> {
+    for (const s of this.#servers) if (s.state.lease) yield { lease: s.state.lease, inFlight: s.state.inFlight }
+  }
+
+  /** The primary lent this worker more slots (LeasingPool): queued requests may start. */
+  granted(): void {
+    this.#dispatch()
+  }
+
   #isUsable(s: Server): boolean {
     const state = s.state
     if (s.backup !== this.#pickBackups || state.draining) return false
-    if (s.maxConns > 0 && state.inFlight >= s.maxConns) return false
+    if (s.maxConns > 0 && state.inFlight >= (state.lease?.slots ?? s.maxConns)) return false
     if (this.#tried?.includes(s)) return false
     return this.#panic ? this.#known(s) : this.#healthy(s)
   }
@@ -481,12 +513,14 @@ export class Pool implements ProbeListener {
       const s = this.pick(ticket.x, ticket.tried)
       if (!s && this.#couldServe(ticket.tried)) return
       ticket.x.queueMs = this.#queue.shift()
+      this.#leases?.queueChanged(this)
       if (s) ticket.start(s, this)
       else ticket.fail('no_server', this.#retryAfter)
     }
   }
 
   #expired(ticket: Ticket): void {
+    this.#leases?.queueChanged(this)
     ticket.x.queueMs = this.#settings.queueTimeoutMs
     ticket.fail('queue_timeout', this.#retryAfter)
   }

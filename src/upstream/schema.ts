@@ -14,7 +14,9 @@ const serverSchema = z.union([
       .int()
       .min(0)
       .default(0)
-      .describe("Most requests in flight to this server at once; more wait in the pool's queue. Default 0: no limit."),
+      .describe(
+        "Most requests in flight to this server at once from the whole instance, all workers together; more wait in the pool's queue. Each worker starts with its share and borrows the slots other workers do not use, through the primary, so no worker waits while a slot is free. Default 0: no limit.",
+      ),
     backup: z
       .boolean()
       .default(false)
@@ -125,7 +127,9 @@ const outlier = z
       .int()
       .min(0)
       .default(5)
-      .describe('Failed attempts in a row that eject a server. 0 turns outlier detection off. Default 5.'),
+      .describe(
+        'Failed attempts in a row that eject a server, counted by each worker on its own requests: with W workers, a server that fails every request is ejected by each worker after about W times this many failures at the instance. 0 turns outlier detection off. Default 5.',
+      ),
     failures: z
       .array(z.enum(['connect', 'reset', 'timeout', '5xx']))
       .default(['connect', 'reset', 'timeout'])
@@ -175,7 +179,7 @@ const retries = z
       .min(0)
       .default(10)
       .describe(
-        'Retries that may be under way at once however few requests are in flight: the floor of the budget. Default 10.',
+        'Retries that may be under way at once however few requests are in flight: the floor of the budget. For the whole instance: each worker gets its share (at least 1). Default 10.',
       ),
   })
   .describe(
@@ -189,14 +193,16 @@ const limits = z
       .int()
       .min(1)
       .default(10_000)
-      .describe('Most requests in flight to the whole pool; more wait in the queue. Default 10000.'),
+      .describe(
+        'Most requests in flight to the whole pool, for the whole instance: each worker gets its share (at least 1). More wait in the queue. Default 10000.',
+      ),
     max_queued: z
       .number()
       .int()
       .min(0)
       .default(100)
       .describe(
-        'Most requests waiting for a free server; more are answered 503 at once. 0 turns the queue off. Default 100.',
+        'Most requests waiting for a free server, for the whole instance: each worker queues its share (worker i of W gets max_queued / W rounded down, plus one of the remainder; at least 1, so with fewer than W the instance may queue W). More are answered 503 at once. 0 turns the queue off. Default 100.',
       ),
     queue_timeout: duration('Longest wait in the queue before a 503. Default "5s".').prefault('5s'),
     retry_after: duration(

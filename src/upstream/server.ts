@@ -1,3 +1,4 @@
+import type { Lease } from '../cluster/slot-leases.ts'
 import type { DispatchOptions, ResponseHandler } from './h1/call.ts'
 
 /** What active checks think of a server: `unknown` until the first check has answered. */
@@ -34,6 +35,11 @@ export class ServerState {
   readonly dispatcher: ServerConnections
   /** Requests in flight to this server right now. */
   inFlight = 0
+  /**
+   * With several workers and `max_conns`, the slots this worker holds, lent by the primary: at most
+   * that many requests in flight from here. Undefined when this process holds all of `max_conns`.
+   */
+  lease: Lease | undefined = undefined
   /** Moving average of the time to response headers, in milliseconds; 0 before the first answer. */
   latencyEwmaMs = 0
   /** Result of active checks. */

@@ -44,6 +44,8 @@ export class H1Connection implements ResponseOwner {
    * head of the request being read is too slow, or it has been idle too long since the last one.
    */
   deadline: number
+  /** `performance.now()` since which no response has been under way: when it was accepted, or its last response ended. */
+  idleSince = performance.now()
   /** Bytes received and not yet served: the start of the next request, or pipelined ones. */
   #pending: Buffer | undefined = undefined
   #response: H1Response | undefined = undefined
@@ -55,6 +57,10 @@ export class H1Connection implements ResponseOwner {
   #done = false
   /** Its listeners and parser are gone. */
   #detached = false
+  /** Portico sent its FIN on an idle connection and drops what still comes, until the client closes. */
+  #lingering = false
+  /** Its next response says `Connection: close` (see retire). */
+  #retired = false
   readonly #host: ConnectionHost
   readonly #parser: Parser
   // What the parser said of the last head.
@@ -88,6 +94,21 @@ export class H1Connection implements ResponseOwner {
     return this.#response === undefined
   }
 
+  /**
+   * Makes the next response (the one under way, if its head is not out yet) say `Connection: close`
+   * and end the connection, at a response boundary, where a client knows not to send more on it.
+   */
+  retire(): void {
+    this.#retired = true
+    const res = this.#response
+    if (res !== undefined && !res.headersSent) res.shouldKeepAlive = false
+  }
+
+  /** Whether a request head has begun and is not complete. */
+  get reading(): boolean {
+    return this.#reading
+  }
+
   keepAliveSeconds(): number {
     return Math.floor(this.#host.keepAliveIdleMs() / 1000)
   }
@@ -95,24 +116,51 @@ export class H1Connection implements ResponseOwner {
   responded(res: H1Response): void {
     if (res !== this.#response) return
     this.#response = undefined
-    if (!res.shouldKeepAlive || this.#host.draining) {
-      this.#done = true
-      this.socket.end()
+    // While the listener drains, a response whose head went out before the drain said keep-alive, so
+    // its client may be writing the next request already: that one is served, with `Connection:
+    // close`, and the connection closes once quiet (H1Server.drain), never right after such a response.
+    if (!res.shouldKeepAlive) {
+      this.#linger()
       return
     }
-    this.deadline = performance.now() + this.#host.keepAliveIdleMs()
+    this.idleSince = performance.now()
+    this.deadline = this.idleSince + this.#host.keepAliveIdleMs()
     if (this.socket.isPaused()) this.socket.resume()
     this.#next()
   }
 
   /**
    * The connection's deadline passed with no response under way: a request head that is late gets
-   * 408, as from node's server (a connection that never sent one too); an idle one is closed.
+   * 408, as from node's server (a connection that never sent one too); an idle one is closed
+   * gracefully; one that lingers after that is destroyed.
    */
   expire(): void {
+    if (this.#lingering) this.socket.destroy()
+    else if (this.#reading || !this.#served) {
+      this.#done = true
+      this.#host.timedOut(this)
+    } else this.closeIdle()
+  }
+
+  /**
+   * Closes the connection if it is idle: no response under way and no request head begun. It sends
+   * a FIN, never a reset, and goes on reading, dropping what comes, until the client closes its side
+   * or a head's timeout passes. Destroying a socket whose receive buffer holds a request makes the
+   * kernel send a reset, which may also discard the last response; a FIN is the close that clients
+   * retry an unanswered request on (RFC 9112 §9.3.1). Returns whether it closed.
+   */
+  closeIdle(): boolean {
+    if (this.#response !== undefined || this.#reading || this.#done) return false
+    this.#linger()
+    return true
+  }
+
+  /** Sends the FIN and reads no more requests; the socket closes with the client's FIN, or at the deadline. */
+  #linger(): void {
     this.#done = true
-    if (this.#reading || !this.#served) this.#host.timedOut(this)
-    else this.socket.destroy()
+    this.#lingering = true
+    this.deadline = performance.now() + this.#host.headersTimeoutMs()
+    this.socket.end()
   }
 
   /** Stops reading for this server: the connection is node's now, or closing. */
@@ -173,7 +221,7 @@ export class H1Connection implements ResponseOwner {
     const fields = this.#fields
     this.#fields = []
     const req = new H1Request(this.socket, methods[this.#method]!, this.#url, fields)
-    const res = new H1Response(this, req, this.#writer, this.#keepAlive)
+    const res = new H1Response(this, req, this.#writer, this.#keepAlive && !this.#retired)
     this.#response = res
     this.#host.request(req, res)
   }

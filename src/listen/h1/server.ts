@@ -35,6 +35,8 @@ export class H1Server implements ConnectionHost {
   readonly #sweep: NodeJS.Timeout
   /** Set by {@link drain}: every connection closes once its response is done. */
   draining = false
+  /** While draining: closes connections as they have been idle long enough. */
+  #drainTimer: NodeJS.Timeout | undefined = undefined
 
   /** Takes the connections of `node`, an HTTP/1.1 server or a TLS one with HTTP/2 by ALPN, from now on. */
   constructor(node: NetServer, options: H1ServerOptions) {
@@ -82,17 +84,34 @@ export class H1Server implements ConnectionHost {
   }
 
   /**
-   * Closes the connections with no response under way now, as node's `closeIdleConnections` does its
-   * own, and every other one once its response is done.
+   * Closes every connection once its response is done, with `Connection: close`, and each one with
+   * no request under way gracefully (see H1Connection.closeIdle) once it has been idle for the
+   * `drain_idle` time. Those idle that long close after the event loop's next poll, so that a
+   * request a client wrote as the drain began is read, and served.
    */
   drain(): void {
     this.draining = true
-    for (const connection of this.#connections.values()) if (connection.idle) connection.socket.destroy()
+    if (this.#drainTimer !== undefined) return
+    const quietMs = this.#client().drainIdleMs
+    const closeQuiet = () => {
+      const since = performance.now() - quietMs
+      for (const connection of this.#connections.values()) if (connection.idleSince <= since) connection.closeIdle()
+    }
+    // Always after a poll phase: once the process was stalled, timers run before the requests that
+    // wait in sockets are read, and those connections would look idle.
+    setImmediate(closeQuiet)
+    this.#drainTimer = setInterval(() => setImmediate(closeQuiet), Math.max(10, quietMs / 4)).unref()
+  }
+
+  /** Makes every connection open now close after its next response, which says `Connection: close`. */
+  retire(): void {
+    for (const connection of this.#connections.values()) connection.retire()
   }
 
   /** Stops checking deadlines: the listener is closed. */
   stop(): void {
     clearInterval(this.#sweep)
+    clearInterval(this.#drainTimer)
   }
 
   #expire(): void {
