@@ -102,7 +102,7 @@ function cutDownload(url: string): Promise<string> {
 }
 
 test('sockets killed at every stage, on either side, leave the proxy process serving', {
-  timeout: 10_000,
+  timeout: 60_000,
 }, async (t) => {
   const backend = await startBackend(t, 'b', (req, res) => {
     switch (req.url) {

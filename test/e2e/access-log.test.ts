@@ -211,7 +211,7 @@ test('the pretty format writes one readable line per exchange', async (t) => {
   assert.ok(!lines.some((l) => l.startsWith('{')))
 })
 
-test('the access log goes to stdout as JSON lines when stdout is not a terminal', { timeout: 20_000 }, async (t) => {
+test('the access log goes to stdout as JSON lines when stdout is not a terminal', { timeout: 60_000 }, async (t) => {
   const backend = await startBackend(t, 'a')
   const config = writeConfig({
     listeners: [{ address: '127.0.0.1:0' }],
