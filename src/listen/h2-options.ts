@@ -18,5 +18,9 @@ export function h2Options(config: Http2Config): ServerOptions & SecureServerOpti
     maxSessionInvalidFrames: config.max_invalid_frames,
     maxSessionRejectedStreams: config.max_rejected_streams,
     maxSettings: config.max_settings,
+    // nghttp2's own reset limit (default a burst of 1000) answers with a graceful GOAWAY that lets the
+    // streams already read go on; it stays above Portico's guard (reset-guard.ts), which acts first.
+    streamResetBurst: config.max_reset_burst * 2 + 100,
+    streamResetRate: config.max_resets_per_second * 2,
   }
 }

@@ -1,44 +1,79 @@
-import type { Http2Session, ServerHttp2Stream } from 'node:http2'
+import type { Http2ServerRequest, Http2Session, ServerHttp2Stream } from 'node:http2'
+import type { Exchange } from '../exchange.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 
-// The window the reset rate is averaged over: a burst of up to ten seconds' worth passes.
-const windowSeconds = 10
+// Streams still open on a connection the guard closed get this long to finish before it is cut.
+const closeGraceMs = 1000
 
 /**
- * Closes an HTTP/2 connection whose client cancels streams faster than `perSecond` on average
- * (rapid reset, CVE-2023-44487): each cancel costs Portico the work of a request and the client
- * almost nothing. The connection ends with GOAWAY ENHANCE_YOUR_CALM; other connections are untouched.
+ * Guards HTTP/2 connections against rapid reset (CVE-2023-44487), where a client opens streams and
+ * cancels them at once: each costs Portico the work of a request and the client almost nothing.
+ * A connection whose client cancels more than `burst` streams at once, or more than `perSecond`
+ * on average after that, gets GOAWAY ENHANCE_YOUR_CALM and is closed; other connections are
+ * untouched. And a request is only served once the frames read with its HEADERS have been
+ * processed, so a stream cancelled in the same read never reaches a route or a backend.
  */
 export class ResetGuard {
+  readonly #burst: number
   readonly #perSecond: number
   readonly #events: EventLog
   readonly #now: () => number
+  /** Connections the guard closed: nothing more read on them is served. */
+  readonly #closed = new WeakSet<Http2Session>()
 
-  constructor(perSecond: number, events: EventLog, now: () => number = () => performance.now()) {
+  constructor(burst: number, perSecond: number, events: EventLog, now: () => number = () => performance.now()) {
+    this.#burst = burst
     this.#perSecond = perSecond
     this.#events = events
     this.#now = now
   }
 
-  /** Counts the resets of every stream of `session`. Call once per session. */
+  /** Counts the cancelled streams of `session` (a token bucket of `burst`, refilled at `perSecond`). Call once per session. */
   watch(session: Http2Session): void {
-    const max = this.#perSecond * windowSeconds
-    let tokens = max
+    const burst = this.#burst
+    const perSecond = this.#perSecond
+    let tokens = burst
     let at = this.#now()
-    // One listener per connection, shared by its streams.
+    // One listener per connection, shared by its streams. node emits 'aborted' as it reads the
+    // RST_STREAM, before the next frame: the guard acts within the read that crossed the limit.
     const onAborted = () => {
       const now = this.#now()
-      tokens = Math.min(max, tokens + ((now - at) / 1000) * this.#perSecond) - 1
+      tokens = Math.min(burst, tokens + ((now - at) / 1000) * perSecond) - 1
       at = now
-      if (tokens >= 0 || session.destroyed) return
+      if (tokens >= 0 || this.#closed.has(session) || session.destroyed) return
+      this.#closed.add(session)
       this.#events.warn('HTTP/2 connection closed: too many stream resets', {
         client: session.socket?.remoteAddress,
-        limit_per_second: this.#perSecond,
+        burst,
+        limit_per_second: perSecond,
       })
+      // GOAWAY first, then a graceful close: nghttp2 ignores the streams the client opens after it,
+      // and the client reads the GOAWAY (a connection destroyed under a flood would be reset, and
+      // the GOAWAY lost with it).
       session.goaway(lazyBuiltin('node:http2').constants.NGHTTP2_ENHANCE_YOUR_CALM)
-      session.destroy()
+      session.close()
+      setTimeout(() => session.destroy(), closeGraceMs).unref()
     }
     session.on('stream', (stream: ServerHttp2Stream) => stream.once('aborted', onAborted))
   }
+
+  /**
+   * Runs `serve` for an HTTP/2 exchange once the rest of what was read with its HEADERS frame has
+   * been processed (the next turn of the event loop), or `dropped` when its stream was closed by
+   * then: reset by the client (a rapid-reset client sends each HEADERS with its RST_STREAM), or
+   * its connection closed, by the guard or otherwise. `context` is passed on to either.
+   */
+  serve<T>(x: Exchange, context: T, serve: Run<T>, dropped: Run<T>): void {
+    setImmediate(this.#serveOpen<T>, x, context, serve, dropped)
+  }
+
+  readonly #serveOpen = <T>(x: Exchange, context: T, serve: Run<T>, dropped: Run<T>): void => {
+    const stream = (x.req as Http2ServerRequest).stream
+    // Before its response, a stream is closed only by a reset or by its connection closing.
+    if (stream.closed || stream.destroyed || this.#closed.has(stream.session!)) dropped(context, x)
+    else serve(context, x)
+  }
 }
+
+type Run<T> = (context: T, x: Exchange) => void

@@ -20,13 +20,21 @@ const http2 = z
     max_header_list_size: size(
       'Largest request header list (names, values and 32 bytes per field, RFC 9113 §6.5.2). Default "16KiB".',
     ).prefault('16KiB'),
-    max_resets_per_second: z
+    max_reset_burst: z
       .number()
       .int()
       .min(1)
       .default(200)
       .describe(
-        'Streams a client may cancel (RST_STREAM) per second, averaged over 10 s, before its connection is closed with ENHANCE_YOUR_CALM (rapid-reset protection). Default 200.',
+        'Streams a client may cancel (RST_STREAM) in a burst on one HTTP/2 connection before it is closed with GOAWAY ENHANCE_YOUR_CALM (rapid-reset protection); the allowance refills at max_resets_per_second. A stream cancelled in the same read as its request never reaches a backend, whatever this is. Default 200.',
+      ),
+    max_resets_per_second: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe(
+        'Streams a client may cancel (RST_STREAM) per second on one HTTP/2 connection, on average, once its max_reset_burst is spent; faster closes the connection with GOAWAY ENHANCE_YOUR_CALM. Default 50.',
       ),
     max_invalid_frames: z
       .number()

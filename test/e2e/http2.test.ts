@@ -6,6 +6,7 @@ import { type ClientHttp2Session, connect, constants } from 'node:http2'
 import { test } from 'node:test'
 import { connect as tlsConnect } from 'node:tls'
 import { promisify } from 'node:util'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { TestCa } from '../helpers/certs.ts'
 import { get, rawHttp } from '../helpers/http.ts'
@@ -80,14 +81,14 @@ test('a client that resets streams faster than allowed loses its connection; oth
     // Never answers: every stream stays open until the client resets it.
   })
   const proxy = await startPortico(t, {
-    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true, max_resets_per_second: 5 } }],
+    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true, max_reset_burst: 50, max_resets_per_second: 5 } }],
     pools: { web: { servers: [backend.address] } },
     routes: [{ pool: 'web' }],
   })
   const abuser = await h2Session(proxy.url)
   const goaway = new Promise<number>((resolve) => abuser.on('goaway', resolve))
   const closed = new Promise((resolve) => abuser.on('close', resolve))
-  // 5 per second over a 10 s window allows a burst of 50; send well over that.
+  // A burst of 50 is allowed; send well over that.
   for (let i = 0; i < 200 && !abuser.destroyed && !abuser.closed; i++) {
     const stream = abuser.request({ ':path': `/${i}` })
     stream.on('error', () => {})
@@ -100,6 +101,101 @@ test('a client that resets streams faster than allowed loses its connection; oth
   const fresh = await h2Session(proxy.url)
   t.after(() => fresh.destroy())
   assert.equal(fresh.destroyed, false)
+})
+
+/** Sends `count` requests on `session` at once and resolves once every answer has been read. */
+async function answered(session: ClientHttp2Session, path: string, count: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      const stream = session.request({ ':path': path })
+      stream.resume()
+      await once(stream, 'end')
+    }),
+  )
+}
+
+for (const tls of [false, true]) {
+  test(`${tls ? 'h2 over TLS' : 'h2c'}: a rapid-reset flood is cut by Portico's guard with ENHANCE_YOUR_CALM after a few streams, and no cancelled request reaches a backend (#21)`, async (t) => {
+    let seen = 0
+    const backend = await startBackend(t, 'web', (req, res) => {
+      seen++
+      res.end(req.url)
+    })
+    const ca = tls ? new TestCa(t) : undefined
+    const proxy = await startPortico(t, {
+      listeners: [
+        {
+          address: '127.0.0.1:0',
+          tls: ca ? { certificates: [ca.issue('localhost', ['localhost'])] } : undefined,
+          http2: { enabled: true, max_reset_burst: 20, max_resets_per_second: 5 },
+        },
+      ],
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web' }],
+    })
+    const options = ca ? { ca: readFileSync(ca.cert), servername: 'localhost' } : {}
+    const attacker = connect(proxy.url, options)
+    attacker.on('error', () => {})
+    t.after(() => attacker.destroy())
+    await once(attacker, 'remoteSettings')
+    // Idle backend connections, so that a request let through would be written at once.
+    await answered(attacker, '/warm', 20)
+    assert.equal(seen, 20)
+    const goaway = new Promise<[number, number]>((resolve) =>
+      attacker.on('goaway', (code, last) => resolve([code, last])),
+    )
+    // HEADERS then RST_STREAM for each stream, a hundred at a time (node's client sends no more
+    // than the server's max_concurrent_streams at once), until the connection is closed.
+    let sent = 0
+    while (!attacker.closed && !attacker.destroyed && sent < 5000) {
+      for (let i = 0; i < 100; i++, sent++) {
+        const stream = attacker.request({ ':path': '/flood' })
+        stream.on('error', () => {})
+        stream.close(constants.NGHTTP2_CANCEL)
+      }
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    const [code, lastStream] = await goaway
+    assert.equal(code, constants.NGHTTP2_ENHANCE_YOUR_CALM, "closed by Portico, not by node's own limit")
+    // Client streams have odd ids: 20 warm-up streams, then the flood up to the batch that crossed the limit.
+    assert.ok(lastStream < 2 * (20 + 20 + 100), `last stream read ${lastStream}`)
+    // A request on a new connection once the flood is over: the backend has seen all it will.
+    const fresh = connect(proxy.url, options)
+    fresh.on('error', () => {})
+    t.after(() => fresh.destroy())
+    await answered(fresh, '/after', 1)
+    assert.equal(seen, 21, 'only the warm-up requests and the one after')
+  })
+}
+
+test('streams reset with their request are logged as client_aborted, reach no backend, and leave the connection open (#21)', async (t) => {
+  let seen = 0
+  const backend = await startBackend(t, 'web', (req, res) => {
+    seen++
+    res.end(req.url)
+  })
+  const log = accessLogFile(t)
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+    access_log: { output: log, format: 'json' },
+  })
+  const client = await h2Session(proxy.url)
+  t.after(() => client.destroy())
+  await answered(client, '/warm', 5)
+  for (let i = 0; i < 10; i++) {
+    const stream = client.request({ ':path': '/cancelled' })
+    stream.on('error', () => {})
+    stream.close(constants.NGHTTP2_CANCEL)
+  }
+  // Under the limit: the same connection still serves.
+  await answered(client, '/after', 1)
+  assert.equal(seen, 6)
+  const lines = await readLogRecords(proxy, log)
+  const cancelled = lines.filter((l) => l.path === '/cancelled')
+  assert.equal(cancelled.length, 10)
+  assert.ok(cancelled.every((l) => l.outcome === 'client_aborted' && l.status === 0))
 })
 
 test('WebSocket over HTTP/1.1 works on a TLS listener that also offers HTTP/2', async (t) => {
