@@ -7,13 +7,17 @@
  */
 import { once } from 'node:events'
 import { writeSync } from 'node:fs'
-import { createServer } from 'node:http2'
+import { createServer, connect as h2Connect } from 'node:http2'
 import { type AddressInfo, connect } from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { configSchema } from '../../src/config/schema.ts'
 import { startPortico } from '../../src/portico.ts'
 
 const rounds = 3
+// `upload`: the backend never reads nor answers, and the client leaves once 1 MiB of its body is written.
+const upload = process.argv[2] === 'upload'
+// `h2-client`: the client speaks HTTP/2 (h2c) to Portico, and resets its stream instead of closing a connection.
+const h2Client = process.argv[2] === 'h2-client'
 const size = 5 * 1024 * 1024
 const readBeforeLeaving = 500_000
 
@@ -34,12 +38,14 @@ const watchdog = new Worker(
 )
 watchdog.unref()
 
-const backend = createServer((req, res) => req.pipe(res))
+const backend = createServer((req, res) => {
+  if (!upload) req.pipe(res)
+})
 backend.listen(0, '127.0.0.1')
 await once(backend, 'listening')
 const portico = await startPortico(
   configSchema.parse({
-    listeners: [{ address: '127.0.0.1:0' }],
+    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
     access_log: { output: 'off' },
     pools: { echo: { servers: [`127.0.0.1:${(backend.address() as AddressInfo).port}`], protocol: 'h2' } },
     routes: [{ pool: 'echo' }],
@@ -48,15 +54,35 @@ const portico = await startPortico(
 const port = Number(new URL(portico.urls[0]!).port)
 
 for (let round = 0; round < rounds; round++) {
+  if (h2Client) {
+    const session = h2Connect(`http://127.0.0.1:${port}`)
+    session.on('error', () => {})
+    const stream = session.request({ ':method': 'POST', ':path': '/echo', 'content-length': String(size) })
+    stream.on('error', () => {})
+    stream.end(Buffer.alloc(size, 'a'))
+    let read = 0
+    for await (const chunk of stream) {
+      read += (chunk as Buffer).length
+      if (read > readBeforeLeaving) break
+    }
+    stream.destroy()
+    session.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    continue
+  }
   const socket = connect(port, '127.0.0.1')
   await once(socket, 'connect')
   socket.on('error', () => {})
   socket.write(`POST /echo HTTP/1.1\r\nhost: echo\r\ncontent-length: ${size}\r\n\r\n`)
-  socket.write(Buffer.alloc(size, 'a'))
-  let read = 0
-  for await (const chunk of socket) {
-    read += (chunk as Buffer).length
-    if (read > readBeforeLeaving) break
+  if (upload) {
+    await new Promise((resolve) => socket.write(Buffer.alloc(1024 * 1024, 'a'), resolve))
+  } else {
+    socket.write(Buffer.alloc(size, 'a'))
+    let read = 0
+    for await (const chunk of socket) {
+      read += (chunk as Buffer).length
+      if (read > readBeforeLeaving) break
+    }
   }
   socket.destroy()
   // A turn of the timers after the client left: Portico must still answer them.
