@@ -3,6 +3,7 @@ import { type FailureCode, failures } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { viaName } from './http/proxy-headers.ts'
 import { closeAfterAnswer } from './listen/closing.ts'
+import { cutResponse } from './listen/cut-response.ts'
 import { http1Response, writeResponseHead } from './listen/response-head.ts'
 
 /**
@@ -41,7 +42,7 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
   const failure = failures[code]
   // Nobody to answer, or an answer already under way: cutting the connection is all that is left.
   if (failure.status === 0 || x.res.headersSent) {
-    x.res.destroy()
+    cutResponse(x)
     return
   }
   // A request refused for what the client sent may hide another request in its bytes: its
@@ -141,7 +142,7 @@ class Delivery {
     // A failure shows as the close below; the listener keeps it from being thrown.
     last.on('error', ignore)
     last.once('close', () => {
-      if (!this.#discarded && !last.readableEnded) res.destroy()
+      if (!this.#discarded && !last.readableEnded) cutResponse(x)
     })
     res.once('close', () => last.destroy())
   }

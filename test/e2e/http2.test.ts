@@ -315,3 +315,33 @@ test('a TLS listener with http2 turned off answers HTTP/2-capable clients with H
   const { stdout } = await run('curl', ['-sSk', '--http2', '-w', ' %{http_version}', `${proxy.url}/`])
   assert.equal(stdout, 'web 1.1')
 })
+
+test('an HTTP/2 response cut after its head reaches the client as a reset stream, never as a complete body (#21)', async (t) => {
+  // The backend sends half its announced body and falls silent: Portico gives up after body_idle.
+  const backend = await startBackend(t, 'stalls', (_req, res) => {
+    res.writeHead(200, { 'content-length': '1000' })
+    res.write(Buffer.alloc(500))
+  })
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+    pools: { web: { servers: [backend.address], timeouts: { body_idle: '200ms' } } },
+    routes: [{ pool: 'web' }],
+  })
+  const session = await h2Session(proxy.url)
+  t.after(() => session.destroy())
+  const stream = session.request({ ':path': '/' })
+  const [head] = await once(stream, 'response')
+  assert.equal(head[':status'], 200)
+  let size = 0
+  const read = (async () => {
+    for await (const chunk of stream) size += (chunk as Buffer).length
+  })()
+  await assert.rejects(read, { code: 'ERR_HTTP2_STREAM_ERROR' })
+  assert.equal(size, 500)
+  assert.notEqual(stream.rstCode, constants.NGHTTP2_NO_ERROR)
+  // The connection stays usable for the next request.
+  const next = session.request({ ':path': '/' })
+  const [again] = await once(next, 'response')
+  assert.equal(again[':status'], 200)
+  next.destroy()
+})
