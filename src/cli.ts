@@ -2,14 +2,15 @@
 // Memory for streaming: a small young generation is collected often, which frees socket buffers soon after use,
 // and a fixed malloc mmap threshold keeps large allocations from fragmenting the heap. Socket buffers (external
 // memory) count toward the heap's limits, so a full collection frees those that outlived the young generation
-// before they pile up. Semi-spaces of 1 MiB alone let V8 collect only 41 times over a 1 GiB download sent by
-// Portico's own HTTP/1.1 server, which makes little garbage per chunk, and the download peaked at 150 MB RSS;
-// with the new space capped at 1 MiB too, 269 times and 77 MB.
-// These flags are the only place Portico's node flags are set: `npm start`, the tests and the bench read them here.
+// before they pile up. Portico's own HTTP/1.1 server makes little garbage per chunk, so small semi-spaces alone
+// let buffers wait long for a collection: the whole new space is capped too. The constraint: a 1 GiB stream stays
+// under 150 MB of RSS (test/e2e/streaming.test.ts; the measurements are in docs/PERFORMANCE.md).
+// These flags are the only place Portico's node flags are set: workers and the config checker inherit them, and
+// `npm start`, the tests and the bench read them here.
 import { reduceMemoryWhenIdle } from './cluster/idle-memory.ts'
 
 // An ESM import of node:http reads every export, and its lazy WebSocket, CloseEvent and MessageEvent load node's own
-// copy of undici (about 14 MB resident; nodejs/node#59686). Left out of the enumeration they stay lazy, and
+// copy of undici (nodejs/node#59686; its size is in docs/PERFORMANCE.md). Left out of the enumeration they stay lazy, and
 // `http.WebSocket` still works. The commands import node:http, so they are loaded after this.
 const http = process.getBuiltinModule('node:http')
 for (const name of ['WebSocket', 'CloseEvent', 'MessageEvent']) Object.defineProperty(http, name, { enumerable: false })

@@ -7,25 +7,45 @@ import { cutResponse } from './listen/cut-response.ts'
 import { http1Response, writeResponseHead } from './listen/response-head.ts'
 
 /**
- * Answers the client from Portico itself: a short plain-text body, the request id, Via. Never names
- * a backend address or shows a stack. Does nothing when the response has already started.
+ * Answers the client from Portico itself with a short plain-text body: `headers` are added to the
+ * head, which goes through localReply() as every local answer does. Never names a backend address or
+ * shows a stack. Does nothing when the response has already started.
  */
 export function reply(x: Exchange, status: number, body: string, headers?: Record<string, string>): void {
-  const res = x.res
-  x.status = status
-  if (res.headersSent || res.destroyed) return
+  if (x.res.headersSent || x.res.destroyed) {
+    x.status = status
+    return
+  }
+  const head = ['content-type', 'text/plain; charset=utf-8', 'cache-control', 'no-store']
+  if (headers) for (const name in headers) head.push(name, headers[name]!)
+  localReply(x, status, head, body)
+}
+
+/**
+ * Starts an answer that Portico makes itself (an error, a redirect, a fixed answer, a static file):
+ * adds Via and the request id to `headers` (flat `[name, value, …]`), runs the route's response
+ * phases on the head as on a backend's answer, so that every local answer with a route gets its
+ * header rules, writes the head, and returns where the body goes (the response, or the first of
+ * the phases' transforms). The access log covers it as any other.
+ */
+export function startReply(x: Exchange, status: number, headers: string[]): Writable {
+  headers.push('via', `1.1 ${viaName}`, 'x-request-id', x.id)
+  closeIfBodyUnread(x)
+  return startResponse(x, status, headers)
+}
+
+/** Answers with a whole body at once: the head through startReply, then the body (none for HEAD). */
+export function localReply(x: Exchange, status: number, headers: string[], body: string): void {
   const payload = Buffer.from(body)
-  writeResponseHead(x, status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': payload.length,
-    'cache-control': 'no-store',
-    via: `1.1 ${viaName}`,
-    'x-request-id': x.id,
-    ...headers,
-  })
-  x.bytesOut += payload.length
-  if (x.req.method === 'HEAD') res.end()
-  else res.end(payload)
+  headers.push('content-length', String(payload.length))
+  const out = startReply(x, status, headers)
+  if (x.req.method === 'HEAD') {
+    out.end()
+    return
+  }
+  // Through response transforms, the bytes that come out of them count instead.
+  if (out === x.res) x.bytesOut += payload.length
+  out.end(payload)
 }
 
 /**

@@ -121,8 +121,8 @@ let gc: (() => void) | null | undefined
 
 /**
  * A full collection now, in memory saver mode one that compacts the heap and gives its free pages back. V8's
- * memory reducer alone did so only when a collection had come since the load: after a load of TLS and HTTP/2,
- * RSS stayed at 95 MB 45 s later in one run of three, and fell to 82 MB with this. Node has no call for it:
+ * memory reducer alone does so only when a collection has come since the load, so an idle process may keep
+ * what the load made it take (docs/PERFORMANCE.md, "Memory given back when idle"). Node has no call for it:
  * `gc` is exposed to a context made for it, once, the first time the process falls idle.
  */
 function fullCollection(): void {
@@ -135,9 +135,9 @@ function fullCollection(): void {
 
 /**
  * glibc's `malloc_trim(0)`, from the addon `npm run build` makes where it can, or a function that does nothing.
- * glibc gives back on its own only free memory at the top of a heap; after a load of 100 KiB bodies, TLS and
- * HTTP/2, the main heap held 34 MB at 45 s idle, most of it free between live allocations, and only this call
- * releases it.
+ * glibc gives back on its own only free memory at the top of a heap; memory free between live allocations,
+ * which a load of large bodies, TLS and HTTP/2 leaves in the main heap, only this call releases
+ * (docs/PERFORMANCE.md, "malloc's free pages given back").
  */
 export function mallocTrim(path = fileURLToPath(new URL('../../dist/malloc-trim.node', import.meta.url))): () => void {
   const addon = { exports: {} as { trim?: () => void } }

@@ -44,7 +44,8 @@ export async function startWorkers(config: Config, count: number, events: EventL
   const bank = new SlotBank(current, count)
   let stopping = false
   let urls: readonly string[] = []
-  cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) })
+  // Workers start with this process's node flags: those of the shebang line in src/cli.ts.
+  cluster.setupPrimary({ serialization: 'advanced' })
   // Whatever ends the primary ends its workers: nothing keeps serving unsupervised.
   process.on('exit', () => {
     for (const m of members) m.worker.process.kill('SIGKILL')
@@ -143,18 +144,6 @@ export async function startWorkers(config: Config, count: number, events: EventL
     },
     close,
   }
-}
-
-/**
- * The node flags of a worker: the primary's own, plus a young generation sized for a proxy unless
- * the operator chose one. V8 sizes it from the machine's memory, up to 2 × 64 MB on a large one;
- * a proxy's per-request garbage dies within milliseconds and needs far less. With 16 MB, a worker
- * under 1 KiB GET load kept about 180 MB private RSS instead of 250 MB, at the same CPU time per
- * request (50 µs).
- */
-export function workerExecArgv(execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  if ([...execArgv, nodeOptions].some((a) => a.includes('--max-semi-space-size'))) return [...execArgv]
-  return [...execArgv, '--max-semi-space-size=16']
 }
 
 function send(member: Member, message: ToWorker): void {

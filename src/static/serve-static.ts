@@ -3,9 +3,8 @@ import { type FileHandle, open, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream'
 import type { Exchange } from '../exchange.ts'
-import { respondError } from '../respond.ts'
+import { localReply, respondError, startReply } from '../respond.ts'
 import type { Action } from '../route/actions/action.ts'
-import { localReply, startReply } from '../route/actions/local-reply.ts'
 import type { Rewrite } from '../route/rewrite.ts'
 import type { RouteConfig } from '../route/schema.ts'
 import { mimeType } from './mime.ts'
@@ -28,13 +27,15 @@ export function serveStatic(config: NonNullable<RouteConfig['static']>, rewrite:
   }
   return {
     run(x: Exchange) {
+      // The slash a directory lacks is added to the path the client asked for, prefix included.
+      const asked = x.path
       if (rewrite) x.path = rewrite(x.path, x.paths.ignoreCase)
       const method = x.req.method
       if (method !== 'GET' && method !== 'HEAD')
         return void respondError(x, 'method_not_allowed', { allow: 'GET, HEAD' })
       const segments = safeSegments(x.path, site.dotfiles)
       if (segments === undefined) return void respondError(x, 'not_found')
-      serve(x, site, segments).catch((err: NodeJS.ErrnoException) =>
+      serve(x, site, segments, asked).catch((err: NodeJS.ErrnoException) =>
         respondError(x, missing.has(err.code ?? '') ? 'not_found' : 'proxy_error'),
       )
       return undefined
@@ -52,7 +53,8 @@ interface Site {
 // Errors that mean "no such file here"; any other is Portico's own failure.
 const missing = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'ELOOP', 'ENAMETOOLONG', 'EISDIR'])
 
-async function serve(x: Exchange, site: Site, segments: string[]): Promise<void> {
+/** Serves the file at `segments`; `asked` is the client's path and query, before any rewrite. */
+async function serve(x: Exchange, site: Site, segments: string[], asked: string): Promise<void> {
   let file = join(site.root, ...segments)
   let found = await openFile(file, site)
   if (found.stats.isDirectory()) {
@@ -60,7 +62,11 @@ async function serve(x: Exchange, site: Site, segments: string[]): Promise<void>
     const q = x.path.indexOf('?')
     const path = q < 0 ? x.path : x.path.slice(0, q)
     if (!path.endsWith('/')) {
-      const location = q < 0 ? `${path}/` : `${path}/${x.path.slice(q)}`
+      const a = asked.indexOf('?')
+      const askedPath = a < 0 ? asked : asked.slice(0, a)
+      // A rewrite that took the slash away: adding one would only ask for the same path again.
+      if (askedPath.endsWith('/')) return respondError(x, 'not_found')
+      const location = a < 0 ? `${asked}/` : `${askedPath}/${asked.slice(a)}`
       return localReply(
         x,
         301,

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { type ClientHttp2Session, connect } from 'node:http2'
 import { test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
-import { get } from '../helpers/http.ts'
+import { closedPort } from '../helpers/closed-port.ts'
+import { get, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { startRawBackend } from '../helpers/raw-backend.ts'
 
 test('request header rules set, add and remove what the backend receives, with variables', async (t) => {
   const backend = await startBackend(t, 'echo', (req, res) => {
@@ -64,4 +69,83 @@ test('response header rules also apply to the answers Portico makes itself', asy
   assert.equal(r.status, 302)
   assert.equal(r.headers['cache-control'], 'max-age=300')
   assert.equal((await get(proxy.url)).headers['x-country'], '[]')
+})
+
+/** One request over an HTTP/2 session; resolves with the status and headers once the stream ends. */
+async function h2Request(
+  session: ClientHttp2Session,
+  path: string,
+  method = 'GET',
+  body?: Buffer,
+): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  const headers: OutgoingHttpHeaders = { ':path': path, ':method': method }
+  if (body) headers['content-length'] = body.length
+  const stream = session.request(headers, { endStream: body === undefined })
+  stream.on('error', () => {})
+  if (body) stream.end(body)
+  const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders]
+  stream.resume()
+  await once(stream, 'close')
+  return { status: Number(head[':status']), headers: head }
+}
+
+test('every answer Portico makes itself on a route gets its response header rules, over HTTP/1.1 and HTTP/2 (#22)', async (t) => {
+  const held: ServerResponse[] = []
+  const holding = await startBackend(t, 'held', (_req, res) => void held.push(res))
+  t.after(() => {
+    for (const res of held) res.end()
+  })
+  const { address: silent } = await startRawBackend(t, () => {})
+  const rule = { response_headers: { set: { 'x-rule': 'applied' } } }
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+    pools: {
+      web: { servers: [holding.address] },
+      none: { servers: [{ address: holding.address, weight: 0 }] },
+      full: { servers: [{ address: holding.address, max_conns: 1 }], limits: { max_queued: 0 } },
+      // Without outlier detection, so that the HTTP/2 request meets the same failure, not a 503.
+      refused: { servers: [await closedPort()], outlier: { consecutive_failures: 0 } },
+      silent: {
+        servers: [silent],
+        timeouts: { response_headers: '200ms' },
+        retries: { attempts: 1 },
+        outlier: { consecutive_failures: 0 },
+      },
+    },
+    routes: [
+      { match: { path: '/big' }, pool: 'web', max_body_bytes: '1KiB', ...rule },
+      { match: { path: '/none' }, pool: 'none', ...rule },
+      { match: { path: '/full' }, pool: 'full', ...rule },
+      { match: { path: '/refused' }, pool: 'refused', ...rule },
+      { match: { path: '/silent' }, pool: 'silent', ...rule },
+      { match: { path: '/r' }, redirect: { to: '/elsewhere' }, ...rule },
+      { respond: { status: 200, body: 'hi' }, ...rule },
+    ],
+  })
+  // The only slot of pool `full` stays taken, so that the next request finds the queue full.
+  const first = get(`${proxy.url}/full`)
+  await once(holding.server, 'request')
+  const session = connect(proxy.url)
+  session.on('error', () => {})
+  t.after(() => session.destroy())
+  const big = Buffer.alloc(2048, 'x')
+  const cases: [path: string, status: number, method?: string, body?: Buffer][] = [
+    ['/big', 413, 'POST', big],
+    ['/none', 503],
+    ['/full', 503],
+    ['/refused', 502],
+    ['/silent', 504],
+    ['/r', 302],
+    ['/', 200],
+  ]
+  for (const [path, status, method, body] of cases) {
+    const h1 = await request(`${proxy.url}${path}`, { method, body })
+    assert.equal(h1.status, status, `HTTP/1.1 ${path}`)
+    assert.equal(h1.headers['x-rule'], 'applied', `HTTP/1.1 ${path}`)
+    const h2 = await h2Request(session, path, method, body)
+    assert.equal(h2.status, status, `HTTP/2 ${path}`)
+    assert.equal(h2.headers['x-rule'], 'applied', `HTTP/2 ${path}`)
+  }
+  held[0]!.end('done')
+  assert.equal((await first).status, 200)
 })

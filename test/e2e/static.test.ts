@@ -169,6 +169,32 @@ test('a static root mounted under a prefix, with response header rules', async (
   assert.equal((await get(`${proxy.url}/style.css`)).status, 404)
 })
 
+test('a directory under strip_prefix redirects to its path with the prefix and a slash (#22)', async (t) => {
+  const { root } = makeSite()
+  const proxy = await startPortico(t, {
+    pools: {},
+    routes: [{ match: { path: '/s' }, rewrite: { strip_prefix: '/s' }, static: { root } }],
+  })
+  const bare = await get(`${proxy.url}/s/sub?x=1`)
+  assert.equal(bare.status, 301)
+  assert.equal(bare.headers.location, '/s/sub/?x=1')
+  assert.equal((await get(`${proxy.url}${bare.headers.location}`)).body, 'sub index')
+})
+
+test("a static 404 and 405 get the route's response header rules (#22)", async (t) => {
+  const { root } = makeSite()
+  const proxy = await startPortico(t, {
+    pools: {},
+    routes: [{ static: { root }, response_headers: { set: { 'x-site': 'docs' } } }],
+  })
+  const missing = await get(`${proxy.url}/missing.txt`)
+  assert.equal(missing.status, 404)
+  assert.equal(missing.headers['x-site'], 'docs')
+  const post = await request(`${proxy.url}/style.css`, { method: 'POST', body: 'x' })
+  assert.equal(post.status, 405)
+  assert.equal(post.headers['x-site'], 'docs')
+})
+
 test('a static root that does not exist is a config error naming the key', async () => {
   const { parseConfig } = await import('../../src/config/load.ts')
   const yaml = 'listeners: [{address: "127.0.0.1:0"}]\npools: {}\nroutes:\n  - static:\n      root: /no/such/dir\n'

@@ -1,8 +1,8 @@
 import type { Exchange } from '../../exchange.ts'
+import { localReply } from '../../respond.ts'
 import type { RouteConfig } from '../schema.ts'
 import { template } from '../template.ts'
 import type { Action } from './action.ts'
-import { localReply } from './local-reply.ts'
 
 /** Answers with a redirect to a Location made from variables and captures (`https://{host}{request_uri}`). */
 export function redirect(config: NonNullable<RouteConfig['redirect']>): Action {

@@ -1,8 +1,8 @@
 import type { Outcome } from '../../errors.ts'
 import type { Exchange } from '../../exchange.ts'
+import { localReply } from '../../respond.ts'
 import { template } from '../template.ts'
 import type { Action } from './action.ts'
-import { localReply } from './local-reply.ts'
 import type { AnswerConfig } from './schema.ts'
 
 /**
