@@ -1,4 +1,5 @@
 import { buffer } from './buffer.ts'
+import { clientRules } from './client-rules.ts'
 import { compress } from './compress.ts'
 import { headers } from './headers.ts'
 import { limits } from './limits.ts'
@@ -12,4 +13,4 @@ export const globalRequestPhases: readonly RequestPhase[] = [limits]
  * response phases run top to bottom on the head, and their body transforms chain in the same
  * order towards the client.
  */
-export const routePhaseFactories: readonly RoutePhaseFactory[] = [headers, compress, buffer]
+export const routePhaseFactories: readonly RoutePhaseFactory[] = [clientRules, headers, compress, buffer]

@@ -4,6 +4,7 @@ import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
 import { bufferingSchema } from '../filters/buffer-schema.ts'
 import { compressionSchema } from '../filters/compress-schema.ts'
+import { clientRulesSchema } from '../http/client-rules-schema.ts'
 import { isWrittenByProxy } from '../http/proxy-headers.ts'
 import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
 import { matchSchema } from './match/schema.ts'
@@ -39,6 +40,11 @@ export const routeSchema = z
     compression: compressionSchema.optional(),
     buffering: bufferingSchema.optional(),
     upgrades: upgradesSchema,
+    clients: clientRulesSchema
+      .optional()
+      .describe(
+        "Allow and deny lists for this route, by the client's address (behind trusted proxies, the one they name) or country: a refused client gets 403 (`client_denied`) before any other phase runs. Default: every client.",
+      ),
     cache: cacheSchema.optional(),
   })
   .superRefine((route, ctx) => {
