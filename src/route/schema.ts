@@ -21,6 +21,39 @@ const headerEdits = z
   })
   .describe('Header edits, applied remove, then set, then add.')
 
+const securityHeaders = z
+  .strictObject({
+    content_type_options: z
+      .boolean()
+      .default(true)
+      .describe('Send `X-Content-Type-Options: nosniff`: browsers keep to the declared Content-Type. Default true.'),
+    frame_options: z
+      .enum(['DENY', 'SAMEORIGIN'])
+      .optional()
+      .describe('Send `X-Frame-Options` with this value: whether other sites may frame the pages. Default: not sent.'),
+    referrer_policy: z
+      .enum([
+        'no-referrer',
+        'no-referrer-when-downgrade',
+        'origin',
+        'origin-when-cross-origin',
+        'same-origin',
+        'strict-origin',
+        'strict-origin-when-cross-origin',
+        'unsafe-url',
+      ])
+      .optional()
+      .describe('Send `Referrer-Policy` with this value. Default: not sent.'),
+    content_security_policy: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Send `Content-Security-Policy` with this value, e.g. "default-src \'self\'". Default: not sent.'),
+  })
+  .describe(
+    "Security response headers on every answer of this route, replacing any of the same name the backend sent (HSTS is the TLS listener's `hsts`). Default: none.",
+  )
+
 const actions = ['pool', 'split', 'redirect', 'respond', 'static'] as const
 
 /** One route: which requests it takes and what it does with them. */
@@ -40,6 +73,13 @@ export const routeSchema = z
     compression: compressionSchema.optional(),
     buffering: bufferingSchema.optional(),
     upgrades: upgradesSchema,
+    hide_response_headers: z
+      .array(tokenName)
+      .default(['X-Powered-By'])
+      .describe(
+        'Response header names removed from every answer of this route, so that clients do not learn what runs behind it, e.g. ["Server", "X-Powered-By", "X-AspNet-Version", "X-AspNetMvc-Version"]. [] keeps them all. Default ["X-Powered-By"].',
+      ),
+    security_headers: securityHeaders.optional(),
     clients: clientRulesSchema
       .optional()
       .describe(
