@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { type TestContext, test } from 'node:test'
+import { connect as connectTls } from 'node:tls'
 import type { EventLog } from '../../src/log/events.ts'
+import { TestCa } from '../helpers/certs.ts'
 import { startPortico } from '../helpers/portico.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
 
@@ -150,4 +153,29 @@ test('with workers: 2 each worker keeps its share of max_per_client, so the inst
   for (let i = 0; i < 12; i++) if ((await attempt(t, url)) !== 'closed') served++
   // One per worker: without the split each worker would take two, up to four in all.
   assert.ok(served >= 1 && served <= 2, `served ${served}`)
+})
+
+/** Resolves whether a TLS handshake with `url` completes before the connection closes. */
+function handshake(t: TestContext, url: string, ca: string): Promise<boolean> {
+  const { hostname, port } = new URL(url)
+  const socket = connectTls({ host: hostname, port: Number(port), servername: 'localhost', ca })
+  t.after(() => socket.destroy())
+  return new Promise((resolve) => {
+    socket.once('secureConnect', () => resolve(true))
+    socket.once('error', () => resolve(false))
+    socket.once('close', () => resolve(false))
+  })
+}
+
+test('on a TLS listener a connection past the limit is closed before any handshake', async (t) => {
+  const ca = new TestCa(t)
+  const site = ca.issue('localhost', ['localhost'])
+  const p = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', tls: { certificates: [site] }, connections: { max_per_client: 1 } }],
+    routes: answer,
+    pools: {},
+  })
+  const caPem = readFileSync(ca.cert, 'utf8')
+  assert.equal(await handshake(t, p.url, caPem), true)
+  assert.equal(await handshake(t, p.url, caPem), false)
 })
