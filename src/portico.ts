@@ -54,7 +54,7 @@ export async function startPortico(
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
-    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events, secret))
+    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events, secret, place))
   } catch (err) {
     for (const pool of current.pools.values()) pool.stop()
     await Promise.all(listeners.map((l) => l.close(0)))

@@ -1,8 +1,11 @@
 import { buffer } from './buffer.ts'
+import { clientRules } from './client-rules.ts'
 import { compress } from './compress.ts'
 import { headers } from './headers.ts'
+import { hideHeaders } from './hide-headers.ts'
 import { limits } from './limits.ts'
 import type { RequestPhase, RoutePhaseFactory } from './phase.ts'
+import { securityHeaders } from './security-headers.ts'
 
 /** Request phases every route runs, in order, before its own. */
 export const globalRequestPhases: readonly RequestPhase[] = [limits]
@@ -12,4 +15,11 @@ export const globalRequestPhases: readonly RequestPhase[] = [limits]
  * response phases run top to bottom on the head, and their body transforms chain in the same
  * order towards the client.
  */
-export const routePhaseFactories: readonly RoutePhaseFactory[] = [headers, compress, buffer]
+export const routePhaseFactories: readonly RoutePhaseFactory[] = [
+  clientRules,
+  hideHeaders,
+  securityHeaders,
+  headers,
+  compress,
+  buffer,
+]

@@ -6,9 +6,12 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { reusePort } from '../cluster/reuse-port.ts'
+import { alone, type WorkerPlace, workerShare } from '../cluster/worker-share.ts'
 import { splitAddress } from '../config/address.ts'
 import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
+import { openCountryDb } from '../geo/country-db.ts'
 import { clientError } from '../http/client-error.ts'
+import { ClientRules } from '../http/client-rules.ts'
 import { declinedUpgrade, mayUpgrade } from '../http/upgrade.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import { LiveList } from '../live-list.ts'
@@ -18,6 +21,7 @@ import type { ClientSettings, Plan } from '../plan/plan.ts'
 import type { PathRules } from '../route/routing-path.ts'
 import { tlsFacts } from '../tls/facts.ts'
 import { acceptH2c } from './accept-h2c.ts'
+import { ConnectionGate, guardConnections } from './connection-gate.ts'
 import { H1Server } from './h1/server.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
@@ -51,12 +55,14 @@ export interface Listener {
  * Opens a listener that serves each request with the Plan current at its arrival: plain HTTP/1.1
  * (and h2c with prior knowledge when enabled), or with a `tls` block HTTPS with HTTP/2 and
  * HTTP/1.1 by ALPN. `secret` is the instance's key, which TLS session ticket keys derive from.
+ * `place` is this process's place among the workers, whose share of the connection limits it keeps.
  */
 export async function listenHttp(
   config: ListenerConfig,
   plan: () => Plan,
   events: EventLog,
   secret: Buffer,
+  place: WorkerPlace = alone,
 ): Promise<Listener> {
   const address = config.address
   // This listener's place in the config, to find its settings in a reloaded one.
@@ -109,6 +115,9 @@ export async function listenHttp(
     h1.keepAliveTimeout = client.keepAliveIdleMs
   }
   apply(initial)
+  const gate = connectionGate(config, plan(), events, place)
+  // Before the PROXY protocol reader wraps it, so that the gate sees the address the header names.
+  if (gate) guardConnections(server, gate)
   const proxyProtocol = config.proxy_protocol
   if (proxyProtocol) {
     acceptProxyProtocol(
@@ -206,6 +215,7 @@ export async function listenHttp(
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))])
   } catch (err) {
     tls?.certificates.close()
+    gate?.close()
     throw err
   }
   const bound = server.address() as AddressInfo
@@ -223,6 +233,7 @@ export async function listenHttp(
     async close(graceMs) {
       status.draining = true
       tls?.certificates.close()
+      gate?.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // Connections busy now end after their response: with `Connection: close` if its head is not
       // out yet (writeResponseHead), else as soon as they fall idle (`settled`).
@@ -240,6 +251,21 @@ export async function listenHttp(
       h1.stop()
     },
   }
+}
+
+/** The listener's connection gate, or undefined when it has no limits and no client lists. */
+function connectionGate(config: ListenerConfig, plan: Plan, events: EventLog, place: WorkerPlace) {
+  const c = config.connections
+  const share = (total: number) => (total === 0 ? 0 : workerShare(total, place.index, place.count, true))
+  const limits = {
+    max: share(c.max),
+    maxPerClient: share(c.max_per_client),
+    newPerSecondPerClient: share(c.new_per_second_per_client),
+  }
+  const rules = config.clients ? new ClientRules(config.clients) : undefined
+  if (!rules && limits.max + limits.maxPerClient + limits.newPerSecondPerClient === 0) return undefined
+  const geo = rules?.needsCountry ? openCountryDb(plan.config.geo.database) : undefined
+  return new ConnectionGate(limits, rules, geo, events, config.address)
 }
 
 function pathRules(paths: PathsConfig): PathRules {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { address } from '../config/common.ts'
 import { duration, size } from '../config/units.ts'
+import { clientRulesSchema } from '../http/client-rules-schema.ts'
 import { listenerTlsSchema } from '../tls/schema.ts'
 
 const http2 = z
@@ -101,6 +102,24 @@ const paths = z
     'How request paths are normalised: routes match, and the backend receives, one normalised path (encoded unreserved characters decoded, other escapes in upper case, duplicate slashes merged, dot segments resolved, a fragment or bad escape refused with 400), so that route and backend read a path alike.',
   )
 
+const limit = (text: string) => z.number().int().min(0).default(0).describe(text)
+
+const connections = z
+  .strictObject({
+    max: limit(
+      'Most client connections open at once on this listener, for the whole instance: each of W workers keeps its share, max / W (at least 1). 0: no limit. Default 0.',
+    ),
+    max_per_client: limit(
+      "Most connections open at once from one client address (a trusted PROXY header's address when there is one). Each of W workers keeps its share, max_per_client / W (at least 1): the kernel spreads one client's connections over the workers, so the instance holds about this many. 0: no limit. Default 0.",
+    ),
+    new_per_second_per_client: limit(
+      'Most new connections one client address may open per second, split between the workers like max_per_client. 0: no limit. Default 0.',
+    ),
+  })
+  .describe(
+    'Connection limits. A connection beyond one is closed as soon as it is accepted, before any TLS handshake; refusals are logged at most once per second per client. Behind a load balancer without the PROXY protocol every connection has its address: leave the per-client limits at 0 there.',
+  )
+
 /** One listener: where Portico accepts client connections. */
 export const listenerSchema = z
   .strictObject({
@@ -112,6 +131,12 @@ export const listenerSchema = z
         'Every connection starts with a PROXY protocol v1 or v2 header (from a load balancer); its client address is believed only from trusted_proxies. Default false.',
       ),
     tls: listenerTlsSchema.optional(),
+    connections: connections.prefault({}),
+    clients: clientRulesSchema
+      .optional()
+      .describe(
+        'Allow and deny lists checked when a connection is accepted: a refused client is disconnected before a byte is read (no TLS handshake, no answer). Default: every client.',
+      ),
     http2: http2.prefault({}),
     redirect_https: redirectHttps.optional(),
     paths: paths.prefault({}),

@@ -10,6 +10,7 @@ import { hostName } from '../exchange.ts'
 import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
+import { rulesUseCountry } from '../http/client-rules.ts'
 import type { AccessLog } from '../log/access.ts'
 import { type EventLog, silentEvents } from '../log/events.ts'
 import { buildAction } from '../route/actions/index.ts'
@@ -220,13 +221,15 @@ const startSecret = loadSecret(undefined)
 
 /**
  * Whether anything in the config asks for the client's country: `geo.enabled`, a `country`
- * condition, a `{country}` variable, or a database named outright. Only then is the database read (about 8 MB
+ * condition, a route's `clients` list naming a country, a `{country}` variable, or a database named outright. Only then is the database read (about 8 MB
  * for the embedded one) and looked up on every request.
  */
 function usesCountry(config: Config): boolean {
   if (config.geo.enabled !== undefined) return config.geo.enabled
   if (config.geo.database !== undefined) return true
-  return config.routes.some((r) => r.match?.country !== undefined || JSON.stringify(r).includes('{country}'))
+  return config.routes.some(
+    (r) => r.match?.country !== undefined || rulesUseCountry(r.clients) || JSON.stringify(r).includes('{country}'),
+  )
 }
 
 function buildRoute(

@@ -4,6 +4,7 @@ import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
 import { bufferingSchema } from '../filters/buffer-schema.ts'
 import { compressionSchema } from '../filters/compress-schema.ts'
+import { clientRulesSchema } from '../http/client-rules-schema.ts'
 import { isWrittenByProxy } from '../http/proxy-headers.ts'
 import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
 import { matchSchema } from './match/schema.ts'
@@ -19,6 +20,39 @@ const headerEdits = z
     remove: z.array(tokenName).optional().describe('Header names to remove.'),
   })
   .describe('Header edits, applied remove, then set, then add.')
+
+const securityHeaders = z
+  .strictObject({
+    content_type_options: z
+      .boolean()
+      .default(true)
+      .describe('Send `X-Content-Type-Options: nosniff`: browsers keep to the declared Content-Type. Default true.'),
+    frame_options: z
+      .enum(['DENY', 'SAMEORIGIN'])
+      .optional()
+      .describe('Send `X-Frame-Options` with this value: whether other sites may frame the pages. Default: not sent.'),
+    referrer_policy: z
+      .enum([
+        'no-referrer',
+        'no-referrer-when-downgrade',
+        'origin',
+        'origin-when-cross-origin',
+        'same-origin',
+        'strict-origin',
+        'strict-origin-when-cross-origin',
+        'unsafe-url',
+      ])
+      .optional()
+      .describe('Send `Referrer-Policy` with this value. Default: not sent.'),
+    content_security_policy: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Send `Content-Security-Policy` with this value, e.g. "default-src \'self\'". Default: not sent.'),
+  })
+  .describe(
+    "Security response headers on every answer of this route, replacing any of the same name the backend sent (HSTS is the TLS listener's `hsts`). Default: none.",
+  )
 
 const actions = ['pool', 'split', 'redirect', 'respond', 'static'] as const
 
@@ -39,6 +73,18 @@ export const routeSchema = z
     compression: compressionSchema.optional(),
     buffering: bufferingSchema.optional(),
     upgrades: upgradesSchema,
+    hide_response_headers: z
+      .array(tokenName)
+      .default(['X-Powered-By'])
+      .describe(
+        'Response header names removed from every answer of this route, so that clients do not learn what runs behind it, e.g. ["Server", "X-Powered-By", "X-AspNet-Version", "X-AspNetMvc-Version"]. [] keeps them all. Default ["X-Powered-By"].',
+      ),
+    security_headers: securityHeaders.optional(),
+    clients: clientRulesSchema
+      .optional()
+      .describe(
+        "Allow and deny lists for this route, by the client's address (behind trusted proxies, the one they name) or country: a refused client gets 403 (`client_denied`) before any other phase runs. Default: every client.",
+      ),
     cache: cacheSchema.optional(),
   })
   .superRefine((route, ctx) => {

@@ -1,0 +1,32 @@
+import type { Exchange } from '../exchange.ts'
+import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
+
+/** Removes the named fields from a response head. */
+class HideHeaders implements ResponsePhase {
+  readonly #names: ReadonlySet<string>
+
+  constructor(names: readonly string[]) {
+    this.#names = new Set(names.map((n) => n.toLowerCase()))
+  }
+
+  onResponse(_x: Exchange, _status: number, headers: string[]): undefined {
+    let w = 0
+    for (let r = 0; r < headers.length; r += 2) {
+      if (this.#names.has(headers[r]!.toLowerCase())) continue
+      headers[w++] = headers[r]!
+      headers[w++] = headers[r + 1]!
+    }
+    headers.length = w
+    return undefined
+  }
+}
+
+/**
+ * `hide_response_headers`: fields that tell what runs behind Portico (`Server`, `X-Powered-By`, …)
+ * are removed from every answer of the route, the backend's and Portico's own. By default only
+ * `X-Powered-By` is; an empty list builds no phase.
+ */
+export const hideHeaders: RoutePhaseFactory = {
+  response: (route) =>
+    route.hide_response_headers.length > 0 ? new HideHeaders(route.hide_response_headers) : undefined,
+}
