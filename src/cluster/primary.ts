@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Config } from '../config/schema.ts'
 import type { EventLog } from '../log/events.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
+import { RatesPrimary } from './rate-relay.ts'
 import { resolvePorts } from './resolve-ports.ts'
 import { loadSecret } from './secret.ts'
 import { type BankWorker, SlotBank } from './slot-bank.ts'
@@ -42,6 +43,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
   const members = new Set<Member>()
   const state = new Map<string, unknown>()
   const bank = new SlotBank(current, count)
+  const rates = new RatesPrimary()
   let stopping = false
   let urls: readonly string[] = []
   cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) })
@@ -67,6 +69,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
       members.add(member)
       worker.on('message', (message: ToPrimary) => {
         if (message.type.startsWith('slots-')) bank.receive(member, message as Parameters<SlotBank['receive']>[1])
+        else if (message.type === 'rates-take') send(member, rates.answer(message)!)
         else if (message.type === 'ready') {
           member.ready = true
           urls = message.urls

@@ -4,6 +4,7 @@ import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
 import { bufferingSchema } from '../filters/buffer-schema.ts'
 import { compressionSchema } from '../filters/compress-schema.ts'
+import { rateLimitsSchema } from '../filters/ratelimit/schema.ts'
 import { isWrittenByProxy } from '../http/proxy-headers.ts'
 import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
 import { matchSchema } from './match/schema.ts'
@@ -40,6 +41,7 @@ export const routeSchema = z
     buffering: bufferingSchema.optional(),
     upgrades: upgradesSchema,
     cache: cacheSchema.optional(),
+    rate_limits: rateLimitsSchema,
   })
   .superRefine((route, ctx) => {
     const given = actions.filter((a) => route[a] !== undefined)
