@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts'
-import type { RateMessage } from './rate-relay.ts'
+import type { RateMessage } from '../filters/ratelimit/machine-store.ts'
 import type { LeaseMessage } from './slot-leases.ts'
 
 /**

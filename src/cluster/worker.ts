@@ -1,8 +1,8 @@
 import { once } from 'node:events'
+import { machineRates, type RateMessage } from '../filters/ratelimit/machine-store.ts'
 import type { EventLog } from '../log/events.ts'
 import { type Portico, startPortico } from '../portico.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
-import { machineRates, type RateMessage } from './rate-relay.ts'
 import { shared } from './shared-state.ts'
 import { type LeaseMessage, SlotLeases } from './slot-leases.ts'
 

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module'
 import type { Redis } from 'ioredis'
-import { machineRates } from '../../cluster/rate-relay.ts'
 import type { EventLog } from '../../log/events.ts'
 import { LocalStore, type RateStore } from './local-store.ts'
+import { machineRates } from './machine-store.ts'
 import { RedisStore } from './redis-store.ts'
 import type { RedisConfig } from './schema.ts'
 

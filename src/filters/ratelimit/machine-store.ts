@@ -1,5 +1,5 @@
-import type { GcraDecision, GcraParams } from '../filters/ratelimit/gcra.ts'
-import { LocalStore, type RateStore } from '../filters/ratelimit/local-store.ts'
+import type { GcraDecision, GcraParams } from './gcra.ts'
+import { LocalStore, type RateStore } from './local-store.ts'
 
 /** Rate-limit decisions asked of the primary, and its answers, in the order asked. */
 export type RateMessage =
