@@ -160,7 +160,7 @@ test('two instances on one Redis accept together no more than rate × time + bur
   const backend = await startBackend(t, 'a')
   const config = {
     pools: { web: { servers: [backend.address] } },
-    redis: { key_prefix: `portico-test:${process.pid}:${Date.now()}:` },
+    redis: { key_prefix: `portico-test:${process.pid}:${Date.now()}:`, timeout: '5s' },
     routes: [{ pool: 'web', rate_limits: [{ name: 'global', rate: 2, burst: 5, store: 'redis' as const }] }],
   }
   const a = await startPortico(t, config)
@@ -188,7 +188,8 @@ for (const mode of ['open', 'closed'] as const) {
       t,
       {
         pools: { web: { servers: [backend.address] } },
-        redis: { address: `127.0.0.1:${port}` },
+        // A busy machine may answer slowly; a Redis that is gone fails at once whatever the timeout.
+        redis: { address: `127.0.0.1:${port}`, timeout: '5s' },
         routes: [
           {
             pool: 'web',

@@ -31,7 +31,8 @@ export function rateLimits(
   const stores = deps.rates ?? (processStores ??= new RateStores())
   const limits = configs.map((c, i) => {
     const store = c.store === 'redis' ? stores.redis(redis, events) : stores[c.store]
-    return buildLimit(c, c.name ?? `${routeName}#${i}`, routeName, store)
+    const name = c.name ?? `${routeName}#${i}`
+    return buildLimit(c, name, routeName, store, stores.countsOf(name))
   })
   return [new RateLimitPhase(limits, events)]
 }

@@ -6,6 +6,18 @@ import { compileKey } from './key.ts'
 import type { RateStore } from './local-store.ts'
 import type { RateLimitConfig } from './schema.ts'
 
+/** What a limit did, since the process started (kept across reloads), for logs and metrics. */
+export interface RateCounts {
+  /** Requests answered 429 (over the limit, or the store failed with `on_store_error: closed`). */
+  rejected: number
+  /** Requests held until their turn. */
+  delayed: number
+  /** Requests over a shadow limit, let through. */
+  shadowed: number
+  /** Decisions the store could not make. */
+  storeErrors: number
+}
+
 /** One limit of a route, built from its config. */
 export interface Limit {
   readonly name: string
@@ -16,10 +28,17 @@ export interface Limit {
   readonly noDelay: number
   readonly store: RateStore
   readonly failOpen: boolean
+  readonly counts: RateCounts
 }
 
-/** Builds a limit; `store` is where its counts live. */
-export function buildLimit(config: RateLimitConfig, name: string, routeName: string, store: RateStore): Limit {
+/** Builds a limit; `store` is where its counts live, `counts` what it did. */
+export function buildLimit(
+  config: RateLimitConfig,
+  name: string,
+  routeName: string,
+  store: RateStore,
+  counts: RateCounts,
+): Limit {
   const intervalMs = config.per / config.rate
   return {
     name,
@@ -30,6 +49,7 @@ export function buildLimit(config: RateLimitConfig, name: string, routeName: str
     noDelay: config.no_delay,
     store,
     failOpen: config.on_store_error === 'open',
+    counts,
   }
 }
 
@@ -69,7 +89,10 @@ export class RateLimitPhase implements RequestPhase {
       if (d instanceof Promise) {
         return d.then(
           (decided) => this.#after(x, limit, decided, i),
-          () => (limit.failOpen ? this.#from(x, i + 1) : this.#refuse(x, limit, undefined)),
+          () => {
+            limit.counts.storeErrors++
+            return limit.failOpen ? this.#from(x, i + 1) : this.#refuse(x, limit, undefined)
+          },
         )
       }
       const verdict = this.#decide(x, limit, d)
@@ -89,6 +112,7 @@ export class RateLimitPhase implements RequestPhase {
   #decide(x: Exchange, limit: Limit, d: GcraDecision): Verdict | Promise<Verdict> {
     if (!d.allowed) {
       if (limit.action === 'shadow') {
+        limit.counts.shadowed++
         this.#logShadow(limit)
         return undefined
       }
@@ -96,10 +120,13 @@ export class RateLimitPhase implements RequestPhase {
     }
     if (limit.action !== 'delay') return undefined
     const waitMs = d.aheadMs - limit.params.intervalMs * (1 + limit.noDelay)
-    return waitMs > 0 ? wait(x, waitMs) : undefined
+    if (waitMs <= 0) return undefined
+    limit.counts.delayed++
+    return wait(x, waitMs)
   }
 
   #refuse(x: Exchange, limit: Limit, d: GcraDecision | undefined): Verdict {
+    limit.counts.rejected++
     const p = limit.params
     const retryS = d ? Math.max(1, Math.ceil(retryAfterMs(d, p) / 1000)) : 1
     const resetS = d ? Math.max(1, Math.ceil(d.aheadMs / 1000)) : 1
@@ -119,7 +146,10 @@ export class RateLimitPhase implements RequestPhase {
     const last = this.#shadowLogged.get(limit.name)
     if (last !== undefined && now - last < 1000) return
     this.#shadowLogged.set(limit.name, now)
-    this.#events.warn('rate limit exceeded (shadow: let through)', { limit: limit.name })
+    this.#events.warn('rate limit exceeded (shadow: let through)', {
+      limit: limit.name,
+      shadowed: limit.counts.shadowed,
+    })
   }
 }
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import type { EventLog } from '../../log/events.ts'
 import { LocalStore, type RateStore } from './local-store.ts'
 import { machineRates } from './machine-store.ts'
+import type { RateCounts } from './rate-limit.ts'
 import { RedisStore } from './redis-store.ts'
 import type { RedisConfig } from './schema.ts'
 
@@ -15,6 +16,8 @@ export class RateStores {
   readonly local: RateStore
   readonly machine: RateStore
   readonly #redis = new Map<string, RedisStore>()
+  /** What each limit did, by name. */
+  readonly counts = new Map<string, RateCounts>()
 
   constructor(local: RateStore = new LocalStore(), machine: RateStore = machineRates) {
     this.local = local
@@ -32,6 +35,16 @@ export class RateStores {
       this.#redis.set(id, store)
     }
     return store
+  }
+
+  /** The counts of the limit named `name`, made on first use. */
+  countsOf(name: string): RateCounts {
+    let counts = this.counts.get(name)
+    if (!counts) {
+      counts = { rejected: 0, delayed: 0, shadowed: 0, storeErrors: 0 }
+      this.counts.set(name, counts)
+    }
+    return counts
   }
 
   /** Closes the Redis connections. */
