@@ -15,6 +15,7 @@ export const failures = {
   body_too_large: { status: 413, source: 'client', retry: 'never', text: 'Payload Too Large' },
   range_not_satisfiable: { status: 416, source: 'client', retry: 'never', text: 'Range Not Satisfiable' },
   uri_too_long: { status: 414, source: 'client', retry: 'never', text: 'URI Too Long' },
+  rate_limited: { status: 429, source: 'proxy', retry: 'never', text: 'Too Many Requests' },
   header_too_large: { status: 431, source: 'client', retry: 'never', text: 'Request Header Fields Too Large' },
   client_timeout: { status: 408, source: 'client', retry: 'never', text: 'Request Timeout' },
   client_aborted: { status: 0, source: 'client', retry: 'never', text: '' },

@@ -120,6 +120,8 @@ export class Exchange {
   queueMs = -1
   /** Requests already waiting in the pool's queue when this one joined it. */
   queueDepth = 0
+  /** Headers for the answer a request phase ends the exchange with (a 429's Retry-After); undefined for none. */
+  answerHeaders: Record<string, string> | undefined = undefined
   /** A `Set-Cookie` value Portico adds to the response: the sticky-session cookie. */
   setCookie: string | undefined = undefined
   /** The request body as a request phase replaced it; undefined: the client's own stream is sent. */

@@ -3,6 +3,7 @@ import { SharedState } from './cluster/shared-state.ts'
 import type { SlotLeases } from './cluster/slot-leases.ts'
 import { alone, type WorkerPlace } from './cluster/worker-share.ts'
 import type { Config } from './config/schema.ts'
+import { RateStores } from './filters/ratelimit/stores.ts'
 import { type Listener, listenHttp } from './listen/http.ts'
 import { openAccessLog } from './log/access.ts'
 import { type EventLog, silentEvents } from './log/events.ts'
@@ -50,7 +51,8 @@ export async function startPortico(
   const accessLog = openAccessLog(config.access_log, events)
   const place = worker?.place ?? alone
   const leases = worker?.leases
-  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases })
+  const rates = new RateStores()
+  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
@@ -59,6 +61,7 @@ export async function startPortico(
     for (const pool of current.pools.values()) pool.stop()
     await Promise.all(listeners.map((l) => l.close(0)))
     await registry.close()
+    rates.close()
     throw err
   }
   let closing: Promise<void> | undefined
@@ -67,7 +70,7 @@ export async function startPortico(
     plan: () => current,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases })
+      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases, rates })
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)
@@ -81,6 +84,7 @@ export async function startPortico(
         for (const pool of current.pools.values()) pool.stop()
         await Promise.all(listeners.map((l) => l.close(graceMs)))
         await registry.close()
+        rates.close()
         await accessLog.close()
       })()
       return closing

@@ -72,7 +72,7 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
     h1.shouldKeepAlive = false
     closeAfterAnswer(x.req.socket)
   } else closeIfBodyUnread(x)
-  reply(x, failure.status, `${failure.text}\n`, headers)
+  reply(x, failure.status, `${failure.text}\n`, headers ?? x.answerHeaders)
 }
 
 /**

@@ -1,14 +1,17 @@
 import type { Config } from '../config/schema.ts'
+import type { RateMessage } from '../filters/ratelimit/machine-store.ts'
 import type { LeaseMessage } from './slot-leases.ts'
 
 /**
  * What the primary tells a worker over the IPC channel. `start` comes first, with the worker's place
  * (`index` of `count`, for its share of instance limits) and the instance's secret (made or read once
  * by the primary, the same for every worker and replacement); `state` carries one SharedState key set
- * elsewhere (every key set so far follows `start`); the `slots-*` messages lend `max_conns` slots.
+ * elsewhere (every key set so far follows `start`); the `slots-*` messages lend `max_conns` slots;
+ * the `rates-*` ones ask the primary for machine-wide rate-limit decisions.
  */
 export type ToWorker =
   | LeaseMessage
+  | RateMessage
   | {
       readonly type: 'start'
       readonly config: Config
@@ -25,6 +28,7 @@ export type ToWorker =
 /** What a worker tells the primary: started or why not, whether a reload took, a SharedState key it set. */
 export type ToPrimary =
   | LeaseMessage
+  | RateMessage
   | { readonly type: 'ready'; readonly urls: readonly string[] }
   | { readonly type: 'failed'; readonly error: string }
   | { readonly type: 'reloaded'; readonly error?: string }

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Config } from '../config/schema.ts'
+import { RatesPrimary } from '../filters/ratelimit/machine-store.ts'
 import type { EventLog } from '../log/events.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { resolvePorts } from './resolve-ports.ts'
@@ -42,6 +43,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
   const members = new Set<Member>()
   const state = new Map<string, unknown>()
   const bank = new SlotBank(current, count)
+  const rates = new RatesPrimary()
   let stopping = false
   let urls: readonly string[] = []
   // Workers start with this process's node flags: those of the shebang line in src/cli.ts.
@@ -68,6 +70,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
       members.add(member)
       worker.on('message', (message: ToPrimary) => {
         if (message.type.startsWith('slots-')) bank.receive(member, message as Parameters<SlotBank['receive']>[1])
+        else if (message.type === 'rates-take') send(member, rates.answer(message)!)
         else if (message.type === 'ready') {
           member.ready = true
           urls = message.urls

@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { machineRates, type RateMessage } from '../filters/ratelimit/machine-store.ts'
 import type { EventLog } from '../log/events.ts'
 import { type Portico, startPortico } from '../portico.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
@@ -31,6 +32,7 @@ export async function runWorker(events: EventLog): Promise<number> {
   process.on('disconnect', stop)
   process.on('message', (message: ToWorker) => {
     if (message.type.startsWith('slots-')) leases.receive(message as LeaseMessage)
+    else if (message.type === 'rates-answer') machineRates.receive(message as RateMessage)
     else if (message.type === 'state') shared.receive(message.key, message.value)
     else if (message.type === 'stop') stop()
     else if (message.type === 'rebalance') portico?.rebalance()
@@ -46,6 +48,7 @@ export async function runWorker(events: EventLog): Promise<number> {
   // The primary's first message is always `start`.
   const [start] = (await once(process, 'message')) as [Extract<ToWorker, { type: 'start' }>]
   shared.join(start.leader, (key, value) => send({ type: 'state', key, value }))
+  machineRates.join(send)
   try {
     portico = await startPortico(start.config, events, shared, Buffer.from(start.secret), {
       leases,

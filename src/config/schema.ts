@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { secretSchema } from '../cluster/schema.ts'
+import { redisSchema } from '../filters/ratelimit/schema.ts'
 import { geoSchema } from '../geo/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
 import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
@@ -68,6 +69,7 @@ export const configSchema = z
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
     secret: secretSchema.optional(),
+    redis: redisSchema.prefault({}),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
       .prefault('auto')

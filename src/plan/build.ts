@@ -8,6 +8,8 @@ import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
 import { hostName } from '../exchange.ts'
 import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
+import { rateLimits } from '../filters/ratelimit/index.ts'
+import type { RateStores } from '../filters/ratelimit/stores.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
 import { rulesUseCountry } from '../http/client-rules.ts'
@@ -46,6 +48,8 @@ export interface PlanDeps {
   readonly place?: WorkerPlace
   /** With several workers, the `max_conns` slots this one holds. Default: all of them, no primary. */
   readonly leases?: SlotLeases
+  /** Where rate limits count, kept across reloads. Default: fresh stores for this Plan. */
+  readonly rates?: RateStores
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -57,7 +61,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
   }
   deps.registry.retain(keep)
   const routes = new RouteTable(
-    config.routes.map((r, i) => buildRoute(r, i, pools, deps.shared)),
+    config.routes.map((r, i) => buildRoute(r, i, pools, deps, config)),
     respond(config.no_route, 'not_found'),
   )
   return {
@@ -236,8 +240,10 @@ function buildRoute(
   config: RouteConfig,
   index: number,
   pools: ReadonlyMap<string, Pool>,
-  shared: SharedState | undefined,
+  deps: PlanDeps,
+  plan: Config,
 ): Route {
+  const shared = deps.shared
   const matchers = compileMatch(config.match)
   const action = buildAction(config, pools)
   const responsePhases = routePhaseFactories.flatMap((f) => f.response?.(config) ?? [])
@@ -251,7 +257,12 @@ function buildRoute(
     action,
     maxBodyBytes: config.max_body_bytes,
     upgrades: new Set(config.upgrades.map((name) => name.toLowerCase())),
-    requestPhases: [...globalRequestPhases, ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? [])],
+    requestPhases: [
+      ...globalRequestPhases,
+      // Before any phase that reads the body: a request over the limit costs as little as possible.
+      ...rateLimits(config, name, plan.redis, deps),
+      ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? []),
+    ],
     responsePhases,
     cache,
     matches: (x, path) => matchesAll(matchers, x, path),

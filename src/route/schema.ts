@@ -4,6 +4,7 @@ import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
 import { bufferingSchema } from '../filters/buffer-schema.ts'
 import { compressionSchema } from '../filters/compress-schema.ts'
+import { rateLimitsSchema } from '../filters/ratelimit/schema.ts'
 import { clientRulesSchema } from '../http/client-rules-schema.ts'
 import { isWrittenByProxy } from '../http/proxy-headers.ts'
 import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
@@ -86,6 +87,7 @@ export const routeSchema = z
         "Allow and deny lists for this route, by the client's address (behind trusted proxies, the one they name) or country: a refused client gets 403 (`client_denied`) before any other phase runs. Default: every client.",
       ),
     cache: cacheSchema.optional(),
+    rate_limits: rateLimitsSchema,
   })
   .superRefine((route, ctx) => {
     const given = actions.filter((a) => route[a] !== undefined)
