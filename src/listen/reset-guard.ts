@@ -1,5 +1,4 @@
-import type { Http2ServerRequest, Http2Session, ServerHttp2Stream } from 'node:http2'
-import type { Exchange } from '../exchange.ts'
+import type { Http2Session, ServerHttp2Stream } from 'node:http2'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 
@@ -11,8 +10,7 @@ const closeGraceMs = 1000
  * cancels them at once: each costs Portico the work of a request and the client almost nothing.
  * A connection whose client cancels more than `burst` streams at once, or more than `perSecond`
  * on average after that, gets GOAWAY ENHANCE_YOUR_CALM and is closed; other connections are
- * untouched. And a request is only served once the frames read with its HEADERS have been
- * processed, so a stream cancelled in the same read never reaches a route or a backend.
+ * untouched.
  */
 export class ResetGuard {
   readonly #burst: number
@@ -57,23 +55,4 @@ export class ResetGuard {
     }
     session.on('stream', (stream: ServerHttp2Stream) => stream.once('aborted', onAborted))
   }
-
-  /**
-   * Runs `serve` for an HTTP/2 exchange once the rest of what was read with its HEADERS frame has
-   * been processed (the next turn of the event loop), or `dropped` when its stream was closed by
-   * then: reset by the client (a rapid-reset client sends each HEADERS with its RST_STREAM), or
-   * its connection closed, by the guard or otherwise. `context` is passed on to either.
-   */
-  serve<T>(x: Exchange, context: T, serve: Run<T>, dropped: Run<T>): void {
-    setImmediate(this.#serveOpen<T>, x, context, serve, dropped)
-  }
-
-  readonly #serveOpen = <T>(x: Exchange, context: T, serve: Run<T>, dropped: Run<T>): void => {
-    const stream = (x.req as Http2ServerRequest).stream
-    // Before its response, a stream is closed only by a reset or by its connection closing.
-    if (stream.closed || stream.destroyed || this.#closed.has(stream.session!)) dropped(context, x)
-    else serve(context, x)
-  }
 }
-
-type Run<T> = (context: T, x: Exchange) => void
