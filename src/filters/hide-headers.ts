@@ -1,4 +1,5 @@
 import type { Exchange } from '../exchange.ts'
+import { dropHeaders } from './compress-headers.ts'
 import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
 
 /** Removes the named fields from a response head. */
@@ -10,13 +11,7 @@ class HideHeaders implements ResponsePhase {
   }
 
   onResponse(_x: Exchange, _status: number, headers: string[]): undefined {
-    let w = 0
-    for (let r = 0; r < headers.length; r += 2) {
-      if (this.#names.has(headers[r]!.toLowerCase())) continue
-      headers[w++] = headers[r]!
-      headers[w++] = headers[r + 1]!
-    }
-    headers.length = w
+    dropHeaders(headers, this.#names)
     return undefined
   }
 }

@@ -1,5 +1,6 @@
 import type { Exchange } from '../exchange.ts'
 import type { RouteConfig } from '../route/schema.ts'
+import { dropHeaders } from './compress-headers.ts'
 import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
 
 /** Sets fixed fields on a response head, replacing any of the same name. */
@@ -13,13 +14,7 @@ class SecurityHeaders implements ResponsePhase {
   }
 
   onResponse(_x: Exchange, _status: number, headers: string[]): undefined {
-    let w = 0
-    for (let r = 0; r < headers.length; r += 2) {
-      if (this.#names.has(headers[r]!.toLowerCase())) continue
-      headers[w++] = headers[r]!
-      headers[w++] = headers[r + 1]!
-    }
-    headers.length = w
+    dropHeaders(headers, this.#names)
     for (const [name, value] of this.#fields) headers.push(name, value)
     return undefined
   }
