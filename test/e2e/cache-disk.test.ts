@@ -50,7 +50,11 @@ test('disk entries survive a restart: a new process answers from them without th
   assert.equal(fetched(), 1)
 })
 
-test('a corrupted disk entry is removed and fetched again', async (t) => {
+/**
+ * Stores `/a` on disk through one Portico, lets `damage` change its file, then starts a second
+ * Portico on the same directory; returns it, the file, the dir and the backend's fetch count.
+ */
+async function storedThenDamaged(t: TestContext, damage: (file: string) => void) {
   const dir = cacheDir(t)
   const { config, fetched } = await setup(t, dir)
   const first = await startPortico(t, config)
@@ -58,10 +62,17 @@ test('a corrupted disk entry is removed and fetched again', async (t) => {
   const [name] = await written(dir, 1)
   await first.close(0)
   const file = join(dir, name!)
-  const data = readFileSync(file)
-  data[data.length - 1] ^= 1
-  writeFileSync(file, data)
-  const second = await startPortico(t, config)
+  damage(file)
+  return { second: await startPortico(t, config), file, dir, fetched }
+}
+
+test('a corrupted disk entry is removed and fetched again', async (t) => {
+  let data = Buffer.alloc(0)
+  const { second, file, dir, fetched } = await storedThenDamaged(t, (file) => {
+    data = readFileSync(file)
+    data[data.length - 1] ^= 1
+    writeFileSync(file, data)
+  })
   const r = await get(`${second.url}/a`)
   assert.equal(r.body, 'body of /a')
   assert.match(r.headers['cache-status'] as string, /fwd=uri-miss/)
@@ -73,15 +84,9 @@ test('a corrupted disk entry is removed and fetched again', async (t) => {
 })
 
 test('a truncated disk entry is removed and fetched again', async (t) => {
-  const dir = cacheDir(t)
-  const { config, fetched } = await setup(t, dir)
-  const first = await startPortico(t, config)
-  await get(`${first.url}/a`)
-  const [name] = await written(dir, 1)
-  await first.close(0)
-  const file = join(dir, name!)
-  writeFileSync(file, readFileSync(file).subarray(0, -3))
-  const second = await startPortico(t, config)
+  const { second, fetched } = await storedThenDamaged(t, (file) =>
+    writeFileSync(file, readFileSync(file).subarray(0, -3)),
+  )
   assert.equal((await get(`${second.url}/a`)).body, 'body of /a')
   assert.equal(fetched(), 2)
 })
