@@ -52,10 +52,10 @@ const secondTrimAfterMs = 10_000
  * the load's rate and holds on to everything; Chrome gets around this by telling V8 when a tab goes to the
  * background, and node has no such signal. In memory saver mode the reducer's next check (within about 8 s) runs
  * two compacting collections, when it has one coming; a full collection as the mode comes on makes sure of it.
- * Left on under a load, the mode costs about 15% more CPU per request and, at 2000 req/s, took p99 latency from about
- * 1 ms to 1.2–3 ms, hence only when idle. A load that
- * comes after a reduction runs its first seconds about 10% slower, while V8 compiles its code and grows its heap
- * again: 20 s of quiet makes that rare, where a shorter wait would pay it after every pause in the traffic.
+ * The constraint: the mode must never be on under a load, which it makes cost more CPU per request and longer tail
+ * latency, and a load that comes after a reduction runs slower while V8 compiles its code and grows its heap again;
+ * 20 s of quiet makes that rare, where a shorter wait would pay it after every pause in the traffic (the
+ * measurements are in docs/PERFORMANCE.md, "Where the memory goes, and what changed").
  */
 export function reduceMemoryWhenIdle(options: IdleMemoryOptions = {}): () => void {
   const nodeFlags = options.nodeFlags ?? `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`
