@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
+import type { H1Request } from './engine/server/request.ts'
+import type { H1Response } from './engine/server/response.ts'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
-import type { H1Request } from './listen/h1/request.ts'
-import type { H1Response } from './listen/h1/response.ts'
 import type { PathRules } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import type { TlsFacts } from './tls/facts.ts'
@@ -42,7 +42,7 @@ export interface ListenerStatus {
 
 /**
  * A client request: HTTP/1.1 read by node's server or, without a body, by Portico's own
- * (listen/h1/), or HTTP/2 through node's compatibility API.
+ * (engine/server/), or HTTP/2 through node's compatibility API.
  */
 export type ClientRequest = IncomingMessage | H1Request | Http2ServerRequest
 

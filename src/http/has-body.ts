@@ -16,7 +16,7 @@ export function hasBody(x: Exchange): boolean {
 
 /**
  * The stream of a request that has a body: always one of node's requests, since Portico's own
- * HTTP/1.1 server (listen/h1/) serves only requests without one.
+ * HTTP/1.1 server (engine/server/) serves only requests without one.
  */
 export function bodyStream(x: Exchange): IncomingMessage | Http2ServerRequest {
   return x.req as IncomingMessage | Http2ServerRequest

@@ -8,21 +8,22 @@ import type { TLSSocket } from 'node:tls'
 import { reusePort } from '../cluster/reuse-port.ts'
 import { alone, type WorkerPlace, workerShare } from '../cluster/worker-share.ts'
 import { splitAddress } from '../config/address.ts'
+import { LiveList } from '../engine/live-list.ts'
+import { H1Server } from '../engine/server/server.ts'
 import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { clientError } from '../http/client-error.ts'
 import { ClientRules } from '../http/client-rules.ts'
 import { declinedUpgrade, mayUpgrade } from '../http/upgrade.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
-import { LiveList } from '../live-list.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
 import type { PathRules } from '../route/routing-path.ts'
 import { tlsFacts } from '../tls/facts.ts'
 import { acceptH2c } from './accept-h2c.ts'
+import { installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
-import { H1Server } from './h1/server.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
 import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
@@ -96,11 +97,9 @@ export async function listenHttp(
     client: () => plan().client,
     onRequest: (req, res) => onRequest(req, res),
     checkMs: http1Options.connectionsCheckingInterval,
-    event: tls ? 'secureConnection' : 'connection',
   })
   const h2c =
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
-  if (h2c) acceptH2c(server as HttpServer, h2c, () => plan().client.requestHeadersTimeoutMs)
   const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
   // Node would refuse more than 2000 header lines whatever their size; max_header_bytes is the one limit.
   ;(server as HttpServer).maxHeadersCount = 0
@@ -116,16 +115,21 @@ export async function listenHttp(
   }
   apply(initial)
   const gate = connectionGate(config, plan(), events, place)
-  // Before the PROXY protocol reader wraps it, so that the gate sees the address the header names.
-  if (gate) guardConnections(server, gate)
   const proxyProtocol = config.proxy_protocol
-  if (proxyProtocol) {
-    acceptProxyProtocol(
-      server as HttpServer,
-      () => plan().trusted,
-      () => plan().client.requestHeadersTimeoutMs,
-    )
-  }
+  // Every connection, before a request exists: PROXY protocol → gate → TLS and ALPN, or h2c → own
+  // HTTP/1.1 server → node's (chain.ts; the chart in docs/ARCHITECTURE.md).
+  installChain(server, {
+    proxyProtocol: proxyProtocol
+      ? acceptProxyProtocol(
+          () => plan().trusted,
+          () => plan().client.requestHeadersTimeoutMs,
+        )
+      : undefined,
+    gate: gate ? guardConnections(gate) : undefined,
+    tls: tls !== undefined,
+    h2c: h2c ? acceptH2c(h2c, () => plan().client.requestHeadersTimeoutMs) : undefined,
+    own: h1.link,
+  })
 
   const secure = tls !== undefined
   const hsts = config.tls?.hsts ? hstsValue(config.tls.hsts) : undefined

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
-import { H1Client } from './h1/client.ts'
-import type { H1Settings } from './h1/connection.ts'
+import { H1Client } from '../engine/client/client.ts'
+import type { H1Settings } from '../engine/client/connection.ts'
 import { ServerState } from './server.ts'
 import { undiciConnections } from './undici-connections.ts'
 

@@ -1,5 +1,5 @@
 import type { Lease } from '../cluster/slot-leases.ts'
-import type { DispatchOptions, ResponseHandler } from './h1/call.ts'
+import type { DispatchOptions, ResponseHandler } from '../engine/client/call.ts'
 
 /** What active checks think of a server: `unknown` until the first check has answered. */
 export type Health = 'unknown' | 'healthy' | 'unhealthy'

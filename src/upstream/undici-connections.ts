@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import type { ConnectionOptions } from 'node:tls'
 import type { Client, Dispatcher, Pool } from 'undici'
-import type { DispatchOptions, ResponseHandler } from './h1/call.ts'
+import type { DispatchOptions, ResponseHandler } from '../engine/client/call.ts'
 import type { ServerConnections } from './server.ts'
 import type { ConnectionSettings } from './server-registry.ts'
 

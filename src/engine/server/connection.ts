@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
-import { HTTPParser, methods, type OnHeaders, type OnHeadersComplete, type Parser } from '../../http/parser.ts'
-import type { Entry } from '../../live-list.ts'
-import { SocketWriter } from '../../socket-writer.ts'
+import type { Entry } from '../live-list.ts'
+import { HTTPParser, methods, type OnHeaders, type OnHeadersComplete, type Parser } from '../parser.ts'
+import { SocketWriter } from '../socket-writer.ts'
 import { H1Request } from './request.ts'
 import { H1Response, type ResponseOwner } from './response.ts'
 

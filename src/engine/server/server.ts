@@ -1,35 +1,43 @@
-import type { Server as NetServer, Socket } from 'node:net'
-import type { TLSSocket } from 'node:tls'
-import { LiveList } from '../../live-list.ts'
-import type { ClientSettings } from '../../plan/plan.ts'
+import type { EventEmitter } from 'node:events'
+import type { Socket } from 'node:net'
 import { handOff } from '../hand-off.ts'
+import { LiveList } from '../live-list.ts'
 import { type ConnectionHost, H1Connection } from './connection.ts'
 import type { H1Request } from './request.ts'
 import type { H1Response } from './response.ts'
 
-/** Where an {@link H1Server} takes its connections, and what it serves. */
+/** The client deadlines an {@link H1Server} keeps, read again for each connection as a reload may change them. */
+export interface H1Timeouts {
+  /** Time a client has to send a request head, in milliseconds. */
+  readonly requestHeadersTimeoutMs: number
+  /** Time a keep-alive connection may wait for its next request, in milliseconds. */
+  readonly keepAliveIdleMs: number
+  /** While draining: time a connection must have been idle before it is closed, in milliseconds. */
+  readonly drainIdleMs: number
+}
+
+/** What an {@link H1Server} serves, and where the connections it does not serve go. */
 export interface H1ServerOptions {
   readonly maxHeaderBytes: number
-  readonly client: () => ClientSettings
+  readonly client: () => H1Timeouts
   readonly onRequest: (req: H1Request, res: H1Response) => void
   /** How often deadlines are checked, in milliseconds, as node checks its own. */
   readonly checkMs: number
-  /** The server's event for a new connection: 'connection', or 'secureConnection' once TLS is set up. */
-  readonly event: 'connection' | 'secureConnection'
 }
 
 /**
- * Portico's own HTTP/1.1 server in front of node's: it takes every new connection (over TLS,
- * every one that did not choose HTTP/2 by ALPN) and serves the requests that need no body itself,
+ * Portico's own HTTP/1.1 server in front of node's: it takes the connections the connection chain
+ * gives it ({@link link}; over TLS, every one that did not choose HTTP/2 by ALPN) and serves the requests that need no body itself,
  * with less work per request than node's server (no per-request streams). A connection whose
  * request it does not serve goes to node's server, which then keeps it: uploads, `Expect`,
  * upgrades, HTTP/1.0 and anything its parser refuses are answered exactly as before.
  */
 export class H1Server implements ConnectionHost {
   readonly maxHeaderBytes: number
-  readonly #node: NetServer
-  readonly #serveNode: (socket: Socket) => void
-  readonly #client: () => ClientSettings
+  readonly #node: EventEmitter
+  /** Gives a connection to node's HTTP/1.1 server, which keeps it from then on; set by {@link link}. */
+  #serveNode: (socket: Socket) => void = (socket) => socket.destroy()
+  readonly #client: () => H1Timeouts
   readonly #onRequest: (req: H1Request, res: H1Response) => void
   readonly #connections = new LiveList<H1Connection>()
   readonly #sweep: NodeJS.Timeout
@@ -38,22 +46,25 @@ export class H1Server implements ConnectionHost {
   /** While draining: closes connections as they have been idle long enough. */
   #drainTimer: NodeJS.Timeout | undefined = undefined
 
-  /** Takes the connections of `node`, an HTTP/1.1 server or a TLS one with HTTP/2 by ALPN, from now on. */
-  constructor(node: NetServer, options: H1ServerOptions) {
+  /**
+   * Serves the connections the chain gives it through {@link link}; `node` is node's HTTP/1.1 server, which hears a
+   * 'clientError' when a head deadline passes, as it would for its own connections.
+   */
+  constructor(node: EventEmitter, options: H1ServerOptions) {
     this.maxHeaderBytes = options.maxHeaderBytes
     this.#node = node
     this.#client = options.client
     this.#onRequest = options.onRequest
-    const event = options.event
-    const serveNode = node.listeners(event)[0] as (socket: Socket) => void
-    this.#serveNode = serveNode
-    node.removeAllListeners(event)
-    node.on(event, (socket: Socket) => {
-      // HTTP/2 chosen by ALPN stays with node's server.
-      if ((socket as TLSSocket).alpnProtocol === 'h2') serveNode.call(node, socket)
-      else this.#accept(socket)
-    })
     this.#sweep = setInterval(() => this.#expire(), options.checkMs).unref()
+  }
+
+  /**
+   * This server's link in the connection chain (listen/chain.ts): `serveNode` gives a connection to
+   * node's HTTP/1.1 server, which gets each connection at the first request not served here.
+   */
+  readonly link = (serveNode: (socket: Socket) => void): ((socket: Socket) => void) => {
+    this.#serveNode = serveNode
+    return (socket) => this.#accept(socket)
   }
 
   #accept(socket: Socket): void {
@@ -70,7 +81,7 @@ export class H1Server implements ConnectionHost {
   }
 
   handOff(connection: H1Connection, pending: Buffer | undefined): void {
-    handOff(connection.socket, pending, (socket) => this.#serveNode.call(this.#node, socket))
+    handOff(connection.socket, pending, this.#serveNode)
   }
 
   timedOut(connection: H1Connection): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { batchWrite } from '../src/batched-writes.ts'
+import { batchWrite } from '../../src/engine/batched-writes.ts'
 
 test('batched writes run after the current turn, in the order they were queued', async () => {
   const order: string[] = []

@@ -1,5 +1,5 @@
 import { ProxyError } from '../../errors.ts'
-import { LiveList } from '../../live-list.ts'
+import { LiveList } from '../live-list.ts'
 import { Call, type CallRunner, type DispatchOptions, type ResponseHandler } from './call.ts'
 import { Connection, type ConnectionOwner, type H1Settings } from './connection.ts'
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, createServer, type Socket } from 'node:net'
 import { type TestContext, test } from 'node:test'
-import { SocketWriter } from '../src/socket-writer.ts'
-import { closedPort } from './helpers/closed-port.ts'
+import { SocketWriter } from '../../src/engine/socket-writer.ts'
+import { closedPort } from '../helpers/closed-port.ts'
 
 /** Both ends of a loopback TCP connection: `writer` writes, `reader` reads. */
 async function socketPair(t: TestContext): Promise<{ writer: Socket; reader: Socket }> {

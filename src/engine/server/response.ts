@@ -1,8 +1,8 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Socket } from 'node:net'
 import { Stream } from 'node:stream'
-import { type BatchedWrite, batchWrite } from '../../batched-writes.ts'
-import type { Piece, SocketWriter } from '../../socket-writer.ts'
+import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
+import type { Piece, SocketWriter } from '../socket-writer.ts'
 import type { H1Request } from './request.ts'
 
 /** What a response tells the connection it goes out on. */

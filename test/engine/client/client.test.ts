@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import type { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import test, { type TestContext } from 'node:test'
-import { ProxyError } from '../../src/errors.ts'
-import type { Call, DispatchOptions, HeaderRecord } from '../../src/upstream/h1/call.ts'
-import { H1Client } from '../../src/upstream/h1/client.ts'
-import { startRawBackend } from '../helpers/raw-backend.ts'
+import type { Call, DispatchOptions, HeaderRecord } from '../../../src/engine/client/call.ts'
+import { H1Client } from '../../../src/engine/client/client.ts'
+import { ProxyError } from '../../../src/errors.ts'
+import { startRawBackend } from '../../helpers/raw-backend.ts'
 
 interface Outcome {
   status: number

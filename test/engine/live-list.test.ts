@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { LiveList } from '../src/live-list.ts'
+import { LiveList } from '../../src/engine/live-list.ts'
 
 test('a LiveList holds what was added and not removed, whatever the order of removal', () => {
   const list = new LiveList<string>()

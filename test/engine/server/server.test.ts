@@ -7,11 +7,11 @@ import { createServer as createH2Server, type Http2ServerResponse } from 'node:h
 import { request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { headerRecord } from '../../src/listen/h1/request.ts'
-import { startBackend } from '../helpers/backend.ts'
-import { TestCa } from '../helpers/certs.ts'
-import { rawConnection, rawHttp } from '../helpers/http.ts'
-import { startPortico } from '../helpers/portico.ts'
+import { headerRecord } from '../../../src/engine/server/request.ts'
+import { startBackend } from '../../helpers/backend.ts'
+import { TestCa } from '../../helpers/certs.ts'
+import { rawConnection, rawHttp } from '../../helpers/http.ts'
+import { startPortico } from '../../helpers/portico.ts'
 
 /** A backend that answers each request with its method, path and body, and the Portico in front of it. */
 async function echoProxy(t: import('node:test').TestContext) {
