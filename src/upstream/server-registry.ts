@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls'
 import { H1Client } from '../engine/client/client.ts'
 import type { H1Settings } from '../engine/client/connection.ts'
 import { ServerState } from './server.ts'
+import type { ServerConnections } from './transport.ts'
 import { undiciConnections } from './undici-connections.ts'
 
 /** How connections to one server are made and kept; a change means a new connection pool. */
@@ -67,7 +68,9 @@ export class ServerRegistry {
       }
       // The retry after a stale keep-alive connection goes on a connection of its own, which must
       // not meet another idle one.
-      state = new ServerState(new H1Client(h1, settings.maxConnections), () => new H1Client(h1, 1, true))
+      // Portico's own HTTP/1.1 client is one implementation of the transport contract.
+      const connections = (max: number, once?: boolean): ServerConnections => new H1Client(h1, max, once)
+      state = new ServerState(connections(settings.maxConnections), () => connections(1, true))
     }
     this.#entries.set(key, { state, settingsKey })
     return state

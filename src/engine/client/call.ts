@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 
-/** One request to send: what the attempt asks of a connection pool. */
+/** One request to send: its target, method, flat header list, body, and timeouts in milliseconds. */
 export interface DispatchOptions {
   readonly path: string
   readonly method: string
@@ -16,8 +16,9 @@ export interface DispatchOptions {
 export type HeaderRecord = Record<string, string | string[] | undefined>
 
 /**
- * What receives a response: the shape of undici's dispatch handler, so an attempt is the same object
- * whichever client carries it.
+ * What receives a response, in order: `onRequestStart` once the request has a connection, heads,
+ * body chunks, then one end (`onResponseEnd` or `onResponseError`). The client's callers see the
+ * same callbacks whichever client carries a request: upstream's transport contract has this shape.
  */
 export interface ResponseHandler {
   onRequestStart?(controller: Call, context: unknown): void
