@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import type { Readable } from 'node:stream'
 import type { H1Request } from './engine/server/request.ts'
 import type { H1Response } from './engine/server/response.ts'
@@ -49,6 +49,13 @@ export type ClientRequest = IncomingMessage | H1Request | Http2ServerRequest
 /** The response to a client request, of the same kind. */
 export type ClientResponse = ServerResponse | H1Response | Http2ServerResponse
 
+/** An exchange whose client speaks HTTP/1.x: node's request and response, or Portico's own. */
+export type Http1Exchange = Exchange & {
+  readonly req: IncomingMessage | H1Request
+  readonly res: ServerResponse | H1Response
+  readonly h2: undefined
+}
+
 /**
  * A request body that a request phase took over from the client's stream (decoded, or read whole
  * first); `Exchange.body` holds it and the forwarder sends it in the client's stead.
@@ -69,6 +76,11 @@ export interface RequestBody {
 export class Exchange {
   readonly req: ClientRequest
   readonly res: ClientResponse
+  /**
+   * The client's HTTP/2 stream; undefined over HTTP/1.x. The one place the protocol shows: code that
+   * must act on the stream (its reset code, whether its HEADERS frame ended it) asks this, not the version.
+   */
+  readonly h2: ServerHttp2Stream | undefined
   /** `performance.now()` when the request head was parsed. */
   readonly start: number
   readonly id: string
@@ -150,6 +162,7 @@ export class Exchange {
   constructor(req: ClientRequest, res: ClientResponse, arrival: Arrival) {
     this.req = req
     this.res = res
+    this.h2 = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).stream : undefined
     this.start = performance.now()
     this.secure = arrival.secure
     this.trusted = arrival.trusted
@@ -168,6 +181,10 @@ export class Exchange {
     // HTTP/2 carries the authority in `:authority`; a Host header, when also sent, must agree (RFC 9113 §8.3.1).
     this.authority = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? ''
     this.path = req.url ?? '/'
+  }
+  /** Whether the client speaks HTTP/1.x: then its request and response are HTTP/1.1 ones (node's or Portico's own). */
+  isHttp1(): this is Http1Exchange {
+    return this.h2 === undefined
   }
 
   /**

@@ -1,5 +1,4 @@
 import { ServerResponse } from 'node:http'
-import type { Http2ServerResponse } from 'node:http2'
 import type { Duplex, Readable } from 'node:stream'
 import { ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
@@ -208,7 +207,7 @@ function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void
  * emits 'finish' on a stream the client reset too, so there the stream's reset code decides.
  */
 function completed(x: Exchange): boolean {
-  return x.req.httpVersionMajor === 2 ? (x.res as Http2ServerResponse).stream.rstCode === 0 : x.res.writableFinished
+  return x.h2 ? x.h2.rstCode === 0 : x.res.writableFinished
 }
 
 function ignore(): void {}

@@ -11,7 +11,7 @@ export function hasBody(x: Exchange): boolean {
   if (h['transfer-encoding'] !== undefined) return true
   const length = h['content-length']
   if (length !== undefined) return length !== '0'
-  return x.req.httpVersionMajor === 2 && !(x.req as Http2ServerRequest).stream.endAfterHeaders
+  return x.h2 !== undefined && !x.h2.endAfterHeaders
 }
 
 /**

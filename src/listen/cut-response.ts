@@ -1,4 +1,3 @@
-import type { Http2ServerRequest } from 'node:http2'
 import type { Exchange } from '../exchange.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 
@@ -9,11 +8,11 @@ import { lazyBuiltin } from '../lazy-builtin.ts'
  * truncated body presented as complete (RFC 9113 §8.1.1). The connection's other streams go on.
  */
 export function cutResponse(x: Exchange): void {
-  if (x.req.httpVersionMajor !== 2) {
+  const stream = x.h2
+  if (stream === undefined) {
     x.res.destroy()
     return
   }
-  const stream = (x.req as Http2ServerRequest).stream
   if (!stream.closed && !stream.destroyed) stream.close(lazyBuiltin('node:http2').constants.NGHTTP2_INTERNAL_ERROR)
   x.res.destroy()
 }

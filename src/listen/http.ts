@@ -163,12 +163,11 @@ export async function listenHttp(
   const guard = new ResetGuard(config.http2.max_reset_burst, config.http2.max_resets_per_second, events)
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
     const current = plan()
-    // An `Upgrade` node's parser did not hand over: what was pipelined behind it is lost, so the connection ends.
-    if (req.httpVersionMajor === 1 && declinedUpgrade(req as IncomingMessage))
-      (res as ServerResponse).shouldKeepAlive = false
     // The pipeline calls `settled` when the response closes; a redirect does not go through it.
     if (redirect) res.on('close', settled)
     const x = new Exchange(req, res, arrival(req, current))
+    // An `Upgrade` node's parser did not hand over: what was pipelined behind it is lost, so the connection ends.
+    if (x.isHttp1() && declinedUpgrade(x.req)) x.res.shouldKeepAlive = false
     // HTTP/2 requests are served at once: deferring them to the next turn, so that a stream reset in
     // the same read never starts, lost request body bytes now and then (the protocol matrix showed it).
     if (redirect) redirectToHttps(current, x, redirect)

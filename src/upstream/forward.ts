@@ -138,7 +138,7 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     const headers = clientResponseHeaders(x, raw, parsed.connection)
     if (parsed.trailer !== undefined && !trailersCanFollow(x, statusCode, parsed)) dropTrailerHeader(headers)
     if (x.setCookie) headers.push('set-cookie', x.setCookie)
-    if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
+    if (x.h2) this.#statusTrailers = trailersOnlyStatus(headers)
     this.#out = startResponse(x, statusCode, headers, statusMessage, true)
   }
 
@@ -263,7 +263,7 @@ function trailerFields(list: readonly (Buffer | string)[]): Record<string, strin
  * §7.1.2), so an HTTP/1.1 client, a response with a body and no Content-Length; HTTP/2 always can.
  */
 function trailersCanFollow(x: Exchange, status: number, parsed: Record<string, unknown>): boolean {
-  if (x.req.httpVersionMajor === 2) return true
+  if (x.h2) return true
   return (
     x.req.httpVersion === '1.1' &&
     x.req.method !== 'HEAD' &&
