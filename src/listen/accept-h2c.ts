@@ -1,6 +1,6 @@
 import type { Http2Server } from 'node:http2'
 import type { Socket } from 'node:net'
-import { handOff } from '../engine/hand-off.ts'
+import { handOff } from '../engine/index.ts'
 import type { Link } from './chain.ts'
 
 // RFC 9113 §3.4: every HTTP/2 connection with prior knowledge opens with this preface.

@@ -1,6 +1,6 @@
 import type { Server as NetServer, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { takeListeners } from '../engine/takeover.ts'
+import { takeListeners } from '../engine/index.ts'
 
 /** Takes a connection: keeps it, closes it, or passes it to the next link. */
 export type Serve = (socket: Socket) => void

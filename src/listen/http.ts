@@ -8,8 +8,7 @@ import type { TLSSocket } from 'node:tls'
 import { reusePort } from '../cluster/reuse-port.ts'
 import { alone, type WorkerPlace, workerShare } from '../cluster/worker-share.ts'
 import { splitAddress } from '../config/address.ts'
-import { LiveList } from '../engine/live-list.ts'
-import { H1Server } from '../engine/server/server.ts'
+import { LiveList, ownServer } from '../engine/index.ts'
 import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { clientError } from '../http/client-error.ts'
@@ -92,7 +91,7 @@ export async function listenHttp(
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
   // Portico's own server reads HTTP/1.1 requests first and gives node's server what it does not serve.
-  const h1 = new H1Server(server, {
+  const h1 = ownServer(server, {
     maxHeaderBytes: initial.maxHeaderBytes,
     client: () => plan().client,
     onRequest: (req, res) => onRequest(req, res),

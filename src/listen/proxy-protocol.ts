@@ -1,5 +1,5 @@
 import { isIP, type Socket, SocketAddress } from 'node:net'
-import { handOff } from '../engine/hand-off.ts'
+import { handOff } from '../engine/index.ts'
 import type { AddressSet } from '../http/cidr.ts'
 import type { Link } from './chain.ts'
 

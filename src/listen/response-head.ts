@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
-import type { H1Response } from '../engine/server/response.ts'
+import type { H1Response } from '../engine/index.ts'
 import type { Exchange } from '../exchange.ts'
 
 /**

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
-import { H1Client } from '../engine/client/client.ts'
-import type { H1Settings } from '../engine/client/connection.ts'
+import { type H1Settings, h1Connections } from '../engine/index.ts'
 import { ServerState } from './server.ts'
 import type { ServerConnections } from './transport.ts'
 import { undiciConnections } from './undici-connections.ts'
@@ -69,7 +68,7 @@ export class ServerRegistry {
       // The retry after a stale keep-alive connection goes on a connection of its own, which must
       // not meet another idle one.
       // Portico's own HTTP/1.1 client is one implementation of the transport contract.
-      const connections = (max: number, once?: boolean): ServerConnections => new H1Client(h1, max, once)
+      const connections = (max: number, once?: boolean): ServerConnections => h1Connections(h1, max, once)
       state = new ServerState(connections(settings.maxConnections), () => connections(1, true))
     }
     this.#entries.set(key, { state, settingsKey })

@@ -51,6 +51,22 @@ test('node internals appear only inside src/engine/', () => {
   assert.deepEqual(found, [])
 })
 
+test('outside src/engine/, code reaches the engine only through src/engine/index.ts', () => {
+  const found: string[] = []
+  for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue
+    const path = relative(root, join(entry.parentPath, entry.name))
+    if (path.startsWith(join('src', 'engine'))) continue
+    for (const [, target] of readFileSync(join(root, path), 'utf8').matchAll(/from '(\.[^']+)'/g)) {
+      const imported = relative(root, join(entry.parentPath, target!))
+      if (imported.startsWith(join('src', 'engine')) && imported !== join('src', 'engine', 'index.ts')) {
+        found.push(`${path} imports ${imported}`)
+      }
+    }
+  }
+  assert.deepEqual(found, [])
+})
+
 test('the check finds each internal it looks for, and not in comments', () => {
   const samples = [
     "process.binding('stream_wrap')",
