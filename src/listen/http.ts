@@ -4,12 +4,11 @@ import type { Http2SecureServer, Http2Session } from 'node:http2'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { TLSSocket } from 'node:tls'
 import { reusePort } from '../cluster/reuse-port.ts'
 import { alone, type WorkerPlace, workerShare } from '../cluster/worker-share.ts'
 import { splitAddress } from '../config/address.ts'
 import { LiveList, ownServer } from '../engine/index.ts'
-import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
+import { type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { clientError } from '../http/client-error.ts'
 import { ClientRules } from '../http/client-rules.ts'
@@ -18,17 +17,16 @@ import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
-import type { PathRules } from '../route/routing-path.ts'
-import { tlsFacts } from '../tls/facts.ts'
 import { acceptH2c } from './accept-h2c.ts'
+import { arrivals } from './arrival.ts'
 import { installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
-import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
+import { acceptProxyProtocol } from './proxy-protocol.ts'
 import { redirectToHttps } from './redirect.ts'
 import { ResetGuard } from './reset-guard.ts'
-import type { ListenerConfig, PathsConfig } from './schema.ts'
+import type { ListenerConfig } from './schema.ts'
 
 /** A bound listener for client traffic. */
 export interface Listener {
@@ -73,23 +71,12 @@ export async function listenHttp(
   const sessions = new LiveList<Http2Session>()
   // Shared by every exchange of this listener: they read `draining` as they write their heads.
   const status: { draining: boolean; retired: WeakSet<object> | undefined } = { draining: false, retired: undefined }
-  const http1Options = {
-    maxHeaderSize: initial.maxHeaderBytes,
-    // Never the lenient parser: it lets smuggled requests through (RFC 9112 §6.3).
-    insecureHTTPParser: false,
-    requireHostHeader: true,
-    joinDuplicateHeaders: false,
-    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): its stream
-    // starts ended, which spares each such request the stream's end, dump and close machinery.
-    optimizeEmptyRequests: true,
-    // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
-    connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
-    // Only an upgrade some route may tunnel leaves node's parser; any other is read as a request.
-    shouldUpgradeCallback: (req: IncomingMessage) => plan().routes.routes.some((r) => mayUpgrade(req, r.upgrades)),
-  }
+  const http1Options = nodeHttp1Options(initial, plan)
   const tls = config.tls ? createTlsServer(config, events, http1Options, secret) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
+  // Its HTTP/1.1 side: with TLS too, node serves HTTP/1.1 with node:http's server fields and methods.
+  const http1 = server as HttpServer
   // Portico's own server reads HTTP/1.1 requests first and gives node's server what it does not serve.
   const h1 = ownServer(server, {
     maxHeaderBytes: initial.maxHeaderBytes,
@@ -101,16 +88,15 @@ export async function listenHttp(
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
   const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
   // Node would refuse more than 2000 header lines whatever their size; max_header_bytes is the one limit.
-  ;(server as HttpServer).maxHeadersCount = 0
+  http1.maxHeadersCount = 0
 
   const apply = (client: ClientSettings) => {
     // A reload may change this listener's certificates; other listener settings need a restart.
     const reloaded = plan().config.listeners[index]
     if (tls && reloaded?.address === address && reloaded.tls) tls.certificates.update(reloaded.tls)
-    const h1 = server as HttpServer
-    h1.headersTimeout = client.requestHeadersTimeoutMs
-    h1.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
-    h1.keepAliveTimeout = client.keepAliveIdleMs
+    http1.headersTimeout = client.requestHeadersTimeoutMs
+    http1.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
+    http1.keepAliveTimeout = client.keepAliveIdleMs
   }
   apply(initial)
   const gate = connectionGate(config, plan(), events, place)
@@ -131,32 +117,12 @@ export async function listenHttp(
   })
 
   const secure = tls !== undefined
-  const hsts = config.tls?.hsts ? hstsValue(config.tls.hsts) : undefined
   const redirect = config.redirect_https
-  // A plain connection without PROXY protocol has nothing of its own to say: one of two shared arrivals.
-  const plain = !secure && !proxyProtocol
-  const paths = pathRules(config.paths)
-  const underscoresInHeaders = config.underscores_in_headers
-  const fromTrusted: Arrival = { secure, trusted: true, listener: status, paths, underscoresInHeaders }
-  const fromUntrusted: Arrival = { secure, trusted: false, listener: status, paths, underscoresInHeaders }
-  const arrival = (req: ClientRequest, current: Plan): Arrival => {
-    if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
-    const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
-    return {
-      secure,
-      trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''),
-      peer,
-      tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
-      hsts,
-      listener: status,
-      paths,
-      underscoresInHeaders,
-    }
-  }
+  const arrival = arrivals(config, status)
   // A response whose head went out before the drain began leaves its connection idle when it ends.
   const settled = () => {
     if (!status.draining) return
-    ;(server as HttpServer).closeIdleConnections()
+    http1.closeIdleConnections()
     h1.drain()
   }
   const guard = new ResetGuard(config.http2.max_reset_burst, config.http2.max_resets_per_second, events)
@@ -231,7 +197,7 @@ export async function listenHttp(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // Connections busy now end after their response: with `Connection: close` if its head is not
       // out yet (writeResponseHead), else as soon as they fall idle (`settled`).
-      ;(server as HttpServer).closeIdleConnections()
+      http1.closeIdleConnections()
       h1.drain()
       // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go elsewhere.
       for (const session of sessions.values()) session.close()
@@ -244,6 +210,24 @@ export async function listenHttp(
       clearTimeout(timer)
       h1.stop()
     },
+  }
+}
+
+/** The options of node's HTTP/1.1 server (and of the TLS server's HTTP/1.1 side). */
+function nodeHttp1Options(initial: ClientSettings, plan: () => Plan) {
+  return {
+    maxHeaderSize: initial.maxHeaderBytes,
+    // Never the lenient parser: it lets smuggled requests through (RFC 9112 §6.3).
+    insecureHTTPParser: false,
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): its stream
+    // starts ended, which spares each such request the stream's end, dump and close machinery.
+    optimizeEmptyRequests: true,
+    // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
+    connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
+    // Only an upgrade some route may tunnel leaves node's parser; any other is read as a request.
+    shouldUpgradeCallback: (req: IncomingMessage) => plan().routes.routes.some((r) => mayUpgrade(req, r.upgrades)),
   }
 }
 
@@ -260,16 +244,4 @@ function connectionGate(config: ListenerConfig, plan: Plan, events: EventLog, pl
   if (!rules && limits.max + limits.maxPerClient + limits.newPerSecondPerClient === 0) return undefined
   const geo = rules?.needsCountry ? openCountryDb(plan.config.geo.database) : undefined
   return new ConnectionGate(limits, rules, geo, events, config.address)
-}
-
-function pathRules(paths: PathsConfig): PathRules {
-  return {
-    escapedSlashes: paths.escaped_slashes,
-    parameters: paths.parameters,
-    ignoreCase: paths.case_insensitive,
-  }
-}
-
-function hstsValue(hsts: NonNullable<NonNullable<ListenerConfig['tls']>['hsts']>): string {
-  return `max-age=${hsts.max_age}${hsts.include_subdomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`
 }
