@@ -76,7 +76,7 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   const host = hostOverride ?? x.authority
   const out: string[] = []
   let hostSent = false
-  const h2 = x.req.httpVersionMajor === 2
+  const h2 = x.h2 !== undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     // HTTP/2 pseudo-headers (`:method`, `:path`, …) are not fields; undici writes its own (RFC 9113 §8.3).
