@@ -18,12 +18,14 @@ export interface ConnectionChain {
   /** Connection limits and client lists, on the address a trusted PROXY header named (connection-gate.ts). */
   readonly gate?: Link | undefined
   /**
-   * TLS listeners: node's TLS server makes the handshake (certificate by SNI, https.ts); then ALPN
-   * `h2` goes to node's HTTP/2 server and anything else on to {@link own}. Plain listeners: the
-   * h2c link (accept-h2c.ts) gives a connection that opens with the HTTP/2 preface to node's
-   * HTTP/2 server, and anything else on to {@link own}.
+   * Whether the listener is TLS: node's TLS server then makes the handshake (certificate by SNI,
+   * https.ts), and ALPN `h2` goes to node's HTTP/2 server, anything else on to {@link own}.
    */
   readonly tls: boolean
+  /**
+   * Plain listeners with HTTP/2: a connection that opens with the HTTP/2 preface goes to node's
+   * HTTP/2 server, anything else on to {@link own} (accept-h2c.ts). Not used with TLS.
+   */
   readonly h2c?: Link | undefined
   /** Portico's own HTTP/1.1 server; a connection it does not serve goes on to node's HTTP/1.1 server. */
   readonly own: Link
