@@ -15,6 +15,7 @@ import { DiskStore } from './disk-store.ts'
 import { freshness, withinStale } from './freshness.ts'
 import { cacheKey } from './key.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
+import { abandonStore, storeOutlivesClient, storingWithoutClient } from './outlive-client.ts'
 import { currentAge, storable } from './policy.ts'
 import { invalidated, type PurgeRule, purgeRule, purges, splitTags } from './purge.ts'
 import { byteRanges, ifRangeHolds, rangeBody } from './range.ts'
@@ -167,7 +168,7 @@ export class RouteCache {
       }
       flight = new Flight(this.#flights, key)
       // Whatever ends the exchange (a failed backend, a client gone) releases the waiters.
-      x.res.once('close', () => flight!.done(false))
+      x.res.once('close', () => storingWithoutClient(x) || flight!.done(false))
     }
     this.#tickets.set(x, { key, fwd, flight, stale, revalidating })
     x.cache = 'miss'
@@ -274,7 +275,7 @@ export class RouteCache {
     }
     headers.push('cache-status', `${said}; stored; ttl=${Math.floor(s.lifetime - s.initialAge)}`)
     const requestHeaders = x.req.headers
-    return new StoreStream(config.max_object_size, (body) => {
+    const store = new StoreStream(config.max_object_size, (body) => {
       const ok = body !== undefined && body.length >= config.min_object_size
       // The whole body is known now: a hit states its length, whatever framing the backend chose.
       if (ok) {
@@ -287,6 +288,8 @@ export class RouteCache {
       }
       t.flight?.done(ok)
     })
+    if (config.store_after_client_abort) storeOutlivesClient(x, store)
+    return store
   }
 
   /**
@@ -337,6 +340,7 @@ export class RouteCache {
    * whether it did.
    */
   rescue(x: Exchange, code: FailureCode): boolean {
+    abandonStore(x)
     const t = this.#tickets.get(x)
     const status = failures[code].status
     if (!t?.stale || x.res.headersSent || !(status === 502 || status === 503 || status === 504)) return false

@@ -62,6 +62,12 @@ export const cacheSchema = z
       'Largest response body stored; a larger one passes through unstored. Default "8MiB".',
     ).prefault('8MiB'),
     min_object_size: size('Smallest response body stored. Default 0.').prefault(0),
+    store_after_client_abort: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Whether a response being stored is still read from the backend and stored when its client leaves before the end (up to max_object_size). Default true; false stops the backend request with the client.',
+      ),
     statuses: z
       .array(z.number().int().min(200).max(599))
       .optional()
