@@ -21,6 +21,7 @@ import { invalidated, type PurgeRule, purgeRule, purges, splitTags } from './pur
 import { byteRanges, ifRangeHolds, rangeBody } from './range.ts'
 import type { CacheConfig } from './schema.ts'
 import { StoreStream } from './store-stream.ts'
+import type { RequestHeaders } from './variant-key.ts'
 
 /** Why a request went to the backend, as Cache-Status `fwd` says it (RFC 9211 §2.2). */
 type Forward = 'uri-miss' | 'vary-miss' | 'stale' | 'request' | 'bypass'
@@ -120,11 +121,11 @@ export class RouteCache {
   #lookup(x: Exchange, key: string, go: () => void, coalesce: boolean, collapsed: boolean, read = false): void {
     const cc = this.#requestDirectives(x)
     const found = this.#store.get(key, x.req.headers)
-    // Not in memory: the disk tier is read, and what it has is promoted to memory.
-    if (found === undefined && this.#disk && !read) {
-      void this.#disk.get(key).then((e) => {
+    // Not in memory (or not this variant): the disk tier is read, and what it has is promoted to memory.
+    if ((found === undefined || found === 'vary-miss') && this.#disk && !read) {
+      void this.#disk.get(key, x.req.headers).then((e) => {
         if (x.cancelled) return
-        if (e) this.#store.set(key, e, x.req.headers)
+        if (e && e !== 'vary-miss') this.#store.set(key, e, x.req.headers)
         this.#lookup(x, key, go, coalesce, collapsed, true)
       })
       return
@@ -284,7 +285,7 @@ export class RouteCache {
         const tags = tagged === undefined ? [] : splitTags(tagged)
         const entry = { ...s, headers: head, body, tags }
         this.#store.set(t.key, entry, requestHeaders)
-        this.#toDisk(t.key, entry)
+        this.#toDisk(t.key, entry, requestHeaders)
       }
       t.flight?.done(ok)
     })
@@ -312,7 +313,7 @@ export class RouteCache {
         tags: e.tags,
       }
       this.#store.set(t.key, entry, x.req.headers)
-      this.#toDisk(t.key, entry)
+      this.#toDisk(t.key, entry, x.req.headers)
     }
     t.flight?.done(typeof s !== 'string')
     return this.#answerStored(
@@ -377,9 +378,9 @@ export class RouteCache {
     return this.#disk ? Math.max(n, this.#disk.delete(test)) : n
   }
 
-  /** Writes an entry to the disk tier too, when the route has one; responses with Vary stay in memory. */
-  #toDisk(key: string, entry: Entry): void {
-    if (this.#disk && entry.vary.length === 0) void this.#disk.set(key, key.split('\n')[0]!, entry)
+  /** Writes an entry to the disk tier too, when the route has one, as the answer to the request headers `h`. */
+  #toDisk(key: string, entry: Entry, h: RequestHeaders): void {
+    if (this.#disk) void this.#disk.set(key, key.split('\n')[0]!, entry, h)
   }
 
   /** Starts one background refresh of `key`, unless one runs already. */

@@ -105,7 +105,7 @@ export const cacheSchema = z
       })
       .optional()
       .describe(
-        'A disk tier behind the memory tier: responses (without Vary) are also written here, survive a restart, and a disk hit is promoted to memory. Default: none.',
+        'A disk tier behind the memory tier: responses (Vary variants included) are also written here, survive a restart, and a disk hit is promoted to memory. Default: none.',
       ),
     key: key.prefault({}),
     bypass: bypass.prefault({}),
