@@ -4,6 +4,7 @@ import { delimiter, dirname, join } from 'node:path'
 import { stringify } from 'yaml'
 import type { CertificateFiles } from '../src/tls/self-signed.ts'
 import { freePort, installed, type Started, start } from './spawn.ts'
+import { varnish } from './varnish.ts'
 
 /** Where a contender sends traffic, and where it may keep files. */
 export interface Setup {
@@ -58,6 +59,8 @@ export interface PorticoOptions {
   readonly tls?: boolean
   /** The route's `compression` block; none when absent. */
   readonly compression?: { readonly codings: readonly string[]; readonly levels: Record<string, number> }
+  /** The route's `cache` block; none when absent. */
+  readonly cache?: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -77,7 +80,12 @@ export async function portico(
     pools: { origin: { servers: [setup.origin] }, ws: { servers: [setup.ws] } },
     routes: [
       { match: { path: '/ws' }, pool: 'ws' },
-      { pool: 'origin', max_body_bytes: '1MiB', ...(options.compression ? { compression: options.compression } : {}) },
+      {
+        pool: 'origin',
+        max_body_bytes: '1MiB',
+        ...(options.compression ? { compression: options.compression } : {}),
+        ...(options.cache ? { cache: options.cache } : {}),
+      },
     ],
     workers: options.workers,
     access_log: options.accessLog
@@ -124,6 +132,11 @@ export const contenders: readonly Contender[] = [
     { label: 'portico-br', workers: 1, compression: { codings: ['br'], levels: { br: levels.br } } },
     { scenarios: ['json-100k'] },
   ),
+  ours(
+    'portico+cache',
+    { label: 'portico-cache', workers: 1, cache: { memory: '64MiB' } },
+    { scenarios: ['cache-hit-1k', 'cache-hit-100k'] },
+  ),
   {
     name: 'direct',
     available: () => true,
@@ -139,6 +152,12 @@ export const contenders: readonly Contender[] = [
     name: 'haproxy',
     available: () => installed('haproxy') !== undefined,
     start: (s) => haproxy(s),
+  },
+  {
+    name: 'varnish',
+    available: () => installed('varnishd') !== undefined,
+    scenarios: ['cache-hit-1k', 'cache-hit-100k'],
+    start: (s) => varnish(s),
   },
   {
     name: 'http-proxy',
@@ -157,7 +176,9 @@ async function nginx(s: Setup): Promise<Started> {
   const tlsPort = await freePort()
   const dir = join(s.dir, 'nginx-proxy')
   const conf = join(s.dir, 'nginx-proxy.conf')
+  // proxy_cache for the cache-hit scenarios: responses under /c/ are kept as the origin allows.
   const http = `upstream origin { server ${s.origin}; keepalive 128; }
+  proxy_cache_path ${dir}-cache levels=1:2 keys_zone=bench:10m max_size=256m inactive=60m use_temp_path=off;
   upstream ws { server ${s.ws}; }
   server {
     listen 127.0.0.1:${tlsPort} ssl http2 backlog=4096;
@@ -210,6 +231,10 @@ const toOrigin = `proxy_pass http://origin;
 
 const proxyLocations = `    location / {
       ${toOrigin}
+    }
+    location /c/ {
+      ${toOrigin}
+      proxy_cache bench;
     }
     location = /json {
       ${toOrigin}
