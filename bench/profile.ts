@@ -13,7 +13,8 @@ import { installed } from './spawn.ts'
  * `node bench/profile.ts [--scenario get-1k] [--duration 5] [--top 25]`: runs one Portico worker
  * with `--cpu-prof` under one scenario's load, pinned as in the bench, and prints where its CPU
  * time went: by area (Portico's code, undici, node, GC, system calls) and by function, idle left
- * out. The Portico variant is the bench's first one in that scenario (portico+gzip for json-100k).
+ * out. The Portico variant is the scenario's base when that is one (portico+cache for cache-hit-*),
+ * else the bench's first one in that scenario (portico+gzip for json-100k).
  * The profile file is kept for Chrome DevTools.
  */
 const { values } = parseArgs({
@@ -30,7 +31,10 @@ if (!scenario) {
   )
   process.exit(2)
 }
-const variant = contenders.find((c) => c.portico && inScenario(c, scenario))!
+// The scenario's base when it is a Portico variant (portico+cache for cache-hit-*), else the first one in it.
+const variant =
+  contenders.find((c) => c.portico && c.name === scenario.base) ??
+  contenders.find((c) => c.portico && inScenario(c, scenario))!
 const pins = pinning()
 const dir = mkdtempSync(join(tmpdir(), 'portico-profile-'))
 chmodSync(dir, 0o755)

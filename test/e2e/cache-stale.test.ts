@@ -100,3 +100,19 @@ test('a background refresh revalidates with the stored validators, and a 304 mak
   assert.match(fresh.headers['cache-status'] as string, /^Portico; hit; ttl=\d+$/)
   assert.equal(count(), 2)
 })
+
+test('a background refresh is sent as the client’s GET: its headers and client address, without its own conditionals', async (t) => {
+  const { proxy, seen } = await cachedSetup(t, (_req, res) => {
+    res.writeHead(200, staleAnd(', stale-while-revalidate=600')).end('one')
+  })
+  await get(`${proxy.url}/a?q=1`)
+  await get(`${proxy.url}/a?q=1`, { 'accept-language': 'fr', 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT' })
+  await refreshed(proxy)
+  const refresh = seen[1]!
+  assert.equal(refresh.method, 'GET')
+  assert.equal(refresh.url, '/a?q=1')
+  assert.equal(refresh.headers['accept-language'], 'fr')
+  assert.equal(refresh.headers['if-modified-since'], undefined)
+  assert.equal(refresh.headers['x-forwarded-for'], seen[0]!.headers['x-forwarded-for'])
+  assert.ok(refresh.headers['x-forwarded-for'])
+})
