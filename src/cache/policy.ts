@@ -59,6 +59,14 @@ export function storable(
     for (const f of noCache.split(',')) leftOut.add(f.trim().toLowerCase())
     policyFields = { ...fields, 'cache-control': withoutDirective(fields['cache-control']!, 'no-cache') }
   }
+  // RFC 9111 §5.2.2.8: proxy-revalidate only forbids serving the response stale without
+  // revalidation (mustRevalidate below); the library reads it as no freshness at all in a shared cache.
+  if (cc.has('proxy-revalidate')) {
+    policyFields = {
+      ...policyFields,
+      'cache-control': withoutDirective(policyFields['cache-control']!, 'proxy-revalidate'),
+    }
+  }
   delete policyFields['set-cookie']
   // Pragma has no meaning in a response (RFC 9111 §5.4); the library reads it as no-cache.
   if (policyFields.pragma !== undefined) {

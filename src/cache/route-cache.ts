@@ -406,6 +406,7 @@ export class RouteCache {
   }
 
   #bypassed(x: Exchange): boolean {
+    if (!this.#config.methods.includes(x.req.method as 'GET')) return true
     const b = this.#config.bypass
     for (const name of b.headers) if (x.req.headers[name.toLowerCase()] !== undefined) return true
     if (b.cookies.length === 0) return false

@@ -68,6 +68,13 @@ export const cacheSchema = z
       .describe(
         'Whether a response being stored is still read from the backend and stored when its client leaves before the end (up to max_object_size). Default true; false stops the backend request with the client.',
       ),
+    methods: z
+      .array(z.enum(['GET', 'HEAD']))
+      .min(1)
+      .default(['GET', 'HEAD'])
+      .describe(
+        'Methods the cache answers: GET (looked up and stored) and HEAD (answered from a stored GET). A request with a method left out skips the cache (Cache-Status fwd=bypass). Other methods always pass through. Default both.',
+      ),
     statuses: z
       .array(z.number().int().min(200).max(599))
       .optional()

@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http'
 import { test } from 'node:test'
 import { answer, cachedSetup } from '../cache/counting-backend.ts'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
-import { get } from '../helpers/http.ts'
+import { get, request } from '../helpers/http.ts'
 
 const fresh = { 'cache-control': 'max-age=60' }
 
@@ -124,6 +124,15 @@ test('Vary values are matched normalised: case and blanks around commas do not m
   await get(`${proxy.url}/a`, { 'accept-encoding': 'gzip, br' })
   await get(`${proxy.url}/a`, { 'accept-encoding': 'GZIP,br' })
   assert.equal(count(), 1)
+})
+
+test('a method left out of methods skips the cache: HEAD goes to the backend when only GET is cached', async (t) => {
+  const { proxy, count } = await cachedSetup(t, answer(fresh), { methods: ['GET'] })
+  await get(`${proxy.url}/a`)
+  const head = await request(`${proxy.url}/a`, { method: 'HEAD' })
+  assert.equal(count(), 2)
+  assert.match(head.headers['cache-status'] as string, /fwd=bypass/)
+  assert.match((await get(`${proxy.url}/a`)).headers['cache-status'] as string, /hit/)
 })
 
 test('a bypass cookie or header skips the cache, and Cache-Status says fwd=bypass', async (t) => {
