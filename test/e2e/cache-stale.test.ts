@@ -116,3 +116,22 @@ test('a background refresh is sent as the client’s GET: its headers and client
   assert.equal(refresh.headers['x-forwarded-for'], seen[0]!.headers['x-forwarded-for'])
   assert.ok(refresh.headers['x-forwarded-for'])
 })
+
+test('stale-if-error serves the stale entry when the backend times out', async (t) => {
+  const { proxy } = await cachedSetup(
+    t,
+    (_req, res, n) => {
+      // Later requests get no answer at all: the pool's response_headers timeout ends them.
+      if (n === 1) res.writeHead(200, staleAnd(', stale-if-error=600')).end('kept')
+    },
+    {},
+    {},
+    {},
+    { timeouts: { response_headers: '200ms' } },
+  )
+  await get(`${proxy.url}/a`)
+  const r = await get(`${proxy.url}/a`)
+  assert.equal(r.status, 200)
+  assert.equal(r.body, 'kept')
+  assert.match(r.headers['cache-status'] as string, /hit; ttl=-\d+; detail=stale-if-error/)
+})
