@@ -23,7 +23,7 @@ function slowBackend(length = true) {
   const handler = (_req: unknown, res: ServerResponse, n: number) => {
     res.writeHead(200, {
       'cache-control': 'max-age=600',
-      'content-type': 'application/octet-stream',
+      'content-type': 'text/plain',
       ...(length ? { 'content-length': String(body.length) } : {}),
     })
     if (n > 1) {
@@ -37,33 +37,40 @@ function slowBackend(length = true) {
   return { handler, firstHalfSent, first: () => held[0]! }
 }
 
-/** Starts a GET and leaves as soon as the first body bytes arrive. */
-async function leaveAfterFirstBytes(url: string): Promise<void> {
-  const req = httpRequest(url, { agent: false })
+/** Starts a GET that accepts gzip and leaves as soon as the first body bytes arrive; resolves with the answer's coding. */
+async function leaveAfterFirstBytes(url: string): Promise<string | undefined> {
+  const req = httpRequest(url, { agent: false, headers: { 'accept-encoding': 'gzip' } })
   req.on('error', () => {})
   req.end()
   const [res] = await once(req, 'response')
   await once(res, 'data')
   req.destroy()
+  return res.headers['content-encoding']
 }
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setImmediate(resolve))
 }
 
-test('a client that leaves mid-body does not stop the store: the next request is a hit with every byte', async (t) => {
-  const slow = slowBackend()
-  const { proxy, count } = await cachedSetup(t, slow.handler)
-  await leaveAfterFirstBytes(`${proxy.url}/big`)
-  await until(() => storesWithoutClient() === 1)
-  // Only now, with the client gone, does the backend send the rest.
-  slow.first().end(body.subarray(half))
-  const next = await fetch(`${proxy.url}/big`)
-  assert.match(next.headers.get('cache-status')!, /hit/)
-  assert.ok(Buffer.from(await next.arrayBuffer()).equals(body))
-  assert.equal(count(), 1)
-  await until(() => storesWithoutClient() === 0)
-})
+for (const [what, route] of [
+  ['', {}],
+  [' (its answer compressed on the way)', { compression: { codings: ['gzip'] } }],
+] as const) {
+  test(`a client that leaves mid-body does not stop the store: the next request is a hit with every byte${what}`, async (t) => {
+    const slow = slowBackend()
+    const { proxy, count } = await cachedSetup(t, slow.handler, {}, route)
+    const coding = await leaveAfterFirstBytes(`${proxy.url}/big`)
+    assert.equal(coding, 'compression' in route ? 'gzip' : undefined)
+    await until(() => storesWithoutClient() === 1)
+    // Only now, with the client gone, does the backend send the rest.
+    slow.first().end(body.subarray(half))
+    const next = await fetch(`${proxy.url}/big`, { headers: { 'accept-encoding': 'identity' } })
+    assert.match(next.headers.get('cache-status')!, /hit/)
+    assert.ok(Buffer.from(await next.arrayBuffer()).equals(body))
+    assert.equal(count(), 1)
+    await until(() => storesWithoutClient() === 0)
+  })
+}
 
 test('with store_after_client_abort off, a client that leaves stops the backend request and nothing is stored', async (t) => {
   const slow = slowBackend()
