@@ -135,3 +135,31 @@ test('stale-if-error serves the stale entry when the backend times out', async (
   assert.equal(r.body, 'kept')
   assert.match(r.headers['cache-status'] as string, /hit; ttl=-\d+; detail=stale-if-error/)
 })
+
+test('stale-if-error serves the stale entry when the pool has no usable server', async (t) => {
+  let healthy = true
+  const { proxy } = await cachedSetup(
+    t,
+    (req, res) => {
+      if (req.url === '/health') res.writeHead(healthy ? 200 : 500).end()
+      else if (req.url === '/a') {
+        res.writeHead(200, staleAnd(', stale-if-error=600')).end('kept')
+        healthy = false
+      } else res.writeHead(200, { 'cache-control': 'no-store' }).end('probe')
+    },
+    {},
+    {},
+    {},
+    {
+      health_check: { path: '/health', interval: '50ms', rise: 1, fall: 1, unknown_takes_traffic: true },
+      panic_threshold: 0,
+    },
+  )
+  await get(`${proxy.url}/a`)
+  // The server is out once a request the cache cannot answer gets 503.
+  while ((await get(`${proxy.url}/probe`)).status !== 503) await new Promise((resolve) => setImmediate(resolve))
+  const r = await get(`${proxy.url}/a`)
+  assert.equal(r.status, 200)
+  assert.equal(r.body, 'kept')
+  assert.match(r.headers['cache-status'] as string, /hit; ttl=-\d+; detail=stale-if-error/)
+})
