@@ -1,3 +1,4 @@
+import { auth } from './auth/index.ts'
 import { buffer } from './buffer.ts'
 import { clientRules } from './client-rules.ts'
 import { compress } from './compress.ts'
@@ -17,6 +18,7 @@ export const globalRequestPhases: readonly RequestPhase[] = [limits]
  */
 export const routePhaseFactories: readonly RoutePhaseFactory[] = [
   clientRules,
+  auth,
   hideHeaders,
   securityHeaders,
   headers,

@@ -104,8 +104,8 @@ export class RateLimitPhase implements RequestPhase {
   #after(x: Exchange, limit: Limit, d: GcraDecision, i: number): Verdict | Promise<Verdict> {
     const verdict = this.#decide(x, limit, d)
     if (verdict === undefined) return this.#from(x, i + 1)
-    if (typeof verdict === 'string') return verdict
-    return verdict.then((v) => v ?? this.#from(x, i + 1))
+    if (typeof verdict === 'string' || verdict === null) return verdict
+    return verdict.then((v) => (v === undefined ? this.#from(x, i + 1) : v))
   }
 
   /** What one decision means for the exchange: pass on (undefined), refuse, or wait first. */
