@@ -6,6 +6,7 @@ import { headers } from './headers.ts'
 import { hideHeaders } from './hide-headers.ts'
 import { limits } from './limits.ts'
 import type { RequestPhase, RoutePhaseFactory } from './phase.ts'
+import { rateLimitHeaders } from './ratelimit/headers.ts'
 import { securityHeaders } from './security-headers.ts'
 
 /** Request phases every route runs, in order, before its own. */
@@ -19,6 +20,7 @@ export const globalRequestPhases: readonly RequestPhase[] = [limits]
 export const routePhaseFactories: readonly RoutePhaseFactory[] = [
   clientRules,
   auth,
+  rateLimitHeaders,
   hideHeaders,
   securityHeaders,
   headers,
