@@ -12,13 +12,15 @@ import { securityHeaders } from './security-headers.ts'
 /** Request phases every route runs, in order, before its own. */
 export const globalRequestPhases: readonly RequestPhase[] = [limits]
 
+/** Per-route phases that run before all the route's others, its rate limits included: a refused client costs nothing more. */
+export const routeGuardFactories: readonly RoutePhaseFactory[] = [clientRules]
+
 /**
  * Per-route phase factories, in the order their phases run. Request phases run top to bottom;
  * response phases run top to bottom on the head, and their body transforms chain in the same
  * order towards the client.
  */
 export const routePhaseFactories: readonly RoutePhaseFactory[] = [
-  clientRules,
   auth,
   rateLimitHeaders,
   hideHeaders,
