@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { connect } from 'node:http2'
 import { type TestContext, test } from 'node:test'
+import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { closedPort } from '../helpers/closed-port.ts'
 import { get, request } from '../helpers/http.ts'
@@ -40,7 +41,7 @@ function authService(seen: Seen) {
   }
 }
 
-async function setup(t: TestContext, forward: object = {}) {
+async function setup(t: TestContext, forward: object = {}, log?: string) {
   const seen: Seen = { auth: [], app: [] }
   const auth = await startBackend(t, 'auth', authService(seen))
   const app = await startBackend(t, 'app', (req, res) => {
@@ -50,6 +51,7 @@ async function setup(t: TestContext, forward: object = {}) {
   })
   const p = await startPortico(t, {
     listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+    ...(log ? { access_log: { output: log, format: 'json' as const } } : {}),
     pools: { app: { servers: [app.address] } },
     routes: [
       {
@@ -96,7 +98,8 @@ test('forward auth: a 2xx lets the request through with the chosen answer header
 })
 
 test('forward auth: a refusal goes back to the client as the service sent it, and the pool never sees the request', async (t) => {
-  const { p, seen } = await setup(t)
+  const log = accessLogFile(t)
+  const { p, seen } = await setup(t, {}, log)
   const denied = await get(`${p.url}/app`, { 'x-token': 'wrong' })
   assert.equal(denied.status, 401)
   assert.equal(denied.body, 'token required')
@@ -106,6 +109,14 @@ test('forward auth: a refusal goes back to the client as the service sent it, an
   assert.equal(redirected.headers.location, 'https://login.example/?next=%2Fapp')
   assert.deepEqual(redirected.headers['set-cookie'], ['state=abc; HttpOnly'])
   assert.equal(seen.app.length, 0)
+  const records = await readLogRecords(p, log)
+  assert.deepEqual(
+    records.map((r) => [r.status, r.outcome]),
+    [
+      [401, 'auth_denied'],
+      [302, 'auth_denied'],
+    ],
+  )
 })
 
 test('forward auth: a service slower than its timeout gets 504, one that cannot be reached 502', async (t) => {
