@@ -59,12 +59,42 @@ export async function hashPassword(password: string): Promise<string> {
  * the password was right.
  */
 export async function verifyPassword(password: string, stored: StoredHash): Promise<boolean> {
-  if (stored.kind === 'bcrypt') {
-    const { compare } = await import('bcryptjs')
-    return compare(password, stored.text)
+  if (!(await turn())) return false
+  try {
+    if (stored.kind === 'bcrypt') {
+      const { compare } = await import('bcryptjs')
+      return await compare(password, stored.text)
+    }
+    const key = await derive(password, stored)
+    return timingSafeEqual(key, stored.key)
+  } finally {
+    next()
   }
-  const key = await derive(password, stored)
-  return timingSafeEqual(key, stored.key)
+}
+
+/**
+ * Checks under way at once in this process. A check holds one of libuv's four threads and 32 MiB for
+ * tens of milliseconds: a flood of wrong passwords must not starve file reads, compression and DNS.
+ */
+const maxChecks = 2
+/** Checks waiting for a turn; a flood beyond this is refused at once, as wrong passwords. */
+const maxWaiting = 1000
+let checking = 0
+const waiting: ((go: boolean) => void)[] = []
+
+function turn(): Promise<boolean> | boolean {
+  if (checking < maxChecks) {
+    checking++
+    return true
+  }
+  if (waiting.length >= maxWaiting) return false
+  return new Promise((resolve) => waiting.push(resolve))
+}
+
+function next(): void {
+  const waiter = waiting.shift()
+  if (waiter) waiter(true)
+  else checking--
 }
 
 function derive(password: string, h: Extract<StoredHash, { kind: 'scrypt' }>): Promise<Buffer> {

@@ -34,3 +34,12 @@ test('texts that are not hashes Portico can check, or cost too much to check, ar
     assert.ok((parsed as string).includes(says), `${text}: ${parsed}`)
   }
 })
+
+test('checks beyond the two under way at once wait their turn and still answer right', async () => {
+  const stored = parseStoredHash(await hashPassword('queue')) as StoredHash
+  const tries = ['queue', 'nope', 'queue', 'queue', 'nope', 'queue', 'nope', 'queue']
+  assert.deepEqual(
+    await Promise.all(tries.map((p) => verifyPassword(p, stored))),
+    tries.map((p) => p === 'queue'),
+  )
+})
