@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { connect } from 'node:http2'
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { type TestContext, test } from 'node:test'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
+import { TestCa } from '../helpers/certs.ts'
 import { closedPort } from '../helpers/closed-port.ts'
 import { get, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
@@ -171,4 +175,31 @@ test('forward auth holds over HTTP/2: allowed requests carry the copied headers,
   assert.equal(login.status, 302)
   assert.equal(login.head.location, 'https://login.example/?next=%2Fapp')
   assert.equal(seen.app.length, 1)
+})
+
+test('forward auth asks an https:// service, trusting the CA its tls block names', async (t) => {
+  const ca = new TestCa(t)
+  const pem = ca.issue('auth.test', ['auth.test', '127.0.0.1'])
+  const seen: Seen = { auth: [], app: [] }
+  const service = createServer({ cert: readFileSync(pem.cert), key: readFileSync(pem.key) }, authService(seen))
+  service.listen(0, '127.0.0.1')
+  await once(service, 'listening')
+  t.after(() => {
+    service.closeAllConnections()
+    service.close()
+  })
+  const url = `https://127.0.0.1:${(service.address() as AddressInfo).port}/verify`
+  const app = await startBackend(t, 'app')
+  const p = await startPortico(t, {
+    pools: { app: { servers: [app.address] } },
+    routes: [
+      { match: { path: '/trusted' }, pool: 'app', auth: { forward: { url, tls: { ca: ca.cert } } } },
+      { pool: 'app', auth: { forward: { url } } },
+    ],
+  })
+  assert.equal((await get(`${p.url}/trusted`, { 'x-token': 'ok' })).body, 'app')
+  assert.equal((await get(`${p.url}/trusted`, { 'x-token': 'no' })).status, 401)
+  // Without the CA the service's certificate is not trusted: no verdict, 502.
+  assert.equal((await get(`${p.url}/other`, { 'x-token': 'ok' })).status, 502)
+  assert.equal(seen.auth.length, 2)
 })

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Agent, type IncomingMessage, request } from 'node:http'
 import type { Exchange } from '../../exchange.ts'
 import { connectionTokens, isHopByHop } from '../../http/hop-by-hop.ts'
@@ -6,6 +7,18 @@ import { localReply } from '../../respond.ts'
 import type { RequestPhase, Verdict } from '../phase.ts'
 import { addRequestField, removeRequestFields } from './request-fields.ts'
 import type { ForwardAuthConfig } from './schema.ts'
+
+/** The https Agent's TLS settings from the `tls` block: files read once, when the Plan is built. */
+function tlsOptions(tls: ForwardAuthConfig['tls']) {
+  if (!tls) return {}
+  return {
+    ca: tls.ca === undefined ? undefined : readFileSync(tls.ca),
+    cert: tls.cert === undefined ? undefined : readFileSync(tls.cert),
+    key: tls.key === undefined ? undefined : readFileSync(tls.key),
+    servername: tls.server_name,
+    rejectUnauthorized: tls.verify,
+  }
+}
 
 /** Largest body of a refusal relayed to the client; an auth service that sends more is taken as failing. */
 const maxRelayedBytes = 64 * 1024
@@ -45,7 +58,9 @@ export class ForwardAuthPhase implements RequestPhase {
     const https = this.#url.protocol === 'https:'
     // Idle connections close before node's default 5 s keep-alive on the other side would.
     const options = { keepAlive: true, keepAliveMsecs: 1000, timeout: 4000 }
-    this.#agent = https ? new (lazyBuiltin('node:https').Agent)(options) : new Agent(options)
+    this.#agent = https
+      ? new (lazyBuiltin('node:https').Agent)({ ...options, ...tlsOptions(config.tls) })
+      : new Agent(options)
     this.#timeoutMs = config.timeout
     this.#send = config.request_headers && new Set(config.request_headers.map((n) => n.toLowerCase()))
     this.#copy = config.response_headers

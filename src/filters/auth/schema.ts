@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { duration } from '../../config/units.ts'
 import { tokenName } from '../../route/schema-parts.ts'
+import { backendTlsSchema } from '../../tls/schema.ts'
 import { parseStoredHash } from './password.ts'
 
 const storedHash = z.string().check((ctx) => {
@@ -67,6 +68,11 @@ export const forwardAuthSchema = z
       .optional()
       .describe(
         'The client\'s request headers sent on to the auth service, e.g. ["Authorization", "Cookie"]. Default: all of them except hop-by-hop ones and those of the body.',
+      ),
+    tls: backendTlsSchema
+      .optional()
+      .describe(
+        "How Portico talks TLS to an https:// auth service: its CA, server name, a client certificate (mTLS). Default: the system CAs, the URL's host name.",
       ),
     response_headers: z
       .array(tokenName)
