@@ -155,7 +155,7 @@ test('forward auth holds over HTTP/2: allowed requests carry the copied headers,
   const session = connect(p.url)
   t.after(() => session.close())
   const ask = async (token: string) => {
-    const stream = session.request({ ':path': '/h2', 'x-token': token })
+    const stream = session.request({ ':path': '/h2', 'x-token': token, cookie: ['a=1', 'b=2'] })
     const [head] = (await once(stream, 'response')) as [Record<string, string>]
     let body = ''
     stream.setEncoding('utf8')
@@ -167,6 +167,8 @@ test('forward auth holds over HTTP/2: allowed requests carry the copied headers,
   assert.equal(ok.body, 'app')
   assert.equal(seen.app[0]!['x-auth-user'], 'alice')
   assert.equal(seen.auth[0]!.headers['x-forwarded-uri'], '/h2')
+  // HTTP/2 cookie fields reach the service as the one line HTTP/1.1 allows.
+  assert.equal(seen.auth[0]!.headers.cookie, 'a=1; b=2')
   const denied = await ask('nope')
   assert.equal(denied.status, 401)
   assert.equal(denied.body, 'token required')

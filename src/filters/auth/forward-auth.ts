@@ -96,6 +96,7 @@ export class ForwardAuthPhase implements RequestPhase {
   #headers(x: Exchange): string[] {
     const raw = x.req.rawHeaders
     const dropped = connectionTokens(x.req.headers.connection)
+    const h2 = x.req.httpVersionMajor === 2
     // A flat header list gets no Host from node: the service's own goes first.
     const out: string[] = ['host', this.#url.host]
     for (let i = 0; i < raw.length; i += 2) {
@@ -105,8 +106,12 @@ export class ForwardAuthPhase implements RequestPhase {
       const lower = name.toLowerCase()
       if (this.#send ? !this.#send.has(lower) : isHopByHop(lower) || notSent.has(lower) || dropped?.has(lower)) continue
       if (notSent.has(lower)) continue
+      // HTTP/2 may split Cookie into one field per pair; HTTP/1.1 allows one line (RFC 9113 §8.2.3).
+      if (h2 && lower === 'cookie') continue
       out.push(name, raw[i + 1]!)
     }
+    const cookie = x.req.headers.cookie
+    if (h2 && cookie !== undefined && (this.#send === undefined || this.#send.has('cookie'))) out.push('cookie', cookie)
     out.push(
       'x-forwarded-method',
       x.req.method ?? 'GET',
