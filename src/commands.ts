@@ -24,6 +24,7 @@ Usage:
   portico schema             print the config's JSON Schema (for editor completion)
   portico cert [--out DIR] [--name NAME]...
                              write a self-signed certificate for local use (needs openssl)
+  portico hash-password      read a password on standard input, print its hash (auth.basic)
   portico --help | --version
 
 Signals: SIGTERM or SIGINT drains and exits 0 (a second one exits at once with 1);
@@ -67,6 +68,10 @@ async function main(argv: string[]): Promise<number> {
       return await validate(values.config)
     case 'cert':
       return cert(values.out, values.name)
+    case 'hash-password': {
+      const { hashPasswordCommand } = await import('./hash-password.ts')
+      return hashPasswordCommand()
+    }
     case 'schema': {
       const { configJsonSchema } = await import('./config/load.ts')
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)

@@ -117,12 +117,13 @@ function runRequestPhases(plan: Plan, x: Exchange, route: Route, from: number, n
   for (let i = from; i < phases.length; i++) {
     const verdict = phases[i]!.onRequest(x, plan)
     if (verdict === undefined) continue
+    if (verdict === null) return
     if (typeof verdict === 'string') {
       respondError(x, verdict)
       return
     }
     verdict.then(
-      (v) => (v === undefined ? runRequestPhases(plan, x, route, i + 1, next) : respondError(x, v)),
+      (v) => (v === undefined ? runRequestPhases(plan, x, route, i + 1, next) : v !== null && respondError(x, v)),
       (err) => respondError(x, err instanceof ProxyError ? err.code : 'proxy_error'),
     )
     return

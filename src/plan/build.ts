@@ -7,7 +7,7 @@ import { alone, type WorkerPlace, workerShare } from '../cluster/worker-share.ts
 import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
 import { hostName } from '../exchange.ts'
-import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
+import { globalRequestPhases, routeGuardFactories, routePhaseFactories } from '../filters/index.ts'
 import { rateLimits } from '../filters/ratelimit/index.ts'
 import type { RateStores } from '../filters/ratelimit/stores.ts'
 import { openCountryDb } from '../geo/country-db.ts'
@@ -259,6 +259,7 @@ function buildRoute(
     upgrades: new Set(config.upgrades.map((name) => name.toLowerCase())),
     requestPhases: [
       ...globalRequestPhases,
+      ...routeGuardFactories.flatMap((f) => f.request?.(config) ?? []),
       // Before any phase that reads the body: a request over the limit costs as little as possible.
       ...rateLimits(config, name, plan.redis, deps),
       ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? []),
