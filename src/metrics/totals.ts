@@ -83,8 +83,11 @@ export class Totals {
       for (const [name, labels, value] of snapshot.gauges) gaugeByName.get(name)?.values.push({ labels, value })
       lists.push(gauges)
       lists.push(
+        // Each process's own values, told apart by `worker`: prom-client's own aggregators (an
+        // average, or none for the start time) are for merging processes into one, which this does not.
         (snapshot.process as MetricJson[]).map((m) => ({
           ...m,
+          aggregator: 'sum',
           values: m.values.map((v) => ({ ...v, labels: { ...v.labels, worker: snapshot.worker } })),
         })),
       )

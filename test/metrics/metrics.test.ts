@@ -72,6 +72,7 @@ test('one scrape counts the requests both workers served, by route, method, stat
     samples.filter((s) => s.name === 'process_cpu_user_seconds_total').map((s) => s.labels.worker),
   )
   assert.deepEqual([...workers].sort(), ['0', '1', 'primary'])
+  assert.equal(samples.filter((s) => s.name === 'process_start_time_seconds').length, 3)
 
   // A second scrape counts nothing twice.
   const again = await scrape(metricsUrl)
