@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { stringify } from 'yaml'
-import { accessPids, waitForLine } from '../cluster/output.ts'
+import { accessPids, waitForLine, workerPids } from '../cluster/output.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, request } from '../helpers/http.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
@@ -98,4 +98,25 @@ test('reloads are counted, those refused apart', { timeout: 60_000 }, async (t) 
   for (let i = 0; i < 4; i++) assert.equal((await get(`${p.urls[0]}/ok`)).status, 200)
   await waitForLine(p, () => (accessPids(p).length >= 4 ? true : undefined))
   assert.equal(sum(await scrape(metricsUrl), 'portico_requests_total', { route: 'ok' }), 4)
+})
+
+test('what a worker counted up to a scrape stays counted after it dies and is replaced', {
+  timeout: 60_000,
+}, async (t) => {
+  const backend = await startBackend(t, 'web')
+  const p = await spawnPortico(t, ['run', '-c', writeConfig(config(backend.address))], { listeners: 1 })
+  const metricsUrl = (await p.waitFor(/portico metrics on (\S+)/))[1]!
+  const [killed] = await workerPids(p, 'workers started')
+  for (let i = 0; i < 20; i++) assert.equal((await get(`${p.urls[0]}/ok`)).status, 200)
+  await waitForLine(p, () => (accessPids(p).length >= 20 ? true : undefined))
+  assert.equal(sum(await scrape(metricsUrl), 'portico_requests_total'), 20)
+  process.kill(killed!, 'SIGKILL')
+  await workerPids(p, 'worker started')
+  for (let i = 0; i < 5; i++) assert.equal((await get(`${p.urls[0]}/ok`)).status, 200)
+  await waitForLine(p, () => (accessPids(p).length >= 25 ? true : undefined))
+  const samples = await scrape(metricsUrl)
+  assert.equal(sum(samples, 'portico_requests_total'), 25)
+  // The replacement takes the dead worker's index: still one `worker` label per process.
+  const workers = samples.filter((s) => s.name === 'process_start_time_seconds').map((s) => s.labels.worker)
+  assert.deepEqual(workers.sort(), ['0', '1', 'primary'])
 })
