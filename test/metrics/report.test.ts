@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { connect } from 'node:net'
 import { test } from 'node:test'
+import type { EventLog } from '../../src/log/events.ts'
 import type { Sample } from '../../src/metrics/sample.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { TestCa } from '../helpers/certs.ts'
@@ -91,4 +92,62 @@ test('TLS handshakes are counted, the failed ones apart', async (t) => {
   assert.equal(total(counters, 'portico_tls_handshakes_total', { listener, result: 'failed' }), 1)
   assert.equal(total(counters, 'portico_connections_total', { listener }), 2)
   assert.ok(total(gauges, 'portico_connections_open', { listener }) <= 1)
+})
+
+/** Events that resolve `said(message)` once Portico has logged `message`. */
+function watchedEvents(): EventLog & { said(message: string): Promise<void> } {
+  const seen = new Set<string>()
+  const waiting = new Map<string, () => void>()
+  const keep = (message: string) => {
+    seen.add(message)
+    waiting.get(message)?.()
+  }
+  return {
+    info: keep,
+    warn: keep,
+    error: keep,
+    said: (message) =>
+      seen.has(message) ? Promise.resolve() : new Promise((resolve) => waiting.set(message, resolve)),
+  }
+}
+
+test('health from active checks, ejections and state changes are reported per server', async (t) => {
+  const good = await startBackend(t, 'good')
+  const failing = await startBackend(t, 'failing', (_req, res) => res.writeHead(503).end('down'))
+  const sick = await startBackend(t, 'sick', (req, res) => res.writeHead(req.url === '/health' ? 500 : 200).end())
+  const events = watchedEvents()
+  const proxy = await startPortico(
+    t,
+    {
+      pools: {
+        flaky: {
+          balancer: 'round_robin',
+          servers: [failing.address, good.address],
+          outlier: { consecutive_failures: 1, failures: ['5xx'], base_ejection: '1m' },
+        },
+        checked: { servers: [sick.address], health_check: { path: '/health', interval: '50ms', fall: 1 } },
+      },
+      routes: [
+        { name: 'checked', match: { path: '/checked' }, pool: 'checked' },
+        { name: 'flaky', pool: 'flaky' },
+      ],
+      metrics,
+    },
+    events,
+  )
+  const statuses = [(await get(proxy.url)).status, (await get(proxy.url)).status, (await get(proxy.url)).status]
+  assert.deepEqual(statuses.sort(), [200, 200, 503])
+  await events.said('server ejected')
+  await events.said('server unhealthy')
+
+  const { counters, gauges } = await proxy.metrics!()
+  const failed = { pool: 'flaky', server: failing.address }
+  assert.equal(total(counters, 'portico_server_ejections_total', failed), 1)
+  assert.equal(total(gauges, 'portico_server_ejected', failed), 1)
+  assert.equal(total(counters, 'portico_server_state_changes_total', failed), 1)
+  assert.equal(total(counters, 'portico_requests_total', { ...failed, status_class: '5xx' }), 1)
+  const checked = { pool: 'checked', server: sick.address }
+  assert.equal(total(gauges, 'portico_server_health', { ...checked, state: 'unhealthy' }), 1)
+  assert.equal(total(gauges, 'portico_server_health', { ...checked, state: 'healthy' }), 0)
+  assert.ok(total(counters, 'portico_server_state_changes_total', checked) >= 1)
 })
