@@ -38,7 +38,17 @@ export function countReload(ok: boolean): void {
  * worker's counts summed, their gauges combined, and each process's own metrics labelled by
  * `worker`. Only the families' headers while metrics are off.
  */
-export async function metricsText(): Promise<string> {
+export function metricsText(): Promise<string> {
+  // One scrape at a time: reports must be added in the order they were made, or an older total
+  // added after a newer one would read as a counter made anew and be counted twice.
+  const text = scraping.then(render, render)
+  scraping = text.catch(() => undefined)
+  return text
+}
+
+let scraping: Promise<unknown> = Promise.resolve()
+
+async function render(): Promise<string> {
   for (const r of (await collect?.()) ?? []) totals.add(String(r.pid), r.worker, r.report)
   const { AggregatorRegistry } = await import('prom-client')
   return AggregatorRegistry.aggregate(totals.json() as never).metrics()

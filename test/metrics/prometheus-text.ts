@@ -50,8 +50,10 @@ export function parsePrometheusText(text: string): ParsedSample[] {
         labels[l[1]!] = l[2]!
       }
     }
-    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText)
-    assert.ok(valueText === 'NaN' || !Number.isNaN(value), `bad value: ${line}`)
+    // Prometheus reads values with Go's ParseFloat, which takes NaN and Inf in any case (prom-client writes "Nan").
+    const special = valueText!.toLowerCase()
+    const value = special === '+inf' ? Infinity : special === '-inf' ? -Infinity : Number(valueText)
+    assert.ok(special === 'nan' || !Number.isNaN(value), `bad value: ${line}`)
     samples.push({ name: name!, labels, value })
   }
   for (const [name, type] of types) {
