@@ -121,3 +121,18 @@ test('what a worker counted up to a scrape stays counted after it dies and is re
   const workers = samples.filter((s) => s.name === 'process_start_time_seconds').map((s) => s.labels.worker)
   assert.deepEqual(workers.sort(), ['0', '1', 'primary'])
 })
+
+test('with one process, the scrape comes from that process', { timeout: 60_000 }, async (t) => {
+  const backend = await startBackend(t, 'web')
+  const file = writeConfig({ ...config(backend.address), workers: 1 })
+  const p = await spawnPortico(t, ['run', '-c', file], { listeners: 1 })
+  const metricsUrl = (await p.waitFor(/portico metrics on (\S+)/))[1]!
+  for (let i = 0; i < 3; i++) assert.equal((await get(`${p.urls[0]}/ok`)).status, 200)
+  await waitForLine(p, () => (accessPids(p).length >= 3 ? true : undefined))
+  const samples = await scrape(metricsUrl)
+  assert.equal(sum(samples, 'portico_requests_total', { route: 'ok', status_class: '2xx' }), 3)
+  const workers = samples.filter((s) => s.name === 'process_start_time_seconds').map((s) => s.labels.worker)
+  assert.deepEqual(workers, ['0'])
+  assert.equal((await get(metricsUrl.replace('/metrics', '/other'))).status, 404)
+  assert.equal((await request(metricsUrl, { method: 'POST' })).status, 405)
+})
