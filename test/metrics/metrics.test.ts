@@ -136,3 +136,12 @@ test('with one process, the scrape comes from that process', { timeout: 60_000 }
   assert.equal((await get(metricsUrl.replace('/metrics', '/other'))).status, 404)
   assert.equal((await request(metricsUrl, { method: 'POST' })).status, 405)
 })
+
+test('a metrics address in use stops Portico with exit 3', { timeout: 60_000 }, async (t) => {
+  const backend = await startBackend(t, 'web')
+  const taken = await startBackend(t, 'taken')
+  const file = writeConfig({ ...config(backend.address), metrics: { address: taken.address } })
+  const p = await spawnPortico(t, ['run', '-c', file])
+  assert.equal(await p.exited, 3)
+  assert.match(p.output(), /could not start the metrics listener: .*EADDRINUSE/)
+})
