@@ -61,6 +61,8 @@ export interface PorticoOptions {
   readonly compression?: { readonly codings: readonly string[]; readonly levels: Record<string, number> }
   /** The route's `cache` block; none when absent. */
   readonly cache?: Readonly<Record<string, unknown>>
+  /** The `metrics` section, its listener on a free loopback port; off when false or absent. */
+  readonly metrics?: boolean
 }
 
 /**
@@ -91,6 +93,7 @@ export async function portico(
     access_log: options.accessLog
       ? { output: join(setup.dir, `access-${options.label}.log`), format: 'json' }
       : { output: 'off' },
+    ...(options.metrics ? { metrics: { address: '127.0.0.1:0' } } : {}),
   }
   const file = join(setup.dir, `${options.label}.yaml`)
   writeFileSync(file, stringify(config))
@@ -121,6 +124,12 @@ function ours(name: string, options: PorticoOptions, extra?: Pick<Contender, 'sc
 export const contenders: readonly Contender[] = [
   ours('portico', { label: 'portico', workers: 1, tls: true }),
   ours('portico+log', { label: 'portico-log', workers: 1, accessLog: true }, { scenarios: ['get-1k'] }),
+  // The same as `portico` with metrics on: what counting every exchange costs.
+  ours(
+    'portico+metrics',
+    { label: 'portico-metrics', workers: 1, tls: true, metrics: true },
+    { scenarios: ['get-1k'] },
+  ),
   ours('portico×2', { label: 'portico-2', workers: 2 }, { scenarios: ['get-1k'], allCores: true }),
   ours(
     'portico+gzip',

@@ -110,6 +110,8 @@ export class Exchange {
   attempts = 0
   /** The failure that led to the last retry, or undefined when nothing was retried. */
   retried: FailureCode | undefined = undefined
+  /** The failure behind each retry, in order, for metrics; undefined when nothing was retried. */
+  retries: FailureCode[] | undefined = undefined
   status = 0
   outcome: Outcome = 'ok'
   bytesIn = 0

@@ -52,6 +52,7 @@ export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer): void {
   const log = () => {
     if (logged) return
     logged = true
+    plan.meter?.record(x)
     plan.accessLog.write(x)
   }
   res.once('finish', () => {
@@ -201,6 +202,7 @@ function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void
     x.cancel()
   }
   closed?.()
+  plan.meter?.record(x)
   plan.accessLog.write(x)
 }
 

@@ -15,6 +15,7 @@ import { AddressSet } from '../http/cidr.ts'
 import { rulesUseCountry } from '../http/client-rules.ts'
 import type { AccessLog } from '../log/access.ts'
 import { type EventLog, silentEvents } from '../log/events.ts'
+import type { Meter } from '../metrics/meter.ts'
 import { buildAction } from '../route/actions/index.ts'
 import { respond } from '../route/actions/respond.ts'
 import { compileMatch, matchesAll } from '../route/match/index.ts'
@@ -50,6 +51,8 @@ export interface PlanDeps {
   readonly leases?: SlotLeases
   /** Where rate limits count, kept across reloads. Default: fresh stores for this Plan. */
   readonly rates?: RateStores
+  /** Where finished exchanges are counted, kept across reloads. Default: nowhere (metrics off). */
+  readonly meter?: Meter
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -80,6 +83,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
       websocketIdleMs: config.timeouts.websocket_idle,
     },
     accessLog: deps.accessLog,
+    meter: deps.meter,
     shutdownGraceMs: config.shutdown_grace,
   }
 }
