@@ -2,7 +2,7 @@
 import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { startWorkers } from './cluster/primary.ts'
+import { startWorkers, type Workers } from './cluster/primary.ts'
 import { runWorker } from './cluster/worker.ts'
 import { workerCount } from './cluster/worker-count.ts'
 import { loadConfigApart } from './config/load-apart.ts'
@@ -10,6 +10,8 @@ import { ConfigError, formatProblem } from './config/problem.ts'
 import type { Config } from './config/schema.ts'
 import { demoPort, startDemo } from './demo.ts'
 import { type EventLog, openEventLog } from './log/events.ts'
+import { collectFrom, countReload } from './metrics/exposition.ts'
+import { listenMetrics, type MetricsListener } from './metrics/listener.ts'
 import { type Portico, startPortico } from './portico.ts'
 import { selfSigned } from './tls/self-signed.ts'
 
@@ -24,6 +26,7 @@ Usage:
   portico schema             print the config's JSON Schema (for editor completion)
   portico cert [--out DIR] [--name NAME]...
                              write a self-signed certificate for local use (needs openssl)
+  portico hash-password      read a password on standard input, print its hash (auth.basic)
   portico --help | --version
 
 Signals: SIGTERM or SIGINT drains and exits 0 (a second one exits at once with 1);
@@ -67,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
       return await validate(values.config)
     case 'cert':
       return cert(values.out, values.name)
+    case 'hash-password': {
+      const { hashPasswordCommand } = await import('./hash-password.ts')
+      return hashPasswordCommand()
+    }
     case 'schema': {
       const { configJsonSchema } = await import('./config/load.ts')
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)
@@ -162,12 +169,23 @@ async function run(file: string | undefined): Promise<number> {
   }
   const workers = workerCount(config)
   let portico: Running
+  let metrics: MetricsListener | undefined
   try {
     portico = workers > 1 ? await startWorkers(config, workers, events) : await startPortico(config, events)
   } catch (err) {
     demo?.close()
     process.stderr.write(`portico: could not start: ${(err as Error).message}\n`)
     return exit.startFailed
+  }
+  if (config.metrics) {
+    try {
+      metrics = await serveMetrics(config.metrics.address, portico, workers > 1)
+    } catch (err) {
+      await portico.close()
+      demo?.close()
+      process.stderr.write(`portico: could not start the metrics listener: ${(err as Error).message}\n`)
+      return exit.startFailed
+    }
   }
   // Signal handlers go in before the startup lines: whoever reads them may signal at once.
   let graceMs = config.shutdown_grace
@@ -183,7 +201,8 @@ async function run(file: string | undefined): Promise<number> {
       const closed = portico.close()
       // Logged once the listeners no longer accept, so whoever reads it can count on that.
       events.info('draining', { signal, grace_ms: graceMs })
-      void closed.then(() => {
+      void closed.then(async () => {
+        await metrics?.close()
         demo?.close()
         events.info('stopped')
         resolve(exit.ok)
@@ -194,6 +213,7 @@ async function run(file: string | undefined): Promise<number> {
   })
 
   for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
+  if (metrics) process.stdout.write(`portico metrics on ${metrics.url}\n`)
   if (demo) {
     process.stdout.write(
       `portico demo: no config file given, so round robin over three demo backends at ${demo.addresses.join(', ')}\n` +
@@ -204,7 +224,25 @@ async function run(file: string | undefined): Promise<number> {
 }
 
 /** Portico in this process, or its workers: what `run` starts, reloads and stops. */
-type Running = Pick<Portico, 'urls' | 'close'> & { reload(config: Config): readonly string[] | Promise<void> }
+type Running = (Pick<Portico, 'urls' | 'close' | 'metrics'> | Pick<Workers, 'urls' | 'close' | 'metrics'>) & {
+  reload(config: Config): readonly string[] | Promise<void>
+}
+
+/**
+ * Opens the metrics listener on `address`; each scrape gathers this process's report, or, with
+ * workers, every worker's and the primary's own process metrics.
+ */
+async function serveMetrics(address: string, running: Running, workers: boolean): Promise<MetricsListener> {
+  if (workers) await collectFrom(() => (running as Pick<Workers, 'metrics'>).metrics(), true)
+  else {
+    const own = (running as Pick<Portico, 'metrics'>).metrics
+    await collectFrom(async () => {
+      const report = await own?.()
+      return report ? [{ pid: process.pid, worker: '0', report }] : []
+    }, false)
+  }
+  return listenMetrics(address)
+}
 
 /**
  * Reloads the config file on SIGHUP and returns the new config; an invalid file is refused, the
@@ -218,11 +256,13 @@ async function reload(portico: Running, file: string | undefined, events: EventL
   try {
     const next = await loadConfigApart({ file })
     const needRestart = await portico.reload(next)
+    countReload(true)
     events.info('config reloaded', { file })
     if (needRestart && needRestart.length > 0)
       events.warn('changes that take effect only on restart', { keys: needRestart })
     return next
   } catch (err) {
+    countReload(false)
     const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
     events.error('reload refused, the running config stays', { file, errors })
     return undefined

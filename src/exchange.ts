@@ -121,6 +121,8 @@ export class Exchange {
   attempts = 0
   /** The failure that led to the last retry, or undefined when nothing was retried. */
   retried: FailureCode | undefined = undefined
+  /** The failure behind each retry, in order, for metrics; undefined when nothing was retried. */
+  retries: FailureCode[] | undefined = undefined
   status = 0
   outcome: Outcome = 'ok'
   bytesIn = 0
@@ -133,6 +135,12 @@ export class Exchange {
   queueDepth = 0
   /** Headers for the answer a request phase ends the exchange with (a 429's Retry-After); undefined for none. */
   answerHeaders: Record<string, string> | undefined = undefined
+  /**
+   * What the route's rate limits let through, for the RateLimit-Policy and RateLimit headers of the
+   * answer (filters/ratelimit/headers.ts): one `"name";q=…;w=…` and one `"name";r=…;t=…` per limit.
+   * Undefined when no limit advertises itself.
+   */
+  rateLimits: [policy: string, state: string][] | undefined = undefined
   /** A `Set-Cookie` value Portico adds to the response: the sticky-session cookie. */
   setCookie: string | undefined = undefined
   /** The request body as a request phase replaced it; undefined: the client's own stream is sent. */

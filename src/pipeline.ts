@@ -51,6 +51,7 @@ export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer): void {
   const log = () => {
     if (logged) return
     logged = true
+    plan.meter?.record(x)
     plan.accessLog.write(x)
   }
   res.once('finish', () => {
@@ -116,12 +117,13 @@ function runRequestPhases(plan: Plan, x: Exchange, route: Route, from: number, n
   for (let i = from; i < phases.length; i++) {
     const verdict = phases[i]!.onRequest(x, plan)
     if (verdict === undefined) continue
+    if (verdict === null) return
     if (typeof verdict === 'string') {
       respondError(x, verdict)
       return
     }
     verdict.then(
-      (v) => (v === undefined ? runRequestPhases(plan, x, route, i + 1, next) : respondError(x, v)),
+      (v) => (v === undefined ? runRequestPhases(plan, x, route, i + 1, next) : v !== null && respondError(x, v)),
       (err) => respondError(x, err instanceof ProxyError ? err.code : 'proxy_error'),
     )
     return
@@ -199,6 +201,7 @@ function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void
     x.cancel()
   }
   closed?.()
+  plan.meter?.record(x)
   plan.accessLog.write(x)
 }
 

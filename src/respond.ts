@@ -35,7 +35,7 @@ export function startReply(x: Exchange, status: number, headers: string[]): Writ
 }
 
 /** Answers with a whole body at once: the head through startReply, then the body (none for HEAD). */
-export function localReply(x: Exchange, status: number, headers: string[], body: string): void {
+export function localReply(x: Exchange, status: number, headers: string[], body: string | Uint8Array): void {
   const payload = Buffer.from(body)
   headers.push('content-length', String(payload.length))
   const out = startReply(x, status, headers)

@@ -15,11 +15,13 @@ import { DiskStore } from './disk-store.ts'
 import { freshness, withinStale } from './freshness.ts'
 import { cacheKey } from './key.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
+import { abandonStore, storeOutlivesClient, storingWithoutClient } from './outlive-client.ts'
 import { currentAge, storable } from './policy.ts'
 import { invalidated, type PurgeRule, purgeRule, purges, splitTags } from './purge.ts'
 import { byteRanges, ifRangeHolds, rangeBody } from './range.ts'
 import type { CacheConfig } from './schema.ts'
 import { StoreStream } from './store-stream.ts'
+import type { RequestHeaders } from './variant-key.ts'
 
 /** Why a request went to the backend, as Cache-Status `fwd` says it (RFC 9211 §2.2). */
 type Forward = 'uri-miss' | 'vary-miss' | 'stale' | 'request' | 'bypass'
@@ -119,11 +121,11 @@ export class RouteCache {
   #lookup(x: Exchange, key: string, go: () => void, coalesce: boolean, collapsed: boolean, read = false): void {
     const cc = this.#requestDirectives(x)
     const found = this.#store.get(key, x.req.headers)
-    // Not in memory: the disk tier is read, and what it has is promoted to memory.
-    if (found === undefined && this.#disk && !read) {
-      void this.#disk.get(key).then((e) => {
+    // Not in memory (or not this variant): the disk tier is read, and what it has is promoted to memory.
+    if ((found === undefined || found === 'vary-miss') && this.#disk && !read) {
+      void this.#disk.get(key, x.req.headers).then((e) => {
         if (x.cancelled) return
-        if (e) this.#store.set(key, e, x.req.headers)
+        if (e && e !== 'vary-miss') this.#store.set(key, e, x.req.headers)
         this.#lookup(x, key, go, coalesce, collapsed, true)
       })
       return
@@ -167,7 +169,7 @@ export class RouteCache {
       }
       flight = new Flight(this.#flights, key)
       // Whatever ends the exchange (a failed backend, a client gone) releases the waiters.
-      x.res.once('close', () => flight!.done(false))
+      x.res.once('close', () => storingWithoutClient(x) || flight!.done(false))
     }
     this.#tickets.set(x, { key, fwd, flight, stale, revalidating })
     x.cache = 'miss'
@@ -274,7 +276,7 @@ export class RouteCache {
     }
     headers.push('cache-status', `${said}; stored; ttl=${Math.floor(s.lifetime - s.initialAge)}`)
     const requestHeaders = x.req.headers
-    return new StoreStream(config.max_object_size, (body) => {
+    const store = new StoreStream(config.max_object_size, (body) => {
       const ok = body !== undefined && body.length >= config.min_object_size
       // The whole body is known now: a hit states its length, whatever framing the backend chose.
       if (ok) {
@@ -283,10 +285,12 @@ export class RouteCache {
         const tags = tagged === undefined ? [] : splitTags(tagged)
         const entry = { ...s, headers: head, body, tags }
         this.#store.set(t.key, entry, requestHeaders)
-        this.#toDisk(t.key, entry)
+        this.#toDisk(t.key, entry, requestHeaders)
       }
       t.flight?.done(ok)
     })
+    if (config.store_after_client_abort) storeOutlivesClient(x, store)
+    return store
   }
 
   /**
@@ -309,7 +313,7 @@ export class RouteCache {
         tags: e.tags,
       }
       this.#store.set(t.key, entry, x.req.headers)
-      this.#toDisk(t.key, entry)
+      this.#toDisk(t.key, entry, x.req.headers)
     }
     t.flight?.done(typeof s !== 'string')
     return this.#answerStored(
@@ -337,6 +341,7 @@ export class RouteCache {
    * whether it did.
    */
   rescue(x: Exchange, code: FailureCode): boolean {
+    abandonStore(x)
     const t = this.#tickets.get(x)
     const status = failures[code].status
     if (!t?.stale || x.res.headersSent || !(status === 502 || status === 503 || status === 504)) return false
@@ -373,9 +378,9 @@ export class RouteCache {
     return this.#disk ? Math.max(n, this.#disk.delete(test)) : n
   }
 
-  /** Writes an entry to the disk tier too, when the route has one; responses with Vary stay in memory. */
-  #toDisk(key: string, entry: Entry): void {
-    if (this.#disk && entry.vary.length === 0) void this.#disk.set(key, key.split('\n')[0]!, entry)
+  /** Writes an entry to the disk tier too, when the route has one, as the answer to the request headers `h`. */
+  #toDisk(key: string, entry: Entry, h: RequestHeaders): void {
+    if (this.#disk) void this.#disk.set(key, key.split('\n')[0]!, entry, h)
   }
 
   /** Starts one background refresh of `key`, unless one runs already. */
@@ -401,6 +406,7 @@ export class RouteCache {
   }
 
   #bypassed(x: Exchange): boolean {
+    if (!this.#config.methods.includes(x.req.method as 'GET')) return true
     const b = this.#config.bypass
     for (const name of b.headers) if (x.req.headers[name.toLowerCase()] !== undefined) return true
     if (b.cookies.length === 0) return false

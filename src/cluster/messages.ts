@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts'
 import type { RateMessage } from '../filters/ratelimit/machine-store.ts'
+import type { MetricsMessage } from '../metrics/worker-reports.ts'
 import type { LeaseMessage } from './slot-leases.ts'
 
 /**
@@ -12,6 +13,7 @@ import type { LeaseMessage } from './slot-leases.ts'
 export type ToWorker =
   | LeaseMessage
   | RateMessage
+  | MetricsMessage
   | {
       readonly type: 'start'
       readonly config: Config
@@ -29,6 +31,7 @@ export type ToWorker =
 export type ToPrimary =
   | LeaseMessage
   | RateMessage
+  | MetricsMessage
   | { readonly type: 'ready'; readonly urls: readonly string[] }
   | { readonly type: 'failed'; readonly error: string }
   | { readonly type: 'reloaded'; readonly error?: string }

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Config } from '../config/schema.ts'
 import { RatesPrimary } from '../filters/ratelimit/machine-store.ts'
 import type { EventLog } from '../log/events.ts'
+import { type WorkerReport, WorkerReports } from '../metrics/worker-reports.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { resolvePorts } from './resolve-ports.ts'
 import { loadSecret } from './secret.ts'
@@ -15,10 +16,13 @@ export interface Workers {
   reload(config: Config): Promise<void>
   /** Makes every worker drain within its grace period and exit; resolves once all have exited. */
   close(): Promise<void>
+  /** Every ready worker's metrics report, of those that answer in time. */
+  metrics(): Promise<WorkerReport[]>
 }
 
 interface Member extends BankWorker {
   readonly worker: Worker
+  readonly pid: number
   readonly leader: boolean
   readonly startedAt: number
   /** The config this worker runs; a worker started before a reload gets the reload when ready. */
@@ -44,6 +48,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
   const state = new Map<string, unknown>()
   const bank = new SlotBank(current, count)
   const rates = new RatesPrimary()
+  const reports = new WorkerReports()
   let stopping = false
   let urls: readonly string[] = []
   // Workers start with this process's node flags: those of the shebang line in src/cli.ts.
@@ -60,6 +65,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
       const leader = index === 0
       const member: Member = {
         worker,
+        pid: worker.process.pid ?? 0,
         leader,
         index,
         startedAt: performance.now(),
@@ -71,6 +77,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
       worker.on('message', (message: ToPrimary) => {
         if (message.type.startsWith('slots-')) bank.receive(member, message as Parameters<SlotBank['receive']>[1])
         else if (message.type === 'rates-take') send(member, rates.answer(message)!)
+        else if (message.type === 'metrics-report') reports.receive(member, message)
         else if (message.type === 'ready') {
           member.ready = true
           urls = message.urls
@@ -88,6 +95,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
       worker.once('exit', (code, signal) => {
         members.delete(member)
         bank.leave(member)
+        reports.leave(member)
         reject(new Error(`worker ${worker.process.pid} exited with ${signal ?? code} while starting`))
         // Exit code 0 is a worker that was asked to stop (a signal sent to every process, as systemd
         // does): the primary is stopping too, so only a crash is replaced.
@@ -146,6 +154,11 @@ export async function startWorkers(config: Config, count: number, events: EventL
       await Promise.all([...members].filter((m) => m.ready).map((m) => reloadOne(m, next)))
     },
     close,
+    metrics: () =>
+      reports.ask(
+        [...members].filter((m) => m.ready),
+        (m, message) => send(m, message),
+      ),
   }
 }
 

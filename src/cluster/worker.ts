@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { machineRates, type RateMessage } from '../filters/ratelimit/machine-store.ts'
 import type { EventLog } from '../log/events.ts'
+import type { Report } from '../metrics/sample.ts'
 import { type Portico, startPortico } from '../portico.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { shared } from './shared-state.ts'
@@ -36,7 +37,10 @@ export async function runWorker(events: EventLog): Promise<number> {
     else if (message.type === 'state') shared.receive(message.key, message.value)
     else if (message.type === 'stop') stop()
     else if (message.type === 'rebalance') portico?.rebalance()
-    else if (message.type === 'reload') {
+    else if (message.type === 'metrics-ask') {
+      const reply = (report?: Report) => send({ type: 'metrics-report', id: message.id, report })
+      portico?.metrics ? portico.metrics().then(reply, () => reply()) : reply()
+    } else if (message.type === 'reload') {
       try {
         portico?.reload(message.config)
         send({ type: 'reloaded' })

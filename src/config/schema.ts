@@ -3,6 +3,7 @@ import { secretSchema } from '../cluster/schema.ts'
 import { redisSchema } from '../filters/ratelimit/schema.ts'
 import { geoSchema } from '../geo/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
+import { metricsSchema } from '../metrics/schema.ts'
 import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
 import { poolSchema } from '../upstream/schema.ts'
 import { cidr, poolName } from './common.ts'
@@ -70,6 +71,7 @@ export const configSchema = z
     ).prefault('30s'),
     secret: secretSchema.optional(),
     redis: redisSchema.prefault({}),
+    metrics: metricsSchema.optional(),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
       .prefault('auto')

@@ -4,8 +4,12 @@ import type { Exchange } from '../exchange.ts'
 import type { Plan } from '../plan/plan.ts'
 import type { RouteConfig } from '../route/schema.ts'
 
-/** What a request phase decides: undefined passes the exchange on; a failure code ends it. */
-export type Verdict = FailureCode | undefined
+/**
+ * What a request phase decides: undefined passes the exchange on; a failure code ends it; null
+ * says the phase answered the exchange itself, through the answer path (`localReply`), having set
+ * its outcome (forward auth relaying its service's refusal).
+ */
+export type Verdict = FailureCode | null | undefined
 
 /**
  * A request phase, built once per Plan. It either passes the exchange on (undefined) or ends it

@@ -47,6 +47,19 @@ export interface Listener {
    * period ends.
    */
   close(graceMs: number): Promise<void>
+  /** What the listener counted since it opened, for metrics. */
+  readonly counts: ListenerCounts
+}
+
+/** A listener's connection counts. */
+export interface ListenerCounts {
+  /** Client connections accepted. */
+  readonly accepted: number
+  /** Client connections open now. */
+  readonly open: number
+  /** TLS handshakes that completed, and that failed. */
+  readonly tlsHandshakes: number
+  readonly tlsFailures: number
 }
 
 /**
@@ -155,7 +168,13 @@ export async function listenHttp(
   server.on('connect', upgrade)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => clientError(err, socket, plan().accessLog))
   server.on('error', (err) => events.error('listener error', { address, error: err.message }))
+  const counts = { accepted: 0, tlsHandshakes: 0, tlsFailures: 0 }
+  if (tls) {
+    server.on('secureConnection', () => counts.tlsHandshakes++)
+    server.on('tlsClientError', () => counts.tlsFailures++)
+  }
   server.on('connection', (socket: Socket) => {
+    counts.accepted++
     const entry = connections.add(socket)
     socket.once('close', () => connections.remove(entry))
   })
@@ -184,6 +203,20 @@ export async function listenHttp(
   return {
     url: `${secure ? 'https' : 'http'}://${urlHost}:${bound.port}`,
     apply,
+    counts: {
+      get accepted() {
+        return counts.accepted
+      },
+      get open() {
+        return connections.size
+      },
+      get tlsHandshakes() {
+        return counts.tlsHandshakes
+      },
+      get tlsFailures() {
+        return counts.tlsFailures
+      },
+    },
     rebalance() {
       const retired = (status.retired ??= new WeakSet())
       for (const socket of connections.values()) retired.add(socket)

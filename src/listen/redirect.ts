@@ -19,9 +19,13 @@ export function redirectToHttps(plan: Plan, x: Exchange, redirect: Redirect, soc
     socket.end(
       `HTTP/1.1 ${redirect.status} Redirect\r\nlocation: ${location}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
     )
+    plan.meter?.record(x)
     plan.accessLog.write(x)
     return
   }
-  x.res.once('close', () => plan.accessLog.write(x))
+  x.res.once('close', () => {
+    plan.meter?.record(x)
+    plan.accessLog.write(x)
+  })
   reply(x, redirect.status, `Redirecting to ${location}\n`, { location })
 }

@@ -7,7 +7,7 @@ import { alone, type WorkerPlace, workerShare } from '../cluster/worker-share.ts
 import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
 import { hostName } from '../exchange.ts'
-import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
+import { globalRequestPhases, routeGuardFactories, routePhaseFactories } from '../filters/index.ts'
 import { rateLimits } from '../filters/ratelimit/index.ts'
 import type { RateStores } from '../filters/ratelimit/stores.ts'
 import { openCountryDb } from '../geo/country-db.ts'
@@ -15,6 +15,7 @@ import { AddressSet } from '../http/cidr.ts'
 import { rulesUseCountry } from '../http/client-rules.ts'
 import type { AccessLog } from '../log/access.ts'
 import { type EventLog, silentEvents } from '../log/events.ts'
+import type { Meter } from '../metrics/meter.ts'
 import { buildAction } from '../route/actions/index.ts'
 import { respond } from '../route/actions/respond.ts'
 import { compileMatch, matchesAll } from '../route/match/index.ts'
@@ -50,6 +51,8 @@ export interface PlanDeps {
   readonly leases?: SlotLeases
   /** Where rate limits count, kept across reloads. Default: fresh stores for this Plan. */
   readonly rates?: RateStores
+  /** Where finished exchanges are counted, kept across reloads. Default: nowhere (metrics off). */
+  readonly meter?: Meter
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -80,6 +83,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
       websocketIdleMs: config.timeouts.websocket_idle,
     },
     accessLog: deps.accessLog,
+    meter: deps.meter,
     shutdownGraceMs: config.shutdown_grace,
   }
 }
@@ -259,6 +263,7 @@ function buildRoute(
     upgrades: new Set(config.upgrades.map((name) => name.toLowerCase())),
     requestPhases: [
       ...globalRequestPhases,
+      ...routeGuardFactories.flatMap((f) => f.request?.(config) ?? []),
       // Before any phase that reads the body: a request over the limit costs as little as possible.
       ...rateLimits(config, name, plan.redis, deps),
       ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? []),

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { cacheSchema } from '../cache/schema.ts'
 import { poolName } from '../config/common.ts'
 import { size } from '../config/units.ts'
+import { authSchema } from '../filters/auth/schema.ts'
 import { bufferingSchema } from '../filters/buffer-schema.ts'
 import { compressionSchema } from '../filters/compress-schema.ts'
 import { rateLimitsSchema } from '../filters/ratelimit/schema.ts'
@@ -88,6 +89,7 @@ export const routeSchema = z
       ),
     cache: cacheSchema.optional(),
     rate_limits: rateLimitsSchema,
+    auth: authSchema.optional(),
   })
   .superRefine((route, ctx) => {
     const given = actions.filter((a) => route[a] !== undefined)

@@ -185,6 +185,7 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     const budget = pool.retries.budget
     if (charged !== undefined && mayRetry(x, code, body) && (!charged || budget.begin(pool.inFlight))) {
       x.retried = code
+      ;(x.retries ??= []).push(code)
       const next = replay ? x.body!.open() : this.#body
       const attempt = new Attempt(x, pool, next, tried, code === 'stale_connection')
       if (charged) {

@@ -448,6 +448,7 @@ export class Pool implements ProbeListener, LeasingPool {
     const until = now + forMs
     state.ejectedUntil = until
     state.ejections++
+    state.ejectionsTotal++
     state.changed('passive', reason)
     this.#events.warn('server ejected', { pool: this.name, server: s.address, reason, ejection_ms: forMs })
     this.#recount()

@@ -41,6 +41,8 @@ export class ServerState {
   ejectedUntil = 0
   /** How many times in a row the server was ejected; the next ejection lasts longer. */
   ejections = 0
+  /** How many times outlier detection ejected the server in this process, for metrics. */
+  ejectionsTotal = 0
   /** `performance.now()` of the last return from ejection, for forgetting old ejections. */
   returnedAt = 0
   /** No new requests; those in flight finish. */

@@ -60,6 +60,12 @@ export const rateLimitSchema = z
       .describe(
         'Where the counts live: "local" in each worker process (each worker its own count), "machine" one count for all the workers of the instance (kept by the primary process), "redis" one count for every Portico instance on the same Redis (the top-level `redis` section). Default "machine".',
       ),
+    headers: z
+      .boolean()
+      .prefault(true)
+      .describe(
+        'Whether answers this limit let through carry `RateLimit-Policy` and `RateLimit` too (draft-ietf-httpapi-ratelimit-headers), so that clients can slow down before a 429; its 429s always do. Shadow limits never send them. Default true.',
+      ),
     on_store_error: z
       .enum(['open', 'closed'])
       .prefault('open')
