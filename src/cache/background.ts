@@ -1,7 +1,6 @@
-import { Socket } from 'node:net'
 import { Writable } from 'node:stream'
+import { bodylessRequest } from '../engine/index.ts'
 import { type ClientResponse, Exchange } from '../exchange.ts'
-import { H1Request } from '../listen/h1/request.ts'
 import type { Route } from '../route/table.ts'
 import { forward } from '../upstream/forward.ts'
 
@@ -18,9 +17,8 @@ export function fetchInBackground(x: Exchange, route: Route, prepare: (bx: Excha
   for (let i = 0; i < raw.length; i += 2) {
     if (!raw[i]!.toLowerCase().startsWith('if-')) rawHeaders.push(raw[i]!, raw[i + 1]!)
   }
-  // A bodyless HTTP/1.1 request as Portico's own server reads one, on a socket that is never
-  // connected: the client it stands for is named by `peer`, and nothing is read from the socket.
-  const req = new H1Request(new Socket(), 'GET', x.path, rawHeaders)
+  // The client it stands for is named by `peer` below.
+  const req = bodylessRequest('GET', x.path, rawHeaders)
   const res = new Discard()
   const bx = new Exchange(req, res as unknown as ClientResponse, {
     secure: x.secure,

@@ -1,8 +1,9 @@
 import type { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import type { DispatchOptions, ResponseHandler } from './client/call.ts'
 import { H1Client } from './client/client.ts'
 import type { H1Settings } from './client/connection.ts'
+import { H1Request } from './server/request.ts'
 import { H1Server, type H1ServerOptions } from './server/server.ts'
 
 /*
@@ -15,10 +16,10 @@ export type { DispatchOptions, HeaderRecord, ResponseHandler } from './client/ca
 export type { H1Settings } from './client/connection.ts'
 export { handOff } from './hand-off.ts'
 export { type Entry, LiveList } from './live-list.ts'
-export type { H1Request } from './server/request.ts'
 export type { H1Response } from './server/response.ts'
 export type { H1ServerOptions, H1Timeouts } from './server/server.ts'
 export { takeListeners } from './takeover.ts'
+export type { H1Request }
 
 /** Portico's own HTTP/1.1 server, as a listener drives it. */
 export interface OwnServer {
@@ -64,4 +65,12 @@ export interface H1Connections {
  */
 export function h1Connections(settings: H1Settings, maxConnections: number, once = false): H1Connections {
   return new H1Client(settings, maxConnections, once)
+}
+
+/**
+ * A bodyless HTTP/1.1 request of Portico's own, as its server reads one, on a socket that is never
+ * connected: for requests no client sent (a cache's background refresh). Nothing is read from it.
+ */
+export function bodylessRequest(method: string, url: string, rawHeaders: string[]): H1Request {
+  return new H1Request(new Socket(), method, url, rawHeaders)
 }
