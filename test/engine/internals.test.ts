@@ -16,7 +16,10 @@ const internals: readonly [name: string, pattern: RegExp][] = [
   ['_handle', /\b_handle\b/],
   ['_httpMessage', /\b_httpMessage\b/],
   ['_unrefTimer', /\b_unrefTimer\b/],
-  ["a server's listeners taken over", /\.(removeAllListeners|listeners)\(/],
+  [
+    "a server's listeners taken over",
+    /\.(removeAllListeners|listeners)\(\s*['"`]?(connection|secureConnection|request|upgrade)\b/,
+  ],
   ['process.dlopen', /\bdlopen\b/],
 ]
 
