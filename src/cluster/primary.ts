@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Config } from '../config/schema.ts'
 import { RatesPrimary } from '../filters/ratelimit/machine-store.ts'
+import { loadSecret } from '../instance/secret.ts'
 import type { EventLog } from '../log/events.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { resolvePorts } from './resolve-ports.ts'
-import { loadSecret } from './secret.ts'
 import { type BankWorker, SlotBank } from './slot-bank.ts'
 
 /** The worker processes of `portico run`, seen from the primary. */

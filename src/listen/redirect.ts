@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream'
+import { reply } from '../answer/respond.ts'
 import type { Exchange } from '../exchange.ts'
 import type { Plan } from '../plan/plan.ts'
-import { reply } from '../respond.ts'
 import type { ListenerConfig } from './schema.ts'
 
 type Redirect = NonNullable<ListenerConfig['redirect_https']>

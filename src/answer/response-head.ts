@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
 import type { Exchange } from '../exchange.ts'
-import type { H1Response } from './h1/response.ts'
+import type { H1Response } from '../listen/h1/response.ts'
 
 /**
  * Writes the response head of `x` to its HTTP/1.1 or HTTP/2 client. `headers` is a flat

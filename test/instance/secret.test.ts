@@ -3,14 +3,14 @@ import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { connect, type TLSSocket } from 'node:tls'
-import { deriveKey, loadSecret } from '../../src/cluster/secret.ts'
 import { parseConfig } from '../../src/config/load.ts'
+import { deriveKey, loadSecret } from '../../src/instance/secret.ts'
+import { accessPids, waitForLine, workerPids } from '../cluster/output.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { type Pem, TestCa } from '../helpers/certs.ts'
 import { get } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
-import { accessPids, waitForLine, workerPids } from './output.ts'
 
 const key = 'k'.repeat(40)
 

@@ -1,10 +1,10 @@
 import { type Duplex, pipeline, type Writable } from 'node:stream'
-import { type FailureCode, failures } from './errors.ts'
-import type { Exchange } from './exchange.ts'
-import { viaName } from './http/proxy-headers.ts'
-import { closeAfterAnswer } from './listen/closing.ts'
-import { cutResponse } from './listen/cut-response.ts'
-import { http1Response, writeResponseHead } from './listen/response-head.ts'
+import { type FailureCode, failures } from '../errors.ts'
+import type { Exchange } from '../exchange.ts'
+import { viaName } from '../http/proxy-headers.ts'
+import { closeAfterAnswer } from './closing.ts'
+import { cutResponse } from './cut-response.ts'
+import { http1Response, writeResponseHead } from './response-head.ts'
 
 /**
  * Answers the client from Portico itself with a short plain-text body: `headers` are added to the

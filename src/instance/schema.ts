@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { existingPath } from '../config/common.ts'
+import { existingPath } from '../values/common.ts'
 import { minSecretLength } from './secret.ts'
 
 /** A secret key, checked without echoing it: config errors are printed and logged. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { workerShare } from '../../src/cluster/worker-share.ts'
+import { workerShare } from '../../src/instance/worker-share.ts'
 
 test('worker shares of a limit add up to it, the first workers taking the remainder (#21)', () => {
   for (const [total, count] of [

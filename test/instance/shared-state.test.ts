@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { SharedState } from '../../src/cluster/shared-state.ts'
+import { SharedState } from '../../src/instance/shared-state.ts'
 
 test('a watcher sees the keys already set under its prefix, then each change, until it stops', () => {
   const state = new SharedState()
