@@ -9,7 +9,7 @@ import type { H1Response } from './listen/h1/response.ts'
 import type { PathRules } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import type { TlsFacts } from './tls/facts.ts'
-import type { Pool } from './upstream/pool.ts'
+import type { Pool } from './upstream/pool/pool.ts'
 import type { Server } from './upstream/server.ts'
 
 /** Facts about the listener an exchange arrived on. */

@@ -7,7 +7,7 @@ import type { Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
 import { upgradeAccepted } from '../http/upgrade.ts'
 import { classify } from './classify.ts'
-import type { Pool, Ticket } from './pool.ts'
+import type { Pool, Ticket } from './pool/pool.ts'
 import { mayRetry } from './retry.ts'
 import type { Server } from './server.ts'
 

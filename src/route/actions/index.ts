@@ -1,4 +1,4 @@
-import type { Pool } from '../../upstream/pool.ts'
+import type { Pool } from '../../upstream/pool/pool.ts'
 import { rewrite } from '../rewrite.ts'
 import type { RouteConfig } from '../schema.ts'
 import type { Action } from './action.ts'

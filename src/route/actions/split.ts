@@ -2,7 +2,7 @@ import type { Transform } from 'node:stream'
 import type { Exchange } from '../../exchange.ts'
 import type { ResponsePhase } from '../../filters/phase.ts'
 import { cookieValue } from '../../http/cookie-value.ts'
-import type { Pool } from '../../upstream/pool.ts'
+import type { Pool } from '../../upstream/pool/pool.ts'
 import type { Rewrite } from '../rewrite.ts'
 import type { Action } from './action.ts'
 
