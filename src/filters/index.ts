@@ -1,11 +1,11 @@
-import { buffer } from './buffer.ts'
+import { buffer } from './buffer/buffer.ts'
 import { clientRules } from './client-rules.ts'
-import { compress } from './compress.ts'
-import { headers } from './headers.ts'
-import { hideHeaders } from './hide-headers.ts'
-import { limits } from './limits.ts'
+import { compress } from './compress/compress.ts'
+import { headers } from './headers/headers.ts'
+import { hideHeaders } from './headers/hide-headers.ts'
+import { securityHeaders } from './headers/security-headers.ts'
+import { limits } from './limits/limits.ts'
 import type { RequestPhase, RoutePhaseFactory } from './phase.ts'
-import { securityHeaders } from './security-headers.ts'
 
 /** Request phases every route runs, in order, before its own. */
 export const globalRequestPhases: readonly RequestPhase[] = [limits]

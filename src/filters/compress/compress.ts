@@ -1,13 +1,13 @@
 import type { Duplex } from 'node:stream'
-import type { Exchange } from '../exchange.ts'
-import { acceptEncoding } from '../http/accept-encoding.ts'
-import type { RouteConfig } from '../route/schema.ts'
-import { dropHeaders } from './compress-headers.ts'
-import { compressRequest } from './compress-request.ts'
-import type { CompressionConfig } from './compress-schema.ts'
-import { CompressStream } from './compress-stream.ts'
-import { compressTypes } from './compress-types.ts'
-import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
+import type { Exchange } from '../../exchange.ts'
+import { acceptEncoding } from '../../http/accept-encoding.ts'
+import { dropHeaders } from '../../http/drop-headers.ts'
+import type { RouteConfig } from '../../route/schema.ts'
+import type { ResponsePhase, RoutePhaseFactory } from '../phase.ts'
+import { compressRequest } from './request-body.ts'
+import type { CompressionConfig } from './schema.ts'
+import { CompressStream } from './stream.ts'
+import { compressTypes } from './types.ts'
 
 /**
  * Response compression, and decoding of compressed request bodies, for routes with a

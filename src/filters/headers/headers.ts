@@ -1,7 +1,7 @@
-import type { Exchange } from '../exchange.ts'
-import { type Template, template } from '../http/template.ts'
-import type { RouteConfig } from '../route/schema.ts'
-import type { RequestPhase, ResponsePhase, RoutePhaseFactory } from './phase.ts'
+import type { Exchange } from '../../exchange.ts'
+import { type Template, template } from '../../http/template.ts'
+import type { RouteConfig } from '../../route/schema.ts'
+import type { RequestPhase, ResponsePhase, RoutePhaseFactory } from '../phase.ts'
 
 type Edits = NonNullable<RouteConfig['request_headers']>
 

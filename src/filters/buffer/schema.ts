@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os'
 import { z } from 'zod'
-import { existingPath } from '../values/common.ts'
-import { size } from '../values/units.ts'
+import { existingPath } from '../../values/common.ts'
+import { size } from '../../values/units.ts'
 
 const response = z
   .strictObject({

@@ -1,9 +1,9 @@
 import type { Duplex } from 'node:stream'
-import type { Exchange } from '../exchange.ts'
-import type { RouteConfig } from '../route/schema.ts'
-import { type BufferLimits, BufferStream } from './buffer-stream.ts'
-import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
+import type { Exchange } from '../../exchange.ts'
+import type { RouteConfig } from '../../route/schema.ts'
+import type { ResponsePhase, RoutePhaseFactory } from '../phase.ts'
 import { requestBuffer } from './request-buffer.ts'
+import { type BufferLimits, BufferStream } from './stream.ts'
 
 /**
  * Buffering for routes with a `buffering:` block: request bodies read whole before a server is

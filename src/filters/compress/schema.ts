@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { size } from '../values/units.ts'
+import { size } from '../../values/units.ts'
 
 /** The codings Portico can apply, by their `Content-Encoding` names. */
 export const codings = ['zstd', 'br', 'gzip'] as const

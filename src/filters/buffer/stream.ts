@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { Duplex } from 'node:stream'
-import type { Exchange } from '../exchange.ts'
-import { bufferFile } from './buffer-file.ts'
+import type { Exchange } from '../../exchange.ts'
+import { bufferFile } from './file.ts'
 
 /** Where a response is held, in bytes, and the directory for its temporary file. */
 export interface BufferLimits {

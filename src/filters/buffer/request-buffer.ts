@@ -1,11 +1,11 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { type FailureCode, ProxyError } from '../errors.ts'
-import type { Exchange, RequestBody } from '../exchange.ts'
-import { bodyStream } from '../http/has-body.ts'
-import { bufferFile } from './buffer-file.ts'
-import type { RequestPhase, Verdict } from './phase.ts'
-import { FileBody, MemoryBody } from './request-buffer-body.ts'
+import { type FailureCode, ProxyError } from '../../errors.ts'
+import type { Exchange, RequestBody } from '../../exchange.ts'
+import { bodyStream } from '../../http/has-body.ts'
+import type { RequestPhase, Verdict } from '../phase.ts'
+import { bufferFile } from './file.ts'
+import { FileBody, MemoryBody } from './request-body.ts'
 
 /** How a route holds request bodies. */
 export interface RequestBufferSettings {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { defaultTypes } from '../../src/filters/compress-schema.ts'
-import { compressTypes } from '../../src/filters/compress-types.ts'
+import { defaultTypes } from '../../../src/filters/compress/schema.ts'
+import { compressTypes } from '../../../src/filters/compress/types.ts'
 
 const matches = compressTypes(defaultTypes)
 

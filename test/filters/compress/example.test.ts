@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { loadConfig, parseConfig } from '../../src/config/load.ts'
+import { loadConfig, parseConfig } from '../../../src/config/load.ts'
 
 test('examples/compression.yaml is a valid config with compression and both kinds of buffering', () => {
-  const config = loadConfig(new URL('../../examples/compression.yaml', import.meta.url).pathname)
+  const config = loadConfig(new URL('../../../examples/compression.yaml', import.meta.url).pathname)
   const [uploads, app] = config.routes
   assert.equal(uploads!.buffering?.request?.memory, 1024 * 1024)
   assert.equal(uploads!.compression?.requests?.max_decoded_size, 10 * 1024 * 1024)

@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import type { Exchange } from '../../src/exchange.ts'
-import { BufferStream } from '../../src/filters/buffer-stream.ts'
+import type { Exchange } from '../../../src/exchange.ts'
+import { BufferStream } from '../../../src/filters/buffer/stream.ts'
 
 function setup(t: TestContext, memoryBytes: number, diskBytes: number) {
   const dir = mkdtempSync(join(tmpdir(), 'portico-buffer-stream-'))

@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import { ProxyError } from '../errors.ts'
-import type { Exchange } from '../exchange.ts'
+import { ProxyError } from '../../errors.ts'
+import type { Exchange } from '../../exchange.ts'
 
 /**
  * Passes a request body of unknown length through, counting it into `x.bytesIn`, and fails with

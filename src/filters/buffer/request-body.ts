@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { Readable } from 'node:stream'
-import type { RequestBody } from '../exchange.ts'
-import { dropHeaders } from './compress-headers.ts'
+import type { RequestBody } from '../../exchange.ts'
+import { dropHeaders } from '../../http/drop-headers.ts'
 
 /** A body held in memory: sent as one buffer, again on a retry. */
 export class MemoryBody implements RequestBody {

@@ -1,6 +1,6 @@
-import type { Exchange } from '../exchange.ts'
-import { dropHeaders } from './compress-headers.ts'
-import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
+import type { Exchange } from '../../exchange.ts'
+import { dropHeaders } from '../../http/drop-headers.ts'
+import type { ResponsePhase, RoutePhaseFactory } from '../phase.ts'
 
 /** Removes the named fields from a response head. */
 class HideHeaders implements ResponsePhase {

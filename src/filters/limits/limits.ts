@@ -1,4 +1,4 @@
-import type { RequestPhase } from './phase.ts'
+import type { RequestPhase } from '../phase.ts'
 
 /**
  * A declared body larger than the route accepts gets 413 before a byte of it is read. Bodies of

@@ -1,11 +1,11 @@
 import { type Duplex, pipeline, type Readable } from 'node:stream'
-import { ProxyError } from '../errors.ts'
-import type { Exchange, RequestBody } from '../exchange.ts'
-import { bodyStream, hasBody } from '../http/has-body.ts'
-import { lazyBuiltin } from '../lazy-builtin.ts'
-import { BodyLimit } from './body-limit.ts'
-import { dropHeaders } from './compress-headers.ts'
-import type { RequestPhase } from './phase.ts'
+import { ProxyError } from '../../errors.ts'
+import type { Exchange, RequestBody } from '../../exchange.ts'
+import { dropHeaders } from '../../http/drop-headers.ts'
+import { bodyStream, hasBody } from '../../http/has-body.ts'
+import { lazyBuiltin } from '../../lazy-builtin.ts'
+import { BodyLimit } from '../limits/body-limit.ts'
+import type { RequestPhase } from '../phase.ts'
 
 // Each coding's decoder, by the zlib function that makes it.
 const decoders = {

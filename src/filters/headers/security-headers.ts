@@ -1,7 +1,7 @@
-import type { Exchange } from '../exchange.ts'
-import type { RouteConfig } from '../route/schema.ts'
-import { dropHeaders } from './compress-headers.ts'
-import type { ResponsePhase, RoutePhaseFactory } from './phase.ts'
+import type { Exchange } from '../../exchange.ts'
+import { dropHeaders } from '../../http/drop-headers.ts'
+import type { RouteConfig } from '../../route/schema.ts'
+import type { ResponsePhase, RoutePhaseFactory } from '../phase.ts'
 
 /** Sets fixed fields on a response head, replacing any of the same name. */
 class SecurityHeaders implements ResponsePhase {

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import type { BrotliCompress, Gzip, ZstdCompress } from 'node:zlib'
-import { lazyBuiltin } from '../lazy-builtin.ts'
-import type { Coding } from './compress-schema.ts'
+import { lazyBuiltin } from '../../lazy-builtin.ts'
+import type { Coding } from './schema.ts'
 
 type Engine = Gzip | BrotliCompress | ZstdCompress
 
