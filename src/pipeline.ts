@@ -3,7 +3,7 @@ import type { Http2ServerResponse } from 'node:http2'
 import type { Duplex, Readable } from 'node:stream'
 import { isClosing } from './answer/closing.ts'
 import { respondError } from './answer/respond.ts'
-import { ProxyError } from './errors.ts'
+import { ignore, ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/limits/body-limit.ts'
@@ -210,5 +210,3 @@ function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void
 function completed(x: Exchange): boolean {
   return x.req.httpVersionMajor === 2 ? (x.res as Http2ServerResponse).stream.rstCode === 0 : x.res.writableFinished
 }
-
-function ignore(): void {}

@@ -1,5 +1,5 @@
 import { type Duplex, pipeline, type Writable } from 'node:stream'
-import { type FailureCode, failures } from '../errors.ts'
+import { type FailureCode, failures, ignore } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { viaName } from '../http/proxy-headers.ts'
 import { closeAfterAnswer } from './closing.ts'
@@ -185,5 +185,3 @@ class Delivery {
     this.#last?.destroy()
   }
 }
-
-function ignore(): void {}

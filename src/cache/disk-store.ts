@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync } from 'node:fs'
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ignore } from '../errors.ts'
 import type { Entry } from './memory-store.ts'
 
 /** What the first line of an entry's file says: the entry without its body, and the body's checksum. */
@@ -202,5 +203,3 @@ function remove(path: string): void {
     unlinkSync(path)
   } catch {}
 }
-
-function ignore(): void {}

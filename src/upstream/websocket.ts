@@ -8,7 +8,7 @@ import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-head
 import { upgradeAccepted } from '../http/upgrade.ts'
 import { classify } from './classify.ts'
 import type { Pool, Ticket } from './pool/pool.ts'
-import { mayRetry } from './retry.ts'
+import { retryCharge } from './retry.ts'
 import type { Server } from './server.ts'
 
 // Client bytes held while the backend has not yet switched protocols; past this, the client is
@@ -257,9 +257,12 @@ class Tunnel implements Ticket {
     const connecting = this.#state === 'connecting'
     this.#backend!.destroy()
     this.#release(false, code)
-    if (connecting && x.attempts < pool.retries.attempts && mayRetry(x, code, null) && pool.retries.budget.spend()) {
+    const tried = this.tried ? [...this.tried, server] : [server]
+    const charged = connecting ? retryCharge(x, code, null, pool, tried) : undefined
+    // A tunnel holds no slot of the budget while it lasts: a charged retry spends one at once.
+    if (charged !== undefined && (!charged || pool.retries.budget.spend())) {
       x.retried = code
-      this.tried = this.tried ? [...this.tried, server] : [server]
+      this.tried = tried
       this.#state = 'queued'
       this.#released = false
       pool.acquire(this)

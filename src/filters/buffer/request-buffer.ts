@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { type FailureCode, ProxyError } from '../../errors.ts'
+import { type FailureCode, ignore, ProxyError } from '../../errors.ts'
 import type { Exchange, RequestBody } from '../../exchange.ts'
 import { bodyStream } from '../../http/has-body.ts'
 import type { RequestPhase, Verdict } from '../phase.ts'
@@ -143,5 +143,3 @@ class BodyReader {
     s.off('close', this.#onClose)
   }
 }
-
-function ignore(): void {}

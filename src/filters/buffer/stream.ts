@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import { Duplex } from 'node:stream'
+import { ignore } from '../../errors.ts'
 import type { Exchange } from '../../exchange.ts'
 import { bufferFile } from './file.ts'
 
@@ -159,5 +160,3 @@ export class BufferStream extends Duplex {
     return this.#opening
   }
 }
-
-function ignore(): void {}
