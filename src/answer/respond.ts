@@ -1,7 +1,7 @@
 import { type Duplex, pipeline, type Writable } from 'node:stream'
 import { type FailureCode, failures, ignore } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
-import { viaName } from '../http/proxy-headers.ts'
+import { stampAnswer } from '../http/proxy-headers.ts'
 import { closeAfterAnswer } from './closing.ts'
 import { cutResponse } from './cut-response.ts'
 import { http1Response, writeResponseHead } from './response-head.ts'
@@ -29,7 +29,7 @@ export function reply(x: Exchange, status: number, body: string, headers?: Recor
  * the phases' transforms). The access log covers it as any other.
  */
 export function startReply(x: Exchange, status: number, headers: string[]): Writable {
-  headers.push('via', `1.1 ${viaName}`, 'x-request-id', x.id)
+  stampAnswer(headers, x.id)
   closeIfBodyUnread(x)
   return startResponse(x, status, headers)
 }

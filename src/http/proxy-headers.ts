@@ -163,6 +163,15 @@ export function clientResponseHeaders(
 }
 
 /**
+ * Adds Via and the request id `id` to the head (flat `[name, value, …]`) of an answer Portico
+ * makes itself, as clientResponseHeaders() adds them to a backend's.
+ */
+export function stampAnswer(headers: string[], id: string): string[] {
+  headers.push('via', responseVia, 'x-request-id', id)
+  return headers
+}
+
+/**
  * A flat `[name, value, …]` list from a header object, as undici gives for HTTP/2 responses and
  * trailers; a repeated field (an array value) becomes one entry per value.
  */

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { type FailureCode, failures } from '../errors.ts'
+import { newRequestId } from '../http/request-id.ts'
 import type { AccessLog } from '../log/access.ts'
-import { viaName } from './proxy-headers.ts'
-import { newRequestId } from './request-id.ts'
+import { rawAnswer } from './raw-answer.ts'
 
 // Node's codes for requests its parser refuses; anything else malformed is a plain 400.
 const codes: Readonly<Record<string, FailureCode>> = {
@@ -18,6 +18,8 @@ const codes: Readonly<Record<string, FailureCode>> = {
  * exchange in flight on the connection (a body too slow for `timeouts.request`) also ends, as
  * `client_aborted`, in its own line. A connection the client reset, or whose response head is
  * already out, is closed without a word: a status line there would corrupt that response.
+ * The answer is written raw (raw-answer.ts): before a request exists there is no exchange, no
+ * route and no response phases to run.
  */
 export function clientError(err: NodeJS.ErrnoException, socket: Duplex, log: AccessLog): void {
   // `_httpMessage` is the response in flight on this socket; Node's own default handler checks it too.
@@ -30,9 +32,6 @@ export function clientError(err: NodeJS.ErrnoException, socket: Duplex, log: Acc
   const failure = failures[code]
   const id = newRequestId()
   const body = `${failure.text}\n`
-  socket.end(
-    `HTTP/1.1 ${failure.status} ${failure.text}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-      `content-length: ${body.length}\r\nconnection: close\r\nvia: 1.1 ${viaName}\r\nx-request-id: ${id}\r\n\r\n${body}`,
-  )
+  rawAnswer(socket, failure.status, failure.text, ['content-type', 'text/plain; charset=utf-8'], body, id)
   log.reject({ id, client: (socket as Socket).remoteAddress ?? '', status: failure.status, outcome: code })
 }
