@@ -5,7 +5,7 @@ import { headers } from './headers/headers.ts'
 import { hideHeaders } from './headers/hide-headers.ts'
 import { securityHeaders } from './headers/security-headers.ts'
 import { limits } from './limits/limits.ts'
-import type { RequestPhase, RoutePhaseFactory } from './phase.ts'
+import { type RequestPhase, type RoutePhases, sliced } from './phase.ts'
 
 /** Request phases every route runs, in order, before its own. */
 export const globalRequestPhases: readonly RequestPhase[] = [limits]
@@ -13,13 +13,13 @@ export const globalRequestPhases: readonly RequestPhase[] = [limits]
 /**
  * Per-route phase factories, in the order their phases run. Request phases run top to bottom;
  * response phases run top to bottom on the head, and their body transforms chain in the same
- * order towards the client.
+ * order towards the client. Each factory gets its own slice of the route's config, cut here.
  */
-export const routePhaseFactories: readonly RoutePhaseFactory[] = [
-  clientRules,
-  hideHeaders,
-  securityHeaders,
-  headers,
-  compress,
-  buffer,
+export const routePhaseFactories: readonly RoutePhases[] = [
+  sliced(clientRules, (r) => r.clients),
+  sliced(hideHeaders, (r) => r.hide_response_headers),
+  sliced(securityHeaders, (r) => r.security_headers),
+  sliced(headers, (r) => ({ request: r.request_headers, response: r.response_headers })),
+  sliced(compress, (r) => r.compression),
+  sliced(buffer, (r) => ({ buffering: r.buffering, maxBodyBytes: r.max_body_bytes })),
 ]

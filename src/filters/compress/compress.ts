@@ -2,7 +2,6 @@ import type { Duplex } from 'node:stream'
 import type { Exchange } from '../../exchange.ts'
 import { acceptEncoding } from '../../http/accept-encoding.ts'
 import { dropHeaders } from '../../http/drop-headers.ts'
-import type { RouteConfig } from '../../route/schema.ts'
 import type { ResponsePhase, RoutePhaseFactory } from '../phase.ts'
 import { compressRequest } from './request-body.ts'
 import type { CompressionConfig } from './schema.ts'
@@ -13,15 +12,15 @@ import { compressTypes } from './types.ts'
  * Response compression, and decoding of compressed request bodies, for routes with a
  * `compression:` block. Routes without one pass bodies through untouched.
  */
-export const compress = {
-  request(route: RouteConfig) {
-    const requests = route.compression?.requests
+export const compress: RoutePhaseFactory<CompressionConfig | undefined> = {
+  request(config) {
+    const requests = config?.requests
     return requests?.enabled ? compressRequest(requests.max_decoded_size) : undefined
   },
-  response(route: RouteConfig) {
-    return route.compression?.enabled ? new CompressPhase(route.compression) : undefined
+  response(config) {
+    return config?.enabled ? new CompressPhase(config) : undefined
   },
-} satisfies RoutePhaseFactory
+}
 
 /** The response phase: decides per response, edits its head, and returns the compressing stream. */
 class CompressPhase implements ResponsePhase {

@@ -3,7 +3,8 @@ import { type Template, template } from '../../http/template.ts'
 import type { RouteConfig } from '../../route/schema.ts'
 import type { RequestPhase, ResponsePhase, RoutePhaseFactory } from '../phase.ts'
 
-type Edits = NonNullable<RouteConfig['request_headers']>
+/** One side's edits as a route's `request_headers` or `response_headers` block gives them. */
+export type Edits = NonNullable<RouteConfig['request_headers']>
 
 /** One side's header edits, compiled: names lower case, values as templates. */
 interface Compiled {
@@ -80,7 +81,7 @@ class ResponseHeaders implements ResponsePhase {
  * `response_headers`), with variables such as `{client_ip}`, `{country}`, `{request_id}`, `{host}`
  * and the route's captures. By default a route edits nothing.
  */
-export const headers: RoutePhaseFactory = {
-  request: (route) => (route.request_headers ? new RequestHeaders(compile(route.request_headers)) : undefined),
-  response: (route) => (route.response_headers ? new ResponseHeaders(compile(route.response_headers)) : undefined),
+export const headers: RoutePhaseFactory<{ readonly request?: Edits; readonly response?: Edits }> = {
+  request: (edits) => (edits.request ? new RequestHeaders(compile(edits.request)) : undefined),
+  response: (edits) => (edits.response ? new ResponseHeaders(compile(edits.response)) : undefined),
 }

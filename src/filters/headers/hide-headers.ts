@@ -21,7 +21,6 @@ class HideHeaders implements ResponsePhase {
  * are removed from every answer of the route, the backend's and Portico's own. By default only
  * `X-Powered-By` is; an empty list builds no phase.
  */
-export const hideHeaders: RoutePhaseFactory = {
-  response: (route) =>
-    route.hide_response_headers.length > 0 ? new HideHeaders(route.hide_response_headers) : undefined,
+export const hideHeaders: RoutePhaseFactory<readonly string[]> = {
+  response: (names) => (names.length > 0 ? new HideHeaders(names) : undefined),
 }

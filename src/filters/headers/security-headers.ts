@@ -20,7 +20,10 @@ class SecurityHeaders implements ResponsePhase {
   }
 }
 
-function fields(config: NonNullable<RouteConfig['security_headers']>): [string, string][] {
+/** A route's `security_headers` block. */
+export type SecurityHeadersConfig = NonNullable<RouteConfig['security_headers']>
+
+function fields(config: SecurityHeadersConfig): [string, string][] {
   const out: [string, string][] = []
   if (config.content_type_options) out.push(['X-Content-Type-Options', 'nosniff'])
   if (config.frame_options) out.push(['X-Frame-Options', config.frame_options])
@@ -34,9 +37,9 @@ function fields(config: NonNullable<RouteConfig['security_headers']>): [string, 
  * `Content-Security-Policy` on every answer of the route, replacing the backend's. By default a
  * route sends none of them.
  */
-export const securityHeaders: RoutePhaseFactory = {
-  response: (route) => {
-    const list = route.security_headers ? fields(route.security_headers) : []
+export const securityHeaders: RoutePhaseFactory<SecurityHeadersConfig | undefined> = {
+  response: (config) => {
+    const list = config ? fields(config) : []
     return list.length > 0 ? new SecurityHeaders(list) : undefined
   },
 }
