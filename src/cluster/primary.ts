@@ -171,7 +171,10 @@ class Primary implements Workers {
     // Exit code 0 is a worker that was asked to stop (a signal sent to every process, as systemd
     // does): the primary is stopping too, so only a crash is replaced.
     if (this.#stopping || !member.ready) return
-    if (code === 0) return this.#events.info('worker stopped', { pid: worker.process.pid })
+    if (code === 0) {
+      this.#events.info('worker stopped', { pid: worker.process.pid })
+      return
+    }
     this.#events.warn('worker exited, starting another', { pid: worker.process.pid, code, signal })
     const replace = (): unknown =>
       this.#stopping ||
