@@ -7,7 +7,7 @@
 // under 150 MB of RSS (test/e2e/streaming.test.ts; the measurements are in docs/PERFORMANCE.md).
 // These flags are the only place Portico's node flags are set: workers and the config checker inherit them, and
 // `npm start`, the tests and the bench read them here.
-import { reduceMemoryWhenIdle } from './cluster/idle-memory.ts'
+import { reduceMemoryWhenIdle } from './process/idle-memory.ts'
 
 // An ESM import of node:http reads every export, and its lazy WebSocket, CloseEvent and MessageEvent load node's own
 // copy of undici (nodejs/node#59686; its size is in docs/PERFORMANCE.md). Left out of the enumeration they stay lazy, and

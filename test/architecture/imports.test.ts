@@ -31,7 +31,7 @@ const layers: readonly (readonly string[])[] = [
   ['instance'],
   ['log'],
   ['http'],
-  ['socket-writer.ts', 'batched-writes.ts', 'live-list.ts', 'lazy-builtin.ts'],
+  ['socket-writer.ts', 'batched-writes.ts', 'live-list.ts', 'lazy-builtin.ts', 'process'],
   ['errors.ts'],
   ['values'],
 ]

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { type TestContext, test } from 'node:test'
-import { mallocTrim, reduceMemoryWhenIdle } from '../../src/cluster/idle-memory.ts'
+import { mallocTrim, reduceMemoryWhenIdle } from '../../src/process/idle-memory.ts'
 import { shebangEnv } from '../helpers/spawn.ts'
 
 /**
@@ -76,7 +76,7 @@ test("the trim gives back the free memory left between live allocations in mallo
   // the large ones: without a trim the heap keeps those pages, as after a load of large bodies.
   const script = `
     import { readFileSync } from 'node:fs'
-    import { mallocTrim } from ${JSON.stringify(new URL('../../src/cluster/idle-memory.ts', import.meta.url).href)}
+    import { mallocTrim } from ${JSON.stringify(new URL('../../src/process/idle-memory.ts', import.meta.url).href)}
     const rss = () => Number(/RssAnon:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024
     let large = [], kept = []
     for (let i = 0; i < 2000; i++) { large.push(Buffer.allocUnsafeSlow(65536).fill(1)); kept.push(Buffer.allocUnsafeSlow(512).fill(1)) }
