@@ -51,3 +51,9 @@ export class ProxyError extends Error {
     this.name = 'ProxyError'
   }
 }
+
+/**
+ * The listener for an `'error'` event whose failure shows elsewhere (the `'close'` that follows, a
+ * response cut short): it keeps node from throwing the error, and does nothing else.
+ */
+export function ignore(): void {}

@@ -8,7 +8,7 @@ import { isValidRequestId, newRequestId } from './http/request-id.ts'
 import type { PathRules } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import type { TlsFacts } from './tls/facts.ts'
-import type { Pool } from './upstream/pool.ts'
+import type { Pool } from './upstream/pool/pool.ts'
 import type { Server } from './upstream/server.ts'
 
 /** Facts about the listener an exchange arrived on. */

@@ -1,18 +1,18 @@
 import { ServerResponse } from 'node:http'
 import type { Duplex, Readable } from 'node:stream'
-import { ProxyError } from './errors.ts'
+import { isClosing } from './answer/closing.ts'
+import { respondError } from './answer/respond.ts'
+import { ignore, ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
-import { BodyLimit } from './filters/body-limit.ts'
+import { BodyLimit } from './filters/limits/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
 import { bodyStream, hasBody } from './http/has-body.ts'
 import { dropUnderscoreFields } from './http/underscore-fields.ts'
 import { upgradeOffer } from './http/upgrade.ts'
 import { validHost } from './http/valid-host.ts'
 import { servedVersion } from './http/version.ts'
-import { isClosing } from './listen/closing.ts'
 import type { Plan } from './plan/plan.ts'
-import { respondError } from './respond.ts'
 import { normaliseTarget } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import { forward } from './upstream/forward.ts'
@@ -212,5 +212,3 @@ function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void
 function completed(x: Exchange): boolean {
   return x.h2 ? x.h2.rstCode === 0 : x.res.writableFinished
 }
-
-function ignore(): void {}

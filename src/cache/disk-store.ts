@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync } from 'node:fs'
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ignore } from '../errors.ts'
 import type { Entry } from './memory-store.ts'
 import { type RequestHeaders, variantKey } from './variant-key.ts'
 
@@ -241,5 +242,3 @@ function remove(path: string): void {
     unlinkSync(path)
   } catch {}
 }
-
-function ignore(): void {}

@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { cidr } from '../config/common.ts'
-import { duration, size } from '../config/units.ts'
-import { tokenName } from '../route/schema-parts.ts'
+import { cidr } from '../values/common.ts'
+import { tokenName } from '../values/schema-parts.ts'
+import { duration, size } from '../values/units.ts'
 
 const key = z
   .strictObject({

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.ts'
 import type { RateMessage } from '../filters/ratelimit/machine-store.ts'
+import type { LeaseMessage } from '../instance/slot-leases.ts'
 import type { MetricsMessage } from '../metrics/worker-reports.ts'
-import type { LeaseMessage } from './slot-leases.ts'
 
 /**
  * What the primary tells a worker over the IPC channel. `start` comes first, with the worker's place

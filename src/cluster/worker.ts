@@ -1,11 +1,11 @@
 import { once } from 'node:events'
 import { machineRates, type RateMessage } from '../filters/ratelimit/machine-store.ts'
+import { shared } from '../instance/shared-state.ts'
+import { type LeaseMessage, SlotLeases } from '../instance/slot-leases.ts'
 import type { EventLog } from '../log/events.ts'
 import type { Report } from '../metrics/sample.ts'
 import { type Portico, startPortico } from '../portico.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
-import { shared } from './shared-state.ts'
-import { type LeaseMessage, SlotLeases } from './slot-leases.ts'
 
 /**
  * Runs this process as a worker of `portico run`: starts Portico on the config the primary sends,

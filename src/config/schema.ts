@@ -1,13 +1,13 @@
 import { z } from 'zod'
-import { secretSchema } from '../cluster/schema.ts'
 import { redisSchema } from '../filters/ratelimit/schema.ts'
 import { geoSchema } from '../geo/schema.ts'
+import { secretSchema } from '../instance/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
 import { metricsSchema } from '../metrics/schema.ts'
 import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
 import { poolSchema } from '../upstream/schema.ts'
-import { cidr, poolName } from './common.ts'
-import { duration, size } from './units.ts'
+import { cidr, poolName } from '../values/common.ts'
+import { duration, size } from '../values/units.ts'
 
 const clientTimeouts = z
   .strictObject({

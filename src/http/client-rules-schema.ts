@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { cidr } from '../config/common.ts'
+import { cidr } from '../values/common.ts'
 import { readClientListFile } from './client-list-file.ts'
 
 const country = z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166 country code in upper case such as "DE"')

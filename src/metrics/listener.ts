@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { splitAddress } from '../config/address.ts'
+import { splitAddress } from '../values/address.ts'
 import { metricsContentType, metricsText } from './exposition.ts'
 
 /** The metrics listener: its URL, and how to close it. */

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { address } from '../config/common.ts'
+import { address } from '../values/common.ts'
 
 /**
  * The `metrics` section: present, Portico counts what it does and serves it in the Prometheus text

@@ -4,7 +4,7 @@ import type { AddressSet } from '../http/cidr.ts'
 import type { AccessLog } from '../log/access.ts'
 import type { Meter } from '../metrics/meter.ts'
 import type { RouteTable } from '../route/table.ts'
-import type { Pool } from '../upstream/pool.ts'
+import type { Pool } from '../upstream/pool/pool.ts'
 
 /** Client-side limits and timeouts, in bytes and milliseconds. */
 export interface ClientSettings {

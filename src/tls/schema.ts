@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs'
 import { z } from 'zod'
-import { duration } from '../config/units.ts'
+import { duration } from '../values/units.ts'
 
 /** A path to a file Portico can read (PEM certificate, key or CA bundle), checked when the config loads. */
 export function pemFile(doc: string) {

@@ -1,12 +1,12 @@
 import type { Readable, Writable } from 'node:stream'
-import { type FailureCode, failures, ProxyError } from '../errors.ts'
+import { respondError, startResponse } from '../answer/respond.ts'
+import { trailersOnlyStatus } from '../answer/trailers-only-status.ts'
+import { type FailureCode, ProxyError } from '../errors.ts'
 import type { Cancellable, Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
-import { trailersOnlyStatus } from '../listen/trailers-only-status.ts'
-import { respondError, startResponse } from '../respond.ts'
 import { classify } from './classify.ts'
-import type { Pool, Ticket } from './pool.ts'
-import { idempotent, mayRetry } from './retry.ts'
+import type { Pool, Ticket } from './pool/pool.ts'
+import { idempotent, retryCharge } from './retry.ts'
 import type { RetryBudget } from './retry-budget.ts'
 import type { Server } from './server.ts'
 import type { HeaderRecord, RequestControl, ResponseReceiver } from './transport.ts'
@@ -181,9 +181,9 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     const replay = x.body?.replayable === true
     const body = replay ? null : this.#body
     const tried = this.tried ? [...this.tried, this.#server] : [this.#server]
-    const charged = retryCost(x, code, pool, tried)
+    const charged = retryCharge(x, code, body, pool, tried)
     const budget = pool.retries.budget
-    if (charged !== undefined && mayRetry(x, code, body) && (!charged || budget.begin(pool.inFlight))) {
+    if (charged !== undefined && (!charged || budget.begin(pool.inFlight))) {
       x.retried = code
       ;(x.retries ??= []).push(code)
       const next = replay ? x.body!.open() : this.#body
@@ -227,22 +227,6 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
       latencyMs: x.backendMs >= 0 ? x.backendMs : undefined,
     })
   }
-}
-
-/**
- * Whether another attempt may be made as far as counts go, and what it costs: undefined when
- * none may, false when it is free, true when the retry budget must allow it. A request that
- * never reached a server (refused, connect timeout, TLS failure, stale before its first byte
- * was written) is free of the budget. A refused connection, which fails at once, is also tried
- * past `attempts` while some server is still untried, so that dead servers alone never cost a
- * client its answer. Any other retry counts against `attempts` and the budget; a stale
- * connection's retry is free, as it goes on a fresh connection, which cannot be stale again.
- */
-function retryCost(x: Exchange, code: FailureCode, pool: Pool, tried: readonly Server[]): boolean | undefined {
-  const free = code === 'stale_connection' || failures[code].retry === 'always'
-  if (x.attempts < pool.retries.attempts) return !free
-  if (code === 'stale_connection') return false
-  return code === 'backend_refused' && tried.length < pool.servers.length ? false : undefined
 }
 
 // The reason a backend request is aborted with when its client leaves; one object, since nobody reads its stack.

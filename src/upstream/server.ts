@@ -1,4 +1,4 @@
-import type { Lease } from '../cluster/slot-leases.ts'
+import type { Lease } from '../instance/slot-leases.ts'
 import type { ServerConnections } from './transport.ts'
 
 /** What active checks think of a server: `unknown` until the first check has answered. */

@@ -25,11 +25,11 @@ const internals: readonly [name: string, pattern: RegExp][] = [
 
 // Files outside src/engine/ allowed one internal, each with its reason.
 const allowed: Record<string, { readonly internal: string; readonly reason: string }> = {
-  'src/cluster/idle-memory.ts': {
+  'src/process/idle-memory.ts': {
     internal: 'process.dlopen',
     reason: "loads Portico's own malloc_trim addon (native/malloc-trim.c) to give memory back; not HTTP",
   },
-  'src/http/client-error.ts': {
+  'src/answer/client-error.ts': {
     internal: '_httpMessage',
     reason: "whether a response head is out on a socket node's parser refused; TODO(#22) moves it behind the engine",
   },

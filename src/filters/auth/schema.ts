@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { duration } from '../../config/units.ts'
-import { tokenName } from '../../route/schema-parts.ts'
 import { backendTlsSchema } from '../../tls/schema.ts'
+import { tokenName } from '../../values/schema-parts.ts'
+import { duration } from '../../values/units.ts'
 import { parseStoredHash } from './password.ts'
 
 const storedHash = z.string().check((ctx) => {
@@ -94,5 +94,7 @@ export const authSchema = z
   .refine((a) => a.basic !== undefined || a.forward !== undefined, 'give `basic`, `forward` or both')
   .describe('Authentication at the edge, checked after the rate limits and the client lists. Default: none.')
 
+/** A route's `auth` field. */
+export type AuthConfig = z.output<typeof authSchema>
 export type BasicAuthConfig = z.output<typeof basicAuthSchema>
 export type ForwardAuthConfig = z.output<typeof forwardAuthSchema>

@@ -1,5 +1,6 @@
 import type { Exchange } from '../../exchange.ts'
 import type { ResponsePhase, RoutePhaseFactory } from '../phase.ts'
+import type { RateLimitConfig } from './schema.ts'
 
 /**
  * Adds `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers) to an answer the
@@ -24,6 +25,6 @@ class RateLimitHeaders implements ResponsePhase {
 const phase = new RateLimitHeaders()
 
 /** The RateLimit headers of a route whose limits advertise themselves (`headers`, on by default). */
-export const rateLimitHeaders: RoutePhaseFactory = {
-  response: (route) => (route.rate_limits?.some((l) => l.headers && l.action !== 'shadow') ? phase : undefined),
+export const rateLimitHeaders: RoutePhaseFactory<readonly RateLimitConfig[] | undefined> = {
+  response: (limits) => (limits?.some((l) => l.headers && l.action !== 'shadow') ? phase : undefined),
 }

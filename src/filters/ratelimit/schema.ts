@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { duration } from '../../config/units.ts'
+import { duration } from '../../values/units.ts'
 
 /** `client`, `client/24`, `client/24/64`, `header:X-Api-Key`, `cookie:session`, `path`, `route`. */
 const keyPart = z
