@@ -25,6 +25,7 @@ import { ConnectionGate, guardConnections } from './connection-gate.ts'
 import { H1Server } from './h1/server.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
+import { NodeDrain } from './node-drain.ts'
 import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
 import { redirectToHttps } from './redirect.ts'
 import { ResetGuard } from './reset-guard.ts'
@@ -98,6 +99,12 @@ export async function listenHttp(
     checkMs: http1Options.connectionsCheckingInterval,
     event: tls ? 'secureConnection' : 'connection',
   })
+  // Connections node's server serves drain as gracefully as Portico's own (see NodeDrain).
+  const nodeDrain = new NodeDrain(
+    server as HttpServer,
+    () => plan().client.drainIdleMs,
+    () => plan().client.requestHeadersTimeoutMs,
+  )
   const h2c =
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
   if (h2c) acceptH2c(server as HttpServer, h2c, () => plan().client.requestHeadersTimeoutMs)
@@ -158,6 +165,8 @@ export async function listenHttp(
   }
   const guard = new ResetGuard(config.http2.max_reset_burst, config.http2.max_resets_per_second, events)
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
+    // A request read after the drain closed its connection: its client sees the FIN, and retries.
+    if (status.draining && nodeDrain.closing(req.socket as Socket)) return
     const current = plan()
     // An `Upgrade` node's parser did not hand over: what was pipelined behind it is lost, so the connection ends.
     if (req.httpVersionMajor === 1 && declinedUpgrade(req as IncomingMessage))
@@ -241,6 +250,7 @@ export async function listenHttp(
       await closed
       clearTimeout(timer)
       h1.stop()
+      nodeDrain.stop()
     },
   }
 }
