@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts'
 import type { RateMessage } from '../filters/ratelimit/machine-store.ts'
+import type { SessionMessage } from '../tls/cluster-sessions.ts'
 import type { LeaseMessage } from './slot-leases.ts'
 
 /**
@@ -7,11 +8,13 @@ import type { LeaseMessage } from './slot-leases.ts'
  * (`index` of `count`, for its share of instance limits) and the instance's secret (made or read once
  * by the primary, the same for every worker and replacement); `state` carries one SharedState key set
  * elsewhere (every key set so far follows `start`); the `slots-*` messages lend `max_conns` slots;
- * the `rates-*` ones ask the primary for machine-wide rate-limit decisions.
+ * the `rates-*` ones ask the primary for machine-wide rate-limit decisions, the `tls-session-*` ones
+ * share TLS sessions.
  */
 export type ToWorker =
   | LeaseMessage
   | RateMessage
+  | SessionMessage
   | {
       readonly type: 'start'
       readonly config: Config
@@ -29,6 +32,7 @@ export type ToWorker =
 export type ToPrimary =
   | LeaseMessage
   | RateMessage
+  | SessionMessage
   | { readonly type: 'ready'; readonly urls: readonly string[] }
   | { readonly type: 'failed'; readonly error: string }
   | { readonly type: 'reloaded'; readonly error?: string }

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Config } from '../config/schema.ts'
 import { RatesPrimary } from '../filters/ratelimit/machine-store.ts'
 import type { EventLog } from '../log/events.ts'
+import { SessionsPrimary } from '../tls/cluster-sessions.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { resolvePorts } from './resolve-ports.ts'
 import { loadSecret } from './secret.ts'
@@ -44,6 +45,7 @@ export async function startWorkers(config: Config, count: number, events: EventL
   const state = new Map<string, unknown>()
   const bank = new SlotBank(current, count)
   const rates = new RatesPrimary()
+  const sessions = new SessionsPrimary()
   let stopping = false
   let urls: readonly string[] = []
   // Workers start with this process's node flags: those of the shebang line in src/cli.ts.
@@ -71,6 +73,8 @@ export async function startWorkers(config: Config, count: number, events: EventL
       worker.on('message', (message: ToPrimary) => {
         if (message.type.startsWith('slots-')) bank.receive(member, message as Parameters<SlotBank['receive']>[1])
         else if (message.type === 'rates-take') send(member, rates.answer(message)!)
+        else if (message.type === 'tls-session-put') sessions.answer(message)
+        else if (message.type === 'tls-session-get') send(member, sessions.answer(message)!)
         else if (message.type === 'ready') {
           member.ready = true
           urls = message.urls
