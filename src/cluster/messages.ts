@@ -2,18 +2,21 @@ import type { Config } from '../config/schema.ts'
 import type { RateMessage } from '../filters/ratelimit/machine-store.ts'
 import type { LeaseMessage } from '../instance/slot-leases.ts'
 import type { MetricsMessage } from '../metrics/worker-reports.ts'
+import type { SessionMessage } from '../tls/cluster-sessions.ts'
 
 /**
  * What the primary tells a worker over the IPC channel. `start` comes first, with the worker's place
  * (`index` of `count`, for its share of instance limits) and the instance's secret (made or read once
  * by the primary, the same for every worker and replacement); `state` carries one SharedState key set
  * elsewhere (every key set so far follows `start`); the `slots-*` messages lend `max_conns` slots;
- * the `rates-*` ones ask the primary for machine-wide rate-limit decisions.
+ * the `rates-*` ones ask the primary for machine-wide rate-limit decisions, the `tls-session-*` ones
+ * share TLS sessions.
  */
 export type ToWorker =
   | LeaseMessage
   | RateMessage
   | MetricsMessage
+  | SessionMessage
   | {
       readonly type: 'start'
       readonly config: Config
@@ -32,6 +35,7 @@ export type ToPrimary =
   | LeaseMessage
   | RateMessage
   | MetricsMessage
+  | SessionMessage
   | { readonly type: 'ready'; readonly urls: readonly string[] }
   | { readonly type: 'failed'; readonly error: string }
   | { readonly type: 'reloaded'; readonly error?: string }

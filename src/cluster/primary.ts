@@ -4,6 +4,7 @@ import { RatesPrimary } from '../filters/ratelimit/machine-store.ts'
 import { loadSecret } from '../instance/secret.ts'
 import type { EventLog } from '../log/events.ts'
 import { type WorkerReport, WorkerReports } from '../metrics/worker-reports.ts'
+import { SessionsPrimary } from '../tls/cluster-sessions.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 import { resolvePorts } from './resolve-ports.ts'
 import { type BankWorker, SlotBank } from './slot-bank.ts'
@@ -69,6 +70,7 @@ class Primary implements Workers {
   readonly #bank: SlotBank
   readonly #rates = new RatesPrimary()
   readonly #reports = new WorkerReports()
+  readonly #sessions = new SessionsPrimary()
   #stopping = false
   #urls: readonly string[] = []
 
@@ -166,11 +168,13 @@ class Primary implements Workers {
     if (replacing) for (const m of this.#members) if (m !== member && m.ready) send(m, { type: 'rebalance' })
   }
 
-  /** A worker's message for the primary's services: slots, rate counts, shared state. */
+  /** A worker's message for the primary's services: slots, rate counts, metrics, TLS sessions, shared state. */
   #relay(member: Member, message: ToPrimary): void {
     if (message.type.startsWith('slots-')) this.#bank.receive(member, message as Parameters<SlotBank['receive']>[1])
     else if (message.type === 'rates-take') send(member, this.#rates.answer(message)!)
     else if (message.type === 'metrics-report') this.#reports.receive(member, message)
+    else if (message.type === 'tls-session-put') this.#sessions.answer(message)
+    else if (message.type === 'tls-session-get') send(member, this.#sessions.answer(message)!)
     else if (message.type === 'state') {
       this.#state.set(message.key, message.value)
       for (const m of this.#members) if (m !== member) send(m, message)

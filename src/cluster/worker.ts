@@ -5,6 +5,7 @@ import { type LeaseMessage, SlotLeases } from '../instance/slot-leases.ts'
 import type { EventLog } from '../log/events.ts'
 import type { Report } from '../metrics/sample.ts'
 import { type Portico, startPortico } from '../portico.ts'
+import { clusterSessions, type SessionMessage } from '../tls/cluster-sessions.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
 
 /**
@@ -34,6 +35,7 @@ export async function runWorker(events: EventLog): Promise<number> {
   process.on('message', (message: ToWorker) => {
     if (message.type.startsWith('slots-')) leases.receive(message as LeaseMessage)
     else if (message.type === 'rates-answer') machineRates.receive(message as RateMessage)
+    else if (message.type === 'tls-session-answer') clusterSessions.receive(message as SessionMessage)
     else if (message.type === 'state') shared.receive(message.key, message.value)
     else if (message.type === 'stop') stop()
     else if (message.type === 'rebalance') portico?.rebalance()
@@ -53,6 +55,7 @@ export async function runWorker(events: EventLog): Promise<number> {
   const [start] = (await once(process, 'message')) as [Extract<ToWorker, { type: 'start' }>]
   shared.join(start.leader, (key, value) => send({ type: 'state', key, value }))
   machineRates.join(send)
+  clusterSessions.join(send)
   try {
     portico = await startPortico(start.config, events, shared, Buffer.from(start.secret), {
       leases,

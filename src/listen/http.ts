@@ -23,6 +23,7 @@ import { installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
+import { NodeDrain } from './node-drain.ts'
 import { acceptProxyProtocol } from './proxy-protocol.ts'
 import { redirectToHttps } from './redirect.ts'
 import { ResetGuard } from './reset-guard.ts'
@@ -97,6 +98,12 @@ export async function listenHttp(
     onRequest: (req, res) => onRequest(req, res),
     checkMs: http1Options.connectionsCheckingInterval,
   })
+  // Connections node's server serves drain as gracefully as Portico's own (see NodeDrain).
+  const nodeDrain = new NodeDrain(
+    server as HttpServer,
+    () => plan().client.drainIdleMs,
+    () => plan().client.requestHeadersTimeoutMs,
+  )
   const h2c =
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
   const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
@@ -140,6 +147,8 @@ export async function listenHttp(
   }
   const guard = new ResetGuard(config.http2.max_reset_burst, config.http2.max_resets_per_second, events)
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
+    // A request read after the drain closed its connection: its client sees the FIN, and retries.
+    if (status.draining && nodeDrain.closing(req.socket as Socket)) return
     const current = plan()
     // The pipeline calls `settled` when the response closes; a redirect does not go through it.
     if (redirect) res.on('close', settled)
@@ -242,6 +251,7 @@ export async function listenHttp(
       await closed
       clearTimeout(timer)
       h1.stop()
+      nodeDrain.stop()
     },
   }
 }

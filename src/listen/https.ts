@@ -19,8 +19,8 @@ export interface TlsServer {
  * Creates the TLS server of a listener with a `tls` block: certificates by SNI, TLS 1.2 or newer,
  * the configured ciphers, optional client certificates, and HTTP/2 next to HTTP/1.1 by ALPN.
  * Certificate files that change are served to new connections without a restart. Sessions resume
- * by ticket, under keys derived from `secret` (so on any worker), and by session id on the worker
- * that made the session. Client-initiated renegotiation is refused.
+ * by ticket, under keys derived from `secret`, and by session id, from sessions the workers share
+ * through the primary: either way on any worker. Client-initiated renegotiation is refused.
  */
 export function createTlsServer(
   config: ListenerConfig,
@@ -44,6 +44,6 @@ export function createTlsServer(
     // node:http2 hands HTTP/1.1 connections to node:http, which reads these settings off the server.
     Object.assign(server, http1)
   }
-  if (tls.session_cache > 0) cacheSessions(server, tls.session_cache, tls.session_timeout)
+  if (tls.session_cache > 0) cacheSessions(server, tls.session_cache, tls.session_timeout, config.address)
   return { server, certificates }
 }

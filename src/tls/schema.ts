@@ -112,7 +112,7 @@ export const listenerTlsSchema = z
       .min(0)
       .default(10_000)
       .describe(
-        'Most TLS sessions each worker keeps for clients that resume by session id instead of a ticket; 0 keeps none. Default 10000.',
+        'Most TLS sessions kept for clients that resume by session id instead of a ticket, in each worker and in the primary, which shares them between workers (so a client resumes on any worker); 0 keeps none. Default 10000.',
       ),
     reload_poll: duration(
       'How often the certificate and key files are checked for changes; a change is served to new connections without a restart. Default "5s".',

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import type { ConnectionOptions } from 'node:tls'
 import type { Client, Dispatcher, Pool } from 'undici'
 import { flatHeaders } from '../http/proxy-headers.ts'
+import { cancelStreamsSafely } from './h2-stream-cancel.ts'
 import type { ConnectionSettings } from './server-registry.ts'
 import { socketReuse } from './socket-reuse.ts'
 import type { HeaderRecord, OutgoingRequest, RequestControl, ResponseReceiver, ServerConnections } from './transport.ts'
@@ -12,7 +13,12 @@ const h2Streams = 100
 // undici is loaded only when a pool speaks HTTP/2 to its servers: the rest of the time its code
 // and memory are not needed.
 let undici: typeof import('undici') | undefined
-const load = () => (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'))
+const load = () => {
+  // undici aborts a stream by closing it and then destroying it, which freezes node when the
+  // request body is still queued; every stream it opens is guarded against that first.
+  cancelStreamsSafely()
+  return (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'))
+}
 
 /**
  * HTTP/2 connections to one server (h2 by ALPN over TLS, where the server may still pick

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { constants } from 'node:crypto'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
@@ -16,12 +17,14 @@ const key = 'k'.repeat(40)
 
 /**
  * One TLS connection to `url` that sends a GET and reads the answer to its end; resolves with
- * whether the session was resumed and the session (or ticket) to resume it with next time.
+ * whether the session was resumed and the session (or ticket) to resume it with next time. With
+ * `noTickets`, the client asks for no ticket, so that it resumes by session id.
  */
 async function tlsGet(
   url: string,
   version: 'TLSv1.2' | 'TLSv1.3',
   session?: Buffer,
+  noTickets = false,
 ): Promise<{ reused: boolean; session: Buffer | undefined }> {
   const { port } = new URL(url)
   const socket: TLSSocket = connect({
@@ -32,6 +35,7 @@ async function tlsGet(
     minVersion: version,
     maxVersion: version,
     session,
+    secureOptions: noTickets ? constants.SSL_OP_NO_TICKET : undefined,
   })
   let next: Buffer | undefined
   // TLS 1.3 sends its tickets after the handshake; the first one is enough.
@@ -104,6 +108,22 @@ test('with workers: 2, every TLS session resumes, by TLS 1.3 and TLS 1.2 tickets
     assert.deepEqual(reused, Array(20).fill(true), `${version} resumptions`)
   }
   await waitForLine(p, () => (accessPids(p).length >= requests ? true : undefined))
+  assert.deepEqual([...new Set(accessPids(p))].sort(), [...pids].sort())
+})
+
+test('with workers: 2, a TLS 1.2 client without tickets resumes by session id on either worker (#21)', async (t) => {
+  const site = new TestCa(t).issue('localhost', ['localhost'])
+  const backend = await startBackend(t, 'web')
+  const p = await spawnPortico(t, ['run', '-c', writeConfig(tlsConfig(site, backend.address))], { listeners: 1 })
+  const pids = await workerPids(p, 'workers started')
+  const url = p.urls[0]!
+  const first = await tlsGet(url, 'TLSv1.2', undefined, true)
+  assert.ok(first.session, 'a TLS 1.2 session')
+  const reused = []
+  for (let i = 0; i < 20; i++) reused.push((await tlsGet(url, 'TLSv1.2', first.session, true)).reused)
+  assert.deepEqual(reused, Array(20).fill(true))
+  // The resumptions were spread over both workers, not only the one that made the session.
+  await waitForLine(p, () => (accessPids(p).length >= 21 ? true : undefined))
   assert.deepEqual([...new Set(accessPids(p))].sort(), [...pids].sort())
 })
 
