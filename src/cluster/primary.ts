@@ -1,4 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
+import type { AgentRequest } from '../admin/agent.ts'
+import type { WorkerView } from '../admin/live-state.ts'
 import type { Config } from '../config/schema.ts'
 import { RatesPrimary } from '../filters/ratelimit/machine-store.ts'
 import type { EventLog } from '../log/events.ts'
@@ -15,6 +17,10 @@ export interface Workers {
   reload(config: Config): Promise<void>
   /** Makes every worker drain within its grace period and exit; resolves once all have exited. */
   close(): Promise<void>
+  /** Asks every ready worker for its live state (admin API); a worker that dies meanwhile is left out. */
+  ask(request: AgentRequest): Promise<WorkerView[]>
+  /** Sets a SharedState key in every worker, and in each one started later (admin API changes). */
+  share(key: string, value: unknown): void
 }
 
 interface Member extends BankWorker {
@@ -146,7 +152,36 @@ export async function startWorkers(config: Config, count: number, events: EventL
       await Promise.all([...members].filter((m) => m.ready).map((m) => reloadOne(m, next)))
     },
     close,
+    async ask(request) {
+      const answers = await Promise.all([...members].filter((m) => m.ready).map((m) => askOne(m, request)))
+      return answers.filter((a) => a !== undefined)
+    },
+    share(key, value) {
+      state.set(key, value)
+      for (const m of members) send(m, { type: 'state', key, value })
+    },
   }
+}
+
+let asked = 0
+
+function askOne(member: Member, request: AgentRequest): Promise<WorkerView | undefined> {
+  const id = ++asked
+  return new Promise((resolve) => {
+    const onMessage = (message: ToPrimary) => {
+      if (message.type !== 'admin-answer' || message.id !== id) return
+      member.worker.off('message', onMessage)
+      member.worker.off('exit', onExit)
+      resolve(message.answer)
+    }
+    const onExit = () => {
+      member.worker.off('message', onMessage)
+      resolve(undefined)
+    }
+    member.worker.on('message', onMessage)
+    member.worker.once('exit', onExit)
+    send(member, { type: 'admin', id, request })
+  })
 }
 
 function send(member: Member, message: ToWorker): void {

@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { type Agent, startAgent } from '../admin/agent.ts'
 import { machineRates, type RateMessage } from '../filters/ratelimit/machine-store.ts'
 import type { EventLog } from '../log/events.ts'
 import { type Portico, startPortico } from '../portico.ts'
@@ -15,6 +16,7 @@ import { type LeaseMessage, SlotLeases } from './slot-leases.ts'
 export async function runWorker(events: EventLog): Promise<number> {
   const send = (message: ToPrimary) => process.send?.(message)
   let portico: Portico | undefined
+  let agent: Agent | undefined
   let stopping = false
   const leases = new SlotLeases((message) => send(message))
   const done = Promise.withResolvers<number>()
@@ -36,9 +38,12 @@ export async function runWorker(events: EventLog): Promise<number> {
     else if (message.type === 'state') shared.receive(message.key, message.value)
     else if (message.type === 'stop') stop()
     else if (message.type === 'rebalance') portico?.rebalance()
-    else if (message.type === 'reload') {
+    else if (message.type === 'admin') {
+      if (agent) send({ type: 'admin-answer', id: message.id, answer: agent.answer(message.request) })
+    } else if (message.type === 'reload') {
       try {
         portico?.reload(message.config)
+        agent?.reapply()
         send({ type: 'reloaded' })
       } catch (err) {
         send({ type: 'reloaded', error: (err as Error).message })
@@ -59,6 +64,8 @@ export async function runWorker(events: EventLog): Promise<number> {
     if (process.connected) process.disconnect()
     return 3
   }
+  const running = portico
+  agent = startAgent(() => running.plan(), shared)
   if (stopping) await portico.close(0)
   else send({ type: 'ready', urls: portico.urls })
   return done.promise

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { adminSchema } from '../admin/schema.ts'
 import { secretSchema } from '../cluster/schema.ts'
 import { redisSchema } from '../filters/ratelimit/schema.ts'
 import { geoSchema } from '../geo/schema.ts'
@@ -69,6 +70,7 @@ export const configSchema = z
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
     secret: secretSchema.optional(),
+    admin: adminSchema.optional(),
     redis: redisSchema.prefault({}),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
