@@ -36,6 +36,11 @@ export interface AdminRoute {
 export class AdminRoutes {
   readonly #routes: { route: AdminRoute; pattern: RegExp; names: string[] }[] = []
 
+  /** Every route, in the order added. */
+  get all(): readonly AdminRoute[] {
+    return this.#routes.map((r) => r.route)
+  }
+
   add(route: AdminRoute): this {
     const names: string[] = []
     const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
