@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import { test } from 'node:test'
+import { adminConfig, ctl, startAdminPortico, token } from '../helpers/admin.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, request } from '../helpers/http.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
-import { adminConfig, ctl, startAdminPortico, token } from './running.ts'
 
 const timeout = 60_000
 

@@ -4,8 +4,8 @@ import { z } from 'zod'
 import { apiRoutes } from '../../src/admin/api.ts'
 import type { Control } from '../../src/admin/control.ts'
 import { openapi } from '../../src/admin/openapi.ts'
+import { adminConfig, startAdminPortico } from '../helpers/admin.ts'
 import { startBackend } from '../helpers/backend.ts'
-import { adminConfig, startAdminPortico } from './running.ts'
 
 type Schema = Record<string, unknown>
 const doc = openapi as unknown as {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import type { TestContext } from 'node:test'
-import { request } from '../helpers/http.ts'
-import { type SpawnedPortico, shebangEnv, spawnPortico, writeConfig } from '../helpers/spawn.ts'
+import { request } from './http.ts'
+import { type SpawnedPortico, shebangEnv, spawnPortico, writeConfig } from './spawn.ts'
 
 /** The token the tests' admin listeners accept, under the name `ops`. */
 export const token = 'test-token-0123456789abcdef'
