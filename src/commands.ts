@@ -184,7 +184,10 @@ async function run(file: string | undefined): Promise<number> {
       fleet = aloneFleet(started, events)
     }
     try {
-      admin = await startAdmin(config, fleet, { file, events, load: (f) => loadConfigApart({ file: f }) })
+      // The primary of several workers serves no traffic: it may hold the schema, and a reload
+      // then skips starting a process (docs/PERFORMANCE.md). Portico alone keeps it apart.
+      const load = workers > 1 ? loadInProcess : (f: string) => loadConfigApart({ file: f })
+      admin = await startAdmin(config, fleet, { file, events, load })
     } catch (err) {
       await portico.close()
       throw err
@@ -232,6 +235,12 @@ async function run(file: string | undefined): Promise<number> {
 
 /** Portico in this process, or its workers: what `run` starts and stops. */
 type Running = Pick<Portico, 'urls' | 'close'>
+
+/** Reads and validates a config file in this process. */
+async function loadInProcess(file: string): Promise<Config> {
+  const { loadConfig } = await import('./config/load.ts')
+  return loadConfig(file)
+}
 
 /** The admin API's view of Portico serving in this process alone. */
 function aloneFleet(portico: Portico, events: EventLog): Fleet {
