@@ -70,6 +70,11 @@ export function apiRoutes(control: Control, check: (text: string) => Promise<Con
     })
     .add({
       method: 'POST',
+      path: '/cache/purge',
+      handler: ({ body, who }) => ok(control.purge(who, json(body))),
+    })
+    .add({
+      method: 'POST',
       path: '/validate',
       handler: async ({ body }) => {
         const result = await control.validate(body, check)

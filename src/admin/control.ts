@@ -230,6 +230,32 @@ export class Control {
     })
   }
 
+  /**
+   * Purges cached responses in every worker, on the named route or on every route that caches:
+   * by exact URL (as the cache keys it, `scheme://host/path?query`), by URL prefix, or by tag.
+   */
+  purge(who: string, input: { route?: unknown; urls?: unknown; prefixes?: unknown; tags?: unknown }) {
+    const given = (['urls', 'prefixes', 'tags'] as const).filter((k) => input[k] !== undefined)
+    const values = given.length === 1 ? input[given[0]!] : undefined
+    if (!Array.isArray(values) || values.length === 0 || values.some((v) => typeof v !== 'string'))
+      throw new AdminError(400, 'give one of urls, prefixes or tags: a list of strings')
+    const kind = ({ urls: 'url', prefixes: 'prefix', tags: 'tag' } as const)[given[0]!]
+    const caching = this.effective.routes
+      .map((r, i) => ({ name: r.name ?? `route${i}`, caches: r.cache?.enabled === true }))
+      .filter((r) => r.caches && (input.route === undefined || r.name === input.route))
+      .map((r) => r.name)
+    if (caching.length === 0)
+      throw new AdminError(
+        404,
+        input.route === undefined ? 'no route caches' : `no caching route "${String(input.route)}"`,
+      )
+    const rule = { kind, values: values as string[] }
+    // The routes' caches watch these keys in every worker; each purge is a new value (src/cache/route-cache.ts).
+    for (const name of caching) this.#fleet.share(`cache-purge/${name}`, { rule, id: `admin-${++purges}` })
+    this.#log(who, { op: 'purge', routes: caching, rule })
+    return { routes: caching, rule }
+  }
+
   /** Checks a config sent as YAML or JSON text, without applying it: its errors, or none. */
   async validate(text: string, check: (text: string) => Promise<Config>): Promise<{ ok: boolean; errors: string[] }> {
     try {
@@ -269,6 +295,8 @@ export class Control {
     return next
   }
 }
+
+let purges = 0
 
 function actionOf(r: Config['routes'][number]): string {
   if (r.pool !== undefined) return `pool ${r.pool}`

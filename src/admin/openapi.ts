@@ -208,6 +208,43 @@ export const openapi = {
         },
       },
     },
+    '/cache/purge': {
+      post: {
+        summary:
+          'Purges cached responses in every worker, on `route` or every caching route: by exact `urls` (as keyed, scheme://host/path?query), `prefixes` or `tags`; give one.',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: obj(
+                {
+                  route: str,
+                  urls: { type: 'array', items: str },
+                  prefixes: { type: 'array', items: str },
+                  tags: { type: 'array', items: str },
+                },
+                [],
+              ),
+            },
+          },
+        },
+        responses: {
+          200: json(
+            obj({
+              routes: { type: 'array', items: str },
+              rule: obj({
+                kind: { type: 'string', enum: ['url', 'prefix', 'tag'] },
+                values: { type: 'array', items: str },
+              }),
+            }),
+            'Purged on these routes.',
+          ),
+          400: error('Not exactly one of urls, prefixes or tags.'),
+          401: unauthorized,
+          404: error('No such caching route.'),
+        },
+      },
+    },
     '/validate': {
       post: {
         summary: 'Checks the config in the body (YAML or JSON) without applying it.',

@@ -157,3 +157,31 @@ test('an admin listener off loopback without a token is refused; a token whose v
     /admin token "ops": environment variable TEST_ADMIN_TOKEN must hold at least 16 characters/,
   )
 })
+
+test('a purge through the API empties the cache of every worker', { timeout }, async (t) => {
+  let hits = 0
+  const backend = await startBackend(t, 'a', (_req, res) => {
+    hits++
+    res.setHeader('cache-control', 'max-age=600')
+    res.end(`version ${hits}`)
+  })
+  const config = adminConfig([backend.address], 2, {
+    routes: [{ name: 'site', pool: 'web', cache: { memory: '1MiB' } }],
+  })
+  const { url, call } = await startAdminPortico(t, config)
+  const warm = await bodies(`${url}/page`, 20)
+  assert.ok(hits <= 2, `each worker fetched once at most: ${hits}`)
+  const before = hits
+  // Keys name the host without its port, as the cache keys requests.
+  const prefix = 'http://127.0.0.1/'
+  const purged = await call('POST', '/cache/purge', { prefixes: [prefix] })
+  assert.deepEqual(purged, { status: 200, body: { routes: ['site'], rule: { kind: 'prefix', values: [prefix] } } })
+  const after = await bodies(`${url}/page`, 20)
+  assert.ok(hits > before, 'the backend was asked again')
+  assert.ok(
+    after.every((b) => !warm.includes(b)),
+    `no worker answered from before the purge: ${after}`,
+  )
+  assert.equal((await call('POST', '/cache/purge', { route: 'nope', tags: ['x'] })).status, 404)
+  assert.equal((await call('POST', '/cache/purge', { urls: [], tags: ['x'] })).status, 400)
+})

@@ -64,6 +64,8 @@ test("every admin API call's answers match the OpenAPI document, with two worker
     ['POST', '/pools/{pool}/servers', '/pools/web/servers', { address: '127.0.0.1:1' }],
     ['DELETE', server, `${at('127.0.0.1:1')}?deadline_ms=1000`],
     ['DELETE', server, `${at(a.address)}?deadline_ms=x`],
+    ['POST', '/cache/purge', '/cache/purge', { tags: ['x'] }],
+    ['POST', '/cache/purge', '/cache/purge', { tags: 'x' }],
     ['POST', '/reload', '/reload?dry_run=true'],
     ['POST', '/reload', '/reload'],
     ['POST', '/validate', '/validate', 'listeners: []\n'],
