@@ -48,7 +48,7 @@ export interface WorkerView {
 
 /**
  * Sums the workers' views into one for the instance: counts add up; a server is out, ejected or
- * draining when it is in any worker, and keeps the latest reason; health is the leader's (the first).
+ * draining when it is in any worker, and keeps the latest reason (the earliest time of one cause); health is the leader's (the first).
  */
 export function aggregate(workers: readonly WorkerView[]): PoolView[] {
   const pools = new Map<string, { view: PoolView; servers: Map<string, ServerView> }>()
@@ -89,7 +89,9 @@ function sum(a: ServerView, b: ServerView): ServerView {
   }
 }
 
+/** The latest reason; of two for the same cause, the first seen (a worker started later saw it later). */
 function later(a: ReasonView | null, b: ReasonView | null): ReasonView | null {
   if (!a || !b) return a ?? b
+  if (a.source === b.source && a.detail === b.detail) return a.since <= b.since ? a : b
   return a.since >= b.since ? a : b
 }

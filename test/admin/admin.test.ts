@@ -185,3 +185,26 @@ test('a purge through the API empties the cache of every worker', { timeout }, a
   assert.equal((await call('POST', '/cache/purge', { route: 'nope', tags: ['x'] })).status, 404)
   assert.equal((await call('POST', '/cache/purge', { urls: [], tags: ['x'] })).status, 400)
 })
+
+test('the state says which server is out, by which check, with what error and since when, summed over both workers', {
+  timeout,
+}, async (t) => {
+  const a = await startBackend(t, 'a')
+  const down = await startBackend(t, 'down', (_req, res) => {
+    res.statusCode = 503
+    res.end('down')
+  })
+  const config = adminConfig([a.address, down.address], 2)
+  const checked = { ...config.pools.web, health_check: { path: '/health', interval: '200ms', rise: 1, fall: 1 } }
+  const { p, call } = await startAdminPortico(t, { ...config, pools: { web: checked } })
+  await p.waitFor(/"server unhealthy"/)
+  const { body: pools } = await call('GET', '/pools')
+  const out = pools[0].servers.find((s: { address: string }) => s.address === down.address)
+  assert.equal(out.health, 'unhealthy')
+  assert.equal(out.out, true)
+  assert.equal(out.reason.source, 'active')
+  assert.equal(out.reason.detail, 'status 503')
+  assert.ok(Date.parse(out.reason.since) <= Date.now())
+  const up = pools[0].servers.find((s: { address: string }) => s.address === a.address)
+  assert.equal(up.out, false)
+})
