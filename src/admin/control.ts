@@ -9,6 +9,7 @@ import { type CertificateView, certificates } from './certificates.ts'
 import { aggregate, type PoolView, type ServerView, type WorkerView } from './live-state.ts'
 import { masked } from './mask.ts'
 import { type Change, entryOf, Overlay } from './overlay.ts'
+import { type PurgeInput, purgeOn } from './purge.ts'
 
 /** The serving processes, as the admin API reaches them: the workers through the primary, or Portico alone. */
 export interface Fleet {
@@ -225,35 +226,21 @@ export class Control {
       }
       this.#lastReloadError = undefined
       this.#loadedAt = new Date()
+      // The admin listener and its tokens are bound and read once, at start.
+      if (JSON.stringify(previous.admin) !== JSON.stringify(next.admin))
+        this.#deps.events.warn('changes that take effect only on restart', { keys: ['admin'] })
       this.#deps.events.info('config reloaded', { file, by: who, undone, ms: ms() })
       return { ok: true, undone, ms: ms() }
     })
   }
 
-  /**
-   * Purges cached responses in every worker, on the named route or on every route that caches:
-   * by exact URL (as the cache keys it, `scheme://host/path?query`), by URL prefix, or by tag.
-   */
-  purge(who: string, input: { route?: unknown; urls?: unknown; prefixes?: unknown; tags?: unknown }) {
-    const given = (['urls', 'prefixes', 'tags'] as const).filter((k) => input[k] !== undefined)
-    const values = given.length === 1 ? input[given[0]!] : undefined
-    if (!Array.isArray(values) || values.length === 0 || values.some((v) => typeof v !== 'string'))
-      throw new AdminError(400, 'give one of urls, prefixes or tags: a list of strings')
-    const kind = ({ urls: 'url', prefixes: 'prefix', tags: 'tag' } as const)[given[0]!]
-    const caching = this.effective.routes
-      .map((r, i) => ({ name: r.name ?? `route${i}`, caches: r.cache?.enabled === true }))
-      .filter((r) => r.caches && (input.route === undefined || r.name === input.route))
-      .map((r) => r.name)
-    if (caching.length === 0)
-      throw new AdminError(
-        404,
-        input.route === undefined ? 'no route caches' : `no caching route "${String(input.route)}"`,
-      )
-    const rule = { kind, values: values as string[] }
+  /** Purges cached responses in every worker (`purge.ts` says which). */
+  purge(who: string, input: PurgeInput) {
+    const { routes, rule } = purgeOn(this.effective, input)
     // The routes' caches watch these keys in every worker; each purge is a new value (src/cache/route-cache.ts).
-    for (const name of caching) this.#fleet.share(`cache-purge/${name}`, { rule, id: `admin-${++purges}` })
-    this.#log(who, { op: 'purge', routes: caching, rule })
-    return { routes: caching, rule }
+    for (const name of routes) this.#fleet.share(`cache-purge/${name}`, { rule, id: `admin-${++purges}` })
+    this.#log(who, { op: 'purge', routes, rule })
+    return { routes, rule }
   }
 
   /** Checks a config sent as YAML or JSON text, without applying it: its errors, or none. */
