@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { splitAddress } from '../config/address.ts'
 import { ConfigError, formatProblem } from '../config/problem.ts'
 import type { Config } from '../config/schema.ts'
@@ -6,7 +5,7 @@ import type { EventLog } from '../log/events.ts'
 import { AdminError } from './admin-error.ts'
 import { type AgentRequest, drainedKey } from './agent.ts'
 import { type CertificateView, certificates } from './certificates.ts'
-import { aggregate, type PoolView, type ServerView, type WorkerView } from './live-state.ts'
+import { aggregate, type PoolView, routeAction, type ServerView, type WorkerView } from './live-state.ts'
 import { masked } from './mask.ts'
 import { type Change, entryOf, Overlay } from './overlay.ts'
 import { type PurgeInput, purgeOn } from './purge.ts'
@@ -56,11 +55,17 @@ export class Control {
   #loadedAt = new Date()
   #lastReloadError: { readonly at: string; readonly errors: readonly string[] } | undefined
   #queue: Promise<unknown> = Promise.resolve()
+  readonly #reloads = { applied: 0, refused: 0 }
 
   constructor(fleet: Fleet, file: Config, deps: ControlDeps) {
     this.#fleet = fleet
     this.#file = file
     this.#deps = deps
+  }
+
+  /** Reloads from the file applied and refused since start, whatever asked for them (for the metrics). */
+  get reloads(): { readonly applied: number; readonly refused: number } {
+    return { ...this.#reloads }
   }
 
   /** The config running now: the file's with the API's changes. */
@@ -97,7 +102,7 @@ export class Control {
         index: i,
         name: r.name ?? `route${i}`,
         match: r.match ?? {},
-        action: actionOf(r),
+        action: routeAction(r),
       })),
       pools: aggregate(workers),
       certificates: certificates(config) satisfies CertificateView[],
@@ -205,6 +210,7 @@ export class Control {
       } catch (err) {
         const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
         if (!dryRun) {
+          this.#reloads.refused++
           this.#lastReloadError = { at: new Date().toISOString(), errors }
           this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
         }
@@ -219,11 +225,13 @@ export class Control {
         await this.#apply()
       } catch (err) {
         this.#file = previous
+        this.#reloads.refused++
         const errors = [(err as Error).message]
         this.#lastReloadError = { at: new Date().toISOString(), errors }
         this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
         return { ok: false, undone: [], errors, ms: ms() }
       }
+      this.#reloads.applied++
       this.#lastReloadError = undefined
       this.#loadedAt = new Date()
       // The admin listener and its tokens are bound and read once, at start.
@@ -284,17 +292,3 @@ export class Control {
 }
 
 let purges = 0
-
-function actionOf(r: Config['routes'][number]): string {
-  if (r.pool !== undefined) return `pool ${r.pool}`
-  if (r.split !== undefined) return 'split'
-  if (r.redirect !== undefined) return 'redirect'
-  if (r.static !== undefined) return 'static'
-  return 'respond'
-}
-
-/** The package version, for the API's `portico_version`. */
-export function packageVersion(): string {
-  const url = new URL('../../package.json', import.meta.url)
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version
-}

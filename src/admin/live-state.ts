@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.ts'
 import type { HealthReason } from '../upstream/server.ts'
 
 /** Why a server is out, or last changed state, as the API shows it. */
@@ -94,4 +95,13 @@ function later(a: ReasonView | null, b: ReasonView | null): ReasonView | null {
   if (!a || !b) return a ?? b
   if (a.source === b.source && a.detail === b.detail) return a.since <= b.since ? a : b
   return a.since >= b.since ? a : b
+}
+
+/** What a route does, in a word or two: `pool web`, `split`, `redirect`, `static` or `respond`. */
+export function routeAction(r: Config['routes'][number]): string {
+  if (r.pool !== undefined) return `pool ${r.pool}`
+  if (r.split !== undefined) return 'split'
+  if (r.redirect !== undefined) return 'redirect'
+  if (r.static !== undefined) return 'static'
+  return 'respond'
 }

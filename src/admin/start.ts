@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs'
 import type { Config } from '../config/schema.ts'
 import { apiRoutes } from './api.ts'
 import { checkConfigText } from './check-text.ts'
-import { Control, type ControlDeps, type Fleet, packageVersion } from './control.ts'
+import { Control, type ControlDeps, type Fleet } from './control.ts'
 import type { AdminRoutes } from './routes.ts'
 import { startAdminServer } from './server.ts'
 import { loadTokens } from './tokens.ts'
@@ -43,4 +44,10 @@ export async function startAdmin(config: Config, fleet: Fleet, deps: Omit<Contro
       await server.close()
     },
   }
+}
+
+/** The package version, for the API's `portico_version`. */
+function packageVersion(): string {
+  const url = new URL('../../package.json', import.meta.url)
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version
 }
