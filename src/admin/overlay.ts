@@ -102,9 +102,13 @@ export class Overlay {
       }
     }
     for (const a of this.#added.values()) out.push({ pool: a.pool, server: a.address, change: 'added', now: a.weight })
+    const running = this.apply(file).pools
     for (const key of this.#drained) {
       const at = key.indexOf('/')
-      out.push({ pool: key.slice(0, at), server: key.slice(at + 1), change: 'draining' })
+      const [pool, server] = [key.slice(0, at), key.slice(at + 1)]
+      // A drained server the file no longer has is gone: nothing to report.
+      if (running[pool]?.servers.some((s) => entryOf(s).address === server))
+        out.push({ pool, server, change: 'draining' })
     }
     return out
   }
