@@ -1,4 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
+import type { AgentRequest } from '../admin/agent.ts'
+import type { WorkerView } from '../admin/live-state.ts'
 import type { Config } from '../config/schema.ts'
 import { RatesPrimary } from '../filters/ratelimit/machine-store.ts'
 import { loadSecret } from '../instance/secret.ts'
@@ -19,6 +21,10 @@ export interface Workers {
   close(): Promise<void>
   /** Every ready worker's metrics report, of those that answer in time. */
   metrics(): Promise<WorkerReport[]>
+  /** Asks every ready worker for its live state (admin API); a worker that dies meanwhile is left out. */
+  ask(request: AgentRequest): Promise<WorkerView[]>
+  /** Sets a SharedState key in every worker, and in each one started later (admin API changes). */
+  share(key: string, value: unknown): void
 }
 
 interface Member extends BankWorker {
@@ -154,6 +160,16 @@ class Primary implements Workers {
     )
   }
 
+  async ask(request: AgentRequest): Promise<WorkerView[]> {
+    const answers = await Promise.all([...this.#members].filter((m) => m.ready).map((m) => askOne(m, request)))
+    return answers.filter((a) => a !== undefined)
+  }
+
+  share(key: string, value: unknown): void {
+    this.#state.set(key, value)
+    for (const m of this.#members) send(m, { type: 'state', key, value })
+  }
+
   /** Kills every worker at once: the primary is exiting. */
   kill(): void {
     for (const m of this.#members) m.worker.process.kill('SIGKILL')
@@ -207,6 +223,27 @@ class Primary implements Workers {
     if (performance.now() - member.startedAt < quickDeathMs) setTimeout(replace, quickDeathMs)
     else replace()
   }
+}
+
+let asked = 0
+
+function askOne(member: Member, request: AgentRequest): Promise<WorkerView | undefined> {
+  const id = ++asked
+  return new Promise((resolve) => {
+    const onMessage = (message: ToPrimary) => {
+      if (message.type !== 'admin-answer' || message.id !== id) return
+      member.worker.off('message', onMessage)
+      member.worker.off('exit', onExit)
+      resolve(message.answer)
+    }
+    const onExit = () => {
+      member.worker.off('message', onMessage)
+      resolve(undefined)
+    }
+    member.worker.on('message', onMessage)
+    member.worker.once('exit', onExit)
+    send(member, { type: 'admin', id, request })
+  })
 }
 
 function send(member: Member, message: ToWorker): void {

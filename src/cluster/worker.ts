@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { type Agent, startAgent } from '../admin/agent.ts'
 import { machineRates, type RateMessage } from '../filters/ratelimit/machine-store.ts'
 import { shared } from '../instance/shared-state.ts'
 import { type LeaseMessage, SlotLeases } from '../instance/slot-leases.ts'
@@ -17,6 +18,7 @@ import type { ToPrimary, ToWorker } from './messages.ts'
 export async function runWorker(events: EventLog): Promise<number> {
   const send = (message: ToPrimary) => process.send?.(message)
   let portico: Portico | undefined
+  let agent: Agent | undefined
   let stopping = false
   const leases = new SlotLeases((message) => send(message))
   const done = Promise.withResolvers<number>()
@@ -42,9 +44,12 @@ export async function runWorker(events: EventLog): Promise<number> {
     else if (message.type === 'metrics-ask') {
       const reply = (report?: Report) => send({ type: 'metrics-report', id: message.id, report })
       portico?.metrics ? portico.metrics().then(reply, () => reply()) : reply()
+    } else if (message.type === 'admin') {
+      if (agent) send({ type: 'admin-answer', id: message.id, answer: agent.answer(message.request) })
     } else if (message.type === 'reload') {
       try {
         portico?.reload(message.config)
+        agent?.reapply()
         send({ type: 'reloaded' })
       } catch (err) {
         send({ type: 'reloaded', error: (err as Error).message })
@@ -66,6 +71,8 @@ export async function runWorker(events: EventLog): Promise<number> {
     if (process.connected) process.disconnect()
     return 3
   }
+  const running = portico
+  agent = startAgent(() => running.plan(), shared)
   if (stopping) await portico.close(0)
   else send({ type: 'ready', urls: portico.urls })
   return done.promise

@@ -8,6 +8,7 @@ import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
 import { poolSchema } from '../upstream/schema.ts'
 import { cidr, poolName } from '../values/common.ts'
 import { duration, size } from '../values/units.ts'
+import { adminSchema } from './admin-schema.ts'
 
 const clientTimeouts = z
   .strictObject({
@@ -70,6 +71,7 @@ export const configSchema = z
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
     secret: secretSchema.optional(),
+    admin: adminSchema.optional(),
     redis: redisSchema.prefault({}),
     metrics: metricsSchema.optional(),
     workers: z
