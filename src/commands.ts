@@ -196,7 +196,11 @@ async function run(file: string | undefined): Promise<number> {
       // then skips starting a process (docs/PERFORMANCE.md). Portico alone keeps it apart.
       const load = workers > 1 ? loadInProcess : (f: string) => loadConfigApart({ file: f })
       admin = await startAdmin(config, fleet, { file, events, load })
-      if (config.metrics) metrics = await serveMetrics(config.metrics.address, portico, workers > 1, admin)
+      if (config.metrics) {
+        metrics = await serveMetrics(config.metrics.address, portico, workers > 1, admin).catch((err: Error) => {
+          throw new Error(`the metrics listener: ${err.message}`)
+        })
+      }
     } catch (err) {
       await Promise.all([portico.close(), admin?.close()])
       throw err

@@ -143,5 +143,5 @@ test('a metrics address in use stops Portico with exit 3', { timeout: 60_000 }, 
   const file = writeConfig({ ...config(backend.address), metrics: { address: taken.address } })
   const p = await spawnPortico(t, ['run', '-c', file])
   assert.equal(await p.exited, 3)
-  assert.match(p.output(), /could not start the metrics listener: .*EADDRINUSE/)
+  assert.match(p.output(), /could not start: the metrics listener: .*EADDRINUSE/)
 })
