@@ -10,6 +10,7 @@ export const failures = {
   bad_request: { status: 400, source: 'client', retry: 'never', text: 'Bad Request' },
   bad_encoding: { status: 400, source: 'client', retry: 'never', text: 'Bad Request' },
   client_denied: { status: 403, source: 'client', retry: 'never', text: 'Forbidden' },
+  waf_blocked: { status: 403, source: 'client', retry: 'never', text: 'Forbidden' },
   not_found: { status: 404, source: 'proxy', retry: 'never', text: 'Not Found' },
   method_not_allowed: { status: 405, source: 'client', retry: 'never', text: 'Method Not Allowed' },
   body_too_large: { status: 413, source: 'client', retry: 'never', text: 'Payload Too Large' },

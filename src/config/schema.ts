@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { secretSchema } from '../cluster/schema.ts'
 import { redisSchema } from '../filters/ratelimit/schema.ts'
+import { wafGlobalSchema } from '../filters/waf/schema.ts'
 import { geoSchema } from '../geo/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
 import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
@@ -70,6 +71,7 @@ export const configSchema = z
     ).prefault('30s'),
     secret: secretSchema.optional(),
     redis: redisSchema.prefault({}),
+    waf: wafGlobalSchema.prefault({}),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
       .prefault('auto')

@@ -10,6 +10,7 @@ import { hostName } from '../exchange.ts'
 import { globalRequestPhases, routePhaseFactories } from '../filters/index.ts'
 import { rateLimits } from '../filters/ratelimit/index.ts'
 import type { RateStores } from '../filters/ratelimit/stores.ts'
+import { wafPhase } from '../filters/waf.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
 import { rulesUseCountry } from '../http/client-rules.ts'
@@ -261,6 +262,7 @@ function buildRoute(
       ...globalRequestPhases,
       // Before any phase that reads the body: a request over the limit costs as little as possible.
       ...rateLimits(config, name, plan.redis, deps),
+      ...(config.waf ? [wafPhase(config, plan.waf)].filter((p) => p !== undefined) : []),
       ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? []),
     ],
     responsePhases,

@@ -1,0 +1,273 @@
+import type { Program } from './compile.ts'
+import type { Pair, RequestData } from './request-data.ts'
+import type { Rule, Target } from './rule.ts'
+import { collections, type VariableState } from './variables.ts'
+
+/** A rule that matched: its id, the variable, and the matched fragment (not yet truncated). */
+export interface Finding {
+  readonly id: number
+  readonly variable: string
+  readonly fragment: string
+}
+
+/** What the rules decided about one request. */
+export interface Decision {
+  /** Whether a disruptive rule (the anomaly score check, or another `deny`) refused it. */
+  readonly deny: boolean
+  /** The rule that refused it, 0 when none did. */
+  readonly denyId: number
+  /** The inbound anomaly score at the end (tx.anomaly_score). */
+  readonly score: number
+  readonly findings: readonly Finding[]
+}
+
+/** Per-route exclusions applied at evaluation: rules off, and targets off per rule or for all rules. */
+export interface Exclusions {
+  readonly ruleIds: ReadonlySet<number>
+  /** Targets (ARGS:name, REQUEST_COOKIES:name…) no rule inspects. */
+  readonly targets: readonly Target[]
+  /** Targets a given rule does not inspect. */
+  readonly targetsById: ReadonlyMap<number, readonly Target[]>
+}
+
+const toInt = (s: string | undefined): number => {
+  const n = Number.parseInt(s ?? '', 10)
+  return Number.isNaN(n) ? 0 : n
+}
+
+function keyMatches(t: Target, collection: string, name: string): boolean {
+  if (t.collection !== collection) return false
+  if (t.key === undefined) return true
+  const key = name.slice(name.indexOf(':') + 1)
+  return typeof t.key === 'string' ? key.toLowerCase() === t.key : t.key.test(key)
+}
+
+/** One request's evaluation: TX, exclusions switched on by `ctl`, caches of collections and transforms. */
+class Transaction implements VariableState {
+  readonly tx: Map<string, string>
+  matchedVar = ''
+  matchedVarName = ''
+  readonly matchedVars: Pair[] = []
+  readonly findings: Finding[] = []
+  /** Findings of the chain under evaluation, kept only when the whole chain matches. */
+  readonly pending: Finding[] = []
+  readonly #data: RequestData
+  readonly #exclusions: Exclusions
+  readonly #removedIds: [number, number][] = []
+  readonly #removedTags = new Set<string>()
+  readonly #removedTargets: { id?: number; tag?: string; target: Target }[] = []
+  readonly #collections = new Map<string, readonly Pair[]>()
+  readonly #transformed = new Map<string, Map<string, string>>()
+  engineOff = false
+  #rule: Rule | undefined
+
+  constructor(data: RequestData, tx: ReadonlyMap<string, string>, exclusions: Exclusions) {
+    this.#data = data
+    this.tx = new Map(tx)
+    this.#exclusions = exclusions
+  }
+
+  removed(rule: Rule): boolean {
+    if (this.#exclusions.ruleIds.has(rule.id)) return true
+    for (const [a, b] of this.#removedIds) if (rule.id >= a && rule.id <= b) return true
+    if (this.#removedTags.size > 0) for (const t of rule.tags) if (this.#removedTags.has(t)) return true
+    return false
+  }
+
+  readonly expand = (text: string): string =>
+    text.includes('%{') ? text.replace(/%\{([^}]+)\}/g, (_, name: string) => this.#macro(name)) : text
+
+  #macro(name: string): string {
+    const n = name.toLowerCase()
+    if (n.startsWith('tx.')) return this.tx.get(n.slice(3)) ?? ''
+    if (n === 'matched_var') return this.matchedVar
+    if (n === 'matched_var_name') return this.matchedVarName
+    if (n === 'rule.id') return String(this.#rule?.id ?? '')
+    if (n === 'rule.msg') return this.#rule?.msg ?? ''
+    const dot = n.indexOf('.')
+    const coll = (dot === -1 ? n : n.slice(0, dot)).toUpperCase()
+    const pairs = this.#collection(coll)
+    if (dot === -1) return pairs[0]?.[1] ?? ''
+    const key = n.slice(dot + 1)
+    return pairs.find(([k]) => k.slice(k.indexOf(':') + 1).toLowerCase() === key)?.[1] ?? ''
+  }
+
+  #collection(name: string): readonly Pair[] {
+    const read = collections[name]
+    if (!read) return []
+    // TX and the MATCHED_* variables change during evaluation; the request's own do not.
+    if (name === 'TX' || name.startsWith('MATCHED')) return read(this.#data, this)
+    let pairs = this.#collections.get(name)
+    if (!pairs) {
+      pairs = read(this.#data, this)
+      this.#collections.set(name, pairs)
+    }
+    return pairs
+  }
+
+  #targetOff(rule: Rule, collection: string, name: string): boolean {
+    for (const t of rule.excluded) if (keyMatches(t, collection, name)) return true
+    for (const t of this.#exclusions.targets) if (keyMatches(t, collection, name)) return true
+    const byId = this.#exclusions.targetsById.get(rule.id)
+    if (byId) for (const t of byId) if (keyMatches(t, collection, name)) return true
+    for (const r of this.#removedTargets) {
+      if (r.id !== undefined ? r.id !== rule.id : !rule.tags.includes(r.tag!)) continue
+      if (keyMatches(r.target, collection, name)) return true
+    }
+    return false
+  }
+
+  #values(rule: Rule, t: Target): readonly Pair[] {
+    // TX by exact name is read on every rule (the paranoia level checks): a map lookup.
+    if (t.collection === 'TX' && typeof t.key === 'string') {
+      const v = this.tx.get(t.key)
+      if (t.count) return [['&TX', v === undefined ? '0' : '1']]
+      return v === undefined ? [] : [[`TX:${t.key}`, v]]
+    }
+    const all = this.#collection(t.collection)
+    if (t.key === undefined && !t.count && this.#noExclusions(rule)) return all
+    const out: Pair[] = []
+    for (const p of all) {
+      if (t.key !== undefined && !keyMatches(t, t.collection, p[0])) continue
+      if (this.#targetOff(rule, t.collection, p[0])) continue
+      out.push(p)
+    }
+    if (t.count) return [[`&${t.collection}`, String(out.length)]]
+    return out
+  }
+
+  #noExclusions(rule: Rule): boolean {
+    return (
+      rule.excluded.length === 0 &&
+      this.#exclusions.targets.length === 0 &&
+      this.#removedTargets.length === 0 &&
+      !this.#exclusions.targetsById.has(rule.id)
+    )
+  }
+
+  #transform(rule: Rule, value: string): string {
+    if (rule.transforms.length === 0) return value
+    let cache = this.#transformed.get(rule.transformKey)
+    if (!cache) {
+      cache = new Map()
+      this.#transformed.set(rule.transformKey, cache)
+    }
+    let out = cache.get(value)
+    if (out === undefined) {
+      out = value
+      for (const t of rule.transforms) out = t(out)
+      cache.set(value, out)
+    }
+    return out
+  }
+
+  #candidates(rule: Rule, value: string): string[] {
+    if (!rule.multiMatch) return [this.#transform(rule, value)]
+    const out = [value]
+    let v = value
+    for (const t of rule.transforms) {
+      v = t(v)
+      if (v !== out[out.length - 1]) out.push(v)
+    }
+    return out
+  }
+
+  /** Evaluates one link and, when it matches, the rest of its chain; true when the whole chain matched. */
+  evalLink(rule: Rule, head: Rule): boolean {
+    this.#rule = head
+    let matched = false
+    for (const t of rule.targets) {
+      for (const [name, raw] of this.#values(rule, t)) {
+        for (const value of this.#candidates(rule, raw)) {
+          const m = rule.operator(value, this.expand, this.#data.remoteAddr)
+          if ((m !== undefined) === rule.negated) continue
+          matched = true
+          this.matchedVar = value
+          this.matchedVarName = name
+          this.matchedVars.push([name, value])
+          if (rule.capture && m?.groups) {
+            for (let g = 0; g < 10; g++) {
+              if (m.groups[g] !== undefined) this.tx.set(String(g), m.groups[g]!)
+              else this.tx.delete(String(g))
+            }
+          }
+          this.#setvars(rule)
+          if (head.msg !== '' && head.id >= 910000 && head.id < 949000)
+            this.pending.push({ id: head.id, variable: name, fragment: m?.fragment ?? value })
+          break
+        }
+      }
+    }
+    if (!matched) return false
+    return rule.chain ? this.evalLink(rule.chain, head) : true
+  }
+
+  #setvars(rule: Rule): void {
+    for (const s of rule.setvars) {
+      const name = this.expand(s.name).toLowerCase()
+      if (s.op === 'delete') this.tx.delete(name)
+      else if (s.op === 'set') this.tx.set(name, this.expand(s.value))
+      else {
+        const delta = toInt(this.expand(s.value))
+        this.tx.set(name, String(toInt(this.tx.get(name)) + (s.op === 'add' ? delta : -delta)))
+      }
+    }
+  }
+
+  /** Runs the `ctl` actions of every link of a chain that matched whole. */
+  controls(rule: Rule): void {
+    for (let r: Rule | undefined = rule; r; r = r.chain) {
+      for (const c of r.controls) {
+        if (c.kind === 'removeById') this.#removedIds.push([c.from, c.to])
+        else if (c.kind === 'removeByTag') this.#removedTags.add(c.tag)
+        else if (c.kind === 'removeTargetById') this.#removedTargets.push({ id: c.id, target: c.target })
+        else if (c.kind === 'removeTargetByTag') this.#removedTargets.push({ tag: c.tag, target: c.target })
+        else this.engineOff = true
+      }
+    }
+  }
+}
+
+function last(rule: Rule, pick: (r: Rule) => boolean): boolean {
+  for (let r: Rule | undefined = rule; r; r = r.chain) if (pick(r)) return true
+  return false
+}
+
+/**
+ * Evaluates the program on one request: phase 1, then phase 2, in file order, with `skipAfter`
+ * jumps to markers, `ctl` exclusions for the rest of the request, and `setvar` scoring. Stops at
+ * the first rule that denies or allows. `tx` seeds the TX collection (paranoia level, thresholds).
+ */
+export function evaluate(
+  program: Program,
+  data: RequestData,
+  tx: ReadonlyMap<string, string>,
+  exclusions: Exclusions,
+): Decision {
+  const t = new Transaction(data, tx, exclusions)
+  for (let phase = 0; phase < 2; phase++) {
+    const steps = program.phases[phase]!
+    const markers = program.markers[phase]!
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!
+      if (!('rule' in step)) continue
+      const rule = step.rule
+      if (t.removed(rule)) continue
+      t.matchedVars.length = 0
+      t.pending.length = 0
+      if (!t.evalLink(rule, rule)) continue
+      t.findings.push(...t.pending)
+      t.controls(rule)
+      if (t.engineOff) return { deny: false, denyId: 0, score: toInt(t.tx.get('anomaly_score')), findings: t.findings }
+      if (last(rule, (r) => r.deny))
+        return { deny: true, denyId: rule.id, score: toInt(t.tx.get('anomaly_score')), findings: t.findings }
+      if (last(rule, (r) => r.allow))
+        return { deny: false, denyId: 0, score: toInt(t.tx.get('anomaly_score')), findings: t.findings }
+      if (rule.skipAfter !== undefined) {
+        const at = markers.get(rule.skipAfter)
+        i = at !== undefined && at > i ? at : steps.length
+      } else if (rule.skip > 0) i += rule.skip
+    }
+  }
+  return { deny: false, denyId: 0, score: toInt(t.tx.get('anomaly_score')), findings: t.findings }
+}
