@@ -15,6 +15,8 @@ const patterns: readonly RegExp[] = [
   /;\s*(?:drop|delete|insert|update|select|shutdown|exec|execute|declare|create|alter|truncate|grant|waitfor)\b/i,
   /\b(?:sleep|benchmark|pg_sleep|load_file|extractvalue|updatexml|char|concat|group_concat|ascii|substring|substr|mid|version|database|user|if)\s*\(/i,
   /\bwaitfor\s+delay\b/i,
+  // Quote, arithmetic, then a function call: '-alert(1)-'.
+  /^['"`]\s*[-+*/|&^%]\s*\w+\s*\(/,
   /^\s*[-+]?\d+\s*\)*\s*(?:or|and|xor|\|\||&&)\s+[\w'"(]+\s*(?:=|<|>|like\b|between\b|is\b)/i,
   /^\s*[-+]?\d+\s*\)*\s*(?:union|order\s+by|group\s+by|having|--|#|\/\*|;)/i,
   /\b(?:or|and)\s+\d+\s*(?:=|<|>|<>|!=)\s*\d+/i,
@@ -30,11 +32,31 @@ const patterns: readonly RegExp[] = [
   /\bupdate\s+\w+\s+set\s+\w+\s*=/i,
 ]
 
+const token = /'[^']*'?|"[^"]*"?|`[^`]*`?|\d+(?:\.\d+)?|[A-Za-z_@$][\w@$.]*|--|\/\*|#|&&|\|\||\S/g
+
+/**
+ * The start of a value that decides: its first six tokens. As libinjection fingerprints only the
+ * first five tokens, SQL that follows ordinary words ("note 1; drop table t") is not an injection.
+ */
+function head(whole: string): string {
+  // A URL's address part is one token to libinjection, whatever its punctuation.
+  const value = whole.replace(/^[a-z][\w+.-]*:\/\/[^?\s'"]*\?(?:[\w.-]*=)?/i, '')
+  token.lastIndex = 0
+  let end = value.length
+  for (let n = 0; n < 6; n++) {
+    const m = token.exec(value)
+    if (!m) return value
+    end = m.index + m[0].length
+  }
+  return value.slice(0, end)
+}
+
 /** Whether `value` reads as an SQL injection; returns the matched fragment, or undefined. */
 export function detectSqli(value: string): string | undefined {
   if (value.length < 2) return undefined
+  const start = head(value)
   for (const p of patterns) {
-    const m = p.exec(value)
+    const m = p.exec(start)
     if (m) return m[0]
   }
   return undefined

@@ -60,7 +60,7 @@ export const collections: Record<string, (r: RequestData, s: VariableState) => r
   TX: (_r, s) => [...s.tx].map(([k, v]) => [`TX:${k}`, v] as Pair),
   MATCHED_VAR: (_r, s) => single('MATCHED_VAR', s.matchedVar),
   MATCHED_VAR_NAME: (_r, s) => single('MATCHED_VAR_NAME', s.matchedVarName),
-  MATCHED_VARS: (_r, s) => s.matchedVars,
+  MATCHED_VARS: (_r, s) => [...s.matchedVars],
   MATCHED_VARS_NAMES: (_r, s) => s.matchedVars.map(([n]) => [n, n] as Pair),
   XML: () => [],
   IP: () => [],
