@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the payloads are literal attack strings, never templates.
 /** Attack payloads by rule family, for the firewall's tests and its differential corpus. */
 export const payloads = {
   sqli: [
