@@ -202,7 +202,7 @@ export function compile(directives: readonly Directive[], rulesDir: string, remo
       let chained = false
       try {
         const c = compileRule(cur, vars, op, actions, { id: head?.id ?? 0, phase: head?.phase ?? 2 }, rulesDir)
-        head ??= c.rule
+        if (cur === d) head = c.rule
         built.push(c.rule)
         chained = c.chained
       } catch (err) {
