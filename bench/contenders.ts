@@ -56,6 +56,8 @@ export interface PorticoOptions {
   readonly accessLog?: boolean
   /** A second listener, with TLS and HTTP/2, on a free port. */
   readonly tls?: boolean
+  /** The route's `waf` block with its defaults (block mode, paranoia level 1); none when false or absent. */
+  readonly waf?: boolean
   /** The route's `compression` block; none when absent. */
   readonly compression?: { readonly codings: readonly string[]; readonly levels: Record<string, number> }
 }
@@ -77,7 +79,12 @@ export async function portico(
     pools: { origin: { servers: [setup.origin] }, ws: { servers: [setup.ws] } },
     routes: [
       { match: { path: '/ws' }, pool: 'ws' },
-      { pool: 'origin', max_body_bytes: '1MiB', ...(options.compression ? { compression: options.compression } : {}) },
+      {
+        pool: 'origin',
+        max_body_bytes: '1MiB',
+        ...(options.compression ? { compression: options.compression } : {}),
+        ...(options.waf ? { waf: {} } : {}),
+      },
     ],
     workers: options.workers,
     access_log: options.accessLog
@@ -113,6 +120,7 @@ function ours(name: string, options: PorticoOptions, extra?: Pick<Contender, 'sc
 export const contenders: readonly Contender[] = [
   ours('portico', { label: 'portico', workers: 1, tls: true }),
   ours('portico+log', { label: 'portico-log', workers: 1, accessLog: true }, { scenarios: ['get-1k'] }),
+  ours('portico+waf', { label: 'portico-waf', workers: 1, waf: true }, { scenarios: ['get-1k'] }),
   ours('portico×2', { label: 'portico-2', workers: 2 }, { scenarios: ['get-1k'], allCores: true }),
   ours(
     'portico+gzip',

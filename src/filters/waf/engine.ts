@@ -136,6 +136,14 @@ class Transaction implements VariableState {
     return out
   }
 
+  #allEmpty(rule: Rule): boolean {
+    for (const t of rule.targets) {
+      if (t.count || t.collection === 'TX' || t.collection.startsWith('MATCHED')) return false
+      if (this.#collection(t.collection).length > 0) return false
+    }
+    return true
+  }
+
   #noExclusions(rule: Rule): boolean {
     return (
       rule.excluded.length === 0 &&
@@ -175,6 +183,8 @@ class Transaction implements VariableState {
   /** Evaluates one link and, when it matches, the rest of its chain; true when the whole chain matched. */
   evalLink(rule: Rule, head: Rule): boolean {
     this.#rule = head
+    // Most rules read arguments, cookies or a body most requests do not have: nothing to match.
+    if (!rule.negated && this.#allEmpty(rule)) return false
     let matched = false
     for (const t of rule.targets) {
       for (const [name, raw] of this.#values(rule, t)) {
