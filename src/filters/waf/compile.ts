@@ -1,5 +1,6 @@
 import { operators } from './operators.ts'
 import { type Directive, parseActions, parseVariables, type VariableText } from './parse.ts'
+import { readMask } from './presence.ts'
 import { pcreToRegExp } from './regex.ts'
 import type { Control, Rule, SetVar, Skipped, Step, Target } from './rule.ts'
 import { transforms } from './transforms.ts'
@@ -143,6 +144,7 @@ function compileRule(
       line: d.line,
       targets,
       excluded,
+      reads: readMask(targets),
       operator,
       negated,
       transforms: ts.map((t) => transforms[t]!),
@@ -184,7 +186,7 @@ export function compile(directives: readonly Directive[], rulesDir: string, remo
     if (kind === 'secmarker') {
       for (let p = 0; p < 2; p++) {
         markers[p]!.set(d.args[0]!, phases[p]!.length)
-        phases[p]!.push({ marker: d.args[0]! })
+        phases[p]!.push({ rule: undefined, marker: d.args[0]! })
       }
       continue
     }
@@ -234,7 +236,7 @@ export function compile(directives: readonly Directive[], rulesDir: string, remo
         line: d.line,
         reason: `reads ${empty}, which Portico does not keep (never matches through it)`,
       })
-    phases[head!.phase - 1]!.push({ rule: rule! })
+    phases[head!.phase - 1]!.push({ rule: rule!, marker: undefined })
     ruleCount++
   }
   return { phases, markers, skipped, ruleCount }

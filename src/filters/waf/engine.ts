@@ -1,4 +1,5 @@
 import type { Program } from './compile.ts'
+import { presentMask } from './presence.ts'
 import type { Pair, RequestData } from './request-data.ts'
 import type { Rule, Target } from './rule.ts'
 import { collections, type VariableState } from './variables.ts'
@@ -30,6 +31,8 @@ export interface Exclusions {
   readonly targetsById: ReadonlyMap<number, readonly Target[]>
 }
 
+const noPairs: readonly Pair[] = []
+
 const toInt = (s: string | undefined): number => {
   const n = Number.parseInt(s ?? '', 10)
   return Number.isNaN(n) ? 0 : n
@@ -58,11 +61,14 @@ class Transaction implements VariableState {
   readonly #removedTargets: { id?: number; tag?: string; target: Target }[] = []
   readonly #collections = new Map<string, readonly Pair[]>()
   readonly #transformed = new Map<string, Map<string, string>>()
+  readonly #indexes = new Map<string, Map<string, Pair[]>>()
   engineOff = false
+  readonly #present: number
   #rule: Rule | undefined
 
   constructor(data: RequestData, tx: ReadonlyMap<string, string>, exclusions: Exclusions) {
     this.#data = data
+    this.#present = presentMask(data)
     this.tx = new Map(tx)
     this.#exclusions = exclusions
   }
@@ -105,6 +111,25 @@ class Transaction implements VariableState {
     return pairs
   }
 
+  /** A request collection's values under one key (lowercased), indexed on first use. */
+  #byKey(collection: string, key: string): readonly Pair[] {
+    if (collection === 'TX' || collection.startsWith('MATCHED')) {
+      return this.#collection(collection).filter(([name]) => name.slice(name.indexOf(':') + 1).toLowerCase() === key)
+    }
+    let index = this.#indexes.get(collection)
+    if (!index) {
+      index = new Map()
+      for (const p of this.#collection(collection)) {
+        const k = p[0].slice(p[0].indexOf(':') + 1).toLowerCase()
+        const list = index.get(k)
+        if (list) list.push(p)
+        else index.set(k, [p])
+      }
+      this.#indexes.set(collection, index)
+    }
+    return index.get(key) ?? noPairs
+  }
+
   #targetOff(rule: Rule, collection: string, name: string): boolean {
     for (const t of rule.excluded) if (keyMatches(t, collection, name)) return true
     for (const t of this.#exclusions.targets) if (keyMatches(t, collection, name)) return true
@@ -124,24 +149,16 @@ class Transaction implements VariableState {
       if (t.count) return [['&TX', v === undefined ? '0' : '1']]
       return v === undefined ? [] : [[`TX:${t.key}`, v]]
     }
-    const all = this.#collection(t.collection)
-    if (t.key === undefined && !t.count && this.#noExclusions(rule)) return all
+    const all = typeof t.key === 'string' ? this.#byKey(t.collection, t.key) : this.#collection(t.collection)
+    if (typeof t.key !== 'object' && !t.count && this.#noExclusions(rule)) return all
     const out: Pair[] = []
     for (const p of all) {
-      if (t.key !== undefined && !keyMatches(t, t.collection, p[0])) continue
+      if (typeof t.key === 'object' && !keyMatches(t, t.collection, p[0])) continue
       if (this.#targetOff(rule, t.collection, p[0])) continue
       out.push(p)
     }
     if (t.count) return [[`&${t.collection}`, String(out.length)]]
     return out
-  }
-
-  #allEmpty(rule: Rule): boolean {
-    for (const t of rule.targets) {
-      if (t.count || t.collection === 'TX' || t.collection.startsWith('MATCHED')) return false
-      if (this.#collection(t.collection).length > 0) return false
-    }
-    return true
   }
 
   #noExclusions(rule: Rule): boolean {
@@ -184,7 +201,7 @@ class Transaction implements VariableState {
   evalLink(rule: Rule, head: Rule): boolean {
     this.#rule = head
     // Most rules read arguments, cookies or a body most requests do not have: nothing to match.
-    if (!rule.negated && this.#allEmpty(rule)) return false
+    if (!rule.negated && (rule.reads & this.#present) === 0) return false
     let matched = false
     for (const t of rule.targets) {
       for (const [name, raw] of this.#values(rule, t)) {
@@ -259,9 +276,8 @@ export function evaluate(
     const steps = program.phases[phase]!
     const markers = program.markers[phase]!
     for (let i = 0; i < steps.length; i++) {
-      const step = steps[i]!
-      if (!('rule' in step)) continue
-      const rule = step.rule
+      const rule = steps[i]!.rule
+      if (rule === undefined) continue
       if (t.removed(rule)) continue
       t.matchedVars.length = 0
       t.pending.length = 0

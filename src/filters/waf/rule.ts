@@ -32,6 +32,8 @@ export interface Rule {
   readonly line: number
   readonly targets: readonly Target[]
   readonly excluded: readonly Target[]
+  /** The collections the targets read, as presence bits (presence.ts). */
+  readonly reads: number
   readonly operator: Operator
   readonly negated: boolean
   /** The transformations in order, and a key naming the chain of them for the per-request cache. */
@@ -52,8 +54,11 @@ export interface Rule {
   readonly chain: Rule | undefined
 }
 
-/** A rule or a marker, in the order of the files, for one phase. */
-export type Step = { readonly rule: Rule } | { readonly marker: string }
+/** A rule or a marker, in the order of the files, for one phase; one shape for both, so the walk stays fast. */
+export interface Step {
+  readonly rule: Rule | undefined
+  readonly marker: string | undefined
+}
 
 /** A rule Portico does not run, and why; listed when the rules load. */
 export interface Skipped {
