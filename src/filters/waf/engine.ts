@@ -149,6 +149,12 @@ class Transaction implements VariableState {
       if (t.count) return [['&TX', v === undefined ? '0' : '1']]
       return v === undefined ? [] : [[`TX:${t.key}`, v]]
     }
+    // TX by regex (`TX:/^HEADER_NAME_/`): tested on the keys, pairs made for matches only.
+    if (t.collection === 'TX' && t.key !== undefined && !t.count && rule.excluded.length === 0) {
+      const out: Pair[] = []
+      for (const [k, v] of this.tx) if ((t.key as RegExp).test(k)) out.push([`TX:${k}`, v])
+      return out
+    }
     const all = typeof t.key === 'string' ? this.#byKey(t.collection, t.key) : this.#collection(t.collection)
     if (typeof t.key !== 'object' && !t.count && this.#noExclusions(rule)) return all
     const out: Pair[] = []
