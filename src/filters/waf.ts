@@ -3,7 +3,7 @@ import type { Exchange } from '../exchange.ts'
 import type { RequestPhase, Verdict } from './phase.ts'
 import { requestBuffer } from './request-buffer.ts'
 import type { Program } from './waf/compile.ts'
-import { type Exclusions, evaluate } from './waf/engine.ts'
+import { type Exclusions, evaluate, prepare, type Start } from './waf/engine.ts'
 import { formatFindings } from './waf/findings.ts'
 import { loadRules } from './waf/load.ts'
 import { type Pair, requestData } from './waf/request-data.ts'
@@ -45,15 +45,15 @@ export function exclusions(config: WafRouteConfig): Exclusions {
 class WafPhase implements RequestPhase {
   readonly #program: Program
   readonly #config: WafRouteConfig
-  readonly #tx: Map<string, string>
+  readonly #start: Start
   readonly #exclusions: Exclusions
   readonly #body: RequestPhase
 
   constructor(program: Program, config: WafRouteConfig, maxBodyBytes: number) {
     this.#program = program
     this.#config = config
-    this.#tx = seed(config)
     this.#exclusions = exclusions(config)
+    this.#start = prepare(program, seed(config), this.#exclusions)
     this.#body = requestBuffer({
       memoryBytes: Math.max(memoryBytes, config.body_bytes),
       maxBytes: maxBodyBytes,
@@ -88,7 +88,7 @@ class WafPhase implements RequestPhase {
       remoteAddr: x.clientAddress,
       body,
     })
-    const d = evaluate(this.#program, data, this.#tx, this.#exclusions)
+    const d = evaluate(this.#program, data, this.#start, this.#exclusions)
     if (!d.deny) {
       if (d.findings.length > 0) x.waf = `score ${d.score}: ${formatFindings(d.findings)}`
       return undefined

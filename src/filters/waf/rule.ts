@@ -67,3 +67,19 @@ export interface Skipped {
   readonly line: number
   readonly reason: string
 }
+
+/** A rule that matched: its id, the variable, and the matched fragment (not yet truncated). */
+export interface Finding {
+  readonly id: number
+  readonly variable: string
+  readonly fragment: string
+}
+
+/** Per-route exclusions applied at evaluation: rules off, and targets off per rule or for all rules. */
+export interface Exclusions {
+  readonly ruleIds: ReadonlySet<number>
+  /** Targets (ARGS:name, REQUEST_COOKIES:name…) no rule inspects. */
+  readonly targets: readonly Target[]
+  /** Targets a given rule does not inspect. */
+  readonly targetsById: ReadonlyMap<number, readonly Target[]>
+}
