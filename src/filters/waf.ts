@@ -79,7 +79,12 @@ class WafPhase implements RequestPhase {
   #decide(x: Exchange, body: Buffer | undefined): Verdict {
     const raw = x.req.rawHeaders
     const headers: Pair[] = []
-    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!])
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!
+      // HTTP/2 pseudo-headers are the request line; `:authority` stands for Host (RFC 9113 §8.3.1).
+      if (name === ':authority' && x.req.headers.host === undefined) headers.push(['Host', raw[i + 1]!])
+      else if (!name.startsWith(':')) headers.push([name, raw[i + 1]!])
+    }
     const data = requestData({
       method: x.req.method ?? 'GET',
       target: x.req.url ?? x.path,
