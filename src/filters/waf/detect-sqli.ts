@@ -55,6 +55,8 @@ function head(whole: string): string {
 export function detectSqli(value: string): string | undefined {
   if (value.length < 2) return undefined
   const start = head(value)
+  // Words, then a number or word, and no quote: prose to libinjection, whatever SQL follows.
+  if (/^[A-Za-z]+\s+(?:[A-Za-z]+|\d+)\b/.test(start) && !/['"`]/.test(start)) return undefined
   for (const p of patterns) {
     const m = p.exec(start)
     if (m) return m[0]
