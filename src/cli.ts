@@ -16,4 +16,5 @@ const http = process.getBuiltinModule('node:http')
 for (const name of ['WebSocket', 'CloseEvent', 'MessageEvent']) Object.defineProperty(http, name, { enumerable: false })
 
 reduceMemoryWhenIdle()
-await import('./commands.ts')
+const { main } = await import('./commands.ts')
+process.exitCode = await main(process.argv.slice(2))

@@ -37,7 +37,8 @@ function version(): string {
   return pkg.version
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the `portico` command with `argv` (the arguments after the command's name) and resolves with its exit code. */
+export async function main(argv: string[]): Promise<number> {
   if (cluster.isWorker) return runWorker(openEventLog())
   let parsed: ReturnType<typeof parse>
   try {
@@ -228,5 +229,3 @@ async function reload(portico: Running, file: string | undefined, events: EventL
     return undefined
   }
 }
-
-process.exitCode = await main(process.argv.slice(2))
