@@ -4,7 +4,17 @@
 // node flags of src/cli.ts's shebang line); postject injects the blob into a copy of node's binary.
 // Only the platform it runs on is built: the blob and its code cache are made by the node that will run them.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { arch, platform } from 'node:os'
 import { dirname, join, relative } from 'node:path'
@@ -13,8 +23,12 @@ import { build } from 'esbuild'
 const root = join(import.meta.dirname, '../..')
 const require = createRequire(import.meta.url)
 const out = join(root, 'dist')
-const work = join(out, 'sea')
 const target = join(out, `portico-${platform()}-${arch()}`)
+// A build of its own and a rename at the end: builds at the same time (two test files) do not mix their files,
+// and a process started from the executable never sees it half written.
+mkdirSync(out, { recursive: true })
+const work = mkdtempSync(join(out, 'sea-'))
+const building = `${work}/portico`
 // The fuse node looks for to know it carries a blob (node's docs, "Single executable applications").
 const fuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
 
@@ -28,7 +42,6 @@ function shebang(): { flags: string[]; env: Record<string, string> } {
 /** The files the executable carries, by their path under the project's root (src/ reads them from there). */
 function assets(): Record<string, string> {
   const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string
-  mkdirSync(work, { recursive: true })
   writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'portico', version })}\n`)
   const geo = '@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb'
   const files: Record<string, string> = {
@@ -96,17 +109,18 @@ const node = join(dirname(require.resolve('node/package.json')), 'bin/node')
 // Run with the executable's flags: V8 takes a code cache only from a V8 set up the same way.
 execFileSync(node, [...flags, '--experimental-sea-config', join(work, 'sea-config.json')], { stdio: 'pipe' })
 
-rmSync(target, { force: true })
-copyFileSync(node, target)
+copyFileSync(node, building)
 // The pinned binary keeps its symbols; the executable does without them (18 MB). Addons still find node's
 // functions: the dynamic symbol table stays.
 try {
-  execFileSync('strip', [target])
+  execFileSync('strip', [building])
 } catch {
   process.stderr.write('portico: strip is missing, the executable keeps node debugging symbols\n')
 }
 const postject = join(dirname(require.resolve('postject/package.json')), 'dist/cli.js')
 // Its warnings about the binary's note sections are harmless; a failure throws with its output.
-execFileSync(node, [postject, target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', fuse], { stdio: 'pipe' })
-chmodSync(target, 0o755)
+execFileSync(node, [postject, building, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', fuse], { stdio: 'pipe' })
+chmodSync(building, 0o755)
+renameSync(building, target)
+rmSync(work, { recursive: true })
 process.stdout.write(`built ${relative(process.cwd(), target)}\n`)
