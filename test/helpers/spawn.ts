@@ -51,7 +51,8 @@ export async function spawnPortico(
   // An executable (dist/portico-linux-x64) carries its node flags itself.
   const [file, ...before] = options.executable ? [options.executable] : [process.execPath, ...nodeFlags, cli]
   const child = spawn(file!, [...before, ...args], {
-    env: { ...process.env, ...shebangEnv, ...options.env },
+    // No config file by default, whatever the machine keeps in /etc/portico: no file can be under /dev/null.
+    env: { ...process.env, ...shebangEnv, PORTICO_CONFIG: '/dev/null/portico.yaml', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let text = ''
