@@ -3,7 +3,8 @@
 // main) and gives it the node flags of src/cli.ts's shebang line. Files a clone keeps on disk (the malloc-trim
 // addon, the geo database, package.json) travel as the executable's assets: the first process writes them once to a
 // private directory, which the modules reach through the root that build.ts puts where src/ reads `import.meta.url`.
-// The same executable runs every process: the primary, its cluster workers and the config checker it forks.
+// The same executable runs every process: the primary, its cluster workers and the config checker it forks. It sets
+// the environment of the shebang line too (malloc's settings).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -35,12 +36,17 @@ function unpack(): string {
   return dir
 }
 
+// malloc reads its settings from the environment as a process starts: without them, this process starts again
+// (the same process, through execve) with them, before it has done anything. Workers and the checker inherit them.
+const unset = Object.entries(__porticoEnv).filter(([name]) => process.env[name] === undefined)
+if (unset.length > 0) {
+  const env = { ...process.env, ...Object.fromEntries(unset) }
+  process.execve?.(process.execPath, [process.argv[1]!, ...process.argv.slice(2)], env)
+}
+
 const root = process.env[rootVariable] ?? unpack()
 process.env[rootVariable] = root
 globalThis.__porticoRoot = pathToFileURL(`${root}/`).href
-// malloc reads these when a process starts: the workers and the checker get them; this process only if its
-// caller set them (the systemd unit does; the README says so for a bare start).
-for (const [name, value] of Object.entries(__porticoEnv)) process.env[name] ??= value
 
 // The config checker is this executable forked with the checker module's path among its arguments.
 const checker = join(root, 'src/config/load-child.ts')

@@ -48,11 +48,16 @@ export async function spawnPortico(
   args: string[],
   options: { listeners?: number; env?: NodeJS.ProcessEnv; executable?: string } = {},
 ): Promise<SpawnedPortico> {
-  // An executable (dist/portico-linux-x64) carries its node flags itself.
+  // An executable (dist/portico-linux-x64) carries its node flags and environment itself.
   const [file, ...before] = options.executable ? [options.executable] : [process.execPath, ...nodeFlags, cli]
   const child = spawn(file!, [...before, ...args], {
     // No config file by default, whatever the machine keeps in /etc/portico: no file can be under /dev/null.
-    env: { ...process.env, ...shebangEnv, PORTICO_CONFIG: '/dev/null/portico.yaml', ...options.env },
+    env: {
+      ...process.env,
+      ...(options.executable ? {} : shebangEnv),
+      PORTICO_CONFIG: '/dev/null/portico.yaml',
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let text = ''

@@ -89,13 +89,12 @@ test('the Debian package installs portico, its user, unit and config, and runs a
     '/etc/portico/portico.yaml',
     `listeners:\n  - address: 127.0.0.1:${port}\nworkers: 2\npools:\n  web:\n    servers: [${backend.address}]\nroutes:\n  - pool: web\n`,
   )
-  const env = Object.fromEntries(unit.get('Environment')!.map((pair) => pair.split('=', 2) as [string, string]))
   const execStart = unit.get('ExecStart')![0]!.split(' ')
   const setpriv = ['--reuid=portico', '--regid=portico', '--init-groups', '--no-new-privs']
   const caps = ['--inh-caps=-all,+net_bind_service', '--ambient-caps=-all,+net_bind_service']
   const portico = await spawnPortico(t, [...setpriv, ...caps, '--bounding-set=-all,+net_bind_service', ...execStart], {
     executable: '/usr/bin/setpriv',
-    env: { ...env, PORTICO_CONFIG: '/etc/portico/portico.yaml' },
+    env: { PORTICO_CONFIG: '/etc/portico/portico.yaml' },
     listeners: 1,
   })
   assert.equal(portico.urls[0], `http://127.0.0.1:${port}`)

@@ -60,6 +60,8 @@ test('the executable serves with two workers, routes by country, reloads on SIGH
   const file = writeConfig(config([a.address]))
   const portico = await spawnPortico(t, ['run', '-c', file], { executable, listeners: 1 })
   const url = portico.urls[0]!
+  // The environment of src/cli.ts's shebang line (malloc's settings) is set in the process itself.
+  assert.match(readFileSync(`/proc/${portico.child.pid}/environ`, 'utf8'), /(^|\0)MALLOC_MMAP_THRESHOLD_=131072\0/)
   assert.equal(await (await fetch(url)).text(), 'a')
   // The geo database travels inside the executable.
   const fromFrance = await fetch(url, { headers: { 'x-forwarded-for': '193.51.224.1' } })
