@@ -16,14 +16,18 @@ function newestChange(dir: string): number {
 
 /**
  * The single executable, built first (as `npm run dist` does, less the TypeScript build it does not use) when it is
- * missing or older than a file of src/ or packaging/, so that a test never runs yesterday's code.
+ * missing or older than a file of src/ or packaging/ or package.json, so that a test never runs yesterday's code.
  */
 export function builtExecutable(): string {
   let built = 0
   try {
     built = statSync(executablePath).mtimeMs
   } catch {}
-  const sources = Math.max(newestChange(join(root, 'src')), newestChange(join(root, 'packaging')))
+  const sources = Math.max(
+    newestChange(join(root, 'src')),
+    newestChange(join(root, 'packaging')),
+    statSync(join(root, 'package.json')).mtimeMs,
+  )
   if (built < sources) execFileSync(process.execPath, [join(root, 'packaging/sea/build.ts')], { stdio: 'pipe' })
   return executablePath
 }
