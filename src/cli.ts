@@ -6,7 +6,7 @@
 // let buffers wait long for a collection: the whole new space is capped too. The constraint: a 1 GiB stream stays
 // under 150 MB of RSS (test/e2e/streaming.test.ts; the measurements are in docs/PERFORMANCE.md).
 // These flags are the only place Portico's node flags are set: workers and the config checker inherit them, and
-// `npm start`, the tests and the bench read them here.
+// `npm start`, the tests, the bench and the single executable's build (packaging/sea/) read them here.
 import { reduceMemoryWhenIdle } from './cluster/idle-memory.ts'
 
 // An ESM import of node:http reads every export, and its lazy WebSocket, CloseEvent and MessageEvent load node's own
