@@ -71,6 +71,8 @@ const rootedImportMeta = {
         )
         .replaceAll('createRequire(import.meta.url)(', 'require(')
         .replaceAll('import.meta.url', `(globalThis.__porticoRoot + ${here})`)
+      // Any other use would load a package from the disk of the machine the executable runs on: refused here.
+      if (/createRequire\(/.test(text)) throw new Error(`${here}: createRequire in a form this build does not bundle`)
       return { contents: text, loader: 'ts' }
     })
   },
