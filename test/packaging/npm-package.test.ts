@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { test } from 'node:test'
@@ -18,6 +18,7 @@ test('npm pack gives a package whose portico command runs after npm install -g, 
   timeout: 120_000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'portico-npm-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
   const env = { ...process.env, PATH: `${node24}${delimiter}${process.env.PATH}` }
   // The build is `npm ci`'s; here only the package made of it is tested.
   await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: root, env })
