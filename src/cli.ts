@@ -6,8 +6,8 @@
 // let buffers wait long for a collection: the whole new space is capped too. The constraint: a 1 GiB stream stays
 // under 150 MB of RSS (test/e2e/streaming.test.ts; the measurements are in docs/PERFORMANCE.md).
 // These are the flags a Portico process starts with: workers and the config checker inherit them, and `npm start`,
-// the tests and the bench read them here. At run time only process/idle-memory.ts changes V8 flags (memory saver
-// mode while idle).
+// the tests, the bench and the single executable's build (packaging/sea/) read them here. At run time only
+// process/idle-memory.ts changes V8 flags (memory saver mode while idle).
 import { reduceMemoryWhenIdle } from './process/idle-memory.ts'
 
 // An ESM import of node:http reads every export, and its lazy WebSocket, CloseEvent and MessageEvent load node's own
@@ -17,4 +17,5 @@ const http = process.getBuiltinModule('node:http')
 for (const name of ['WebSocket', 'CloseEvent', 'MessageEvent']) Object.defineProperty(http, name, { enumerable: false })
 
 reduceMemoryWhenIdle()
-await import('./commands.ts')
+const { main } = await import('./commands.ts')
+process.exitCode = await main(process.argv.slice(2))

@@ -8,6 +8,7 @@ import { type Admin, startAdmin } from './admin/start.ts'
 import { startWorkers, type Workers } from './cluster/primary.ts'
 import { runWorker } from './cluster/worker.ts'
 import { workerCount } from './cluster/worker-count.ts'
+import { defaultConfigFile, systemConfigFile } from './config/default-file.ts'
 import { loadConfigApart } from './config/load-apart.ts'
 import { ConfigError } from './config/problem.ts'
 import type { Config } from './config/schema.ts'
@@ -25,8 +26,9 @@ const exit = { ok: 0, invalidConfig: 1, usage: 2, startFailed: 3 } as const
 const help = `portico — a reverse proxy and load balancer
 
 Usage:
-  portico run [-c FILE]      run; with no FILE, a demo in front of three built-in backends
-  portico validate -c FILE   check a config: exit 0 and a summary, or exit 1 and every error
+  portico run [-c FILE]      run; with no FILE, /etc/portico/portico.yaml (or $PORTICO_CONFIG)
+                             if it exists, else a demo in front of three built-in backends
+  portico validate [-c FILE] check a config (the same default): exit 0 and a summary, or 1 and every error
   portico schema             print the config's JSON Schema (for editor completion)
   portico cert [--out DIR] [--name NAME]...
                              write a self-signed certificate for local use (needs openssl)
@@ -45,7 +47,8 @@ function version(): string {
   return pkg.version
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the `portico` command with `argv` (the arguments after the command's name) and resolves with its exit code. */
+export async function main(argv: string[]): Promise<number> {
   if (cluster.isWorker) return runWorker(openEventLog())
   if (argv[0] === 'ctl') {
     const { runCtl } = await import('./admin/ctl.ts')
@@ -74,9 +77,9 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'run':
-      return run(values.config)
+      return run(values.config ?? defaultConfigFile())
     case 'validate':
-      return await validate(values.config)
+      return await validate(values.config ?? defaultConfigFile())
     case 'cert':
       return cert(values.out, values.name)
     case 'hash-password': {
@@ -110,7 +113,9 @@ function parse(argv: string[]) {
 
 async function validate(file: string | undefined): Promise<number> {
   if (!file) {
-    process.stderr.write('portico: validate needs -c FILE\n')
+    process.stderr.write(
+      `portico: validate needs -c FILE (there is no ${process.env.PORTICO_CONFIG || systemConfigFile})\n`,
+    )
     return exit.usage
   }
   // Loaded here only: `run` checks its config in a child process (config/load-apart.ts).
@@ -309,5 +314,3 @@ function workerFleet(workers: Workers): Fleet {
     reload: (config) => workers.reload(config),
   }
 }
-
-process.exitCode = await main(process.argv.slice(2))

@@ -23,7 +23,7 @@ describe('the portico command', { concurrency: true }, () => {
   test('--help prints the commands and exit codes and exits 0', async (t) => {
     const { code, output } = await portico(t, ['--help'])
     assert.equal(code, 0)
-    for (const text of ['portico run', 'portico validate -c FILE', 'portico schema', 'Exit codes']) {
+    for (const text of ['portico run', 'portico validate [-c FILE]', 'portico schema', 'Exit codes']) {
       assert.ok(output.includes(text), `help mentions ${text}:\n${output}`)
     }
   })

@@ -40,16 +40,24 @@ export function writeConfig(config: object | string, name = 'portico.yaml'): str
 }
 
 /**
- * Runs `node src/cli.ts ARGS` and, when `listeners` is given, waits for that many startup lines.
+ * Runs `node src/cli.ts ARGS` (or `executable ARGS`) and, when `listeners` is given, waits for that many startup lines.
  * The process is killed when the test ends if it is still running.
  */
 export async function spawnPortico(
   t: TestContext,
   args: string[],
-  options: { listeners?: number; env?: NodeJS.ProcessEnv } = {},
+  options: { listeners?: number; env?: NodeJS.ProcessEnv; executable?: string } = {},
 ): Promise<SpawnedPortico> {
-  const child = spawn(process.execPath, [...nodeFlags, cli, ...args], {
-    env: { ...process.env, ...shebangEnv, ...options.env },
+  // An executable (dist/portico-linux-x64) carries its node flags and environment itself.
+  const [file, ...before] = options.executable ? [options.executable] : [process.execPath, ...nodeFlags, cli]
+  const child = spawn(file!, [...before, ...args], {
+    // No config file by default, whatever the machine keeps in /etc/portico: no file can be under /dev/null.
+    env: {
+      ...process.env,
+      ...(options.executable ? {} : shebangEnv),
+      PORTICO_CONFIG: '/dev/null/portico.yaml',
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let text = ''
