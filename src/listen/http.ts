@@ -19,6 +19,8 @@ import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
 import type { PathRules } from '../route/routing-path.ts'
+import { answerHttp01 } from '../tls/acme/http-01.ts'
+import type { Acme } from '../tls/acme/manager.ts'
 import { tlsFacts } from '../tls/facts.ts'
 import { acceptH2c } from './accept-h2c.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
@@ -56,6 +58,8 @@ export interface Listener {
  * (and h2c with prior knowledge when enabled), or with a `tls` block HTTPS with HTTP/2 and
  * HTTP/1.1 by ALPN. `secret` is the instance's key, which TLS session ticket keys derive from.
  * `place` is this process's place among the workers, whose share of the connection limits it keeps.
+ * `acme`, when the config obtains certificates, answers ACME challenges: HTTP-01 on plain listeners
+ * before routes and redirects, TLS-ALPN-01 on TLS ones.
  */
 export async function listenHttp(
   config: ListenerConfig,
@@ -63,6 +67,7 @@ export async function listenHttp(
   events: EventLog,
   secret: Buffer,
   place: WorkerPlace = alone,
+  acme?: Acme,
 ): Promise<Listener> {
   const address = config.address
   // This listener's place in the config, to find its settings in a reloaded one.
@@ -87,7 +92,7 @@ export async function listenHttp(
     // Only an upgrade some route may tunnel leaves node's parser; any other is read as a request.
     shouldUpgradeCallback: (req: IncomingMessage) => plan().routes.routes.some((r) => mayUpgrade(req, r.upgrades)),
   }
-  const tls = config.tls ? createTlsServer(config, events, http1Options, secret) : undefined
+  const tls = config.tls ? createTlsServer(config, events, http1Options, secret, acme) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
   // Portico's own server reads HTTP/1.1 requests first and gives node's server what it does not serve.
@@ -165,6 +170,7 @@ export async function listenHttp(
     // The pipeline calls `settled` when the response closes; a redirect does not go through it.
     if (redirect) res.on('close', settled)
     const x = new Exchange(req, res, arrival(req, current))
+    if (acme && !secure && answerHttp01(current, x, acme.board)) return
     // HTTP/2 requests are served at once: deferring them to the next turn, so that a stream reset in
     // the same read never starts, lost request body bytes now and then (the protocol matrix showed it).
     if (redirect) redirectToHttps(current, x, redirect)
