@@ -8,6 +8,7 @@ import type { AcmeConfig, ChallengeType } from './schema.ts'
 import type { AcmeStore } from './store.ts'
 
 type AcmeClient = typeof import('acme-client')
+type AxiosConfig = { retryValidateStatus?: ((status: number) => boolean) | null }
 
 let loaded: Promise<AcmeClient> | undefined
 // HTTPS agents by directory origin, for CAs whose certificate chains to a `directory_ca`.
@@ -20,11 +21,18 @@ const agents = new Map<string, Agent>()
  */
 function acmeClient(): Promise<AcmeClient> {
   loaded ??= import('acme-client').then((m) => {
+    // acme-client's request interceptor makes every response an error, for its response handler to sort.
     const acme = ((m as { default?: AcmeClient }).default ?? m) as AcmeClient
     acme.axios.defaults.timeout = 30_000
-    const settings = (acme.axios.defaults as unknown as { acmeSettings: Record<string, number> }).acmeSettings
-    settings.retryMaxAttempts = 1
-    settings.retryDefaultDelay = 2
+    // acme-client's own retry handler turns an error without a response (ECONNREFUSED, a timeout)
+    // into "Cannot read properties of undefined"; this one keeps the cause and leaves retries to the
+    // renewal schedule. Responses still reach acme-client, which reads each ACME status itself.
+    acme.axios.interceptors.response.clear()
+    acme.axios.interceptors.response.use(null, (error: { config?: AxiosConfig; response?: { status: number } }) => {
+      const validate = error.config?.retryValidateStatus
+      if (!error.response || (validate && !validate(error.response.status))) return Promise.reject(error)
+      return error.response
+    })
     acme.axios.interceptors.request.use((request) => {
       const agent = request.url ? agents.get(new URL(request.url).origin) : undefined
       if (agent) request.httpsAgent = agent
