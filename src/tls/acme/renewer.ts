@@ -68,6 +68,12 @@ export class Renewer {
     if (cert && !force && renewalTime(cert) > Date.now()) {
       this.#schedule(name, m, renewalTime(cert))
       this.#report(name, m, cert, undefined)
+      this.#events.info('certificate in store', {
+        name,
+        issuer: cert.issuer,
+        not_after: isoTime(cert.notAfter),
+        renew_at: isoTime(renewalTime(cert)),
+      })
       return Promise.resolve()
     }
     return this.#renew(name, m)

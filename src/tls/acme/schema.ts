@@ -70,7 +70,7 @@ export const acmeSchema = z
         "PEM file with CA certificates trusted for the directory's HTTPS besides the system's (a private CA). Default: the system's only.",
       ),
     email: z
-      .email()
+      .email('expected an email address such as "ops@example.com"')
       .optional()
       .describe('Contact address given to the CA, which writes there before a certificate expires unrenewed.'),
     hosts: z
