@@ -2,11 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { get } from 'node:https'
-import { connect } from 'node:net'
+import { type AddressInfo, connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { TestCa } from './certs.ts'
-import { closedPort } from './closed-port.ts'
 
 /** A Pebble ACME CA and its DNS server (pebble-challtestsrv), started for one test. */
 export interface Pebble {
@@ -31,12 +30,7 @@ export interface Pebble {
 export async function startPebble(t: TestContext, ports: { httpPort: number; tlsPort: number }): Promise<Pebble> {
   const ca = new TestCa(t, 'Pebble Directory Test CA')
   const own = ca.issue('localhost', ['localhost', '127.0.0.1'], 'pebble')
-  const [acme, management, dns, dnsManagement] = await Promise.all([
-    closedPort(),
-    closedPort(),
-    closedPort(),
-    closedPort(),
-  ])
+  const [acme, management, dns, dnsManagement] = await freeAddresses(4)
   const challtestsrv = run(t, 'pebble-challtestsrv', [
     '-dns01',
     dns!,
@@ -97,6 +91,18 @@ export async function startPebble(t: TestContext, ports: { httpPort: number; tls
       await once(pebble, 'exit')
     },
   }
+}
+
+/**
+ * `count` different loopback `host:port` addresses that nothing listens on: all bound at once, then
+ * released, so that no two are the same.
+ */
+export async function freeAddresses(count: number): Promise<string[]> {
+  const servers = Array.from({ length: count }, () => createServer().listen(0, '127.0.0.1'))
+  await Promise.all(servers.map((s) => once(s, 'listening')))
+  const addresses = servers.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`)
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  return addresses
 }
 
 function run(t: TestContext, program: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {

@@ -1,13 +1,13 @@
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect as connectH2 } from 'node:http2'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { connect, type PeerCertificate } from 'node:tls'
 import type { EventLog } from '../../../src/log/events.ts'
-import { closedPort } from '../../helpers/closed-port.ts'
-import { type Pebble, startPebble } from '../../helpers/pebble.ts'
+import { freeAddresses, type Pebble, startPebble } from '../../helpers/pebble.ts'
 
 /** Two free loopback addresses for Portico (plain, TLS), a Pebble that validates on them, and a storage folder. */
 export interface AcmeSetup {
@@ -20,7 +20,7 @@ export interface AcmeSetup {
 }
 
 export async function acmeSetup(t: TestContext): Promise<AcmeSetup> {
-  const [plain, secure] = await Promise.all([closedPort(), closedPort()])
+  const [plain, secure] = (await freeAddresses(2)) as [string, string]
   const pebble = await startPebble(t, { httpPort: portOf(plain), tlsPort: portOf(secure) })
   const storage = mkdtempSync(join(tmpdir(), 'portico-acme-'))
   t.after(() => rmSync(storage, { recursive: true, force: true }))
@@ -109,4 +109,23 @@ export function httpsGet(
     req.on('error', reject)
     req.end()
   })
+}
+
+/** GET / over HTTP/2 for `servername`, trusting only `ca`; resolves with the status and body. */
+export async function h2Get(
+  address: string,
+  servername: string,
+  ca: string,
+): Promise<{ status: number; body: string }> {
+  const session = connectH2(`https://127.0.0.1:${portOf(address)}`, { ca, servername })
+  try {
+    const stream = session.request({ ':path': '/', ':authority': servername })
+    const [headers] = (await once(stream, 'response')) as [Record<string, string | number>]
+    let body = ''
+    stream.setEncoding('utf8')
+    for await (const chunk of stream) body += chunk
+    return { status: Number(headers[':status']), body }
+  } finally {
+    session.close()
+  }
 }

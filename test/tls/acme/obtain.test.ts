@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { startBackend } from '../../helpers/backend.ts'
 import { startPortico } from '../../helpers/portico.ts'
-import { acmeListeners, acmeSetup, httpsGet, recordingEvents, servedCertificate } from './fixture.ts'
+import { acmeListeners, acmeSetup, h2Get, httpsGet, recordingEvents, servedCertificate } from './fixture.ts'
 
 const timeout = 90_000
 
@@ -27,6 +27,7 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
     await events.waitFor('certificate obtained')
     const answer = await httpsGet(setup.secure, 'a.test', setup.root)
     assert.deepEqual(answer, { status: 200, body: 'app' })
+    assert.deepEqual(await h2Get(setup.secure, 'a.test', setup.root), { status: 200, body: 'app' })
     const cert = await servedCertificate(setup.secure, 'a.test', setup.root)
     assert.equal(cert.subjectaltname, 'DNS:a.test')
     const [status] = portico.certificates()
