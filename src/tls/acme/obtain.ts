@@ -67,7 +67,12 @@ export async function obtain(
     const ca = [...lazyBuiltin('node:tls').rootCertificates, readFileSync(site.directory_ca, 'utf8')]
     agents.set(new URL(site.directory).origin, new (lazyBuiltin('node:https').Agent)({ ca, keepAlive: true }))
   }
-  const account = deps.store.account() ?? { key: newKey(), url: undefined }
+  // Made and stored before any await, so that names obtained at once all use one account.
+  let account = deps.store.account()
+  if (!account) {
+    account = { key: newKey(), url: undefined }
+    deps.store.saveAccount(account)
+  }
   const client = new acme.Client({
     directoryUrl: site.directory,
     accountKey: account.key,
