@@ -27,10 +27,11 @@ export async function acmeSetup(t: TestContext): Promise<AcmeSetup> {
   return { plain, secure, pebble, storage, root: await pebble.root() }
 }
 
-/** Portico's listeners for `setup`: a plain one and a TLS one whose `acme` block is `acme`, with defaults for Pebble. */
+/** Portico's listeners for `setup`: a plain one that redirects to HTTPS and a TLS one whose `acme` block is `acme`, with defaults for Pebble. */
 export function acmeListeners(setup: AcmeSetup, acme: Record<string, unknown>) {
   return [
-    { address: setup.plain },
+    // Everything but ACME's HTTP-01 validations is sent to HTTPS.
+    { address: setup.plain, redirect_https: { port: portOf(setup.secure) } },
     {
       address: setup.secure,
       tls: {

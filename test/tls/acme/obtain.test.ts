@@ -3,6 +3,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { startBackend } from '../../helpers/backend.ts'
+import { request } from '../../helpers/http.ts'
 import { startPortico } from '../../helpers/portico.ts'
 import { acmeListeners, acmeSetup, h2Get, httpsGet, recordingEvents, servedCertificate } from './fixture.ts'
 
@@ -28,6 +29,11 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
     const answer = await httpsGet(setup.secure, 'a.test', setup.root)
     assert.deepEqual(answer, { status: 200, body: 'app' })
     assert.deepEqual(await h2Get(setup.secure, 'a.test', setup.root), { status: 200, body: 'app' })
+    // HTTP-01 was answered before the plain listener's redirect, which every other request gets.
+    const plain = await request(`http://${setup.plain}/.well-known/acme-challenge/guess`, {
+      headers: { host: 'a.test' },
+    })
+    assert.equal(plain.status, 308)
     const cert = await servedCertificate(setup.secure, 'a.test', setup.root)
     assert.equal(cert.subjectaltname, 'DNS:a.test')
     const [status] = portico.certificates()
