@@ -7,9 +7,10 @@ type Done = (err: Error | null, ctx?: SecureContext) => void
 
 /**
  * The `SNICallback` of a TLS listener with `acme`: a certificate from the files that names the server
- * name exactly or by wildcard first, then the ACME certificate of that name, then one obtained on
- * demand (the handshake waits for it), else the listener's first certificate file, else the
- * handshake is refused. ACME contexts share the listener's TLS settings and ticket key, are made on
+ * name exactly or by wildcard first, then the ACME certificate of that name (for a name in `hosts`
+ * whose first certificate is under way, the handshake waits for it), then one obtained on demand
+ * (the handshake waits for it too), else the listener's first certificate file, else the handshake
+ * is refused. ACME contexts share the listener's TLS settings and ticket key, are made on
  * first use of each certificate version, and are dropped by `reset()` when those settings change.
  * A renewed certificate serves new handshakes at once; open connections keep theirs.
  */
@@ -32,8 +33,11 @@ export class AcmeSni {
     const name = servername.toLowerCase()
     const context = this.#files.match(name) ?? this.#managed(name)
     if (context) return void done(null, context)
-    if (!this.#acme.onDemand) return void this.#fallback(name, done)
-    this.#acme.obtainOnDemand(name).then(
+    // A name in `hosts` still waiting for its first certificate, else one that may be obtained now.
+    const waiting = this.#acme
+      .firstCertificate(name)
+      .then((cert) => (cert || !this.#acme.onDemand ? cert : this.#acme.obtainOnDemand(name)))
+    waiting.then(
       () => {
         const obtained = this.#managed(name)
         if (obtained) done(null, obtained)

@@ -13,7 +13,7 @@ import { AcmeStore, defaultStorage, type StoredCertificate } from './store.ts'
 const certKey = 'acme/cert/'
 const statusKey = 'acme/status/'
 const wantKey = 'acme/want/'
-// How long a handshake that asked for a name on demand waits for its certificate.
+// How long a handshake waits for a certificate being obtained for its name (on demand, or a first start).
 const onDemandWaitMs = 90_000
 
 interface Want {
@@ -118,15 +118,32 @@ export class Acme {
       }
       const since = Date.now()
       this.#request(name, site, false)
-      while (!this.#certs.has(name)) {
-        const failed = this.#statuses.get(name)?.lastErrorAt
-        if (failed !== undefined && Date.parse(failed) >= since - 1000) return undefined
-        await once(this.#changed, 'change', { signal: AbortSignal.timeout(onDemandWaitMs) }).catch(() => {})
-        if (Date.now() - since >= onDemandWaitMs) return undefined
-      }
-      return this.#certs.get(name)
+      return this.#obtained(name, since)
     }
     return undefined
+  }
+
+  /**
+   * For a name in `hosts` whose first certificate is being obtained (just after the first start):
+   * resolves with it once obtained, or undefined when that fails or takes 90 s. Resolves at once
+   * with undefined for names not in `hosts`, or with the certificate when it is there.
+   */
+  async firstCertificate(name: string): Promise<StoredCertificate | undefined> {
+    if (!this.#siteOf.get(name)?.config.hosts.includes(name)) return undefined
+    // A name that failed already waits for its next try (minutes away): its handshakes are refused meanwhile.
+    if (this.#statuses.get(name)?.lastError !== undefined) return this.#certs.get(name)
+    return this.#obtained(name, Date.now())
+  }
+
+  /** Waits for the certificate of `name`: undefined when a try fails after `since`, or after 90 s. */
+  async #obtained(name: string, since: number): Promise<StoredCertificate | undefined> {
+    while (!this.#certs.has(name)) {
+      const failed = this.#statuses.get(name)?.lastErrorAt
+      if (failed !== undefined && Date.parse(failed) >= since - 1000) return undefined
+      await once(this.#changed, 'change', { signal: AbortSignal.timeout(onDemandWaitMs) }).catch(() => {})
+      if (Date.now() - since >= onDemandWaitMs) return undefined
+    }
+    return this.#certs.get(name)
   }
 
   /**

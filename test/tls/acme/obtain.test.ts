@@ -25,8 +25,9 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
       },
       events,
     )
-    await events.waitFor('certificate obtained')
+    // A client that comes before the certificate waits for it in the handshake.
     const answer = await httpsGet(setup.secure, 'a.test', setup.root)
+    await events.waitFor('certificate obtained')
     assert.deepEqual(answer, { status: 200, body: 'app' })
     assert.deepEqual(await h2Get(setup.secure, 'a.test', setup.root), { status: 200, body: 'app' })
     // HTTP-01 was answered before the plain listener's redirect, which every other request gets.
