@@ -117,16 +117,19 @@ export class Acme {
         return this.#certs.get(name)
       }
       const since = Date.now()
+      // After a failure (or the rate refused it) the leader tries again on its own schedule, or now
+      // if the rate allows; this handshake does not wait for that.
+      const failed = this.#statuses.get(name)?.lastError !== undefined
       this.#request(name, site, false)
-      return this.#obtained(name, since)
+      return failed ? undefined : this.#obtained(name, since)
     }
     return undefined
   }
 
   /**
    * For a name in `hosts` whose first certificate is being obtained (just after the first start):
-   * resolves with it once obtained, or undefined when that fails or takes 90 s. Resolves at once
-   * with undefined for names not in `hosts`, or with the certificate when it is there.
+   * resolves with it once obtained, or undefined when that fails or takes 90 s. Resolves at once for
+   * names not in `hosts`, names with a certificate, and names whose last try failed.
    */
   async firstCertificate(name: string): Promise<StoredCertificate | undefined> {
     if (!this.#siteOf.get(name)?.config.hosts.includes(name)) return undefined
