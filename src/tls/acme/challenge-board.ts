@@ -16,6 +16,8 @@ const challengeKey = 'acme/challenge/'
 const seenKey = 'acme/seen/'
 // How long the process that obtains waits for every worker to hold a challenge before asking the CA.
 const spreadTimeoutMs = 10_000
+// A challenge left behind by a process that died mid-order is dropped after this, here and everywhere.
+const challengeLifetimeMs = 10 * 60_000
 
 /**
  * The challenges under way, as every process sees them: the CA may connect to any worker, so the one
@@ -90,5 +92,10 @@ export class ChallengeBoard {
       this.#alpn.set(name, tls.createSecureContext({ cert: challenge.alpn.cert, key: challenge.alpn.key }))
     } else this.#http.set(name, challenge)
     this.#shared.set(`${seenKey}${this.#place.index}/${name}`, challenge.token)
+    setTimeout(() => {
+      if (this.#shared.get(`${challengeKey}${name}`) !== challenge) return
+      this.#http.delete(name)
+      this.#alpn.delete(name)
+    }, challengeLifetimeMs).unref()
   }
 }

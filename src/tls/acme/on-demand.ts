@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { LRUCache } from 'lru-cache'
 import type { Config } from '../../config/schema.ts'
 import type { AcmeConfig } from './schema.ts'
@@ -25,7 +26,7 @@ export class OnDemandPolicy {
   }
 
   async allows(name: string, config: Config): Promise<boolean> {
-    if (!dnsName.test(name) || !routeAccepts(config, name)) return false
+    if (!dnsName.test(name) || isIP(name) !== 0 || !routeAccepts(config, name)) return false
     if (this.#config.allow?.some((pattern) => nameMatches(pattern, name))) return true
     const ask = this.#config.ask
     if (ask === undefined) return false
