@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict'
+import { Agent, request } from 'node:https'
 import { test } from 'node:test'
+import type { TLSSocket } from 'node:tls'
 import { startBackend } from '../../helpers/backend.ts'
 import { startPortico } from '../../helpers/portico.ts'
-import { type AcmeSetup, acmeListeners, acmeSetup, httpsGet, recordingEvents, servedCertificate } from './fixture.ts'
+import {
+  type AcmeSetup,
+  acmeListeners,
+  acmeSetup,
+  httpsGet,
+  portOf,
+  recordingEvents,
+  servedCertificate,
+} from './fixture.ts'
 
 const timeout = 120_000
 
@@ -46,6 +56,21 @@ test('a forced renewal while requests flow fails none of them and serves the new
   // TLS-ALPN-01: while the challenge is under way every new connection's ClientHello is read first.
   const { portico, events } = await obtained(t, setup, ['tls-alpn-01'])
   const before = await servedCertificate(setup.secure, 'a.test', setup.root)
+  // A keep-alive connection opened before the renewal.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: setup.root, servername: 'a.test' })
+  t.after(() => agent.destroy())
+  const onOpenConnection = () =>
+    new Promise<{ status: number; socket: TLSSocket }>((resolve, reject) => {
+      const options = { host: '127.0.0.1', port: portOf(setup.secure), headers: { host: 'a.test' }, agent }
+      request(options, (res) => {
+        const socket = res.socket as TLSSocket
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode!, socket }))
+      })
+        .on('error', reject)
+        .end()
+    })
+  const opened = await onOpenConnection()
   let renewing = true
   const results: number[] = []
   const failures: string[] = []
@@ -68,6 +93,11 @@ test('a forced renewal while requests flow fails none of them and serves the new
   assert.equal(status?.lastError, undefined)
   const after = await servedCertificate(setup.secure, 'a.test', setup.root)
   assert.notEqual(after.fingerprint256, before.fingerprint256)
+  // The connection open across the renewal goes on with the certificate it started with.
+  const reused = await onOpenConnection()
+  assert.equal(reused.status, 200)
+  assert.equal(reused.socket, opened.socket)
+  assert.equal(reused.socket.getPeerCertificate().fingerprint256, before.fingerprint256)
 })
 
 test('a name Portico has no certificate for is refused in the handshake', { timeout }, async (t) => {
