@@ -4,6 +4,7 @@ import { delimiter, dirname, join } from 'node:path'
 import { stringify } from 'yaml'
 import type { CertificateFiles } from '../src/tls/self-signed.ts'
 import { freePort, installed, type Started, start } from './spawn.ts'
+import { varnish } from './varnish.ts'
 
 /** Where a contender sends traffic, and where it may keep files. */
 export interface Setup {
@@ -58,6 +59,10 @@ export interface PorticoOptions {
   readonly tls?: boolean
   /** The route's `compression` block; none when absent. */
   readonly compression?: { readonly codings: readonly string[]; readonly levels: Record<string, number> }
+  /** The route's `cache` block; none when absent. */
+  readonly cache?: Readonly<Record<string, unknown>>
+  /** The `metrics` section, its listener on a free loopback port; off when false or absent. */
+  readonly metrics?: boolean
 }
 
 /**
@@ -77,12 +82,18 @@ export async function portico(
     pools: { origin: { servers: [setup.origin] }, ws: { servers: [setup.ws] } },
     routes: [
       { match: { path: '/ws' }, pool: 'ws' },
-      { pool: 'origin', max_body_bytes: '1MiB', ...(options.compression ? { compression: options.compression } : {}) },
+      {
+        pool: 'origin',
+        max_body_bytes: '1MiB',
+        ...(options.compression ? { compression: options.compression } : {}),
+        ...(options.cache ? { cache: options.cache } : {}),
+      },
     ],
     workers: options.workers,
     access_log: options.accessLog
       ? { output: join(setup.dir, `access-${options.label}.log`), format: 'json' }
       : { output: 'off' },
+    ...(options.metrics ? { metrics: { address: '127.0.0.1:0' } } : {}),
   }
   const file = join(setup.dir, `${options.label}.yaml`)
   writeFileSync(file, stringify(config))
@@ -113,6 +124,12 @@ function ours(name: string, options: PorticoOptions, extra?: Pick<Contender, 'sc
 export const contenders: readonly Contender[] = [
   ours('portico', { label: 'portico', workers: 1, tls: true }),
   ours('portico+log', { label: 'portico-log', workers: 1, accessLog: true }, { scenarios: ['get-1k'] }),
+  // The same as `portico` with metrics on: what counting every exchange costs.
+  ours(
+    'portico+metrics',
+    { label: 'portico-metrics', workers: 1, tls: true, metrics: true },
+    { scenarios: ['get-1k'] },
+  ),
   ours('portico×2', { label: 'portico-2', workers: 2 }, { scenarios: ['get-1k'], allCores: true }),
   ours(
     'portico+gzip',
@@ -123,6 +140,11 @@ export const contenders: readonly Contender[] = [
     'portico+br',
     { label: 'portico-br', workers: 1, compression: { codings: ['br'], levels: { br: levels.br } } },
     { scenarios: ['json-100k'] },
+  ),
+  ours(
+    'portico+cache',
+    { label: 'portico-cache', workers: 1, cache: { memory: '64MiB' } },
+    { scenarios: ['cache-hit-1k', 'cache-hit-100k'] },
   ),
   {
     name: 'direct',
@@ -141,6 +163,12 @@ export const contenders: readonly Contender[] = [
     start: (s) => haproxy(s),
   },
   {
+    name: 'varnish',
+    available: () => installed('varnishd') !== undefined,
+    scenarios: ['cache-hit-1k', 'cache-hit-100k'],
+    start: (s) => varnish(s),
+  },
+  {
     name: 'http-proxy',
     available: () => true,
     start: (s) => start(s.cpus, node, [here('./peers/http-proxy.ts'), s.origin, s.ws], jsonPort),
@@ -157,7 +185,9 @@ async function nginx(s: Setup): Promise<Started> {
   const tlsPort = await freePort()
   const dir = join(s.dir, 'nginx-proxy')
   const conf = join(s.dir, 'nginx-proxy.conf')
+  // proxy_cache for the cache-hit scenarios: responses under /c/ are kept as the origin allows.
   const http = `upstream origin { server ${s.origin}; keepalive 128; }
+  proxy_cache_path ${dir}-cache levels=1:2 keys_zone=bench:10m max_size=256m inactive=60m use_temp_path=off;
   upstream ws { server ${s.ws}; }
   server {
     listen 127.0.0.1:${tlsPort} ssl http2 backlog=4096;
@@ -210,6 +240,10 @@ const toOrigin = `proxy_pass http://origin;
 
 const proxyLocations = `    location / {
       ${toOrigin}
+    }
+    location /c/ {
+      ${toOrigin}
+      proxy_cache bench;
     }
     location = /json {
       ${toOrigin}

@@ -5,7 +5,8 @@ import { WebSocketServer } from 'ws'
 import { jsonBody } from './json-body.ts'
 
 /**
- * The node origin, run as its own process: `GET /1k` and `GET /100k` answer that many bytes,
+ * The node origin, run as its own process: `GET /1k` and `GET /100k` answer that many bytes
+ * (`/c/1k` and `/c/100k` the same with `Cache-Control: max-age=3600`),
  * `GET /json` about 100 KiB of JSON, `POST /post` reads the body and answers `ok`, and `/ws`
  * echoes every WebSocket message. Prints its port as one JSON line on stdout.
  */
@@ -16,6 +17,7 @@ const bodies: Record<string, { type: string; body: Buffer }> = {
   '/json': { type: 'application/json', body: jsonBody(100 * 1024) },
 }
 const ok = { type: text, body: Buffer.from('ok\n') }
+const cacheable = { 'cache-control': 'max-age=3600' }
 
 const server = createServer((req, res) => {
   if (req.method === 'POST') {
@@ -26,8 +28,10 @@ const server = createServer((req, res) => {
     })
     return
   }
-  const { type, body } = bodies[req.url ?? ''] ?? ok
-  res.writeHead(200, { 'content-type': type, 'content-length': body.length })
+  const url = req.url ?? ''
+  const cached = url.startsWith('/c/')
+  const { type, body } = bodies[cached ? url.slice(2) : url] ?? ok
+  res.writeHead(200, { 'content-type': type, 'content-length': body.length, ...(cached ? cacheable : {}) })
   res.end(body)
 })
 server.keepAliveTimeout = 60_000

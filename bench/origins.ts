@@ -35,7 +35,9 @@ export async function startOrigins(dir: string, cpus: string | undefined, prefer
     location = /1k { return 200 "${'a'.repeat(1024)}"; }
     location = /100k { alias ${big}; }
     location = /json { default_type application/json; alias ${json}; }
-    location = /post { return 200 "ok\\n"; }`
+    location = /post { return 200 "ok\\n"; }
+    location = /c/1k { add_header Cache-Control "max-age=3600"; return 200 "${'a'.repeat(1024)}"; }
+    location = /c/100k { add_header Cache-Control "max-age=3600"; alias ${big}; }`
   const conf = join(dir, 'nginx-origin.conf')
   writeFileSync(conf, nginxConfig(join(dir, 'nginx-origin'), port, 'sendfile on;', server))
   const http = await start(cpus, binary, ['-p', `${dir}/`, '-c', conf, '-e', join(dir, 'nginx-origin.err')], port)

@@ -10,15 +10,17 @@ import { inScenario, scenarios } from './scenarios.ts'
 import { installed } from './spawn.ts'
 
 /**
- * `node bench/profile.ts [--scenario get-1k] [--duration 5] [--top 25]`: runs one Portico worker
+ * `node bench/profile.ts [--scenario get-1k] [--variant NAME] [--duration 5] [--top 25]`: runs one Portico worker
  * with `--cpu-prof` under one scenario's load, pinned as in the bench, and prints where its CPU
  * time went: by area (Portico's code, undici, node, GC, system calls) and by function, idle left
- * out. The Portico variant is the bench's first one in that scenario (portico+gzip for json-100k).
+ * out. The Portico variant is `--variant` (e.g. portico+metrics), else the scenario's base when that is
+ * one (portico+cache for cache-hit-*), else the bench's first one in that scenario (portico+gzip for json-100k).
  * The profile file is kept for Chrome DevTools.
  */
 const { values } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'get-1k' },
+    variant: { type: 'string' },
     duration: { type: 'string', default: '5' },
     top: { type: 'string', default: '25' },
   },
@@ -30,7 +32,17 @@ if (!scenario) {
   )
   process.exit(2)
 }
-const variant = contenders.find((c) => c.portico && inScenario(c, scenario))!
+// `--variant`, else the scenario's base when it is a Portico variant (portico+cache for cache-hit-*),
+// else the first Portico variant in the scenario.
+const variant =
+  values.variant === undefined
+    ? (contenders.find((c) => c.portico && c.name === scenario.base) ??
+      contenders.find((c) => c.portico && inScenario(c, scenario)))
+    : contenders.find((c) => c.portico && inScenario(c, scenario) && c.name === values.variant)
+if (!variant) {
+  process.stderr.write(`profile: no Portico variant "${values.variant}" in scenario ${scenario.name}\n`)
+  process.exit(2)
+}
 const pins = pinning()
 const dir = mkdtempSync(join(tmpdir(), 'portico-profile-'))
 chmodSync(dir, 0o755)

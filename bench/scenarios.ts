@@ -61,6 +61,21 @@ export const scenarios: readonly Scenario[] = [
       ['portico+br', 'nginx'],
     ],
   },
+  ...(['1k', '100k'] as const).map(
+    (size): Scenario => ({
+      name: `cache-hit-${size}`,
+      title: `${size === '1k' ? '1 KiB' : '100 KiB'} GET answered from the cache (always a hit), keep-alive`,
+      // The origin answers /c/… with max-age=3600: after the first request every one is a hit.
+      drive: http({ path: `/c/${size}` }),
+      only: ['portico+cache', 'portico', 'nginx', 'varnish'],
+      base: 'portico+cache',
+      ratios: [
+        ['portico+cache', 'portico'],
+        ['portico+cache', 'nginx'],
+        ['portico+cache', 'varnish'],
+      ],
+    }),
+  ),
   {
     name: 'h2-tls',
     title: '1 KiB GET over TLS with HTTP/2 from the client (h2load, 5 streams per connection)',

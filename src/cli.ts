@@ -5,9 +5,10 @@
 // before they pile up. Portico's own HTTP/1.1 server makes little garbage per chunk, so small semi-spaces alone
 // let buffers wait long for a collection: the whole new space is capped too. The constraint: a 1 GiB stream stays
 // under 150 MB of RSS (test/e2e/streaming.test.ts; the measurements are in docs/PERFORMANCE.md).
-// These flags are the only place Portico's node flags are set: workers and the config checker inherit them, and
-// `npm start`, the tests and the bench read them here.
-import { reduceMemoryWhenIdle } from './cluster/idle-memory.ts'
+// These are the flags a Portico process starts with: workers and the config checker inherit them, and `npm start`,
+// the tests and the bench read them here. At run time only process/idle-memory.ts changes V8 flags (memory saver
+// mode while idle).
+import { reduceMemoryWhenIdle } from './process/idle-memory.ts'
 
 // An ESM import of node:http reads every export, and its lazy WebSocket, CloseEvent and MessageEvent load node's own
 // copy of undici (nodejs/node#59686; its size is in docs/PERFORMANCE.md). Left out of the enumeration they stay lazy, and

@@ -2,14 +2,20 @@
 import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { startWorkers } from './cluster/primary.ts'
+import { startAgent } from './admin/agent.ts'
+import type { Fleet } from './admin/control.ts'
+import { type Admin, startAdmin } from './admin/start.ts'
+import { startWorkers, type Workers } from './cluster/primary.ts'
 import { runWorker } from './cluster/worker.ts'
 import { workerCount } from './cluster/worker-count.ts'
 import { loadConfigApart } from './config/load-apart.ts'
-import { ConfigError, formatProblem } from './config/problem.ts'
+import { ConfigError } from './config/problem.ts'
 import type { Config } from './config/schema.ts'
 import { demoPort, startDemo } from './demo.ts'
+import { shared } from './instance/shared-state.ts'
 import { type EventLog, openEventLog } from './log/events.ts'
+import { collectFrom, metricsContentType, metricsText } from './metrics/exposition.ts'
+import { listenMetrics, type MetricsListener } from './metrics/listener.ts'
 import { type Portico, startPortico } from './portico.ts'
 import { selfSigned } from './tls/self-signed.ts'
 
@@ -24,6 +30,8 @@ Usage:
   portico schema             print the config's JSON Schema (for editor completion)
   portico cert [--out DIR] [--name NAME]...
                              write a self-signed certificate for local use (needs openssl)
+  portico ctl COMMAND        call the admin API of a running Portico (portico ctl --help)
+  portico hash-password      read a password on standard input, print its hash (auth.basic)
   portico --help | --version
 
 Signals: SIGTERM or SIGINT drains and exits 0 (a second one exits at once with 1);
@@ -39,6 +47,10 @@ function version(): string {
 
 async function main(argv: string[]): Promise<number> {
   if (cluster.isWorker) return runWorker(openEventLog())
+  if (argv[0] === 'ctl') {
+    const { runCtl } = await import('./admin/ctl.ts')
+    return runCtl(argv.slice(1))
+  }
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)
@@ -67,6 +79,10 @@ async function main(argv: string[]): Promise<number> {
       return await validate(values.config)
     case 'cert':
       return cert(values.out, values.name)
+    case 'hash-password': {
+      const { hashPasswordCommand } = await import('./hash-password.ts')
+      return hashPasswordCommand()
+    }
     case 'schema': {
       const { configJsonSchema } = await import('./config/load.ts')
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)
@@ -162,8 +178,33 @@ async function run(file: string | undefined): Promise<number> {
   }
   const workers = workerCount(config)
   let portico: Running
+  let admin: Admin | undefined
+  let metrics: MetricsListener | undefined
   try {
-    portico = workers > 1 ? await startWorkers(config, workers, events) : await startPortico(config, events)
+    let fleet: Fleet
+    if (workers > 1) {
+      const started = await startWorkers(config, workers, events)
+      portico = started
+      fleet = workerFleet(started)
+    } else {
+      const started = await startPortico(config, events, shared)
+      portico = started
+      fleet = aloneFleet(started, events)
+    }
+    try {
+      // The primary of several workers serves no traffic: it may hold the schema, and a reload
+      // then skips starting a process (docs/PERFORMANCE.md). Portico alone keeps it apart.
+      const load = workers > 1 ? loadInProcess : (f: string) => loadConfigApart({ file: f })
+      admin = await startAdmin(config, fleet, { file, events, load })
+      if (config.metrics) {
+        metrics = await serveMetrics(config.metrics.address, portico, workers > 1, admin).catch((err: Error) => {
+          throw new Error(`the metrics listener: ${err.message}`)
+        })
+      }
+    } catch (err) {
+      await Promise.all([portico.close(), admin?.close()])
+      throw err
+    }
   } catch (err) {
     demo?.close()
     process.stderr.write(`portico: could not start: ${(err as Error).message}\n`)
@@ -172,15 +213,16 @@ async function run(file: string | undefined): Promise<number> {
   // Signal handlers go in before the startup lines: whoever reads them may signal at once.
   let graceMs = config.shutdown_grace
   process.on('SIGHUP', async () => {
-    const next = await reload(portico, file, events)
-    if (next) graceMs = next.shutdown_grace
+    if (!file) return events.warn('SIGHUP ignored: the demo has no config file to reload')
+    const result = await admin.control.reloadFromFile('SIGHUP')
+    if (result.ok) graceMs = admin.control.effective.shutdown_grace
   })
   const stopped = new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: string) => {
       if (stopping) process.exit(1)
       stopping = true
-      const closed = portico.close()
+      const closed = Promise.all([portico.close(), admin.close(), metrics?.close()])
       // Logged once the listeners no longer accept, so whoever reads it can count on that.
       events.info('draining', { signal, grace_ms: graceMs })
       void closed.then(() => {
@@ -194,6 +236,8 @@ async function run(file: string | undefined): Promise<number> {
   })
 
   for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
+  if (admin.url) process.stdout.write(`portico admin API on ${admin.url}\n`)
+  if (metrics) process.stdout.write(`portico metrics on ${metrics.url}\n`)
   if (demo) {
     process.stdout.write(
       `portico demo: no config file given, so round robin over three demo backends at ${demo.addresses.join(', ')}\n` +
@@ -203,29 +247,66 @@ async function run(file: string | undefined): Promise<number> {
   return stopped
 }
 
-/** Portico in this process, or its workers: what `run` starts, reloads and stops. */
-type Running = Pick<Portico, 'urls' | 'close'> & { reload(config: Config): readonly string[] | Promise<void> }
+/** Portico in this process, or its workers: what `run` starts and stops. */
+type Running = Pick<Portico, 'urls' | 'close' | 'metrics'> | Pick<Workers, 'urls' | 'close' | 'metrics'>
 
 /**
- * Reloads the config file on SIGHUP and returns the new config; an invalid file is refused, the
- * running config stays, and the result is undefined.
+ * Serves the instance's metrics on their own listener at `address` and as `GET /metrics` on the
+ * admin listener. Each scrape gathers this process's report, or, with workers, every worker's and
+ * the primary's own process metrics.
  */
-async function reload(portico: Running, file: string | undefined, events: EventLog): Promise<Config | undefined> {
-  if (!file) {
-    events.warn('SIGHUP ignored: the demo has no config file to reload')
-    return undefined
+async function serveMetrics(
+  address: string,
+  running: Running,
+  workers: boolean,
+  admin: Admin,
+): Promise<MetricsListener> {
+  if (workers) await collectFrom(() => (running as Pick<Workers, 'metrics'>).metrics(), true)
+  else {
+    const own = (running as Pick<Portico, 'metrics'>).metrics
+    await collectFrom(async () => {
+      const report = await own?.()
+      return report ? [{ pid: process.pid, worker: '0', report }] : []
+    }, false)
   }
-  try {
-    const next = await loadConfigApart({ file })
-    const needRestart = await portico.reload(next)
-    events.info('config reloaded', { file })
-    if (needRestart && needRestart.length > 0)
-      events.warn('changes that take effect only on restart', { keys: needRestart })
-    return next
-  } catch (err) {
-    const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
-    events.error('reload refused, the running config stays', { file, errors })
-    return undefined
+  admin.routes.add({
+    method: 'GET',
+    path: '/metrics',
+    handler: async () => ({ status: 200, body: await metricsText(), type: metricsContentType }),
+  })
+  return listenMetrics(address)
+}
+
+/** Reads and validates a config file in this process. */
+async function loadInProcess(file: string): Promise<Config> {
+  const { loadConfig } = await import('./config/load.ts')
+  return loadConfig(file)
+}
+
+/** The admin API's view of Portico serving in this process alone. */
+function aloneFleet(portico: Portico, events: EventLog): Fleet {
+  const agent = startAgent(() => portico.plan(), shared)
+  return {
+    urls: portico.urls,
+    ask: async (request) => [agent.answer(request)],
+    share: (key, value) => shared.set(key, value),
+    reload(config) {
+      const needRestart = portico.reload(config)
+      agent.reapply()
+      if (needRestart.length > 0) events.warn('changes that take effect only on restart', { keys: needRestart })
+    },
+  }
+}
+
+/** The admin API's view of the workers, through the primary. */
+function workerFleet(workers: Workers): Fleet {
+  return {
+    get urls() {
+      return workers.urls
+    },
+    ask: (request) => workers.ask(request),
+    share: (key, value) => workers.share(key, value),
+    reload: (config) => workers.reload(config),
   }
 }
 

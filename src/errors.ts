@@ -10,6 +10,10 @@ export const failures = {
   bad_request: { status: 400, source: 'client', retry: 'never', text: 'Bad Request' },
   bad_encoding: { status: 400, source: 'client', retry: 'never', text: 'Bad Request' },
   client_denied: { status: 403, source: 'client', retry: 'never', text: 'Forbidden' },
+  auth_required: { status: 401, source: 'proxy', retry: 'never', text: 'Unauthorized' },
+  auth_denied: { status: 403, source: 'proxy', retry: 'never', text: 'Forbidden' },
+  auth_unavailable: { status: 502, source: 'proxy', retry: 'never', text: 'Bad Gateway' },
+  auth_timeout: { status: 504, source: 'proxy', retry: 'never', text: 'Gateway Timeout' },
   not_found: { status: 404, source: 'proxy', retry: 'never', text: 'Not Found' },
   method_not_allowed: { status: 405, source: 'client', retry: 'never', text: 'Method Not Allowed' },
   body_too_large: { status: 413, source: 'client', retry: 'never', text: 'Payload Too Large' },
@@ -47,3 +51,9 @@ export class ProxyError extends Error {
     this.name = 'ProxyError'
   }
 }
+
+/**
+ * The listener for an `'error'` event whose failure shows elsewhere (the `'close'` that follows, a
+ * response cut short): it keeps node from throwing the error, and does nothing else.
+ */
+export function ignore(): void {}

@@ -1,15 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import type { Readable } from 'node:stream'
+import type { H1Request, H1Response } from './engine/index.ts'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
-import type { H1Request } from './listen/h1/request.ts'
-import type { H1Response } from './listen/h1/response.ts'
 import type { PathRules } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import type { TlsFacts } from './tls/facts.ts'
-import type { Pool } from './upstream/pool.ts'
+import type { Pool } from './upstream/pool/pool.ts'
 import type { Server } from './upstream/server.ts'
 
 /** Facts about the listener an exchange arrived on. */
@@ -42,12 +41,19 @@ export interface ListenerStatus {
 
 /**
  * A client request: HTTP/1.1 read by node's server or, without a body, by Portico's own
- * (listen/h1/), or HTTP/2 through node's compatibility API.
+ * (engine/server/), or HTTP/2 through node's compatibility API.
  */
 export type ClientRequest = IncomingMessage | H1Request | Http2ServerRequest
 
 /** The response to a client request, of the same kind. */
 export type ClientResponse = ServerResponse | H1Response | Http2ServerResponse
+
+/** An exchange whose client speaks HTTP/1.x: node's request and response, or Portico's own. */
+export type Http1Exchange = Exchange & {
+  readonly req: IncomingMessage | H1Request
+  readonly res: ServerResponse | H1Response
+  readonly h2: undefined
+}
 
 /**
  * A request body that a request phase took over from the client's stream (decoded, or read whole
@@ -69,6 +75,11 @@ export interface RequestBody {
 export class Exchange {
   readonly req: ClientRequest
   readonly res: ClientResponse
+  /**
+   * The client's HTTP/2 stream; undefined over HTTP/1.x. The one place the protocol shows: code that
+   * must act on the stream (its reset code, whether its HEADERS frame ended it) asks this, not the version.
+   */
+  readonly h2: ServerHttp2Stream | undefined
   /** `performance.now()` when the request head was parsed. */
   readonly start: number
   readonly id: string
@@ -110,6 +121,8 @@ export class Exchange {
   attempts = 0
   /** The failure that led to the last retry, or undefined when nothing was retried. */
   retried: FailureCode | undefined = undefined
+  /** The failure behind each retry, in order, for metrics; undefined when nothing was retried. */
+  retries: FailureCode[] | undefined = undefined
   status = 0
   outcome: Outcome = 'ok'
   bytesIn = 0
@@ -122,6 +135,12 @@ export class Exchange {
   queueDepth = 0
   /** Headers for the answer a request phase ends the exchange with (a 429's Retry-After); undefined for none. */
   answerHeaders: Record<string, string> | undefined = undefined
+  /**
+   * What the route's rate limits let through, for the RateLimit-Policy and RateLimit headers of the
+   * answer (filters/ratelimit/headers.ts): one `"name";q=…;w=…` and one `"name";r=…;t=…` per limit.
+   * Undefined when no limit advertises itself.
+   */
+  rateLimits: [policy: string, state: string][] | undefined = undefined
   /** A `Set-Cookie` value Portico adds to the response: the sticky-session cookie. */
   setCookie: string | undefined = undefined
   /** The request body as a request phase replaced it; undefined: the client's own stream is sent. */
@@ -150,6 +169,7 @@ export class Exchange {
   constructor(req: ClientRequest, res: ClientResponse, arrival: Arrival) {
     this.req = req
     this.res = res
+    this.h2 = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).stream : undefined
     this.start = performance.now()
     this.secure = arrival.secure
     this.trusted = arrival.trusted
@@ -168,6 +188,10 @@ export class Exchange {
     // HTTP/2 carries the authority in `:authority`; a Host header, when also sent, must agree (RFC 9113 §8.3.1).
     this.authority = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? ''
     this.path = req.url ?? '/'
+  }
+  /** Whether the client speaks HTTP/1.x: then its request and response are HTTP/1.1 ones (node's or Portico's own). */
+  isHttp1(): this is Http1Exchange {
+    return this.h2 === undefined
   }
 
   /**

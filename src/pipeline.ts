@@ -1,19 +1,18 @@
 import { ServerResponse } from 'node:http'
-import type { Http2ServerResponse } from 'node:http2'
 import type { Duplex, Readable } from 'node:stream'
-import { ProxyError } from './errors.ts'
+import { isClosing } from './answer/closing.ts'
+import { respondError } from './answer/respond.ts'
+import { ignore, ProxyError } from './errors.ts'
 import type { Exchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
-import { BodyLimit } from './filters/body-limit.ts'
+import { BodyLimit } from './filters/limits/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
 import { bodyStream, hasBody } from './http/has-body.ts'
 import { dropUnderscoreFields } from './http/underscore-fields.ts'
 import { upgradeOffer } from './http/upgrade.ts'
 import { validHost } from './http/valid-host.ts'
 import { servedVersion } from './http/version.ts'
-import { isClosing } from './listen/closing.ts'
 import type { Plan } from './plan/plan.ts'
-import { respondError } from './respond.ts'
 import { normaliseTarget } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import { forward } from './upstream/forward.ts'
@@ -52,6 +51,7 @@ export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer): void {
   const log = () => {
     if (logged) return
     logged = true
+    plan.meter?.record(x)
     plan.accessLog.write(x)
   }
   res.once('finish', () => {
@@ -117,12 +117,13 @@ function runRequestPhases(plan: Plan, x: Exchange, route: Route, from: number, n
   for (let i = from; i < phases.length; i++) {
     const verdict = phases[i]!.onRequest(x, plan)
     if (verdict === undefined) continue
+    if (verdict === null) return
     if (typeof verdict === 'string') {
       respondError(x, verdict)
       return
     }
     verdict.then(
-      (v) => (v === undefined ? runRequestPhases(plan, x, route, i + 1, next) : respondError(x, v)),
+      (v) => (v === undefined ? runRequestPhases(plan, x, route, i + 1, next) : v !== null && respondError(x, v)),
       (err) => respondError(x, err instanceof ProxyError ? err.code : 'proxy_error'),
     )
     return
@@ -200,6 +201,7 @@ function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void
     x.cancel()
   }
   closed?.()
+  plan.meter?.record(x)
   plan.accessLog.write(x)
 }
 
@@ -208,7 +210,5 @@ function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void
  * emits 'finish' on a stream the client reset too, so there the stream's reset code decides.
  */
 function completed(x: Exchange): boolean {
-  return x.req.httpVersionMajor === 2 ? (x.res as Http2ServerResponse).stream.rstCode === 0 : x.res.writableFinished
+  return x.h2 ? x.h2.rstCode === 0 : x.res.writableFinished
 }
-
-function ignore(): void {}

@@ -1,12 +1,16 @@
-import { loadSecret } from './cluster/secret.ts'
-import { SharedState } from './cluster/shared-state.ts'
-import type { SlotLeases } from './cluster/slot-leases.ts'
-import { alone, type WorkerPlace } from './cluster/worker-share.ts'
 import type { Config } from './config/schema.ts'
 import { RateStores } from './filters/ratelimit/stores.ts'
+import { loadSecret } from './instance/secret.ts'
+import { SharedState } from './instance/shared-state.ts'
+import type { SlotLeases } from './instance/slot-leases.ts'
+import { alone, type WorkerPlace } from './instance/worker-share.ts'
 import { type Listener, listenHttp } from './listen/http.ts'
 import { openAccessLog } from './log/access.ts'
 import { type EventLog, silentEvents } from './log/events.ts'
+import { Meter } from './metrics/meter.ts'
+import { ProcessMetrics } from './metrics/process-metrics.ts'
+import { report } from './metrics/report.ts'
+import type { Report } from './metrics/sample.ts'
 import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
 import { Acme, acmeBlocks } from './tls/acme/manager.ts'
@@ -33,10 +37,12 @@ export interface Portico {
   rebalance(): void
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
   close(graceMs?: number): Promise<void>
+  /** This process's metrics now (docs/metrics.md); undefined when the config has no `metrics` section. */
+  readonly metrics: (() => Promise<Report>) | undefined
 }
 
 // Bound sockets and the open log file are kept across reloads.
-const restartOnly = ['listeners', 'access_log', 'secret'] as const
+const restartOnly = ['listeners', 'access_log', 'secret', 'metrics'] as const
 
 /**
  * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
@@ -58,7 +64,9 @@ export async function startPortico(
   const place = worker?.place ?? alone
   const leases = worker?.leases
   const rates = new RateStores()
-  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates })
+  const meter = config.metrics ? new Meter() : undefined
+  const processMetrics = config.metrics ? await ProcessMetrics.start() : undefined
+  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates, meter })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   const acme = acmeBlocks(config).length > 0 ? new Acme(() => current.config, events, shared, place) : undefined
@@ -74,12 +82,25 @@ export async function startPortico(
   }
   acme?.start()
   let closing: Promise<void> | undefined
+  const counted = listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
   return {
+    metrics:
+      meter &&
+      processMetrics &&
+      (() =>
+        report({
+          meter,
+          plan: () => current,
+          listeners: () => counted,
+          rates,
+          process: processMetrics,
+          leader: () => shared.leader,
+        })),
     urls: listeners.map((l) => l.url),
     plan: () => current,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases, rates })
+      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases, rates, meter })
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)

@@ -1,6 +1,6 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { Writable } from 'node:stream'
-import { Exchange } from '../exchange.ts'
+import { bodylessRequest } from '../engine/index.ts'
+import { type ClientResponse, Exchange } from '../exchange.ts'
 import type { Route } from '../route/table.ts'
 import { forward } from '../upstream/forward.ts'
 
@@ -12,31 +12,18 @@ import { forward } from '../upstream/forward.ts'
  */
 export function fetchInBackground(x: Exchange, route: Route, prepare: (bx: Exchange) => void, done: () => void): void {
   // The client's own conditionals stay with the client: the cache sends its validators instead.
-  const headers: IncomingHttpHeaders = {}
-  for (const [name, value] of Object.entries(x.req.headers)) if (!name.startsWith('if-')) headers[name] = value
   const rawHeaders: string[] = []
   const raw = x.req.rawHeaders
   for (let i = 0; i < raw.length; i += 2) {
     if (!raw[i]!.toLowerCase().startsWith('if-')) rawHeaders.push(raw[i]!, raw[i + 1]!)
   }
-  const req = {
-    method: 'GET',
-    url: x.path,
-    headers,
-    rawHeaders,
-    httpVersion: '1.1',
-    httpVersionMajor: 1,
-    httpVersionMinor: 1,
-    complete: true,
-    socket: { remoteAddress: x.peerAddress, remotePort: x.clientPort },
-    on() {
-      return req
-    },
-  }
+  // The client it stands for is named by `peer` below.
+  const req = bodylessRequest('GET', x.path, rawHeaders)
   const res = new Discard()
-  const bx = new Exchange(req as unknown as IncomingMessage, res as never, {
+  const bx = new Exchange(req, res as unknown as ClientResponse, {
     secure: x.secure,
     trusted: x.trusted,
+    peer: { address: x.peerAddress, port: x.clientPort },
     tls: x.tls,
     hsts: undefined,
     listener: { draining: false },
@@ -54,7 +41,11 @@ export function fetchInBackground(x: Exchange, route: Route, prepare: (bx: Excha
   else res.destroy()
 }
 
-/** The response of a background request: takes a head and a body as a client's would, and keeps nothing. */
+/**
+ * The response of a background request: the members of a client response that the forwarder and
+ * the response phases use (head, body, trailers, early hints), keeping nothing. Its 'close' ends
+ * the background request, as a client response's does.
+ */
 class Discard extends Writable {
   headersSent = false
   shouldKeepAlive = true

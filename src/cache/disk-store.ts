@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync } from 'node:fs'
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ignore } from '../errors.ts'
 import type { Entry } from './memory-store.ts'
+import { type RequestHeaders, variantKey } from './variant-key.ts'
 
 /** What the first line of an entry's file says: the entry without its body, and the body's checksum. */
 interface Meta extends Omit<Entry, 'body'> {
@@ -10,6 +12,17 @@ interface Meta extends Omit<Entry, 'body'> {
   readonly url: string
   readonly bodyLength: number
   readonly sha256: string
+}
+
+/**
+ * The first line of the file a varying URL's key names: the request headers its responses vary
+ * on. Each variant has a file of its own, under the variant's key (variant-key.ts).
+ */
+interface VaryMeta {
+  readonly key: string
+  readonly url: string
+  readonly variesOn: readonly string[]
+  readonly tags: readonly string[]
 }
 
 /** What a worker knows of a file in the directory. */
@@ -27,8 +40,9 @@ const headLimit = 256 * 1024
  * A file is written whole under a temporary name and renamed into place, so a reader never sees
  * half of one; its first line is the head as JSON with the body's SHA-256, the body follows. The
  * index (name → size, URL, tags) is rebuilt from the directory at start, so entries survive a
- * restart; a file whose checksum or length does not match is removed when read. Responses with
- * `Vary` stay in the memory tier only.
+ * restart; a file whose checksum or length does not match is removed when read. A response with
+ * `Vary` is a file under its variant's key, and the URL's own key names a file that lists the
+ * headers it varies on, so variants are matched on disk as in memory (RFC 9111 §4.1).
  */
 export class DiskStore {
   readonly #dir: string
@@ -59,8 +73,18 @@ export class DiskStore {
     }
   }
 
-  /** The entry stored for `key`, or undefined; a corrupt or truncated file is removed. */
-  async get(key: string): Promise<Entry | undefined> {
+  /**
+   * The entry stored for `key` that matches the request headers `h`, 'vary-miss' when the key
+   * varies and no variant matches, or undefined; a corrupt or truncated file is removed.
+   */
+  async get(key: string, h: RequestHeaders): Promise<Entry | 'vary-miss' | undefined> {
+    const found = await this.#read(key)
+    if (found === undefined || 'body' in found) return found
+    const variant = await this.#read(variantKey(key, found.variesOn, h))
+    return variant === undefined || !('body' in variant) ? 'vary-miss' : variant
+  }
+
+  async #read(key: string): Promise<Entry | VaryMeta | undefined> {
     const name = fileName(key)
     let data: Buffer
     try {
@@ -76,18 +100,32 @@ export class DiskStore {
     return entry
   }
 
-  /** Writes `entry` for `key`: a temporary file renamed into place; then drops the oldest files past the bound. */
-  async set(key: string, url: string, entry: Entry): Promise<void> {
+  /**
+   * Writes `entry` for `key`, as the answer to the request headers `h`: a temporary file renamed
+   * into place; then drops the oldest files past the bound. A varying entry is written under its
+   * variant's key, after the file that says what `key` varies on.
+   */
+  async set(key: string, url: string, entry: Entry, h: RequestHeaders): Promise<void> {
+    if (entry.vary.length === 0) return this.#write(key, url, entry)
+    const spec: VaryMeta = { key, url, variesOn: entry.vary, tags: [] }
+    await this.#write(key, url, spec)
+    await this.#write(variantKey(key, entry.vary, h), url, entry)
+  }
+
+  async #write(key: string, url: string, entry: Entry | VaryMeta): Promise<void> {
     const name = fileName(key)
-    const { body, ...head } = entry
-    const meta: Meta = {
-      ...head,
-      key,
-      url,
-      bodyLength: body.length,
-      sha256: createHash('sha256').update(body).digest('hex'),
-    }
-    const data = Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), body])
+    let data: Buffer
+    if ('body' in entry) {
+      const { body, ...head } = entry
+      const meta: Meta = {
+        ...head,
+        key,
+        url,
+        bodyLength: body.length,
+        sha256: createHash('sha256').update(body).digest('hex'),
+      }
+      data = Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), body])
+    } else data = Buffer.from(`${JSON.stringify(entry)}\n`)
     const temp = join(this.#dir, `.tmp-${process.pid}-${name}-${Math.random().toString(36).slice(2)}`)
     try {
       await writeFile(temp, data)
@@ -160,24 +198,26 @@ function fileName(key: string): string {
 }
 
 /** The entry in a file's bytes, or undefined when they are not a whole, intact entry for `key`. */
-function parse(data: Buffer, key: string): Entry | undefined {
+function parse(data: Buffer, key: string): Entry | VaryMeta | undefined {
   const newline = data.indexOf(10)
   if (newline < 0) return undefined
-  let meta: Meta
+  let meta: Meta | VaryMeta
   try {
-    meta = JSON.parse(data.subarray(0, newline).toString()) as Meta
+    meta = JSON.parse(data.subarray(0, newline).toString()) as Meta | VaryMeta
   } catch {
     return undefined
   }
   const body = data.subarray(newline + 1)
-  if (meta.key !== key || body.length !== meta.bodyLength) return undefined
+  if (meta.key !== key) return undefined
+  if ('variesOn' in meta) return Array.isArray(meta.variesOn) && body.length === 0 ? meta : undefined
+  if (body.length !== meta.bodyLength) return undefined
   if (createHash('sha256').update(body).digest('hex') !== meta.sha256) return undefined
   const { key: _key, url: _url, bodyLength: _length, sha256: _sum, ...entry } = meta
   return { ...entry, body: Buffer.from(body) }
 }
 
 /** The head of the file at `path`, read from its first line only; undefined when it has none. */
-function readHead(path: string): Meta | undefined {
+function readHead(path: string): Meta | VaryMeta | undefined {
   let fd: number
   try {
     fd = openSync(path, 'r')
@@ -189,7 +229,7 @@ function readHead(path: string): Meta | undefined {
     const n = readSync(fd, buffer, 0, headLimit, 0)
     const newline = buffer.subarray(0, n).indexOf(10)
     if (newline < 0) return undefined
-    return JSON.parse(buffer.subarray(0, newline).toString()) as Meta
+    return JSON.parse(buffer.subarray(0, newline).toString()) as Meta | VaryMeta
   } catch {
     return undefined
   } finally {
@@ -202,5 +242,3 @@ function remove(path: string): void {
     unlinkSync(path)
   } catch {}
 }
-
-function ignore(): void {}

@@ -1,5 +1,5 @@
 import type { Exchange } from '../exchange.ts'
-import { cookieValue } from '../route/cookie-value.ts'
+import { cookieValue } from '../http/cookie-value.ts'
 import type { CacheConfig } from './schema.ts'
 
 /**

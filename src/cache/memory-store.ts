@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Stored } from './policy.ts'
+import { variantKey } from './variant-key.ts'
 
 /** A stored response: its head and freshness, and the whole body. */
 export interface Entry extends Stored {
@@ -74,24 +75,6 @@ export class MemoryStore {
   get bytes(): number {
     return this.#lru.calculatedSize
   }
-}
-
-/** The key of one variant: the values of the Vary headers, lower case and without blanks around commas. */
-function variantKey(
-  key: string,
-  vary: readonly string[],
-  h: Readonly<Record<string, string | string[] | undefined>>,
-): string {
-  let out = key
-  for (const name of vary) {
-    const v = h[name]
-    const text = v === undefined ? '' : Array.isArray(v) ? v.join(',') : v
-    out += `\0${text
-      .toLowerCase()
-      .replace(/\s*,\s*/g, ',')
-      .trim()}`
-  }
-  return out
 }
 
 function headBytes(headers: readonly string[]): number {

@@ -59,6 +59,14 @@ export function storable(
     for (const f of noCache.split(',')) leftOut.add(f.trim().toLowerCase())
     policyFields = { ...fields, 'cache-control': withoutDirective(fields['cache-control']!, 'no-cache') }
   }
+  // RFC 9111 §5.2.2.8: proxy-revalidate only forbids serving the response stale without
+  // revalidation (mustRevalidate below); the library reads it as no freshness at all in a shared cache.
+  if (cc.has('proxy-revalidate')) {
+    policyFields = {
+      ...policyFields,
+      'cache-control': withoutDirective(policyFields['cache-control']!, 'proxy-revalidate'),
+    }
+  }
   delete policyFields['set-cookie']
   // Pragma has no meaning in a response (RFC 9111 §5.4); the library reads it as no-cache.
   if (policyFields.pragma !== undefined) {
@@ -86,7 +94,12 @@ export function storable(
     if (lifetime === 0 && policyFields['last-modified'] === undefined && !cc.has('no-cache'))
       lifetime = config.default_ttl / 1000
   }
-  if (lifetime <= 0) return 'no-freshness'
+  // RFC 9111 §5.2.2.4: a bare no-cache response may be stored, but never reused without
+  // revalidation: with a validator it is kept with no freshness, no stale use, and revalidated
+  // on each request (a 304 answers from the store); without one there is nothing to reuse.
+  const revalidateAlways = noCache === true && (fields.etag !== undefined || fields['last-modified'] !== undefined)
+  if (revalidateAlways) lifetime = 0
+  else if (lifetime <= 0) return 'no-freshness'
 
   const responseTime = Date.now()
   const requestTime = responseTime - (performance.now() - x.start)
@@ -105,9 +118,9 @@ export function storable(
     lifetime,
     initialAge: Math.max(apparentAge, correctedAgeValue),
     responseTime,
-    mustRevalidate: cc.has('must-revalidate') || cc.has('proxy-revalidate') || cc.has('s-maxage'),
-    staleWhileRevalidate: seconds(cc, 'stale-while-revalidate'),
-    staleIfError: seconds(cc, 'stale-if-error'),
+    mustRevalidate: revalidateAlways || cc.has('must-revalidate') || cc.has('proxy-revalidate') || cc.has('s-maxage'),
+    staleWhileRevalidate: revalidateAlways ? undefined : seconds(cc, 'stale-while-revalidate'),
+    staleIfError: revalidateAlways ? undefined : seconds(cc, 'stale-if-error'),
     vary,
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { type ByteRange, parseRange } from '../static/range.ts'
+import { type ByteRange, parseRange } from '../http/range.ts'
 
 // More ranges than this in one request are not served as ranges: the whole body goes instead
 // (RFC 9110 §14.2 lets a server ignore Range; many small ranges cost more than the body).

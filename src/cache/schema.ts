@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { cidr } from '../config/common.ts'
-import { duration, size } from '../config/units.ts'
-import { tokenName } from '../route/schema-parts.ts'
+import { cidr } from '../values/common.ts'
+import { tokenName } from '../values/schema-parts.ts'
+import { duration, size } from '../values/units.ts'
 
 const key = z
   .strictObject({
@@ -62,6 +62,19 @@ export const cacheSchema = z
       'Largest response body stored; a larger one passes through unstored. Default "8MiB".',
     ).prefault('8MiB'),
     min_object_size: size('Smallest response body stored. Default 0.').prefault(0),
+    store_after_client_abort: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Whether a response being stored is still read from the backend and stored when its client leaves before the end (up to max_object_size). Default true; false stops the backend request with the client.',
+      ),
+    methods: z
+      .array(z.enum(['GET', 'HEAD']))
+      .min(1)
+      .default(['GET', 'HEAD'])
+      .describe(
+        'Methods the cache answers: GET (looked up and stored) and HEAD (answered from a stored GET). A request with a method left out skips the cache (Cache-Status fwd=bypass). Other methods always pass through. Default both.',
+      ),
     statuses: z
       .array(z.number().int().min(200).max(599))
       .optional()
@@ -99,7 +112,7 @@ export const cacheSchema = z
       })
       .optional()
       .describe(
-        'A disk tier behind the memory tier: responses (without Vary) are also written here, survive a restart, and a disk hit is promoted to memory. Default: none.',
+        'A disk tier behind the memory tier: responses (Vary variants included) are also written here, survive a restart, and a disk hit is promoted to memory. Default: none.',
       ),
     key: key.prefault({}),
     bypass: bypass.prefault({}),

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { type AddressInfo, createServer } from 'node:net'
-import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
+import { splitAddress } from '../values/address.ts'
 
 /**
  * Checks that every listener address is free by binding it once without `SO_REUSEPORT`, and

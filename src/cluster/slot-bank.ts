@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts'
-import type { DemandLevel, LeaseMessage } from './slot-leases.ts'
-import { workerShare } from './worker-share.ts'
+import type { DemandLevel, LeaseMessage } from '../instance/slot-leases.ts'
+import { workerShare } from '../instance/worker-share.ts'
 
 /** A worker as the bank sees it: where messages go, and its place among the workers (for its share). */
 export interface BankWorker {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
-import { splitAddress } from '../config/address.ts'
 import type { Config } from '../config/schema.ts'
+import { splitAddress } from '../values/address.ts'
 
 /**
  * How many worker processes `portico run` starts for `config`: the configured number, or for

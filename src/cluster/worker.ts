@@ -1,10 +1,13 @@
 import { once } from 'node:events'
+import { type Agent, startAgent } from '../admin/agent.ts'
 import { machineRates, type RateMessage } from '../filters/ratelimit/machine-store.ts'
+import { shared } from '../instance/shared-state.ts'
+import { type LeaseMessage, SlotLeases } from '../instance/slot-leases.ts'
 import type { EventLog } from '../log/events.ts'
+import type { Report } from '../metrics/sample.ts'
 import { type Portico, startPortico } from '../portico.ts'
+import { clusterSessions, type SessionMessage } from '../tls/cluster-sessions.ts'
 import type { ToPrimary, ToWorker } from './messages.ts'
-import { shared } from './shared-state.ts'
-import { type LeaseMessage, SlotLeases } from './slot-leases.ts'
 
 /**
  * Runs this process as a worker of `portico run`: starts Portico on the config the primary sends,
@@ -15,6 +18,7 @@ import { type LeaseMessage, SlotLeases } from './slot-leases.ts'
 export async function runWorker(events: EventLog): Promise<number> {
   const send = (message: ToPrimary) => process.send?.(message)
   let portico: Portico | undefined
+  let agent: Agent | undefined
   let stopping = false
   const leases = new SlotLeases((message) => send(message))
   const done = Promise.withResolvers<number>()
@@ -33,12 +37,19 @@ export async function runWorker(events: EventLog): Promise<number> {
   process.on('message', (message: ToWorker) => {
     if (message.type.startsWith('slots-')) leases.receive(message as LeaseMessage)
     else if (message.type === 'rates-answer') machineRates.receive(message as RateMessage)
+    else if (message.type === 'tls-session-answer') clusterSessions.receive(message as SessionMessage)
     else if (message.type === 'state') shared.receive(message.key, message.value)
     else if (message.type === 'stop') stop()
     else if (message.type === 'rebalance') portico?.rebalance()
-    else if (message.type === 'reload') {
+    else if (message.type === 'metrics-ask') {
+      const reply = (report?: Report) => send({ type: 'metrics-report', id: message.id, report })
+      portico?.metrics ? portico.metrics().then(reply, () => reply()) : reply()
+    } else if (message.type === 'admin') {
+      if (agent) send({ type: 'admin-answer', id: message.id, answer: agent.answer(message.request) })
+    } else if (message.type === 'reload') {
       try {
         portico?.reload(message.config)
+        agent?.reapply()
         send({ type: 'reloaded' })
       } catch (err) {
         send({ type: 'reloaded', error: (err as Error).message })
@@ -49,6 +60,7 @@ export async function runWorker(events: EventLog): Promise<number> {
   const [start] = (await once(process, 'message')) as [Extract<ToWorker, { type: 'start' }>]
   shared.join(start.leader, (key, value) => send({ type: 'state', key, value }))
   machineRates.join(send)
+  clusterSessions.join(send)
   try {
     portico = await startPortico(start.config, events, shared, Buffer.from(start.secret), {
       leases,
@@ -59,6 +71,8 @@ export async function runWorker(events: EventLog): Promise<number> {
     if (process.connected) process.disconnect()
     return 3
   }
+  const running = portico
+  agent = startAgent(() => running.plan(), shared)
   if (stopping) await portico.close(0)
   else send({ type: 'ready', urls: portico.urls })
   return done.promise

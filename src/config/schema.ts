@@ -1,12 +1,14 @@
 import { z } from 'zod'
-import { secretSchema } from '../cluster/schema.ts'
 import { redisSchema } from '../filters/ratelimit/schema.ts'
 import { geoSchema } from '../geo/schema.ts'
+import { secretSchema } from '../instance/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
+import { metricsSchema } from '../metrics/schema.ts'
 import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
 import { poolSchema } from '../upstream/schema.ts'
-import { cidr, poolName } from './common.ts'
-import { duration, size } from './units.ts'
+import { cidr, poolName } from '../values/common.ts'
+import { duration, size } from '../values/units.ts'
+import { adminSchema } from './admin-schema.ts'
 
 const clientTimeouts = z
   .strictObject({
@@ -69,7 +71,9 @@ export const configSchema = z
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before connections are closed. Default "30s".',
     ).prefault('30s'),
     secret: secretSchema.optional(),
+    admin: adminSchema.optional(),
     redis: redisSchema.prefault({}),
+    metrics: metricsSchema.optional(),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
       .prefault('auto')

@@ -1,5 +1,6 @@
 import type { Exchange } from '../exchange.ts'
 import { ClientRules } from '../http/client-rules.ts'
+import type { ClientRulesConfig } from '../http/client-rules-schema.ts'
 import type { RequestPhase, RoutePhaseFactory, Verdict } from './phase.ts'
 
 /** Refuses clients the route's lists do not admit, by address and country. */
@@ -20,6 +21,6 @@ class ClientRulesPhase implements RequestPhase {
  * A route's `clients` lists: a client they refuse gets 403 `client_denied` through the normal
  * answer path, before the route's other phases. By default a route admits every client.
  */
-export const clientRules: RoutePhaseFactory = {
-  request: (route) => (route.clients ? new ClientRulesPhase(new ClientRules(route.clients)) : undefined),
+export const clientRules: RoutePhaseFactory<ClientRulesConfig | undefined> = {
+  request: (clients) => (clients ? new ClientRulesPhase(new ClientRules(clients)) : undefined),
 }

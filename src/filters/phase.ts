@@ -4,8 +4,12 @@ import type { Exchange } from '../exchange.ts'
 import type { Plan } from '../plan/plan.ts'
 import type { RouteConfig } from '../route/schema.ts'
 
-/** What a request phase decides: undefined passes the exchange on; a failure code ends it. */
-export type Verdict = FailureCode | undefined
+/**
+ * What a request phase decides: undefined passes the exchange on; a failure code ends it; null
+ * says the phase answered the exchange itself, through the answer path (`localReply`), having set
+ * its outcome (forward auth relaying its service's refusal).
+ */
+export type Verdict = FailureCode | null | undefined
 
 /**
  * A request phase, built once per Plan. It either passes the exchange on (undefined) or ends it
@@ -25,8 +29,27 @@ export interface ResponsePhase {
   onResponse(x: Exchange, status: number, headers: string[]): Duplex | undefined
 }
 
-/** Builds a route's phases from its config; returns undefined where the route does not use it. */
-export interface RoutePhaseFactory {
+/**
+ * Builds a route's phases from its own slice of the route's config, `Slice` (its `compression:`
+ * block, its `clients:` lists, …), never the whole route; returns undefined where the route does
+ * not use it. The registry (index.ts) says which slice each factory gets.
+ */
+export interface RoutePhaseFactory<Slice> {
+  request?(slice: Slice): RequestPhase | undefined
+  response?(slice: Slice): ResponsePhase | undefined
+}
+
+/** A factory with the route config it takes cut to its slice: what the Plan builder calls. */
+export interface RoutePhases {
   request?(route: RouteConfig): RequestPhase | undefined
   response?(route: RouteConfig): ResponsePhase | undefined
+}
+
+/** Gives `factory` the slice `pick` cuts from a route's config. */
+export function sliced<Slice>(factory: RoutePhaseFactory<Slice>, pick: (route: RouteConfig) => Slice): RoutePhases {
+  const { request, response } = factory
+  return {
+    request: request && ((route) => request.call(factory, pick(route))),
+    response: response && ((route) => response.call(factory, pick(route))),
+  }
 }

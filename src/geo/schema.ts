@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { existingPath } from '../config/common.ts'
+import { existingPath } from '../values/common.ts'
 
 /** Where client countries come from. */
 export const geoSchema = z

@@ -11,12 +11,12 @@ export function hasBody(x: Exchange): boolean {
   if (h['transfer-encoding'] !== undefined) return true
   const length = h['content-length']
   if (length !== undefined) return length !== '0'
-  return x.req.httpVersionMajor === 2 && !(x.req as Http2ServerRequest).stream.endAfterHeaders
+  return x.h2 !== undefined && !x.h2.endAfterHeaders
 }
 
 /**
  * The stream of a request that has a body: always one of node's requests, since Portico's own
- * HTTP/1.1 server (listen/h1/) serves only requests without one.
+ * HTTP/1.1 server (engine/server/) serves only requests without one.
  */
 export function bodyStream(x: Exchange): IncomingMessage | Http2ServerRequest {
   return x.req as IncomingMessage | Http2ServerRequest

@@ -1,6 +1,7 @@
 import type { Exchange } from '../exchange.ts'
 import { forwardedElement, plainAddress } from './forwarded.ts'
 import { connectionTokens, hopByHopNames, isHopByHop } from './hop-by-hop.ts'
+import { mayBeNamed, nameLengths } from './name-lengths.ts'
 
 /** The pseudonym this proxy uses in `Via` (RFC 9110 §7.6.3), never a host name. */
 export const viaName = 'portico'
@@ -45,22 +46,10 @@ function viaEntry(x: Exchange): string {
   return viaEntries[x.req.httpVersion] ?? `${x.req.httpVersion} ${viaName}`
 }
 
-/** A bit per name length, for names up to 31 characters long. */
-function lengths(names: Iterable<string>): number {
-  let mask = 0
-  for (const name of names) mask |= 1 << name.length
-  return mask
-}
-
 // The lengths of the names the request and response rules look at. A name of any other length is
 // passed on as received without being lower-cased first: most are (Accept, User-Agent, Date, …).
-const requestLooks = lengths(['host', 'te', 'cookie', 'x-real-ip', ...rewritten, ...hopByHopNames])
-const responseLooks = lengths(['via', 'x-request-id', ...hopByHopNames])
-
-/** Whether a name of this length may be one the rules in `mask` look at. */
-function looked(mask: number, name: string | Buffer): boolean {
-  return name.length < 32 && (mask & (1 << name.length)) !== 0
-}
+const requestLooks = nameLengths(['host', 'te', 'cookie', 'x-real-ip', ...rewritten, ...hopByHopNames])
+const responseLooks = nameLengths(['via', 'x-request-id', ...hopByHopNames])
 
 /**
  * The header list sent to the backend, flat as `[name, value, …]`: the client's headers in the case
@@ -76,7 +65,7 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   const host = hostOverride ?? x.authority
   const out: string[] = []
   let hostSent = false
-  const h2 = x.req.httpVersionMajor === 2
+  const h2 = x.h2 !== undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     // HTTP/2 pseudo-headers (`:method`, `:path`, …) are not fields; undici writes its own (RFC 9113 §8.3).
@@ -84,7 +73,7 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
     if (first === 58) continue
     // Forwarding claims (X-Forwarded-*, X-Real-IP) have many lengths; they all start with an x.
     const claim = !x.trusted && (first === 120 || first === 88)
-    if (dropped === undefined && !claim && !looked(requestLooks, name)) {
+    if (dropped === undefined && !claim && !mayBeNamed(requestLooks, name)) {
       out.push(name, raw[i + 1]!)
       continue
     }
@@ -145,7 +134,7 @@ export function clientResponseHeaders(
   for (let i = 0; i < raw.length; i += 2) {
     const name = text(raw[i]!)
     const value = text(raw[i + 1]!)
-    if (dropped === undefined && !looked(responseLooks, name)) {
+    if (dropped === undefined && !mayBeNamed(responseLooks, name)) {
       out.push(name, value)
       continue
     }
@@ -160,6 +149,15 @@ export function clientResponseHeaders(
   out.push('via', via ? `${via}, ${responseVia}` : responseVia)
   out.push('x-request-id', x.id)
   return out
+}
+
+/**
+ * Adds Via and the request id `id` to the head (flat `[name, value, …]`) of an answer Portico
+ * makes itself, as clientResponseHeaders() adds them to a backend's.
+ */
+export function stampAnswer(headers: string[], id: string): string[] {
+  headers.push('via', responseVia, 'x-request-id', id)
+  return headers
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { connectionTokens } from './hop-by-hop.ts'
 
 /**
@@ -50,7 +50,7 @@ export function mayUpgrade(req: IncomingMessage, allowed: ReadonlySet<string>): 
  * drops whatever arrived after such a request in the same read, so a request pipelined behind it
  * would get no answer on a connection left open.
  */
-export function declinedUpgrade(req: IncomingMessage): boolean {
+export function declinedUpgrade(req: { readonly headers: IncomingHttpHeaders }): boolean {
   const h = req.headers
   if (h.upgrade === undefined || h.connection === undefined) return false
   return connectionTokens(h.connection)?.has('upgrade') === true

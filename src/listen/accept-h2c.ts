@@ -1,20 +1,18 @@
-import type { Server as HttpServer } from 'node:http'
 import type { Http2Server } from 'node:http2'
 import type { Socket } from 'node:net'
-import { handOff } from './hand-off.ts'
+import { handOff } from '../engine/index.ts'
+import type { Link } from './chain.ts'
 
 // RFC 9113 §3.4: every HTTP/2 connection with prior knowledge opens with this preface.
 const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
 
 /**
- * Makes the listening HTTP/1.1 server `h1` hand each connection that opens with the HTTP/2 preface
- * to `h2` instead (h2c with prior knowledge, RFC 9113 §3.3); `h2` never listens itself. A
- * connection that sends nothing within `firstByteMs()` is closed.
+ * The h2c link of the connection chain: gives each connection that opens with the HTTP/2 preface
+ * to `h2` (h2c with prior knowledge, RFC 9113 §3.3), which never listens itself, and any other to
+ * the next link. A connection that sends nothing within `firstByteMs()` is closed.
  */
-export function acceptH2c(h1: HttpServer, h2: Http2Server, firstByteMs: () => number): void {
-  const serveH1 = h1.listeners('connection')[0] as (socket: Socket) => void
-  h1.removeAllListeners('connection')
-  h1.on('connection', (socket: Socket) => {
+export function acceptH2c(h2: Http2Server, firstByteMs: () => number): Link {
+  return (next) => (socket: Socket) => {
     socket.on('error', destroy)
     socket.setTimeout(firstByteMs(), destroy)
     socket.once('data', (chunk: Buffer) => {
@@ -30,9 +28,9 @@ export function acceptH2c(h1: HttpServer, h2: Http2Server, firstByteMs: () => nu
         h2.emit('connection', socket)
         return
       }
-      handOff(socket, chunk, (s) => serveH1.call(h1, s))
+      handOff(socket, chunk, next)
     })
-  })
+  }
 }
 
 function destroy(this: Socket): void {

@@ -1,7 +1,8 @@
-import type { Server as NetServer, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import type { CountryDb } from '../geo/country-db.ts'
 import type { ClientRules } from '../http/client-rules.ts'
 import type { EventLog } from '../log/events.ts'
+import type { Link } from './chain.ts'
 import { proxiedPeer } from './proxy-protocol.ts'
 
 /** This worker's connection limits; 0 is no limit. */
@@ -122,17 +123,14 @@ export class ConnectionGate {
 }
 
 /**
- * Puts `gate` in front of every 'connection' listener `server` has now (node's HTTP or TLS one,
- * Portico's own): a connection it refuses is destroyed and none of them sees it. Called before
- * `acceptProxyProtocol`, the gate then runs after the PROXY header and sees the address it names.
+ * The gate's link of the connection chain: a connection `gate` refuses is destroyed and the next
+ * link never sees it. After the PROXY protocol link, the gate sees the address the header names.
  */
-export function guardConnections(server: NetServer, gate: ConnectionGate): void {
-  const listeners = server.listeners('connection') as ((socket: Socket) => void)[]
-  server.removeAllListeners('connection')
-  server.on('connection', (socket: Socket) => {
+export function guardConnections(gate: ConnectionGate): Link {
+  return (next) => (socket: Socket) => {
     if (!gate.admit(socket, clientOf(socket))) return void socket.destroy()
-    for (const listener of listeners) listener.call(server, socket)
-  })
+    next(socket)
+  }
 }
 
 /** The client address of a connection: a trusted PROXY header's, else the peer's; IPv4-mapped IPv6 as IPv4. */

@@ -4,33 +4,33 @@ import type { Http2SecureServer, Http2Session } from 'node:http2'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { TLSSocket } from 'node:tls'
-import { reusePort } from '../cluster/reuse-port.ts'
-import { alone, type WorkerPlace, workerShare } from '../cluster/worker-share.ts'
-import { splitAddress } from '../config/address.ts'
-import { type Arrival, type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
+import { clientError } from '../answer/client-error.ts'
+import { LiveList, ownServer } from '../engine/index.ts'
+import { type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
 import { openCountryDb } from '../geo/country-db.ts'
-import { clientError } from '../http/client-error.ts'
 import { ClientRules } from '../http/client-rules.ts'
 import { declinedUpgrade, mayUpgrade } from '../http/upgrade.ts'
+import { reusePort } from '../instance/reuse-port.ts'
+import { alone, type WorkerPlace, workerShare } from '../instance/worker-share.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
-import { LiveList } from '../live-list.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
-import type { PathRules } from '../route/routing-path.ts'
 import { answerHttp01 } from '../tls/acme/http-01.ts'
 import type { Acme } from '../tls/acme/manager.ts'
-import { tlsFacts } from '../tls/facts.ts'
+import { answerTlsAlpn } from '../tls/acme/tls-alpn.ts'
+import { splitAddress } from '../values/address.ts'
 import { acceptH2c } from './accept-h2c.ts'
+import { arrivals } from './arrival.ts'
+import { installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
-import { H1Server } from './h1/server.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
-import { acceptProxyProtocol, proxiedPeer } from './proxy-protocol.ts'
+import { NodeDrain } from './node-drain.ts'
+import { acceptProxyProtocol } from './proxy-protocol.ts'
 import { redirectToHttps } from './redirect.ts'
 import { ResetGuard } from './reset-guard.ts'
-import type { ListenerConfig, PathsConfig } from './schema.ts'
+import type { ListenerConfig } from './schema.ts'
 
 /** A bound listener for client traffic. */
 export interface Listener {
@@ -51,6 +51,19 @@ export interface Listener {
    * period ends.
    */
   close(graceMs: number): Promise<void>
+  /** What the listener counted since it opened, for metrics. */
+  readonly counts: ListenerCounts
+}
+
+/** A listener's connection counts. */
+export interface ListenerCounts {
+  /** Client connections accepted. */
+  readonly accepted: number
+  /** Client connections open now. */
+  readonly open: number
+  /** TLS handshakes that completed, and that failed. */
+  readonly tlsHandshakes: number
+  readonly tlsFailures: number
 }
 
 /**
@@ -78,99 +91,78 @@ export async function listenHttp(
   const sessions = new LiveList<Http2Session>()
   // Shared by every exchange of this listener: they read `draining` as they write their heads.
   const status: { draining: boolean; retired: WeakSet<object> | undefined } = { draining: false, retired: undefined }
-  const http1Options = {
-    maxHeaderSize: initial.maxHeaderBytes,
-    // Never the lenient parser: it lets smuggled requests through (RFC 9112 §6.3).
-    insecureHTTPParser: false,
-    requireHostHeader: true,
-    joinDuplicateHeaders: false,
-    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): its stream
-    // starts ended, which spares each such request the stream's end, dump and close machinery.
-    optimizeEmptyRequests: true,
-    // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
-    connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
-    // Only an upgrade some route may tunnel leaves node's parser; any other is read as a request.
-    shouldUpgradeCallback: (req: IncomingMessage) => plan().routes.routes.some((r) => mayUpgrade(req, r.upgrades)),
-  }
+  const http1Options = nodeHttp1Options(initial, plan)
   const tls = config.tls ? createTlsServer(config, events, http1Options, secret, acme) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
+  // Its HTTP/1.1 side: with TLS too, node serves HTTP/1.1 with node:http's server fields and methods.
+  const http1 = server as HttpServer
   // Portico's own server reads HTTP/1.1 requests first and gives node's server what it does not serve.
-  const h1 = new H1Server(server, {
+  const h1 = ownServer(server, {
     maxHeaderBytes: initial.maxHeaderBytes,
     client: () => plan().client,
     onRequest: (req, res) => onRequest(req, res),
     checkMs: http1Options.connectionsCheckingInterval,
-    event: tls ? 'secureConnection' : 'connection',
   })
+  // Connections node's server serves drain as gracefully as Portico's own (see NodeDrain).
+  const nodeDrain = new NodeDrain(
+    server as HttpServer,
+    () => plan().client.drainIdleMs,
+    () => plan().client.requestHeadersTimeoutMs,
+  )
   const h2c =
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
-  if (h2c) acceptH2c(server as HttpServer, h2c, () => plan().client.requestHeadersTimeoutMs)
   const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
   // Node would refuse more than 2000 header lines whatever their size; max_header_bytes is the one limit.
-  ;(server as HttpServer).maxHeadersCount = 0
+  http1.maxHeadersCount = 0
 
   const apply = (client: ClientSettings) => {
     // A reload may change this listener's certificates; other listener settings need a restart.
     const reloaded = plan().config.listeners[index]
     if (tls && reloaded?.address === address && reloaded.tls) tls.certificates.update(reloaded.tls)
-    const h1 = server as HttpServer
-    h1.headersTimeout = client.requestHeadersTimeoutMs
-    h1.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
-    h1.keepAliveTimeout = client.keepAliveIdleMs
+    http1.headersTimeout = client.requestHeadersTimeoutMs
+    http1.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
+    http1.keepAliveTimeout = client.keepAliveIdleMs
   }
   apply(initial)
   const gate = connectionGate(config, plan(), events, place)
-  // Before the PROXY protocol reader wraps it, so that the gate sees the address the header names.
-  if (gate) guardConnections(server, gate)
   const proxyProtocol = config.proxy_protocol
-  if (proxyProtocol) {
-    acceptProxyProtocol(
-      server as HttpServer,
-      () => plan().trusted,
-      () => plan().client.requestHeadersTimeoutMs,
-    )
-  }
+  // Every connection, before a request exists: PROXY protocol → gate → ACME TLS-ALPN-01 → TLS and ALPN, or h2c → own
+  // HTTP/1.1 server → node's (chain.ts; the chart in docs/ARCHITECTURE.md).
+  installChain(server, {
+    proxyProtocol: proxyProtocol
+      ? acceptProxyProtocol(
+          () => plan().trusted,
+          () => plan().client.requestHeadersTimeoutMs,
+        )
+      : undefined,
+    gate: gate ? guardConnections(gate) : undefined,
+    acmeTlsAlpn: tls && acme && config.tls?.acme ? answerTlsAlpn(acme.board) : undefined,
+    tls: tls !== undefined,
+    h2c: h2c ? acceptH2c(h2c, () => plan().client.requestHeadersTimeoutMs) : undefined,
+    own: h1.link,
+  })
 
   const secure = tls !== undefined
-  const hsts = config.tls?.hsts ? hstsValue(config.tls.hsts) : undefined
   const redirect = config.redirect_https
-  // A plain connection without PROXY protocol has nothing of its own to say: one of two shared arrivals.
-  const plain = !secure && !proxyProtocol
-  const paths = pathRules(config.paths)
-  const underscoresInHeaders = config.underscores_in_headers
-  const fromTrusted: Arrival = { secure, trusted: true, listener: status, paths, underscoresInHeaders }
-  const fromUntrusted: Arrival = { secure, trusted: false, listener: status, paths, underscoresInHeaders }
-  const arrival = (req: ClientRequest, current: Plan): Arrival => {
-    if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
-    const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
-    return {
-      secure,
-      trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''),
-      peer,
-      tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
-      hsts,
-      listener: status,
-      paths,
-      underscoresInHeaders,
-    }
-  }
+  const arrival = arrivals(config, status)
   // A response whose head went out before the drain began leaves its connection idle when it ends.
   const settled = () => {
     if (!status.draining) return
-    ;(server as HttpServer).closeIdleConnections()
+    http1.closeIdleConnections()
     h1.drain()
   }
   const guard = new ResetGuard(config.http2.max_reset_burst, config.http2.max_resets_per_second, events)
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
+    // A request read after the drain closed its connection: its client sees the FIN, and retries.
+    if (status.draining && nodeDrain.closing(req.socket as Socket)) return
     const current = plan()
-    // An `Upgrade` node's parser did not hand over: what was pipelined behind it is lost, so the connection ends.
-    if (req.httpVersionMajor === 1 && declinedUpgrade(req as IncomingMessage))
-      (res as ServerResponse).shouldKeepAlive = false
     // The pipeline calls `settled` when the response closes; a redirect does not go through it.
     if (redirect) res.on('close', settled)
     const x = new Exchange(req, res, arrival(req, current))
     if (acme && !secure && answerHttp01(current, x, acme.board)) return
+    // An `Upgrade` node's parser did not hand over: what was pipelined behind it is lost, so the connection ends.
+    if (x.isHttp1() && declinedUpgrade(x.req)) x.res.shouldKeepAlive = false
     // HTTP/2 requests are served at once: deferring them to the next turn, so that a stream reset in
     // the same read never starts, lost request body bytes now and then (the protocol matrix showed it).
     if (redirect) redirectToHttps(current, x, redirect)
@@ -193,7 +185,13 @@ export async function listenHttp(
   server.on('connect', upgrade)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => clientError(err, socket, plan().accessLog))
   server.on('error', (err) => events.error('listener error', { address, error: err.message }))
+  const counts = { accepted: 0, tlsHandshakes: 0, tlsFailures: 0 }
+  if (tls) {
+    server.on('secureConnection', () => counts.tlsHandshakes++)
+    server.on('tlsClientError', () => counts.tlsFailures++)
+  }
   server.on('connection', (socket: Socket) => {
+    counts.accepted++
     const entry = connections.add(socket)
     socket.once('close', () => connections.remove(entry))
   })
@@ -222,6 +220,20 @@ export async function listenHttp(
   return {
     url: `${secure ? 'https' : 'http'}://${urlHost}:${bound.port}`,
     apply,
+    counts: {
+      get accepted() {
+        return counts.accepted
+      },
+      get open() {
+        return connections.size
+      },
+      get tlsHandshakes() {
+        return counts.tlsHandshakes
+      },
+      get tlsFailures() {
+        return counts.tlsFailures
+      },
+    },
     rebalance() {
       const retired = (status.retired ??= new WeakSet())
       for (const socket of connections.values()) retired.add(socket)
@@ -235,7 +247,7 @@ export async function listenHttp(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // Connections busy now end after their response: with `Connection: close` if its head is not
       // out yet (writeResponseHead), else as soon as they fall idle (`settled`).
-      ;(server as HttpServer).closeIdleConnections()
+      http1.closeIdleConnections()
       h1.drain()
       // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go elsewhere.
       for (const session of sessions.values()) session.close()
@@ -247,7 +259,26 @@ export async function listenHttp(
       await closed
       clearTimeout(timer)
       h1.stop()
+      nodeDrain.stop()
     },
+  }
+}
+
+/** The options of node's HTTP/1.1 server (and of the TLS server's HTTP/1.1 side). */
+function nodeHttp1Options(initial: ClientSettings, plan: () => Plan) {
+  return {
+    maxHeaderSize: initial.maxHeaderBytes,
+    // Never the lenient parser: it lets smuggled requests through (RFC 9112 §6.3).
+    insecureHTTPParser: false,
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): its stream
+    // starts ended, which spares each such request the stream's end, dump and close machinery.
+    optimizeEmptyRequests: true,
+    // Timeouts are enforced by a periodic sweep; a short period keeps them close to their settings.
+    connectionsCheckingInterval: Math.min(1000, initial.requestHeadersTimeoutMs),
+    // Only an upgrade some route may tunnel leaves node's parser; any other is read as a request.
+    shouldUpgradeCallback: (req: IncomingMessage) => plan().routes.routes.some((r) => mayUpgrade(req, r.upgrades)),
   }
 }
 
@@ -264,16 +295,4 @@ function connectionGate(config: ListenerConfig, plan: Plan, events: EventLog, pl
   if (!rules && limits.max + limits.maxPerClient + limits.newPerSecondPerClient === 0) return undefined
   const geo = rules?.needsCountry ? openCountryDb(plan.config.geo.database) : undefined
   return new ConnectionGate(limits, rules, geo, events, config.address)
-}
-
-function pathRules(paths: PathsConfig): PathRules {
-  return {
-    escapedSlashes: paths.escaped_slashes,
-    parameters: paths.parameters,
-    ignoreCase: paths.case_insensitive,
-  }
-}
-
-function hstsValue(hsts: NonNullable<NonNullable<ListenerConfig['tls']>['hsts']>): string {
-  return `max-age=${hsts.max_age}${hsts.include_subdomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`
 }

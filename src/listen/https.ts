@@ -6,7 +6,6 @@ import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import { AcmeSni } from '../tls/acme/listener-sni.ts'
 import type { Acme } from '../tls/acme/manager.ts'
-import { answerTlsAlpn } from '../tls/acme/tls-alpn.ts'
 import { Certificates } from '../tls/certificates.ts'
 import { cacheSessions } from '../tls/session-cache.ts'
 import { h2Options } from './h2-options.ts'
@@ -23,9 +22,9 @@ export interface TlsServer {
  * Creates the TLS server of a listener with a `tls` block: certificates by SNI, TLS 1.2 or newer,
  * the configured ciphers, optional client certificates, and HTTP/2 next to HTTP/1.1 by ALPN.
  * Certificate files that change are served to new connections without a restart. Sessions resume
- * by ticket, under keys derived from `secret` (so on any worker), and by session id on the worker
- * that made the session. Client-initiated renegotiation is refused. With `tls.acme`, `acme` adds the
- * certificates it obtains, and TLS-ALPN-01 validations are answered before the TLS server.
+ * by ticket, under keys derived from `secret`, and by session id, from sessions the workers share
+ * through the primary: either way on any worker. Client-initiated renegotiation is refused. With
+ * `tls.acme`, `acme` adds the certificates it obtains.
  */
 export function createTlsServer(
   config: ListenerConfig,
@@ -56,7 +55,6 @@ export function createTlsServer(
     // node:http2 hands HTTP/1.1 connections to node:http, which reads these settings off the server.
     Object.assign(server, http1)
   }
-  if (managed && acme) answerTlsAlpn(server, acme.board)
-  if (tls.session_cache > 0) cacheSessions(server, tls.session_cache, tls.session_timeout)
+  if (tls.session_cache > 0) cacheSessions(server, tls.session_cache, tls.session_timeout, config.address)
   return { server, certificates }
 }

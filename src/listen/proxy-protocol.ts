@@ -1,6 +1,7 @@
-import { isIP, type Server as NetServer, type Socket, SocketAddress } from 'node:net'
+import { isIP, type Socket, SocketAddress } from 'node:net'
+import { handOff } from '../engine/index.ts'
 import type { AddressSet } from '../http/cidr.ts'
-import { handOff } from './hand-off.ts'
+import type { Link } from './chain.ts'
 
 /** The client a PROXY protocol header names. */
 export interface ProxiedPeer {
@@ -17,16 +18,14 @@ export function proxiedPeer(socket: Socket): ProxiedPeer | undefined {
 }
 
 /**
- * Makes `server` read a PROXY protocol header (v1 text or v2 binary) at the start of every
- * connection before HTTP sees a byte, by wrapping its 'connection' listeners. A connection
+ * The PROXY protocol link of the connection chain: reads a PROXY protocol header (v1 text or v2
+ * binary) at the start of every connection before the next link sees a byte. A connection
  * without a valid header, or that sends none within `timeoutMs()`, is closed (HAProxy's
  * `accept-proxy`). The address in the header is believed only when the connection comes from
  * `trusted()`: anyone else's header is read and ignored, so a client cannot claim an address.
  */
-export function acceptProxyProtocol(server: NetServer, trusted: () => AddressSet, timeoutMs: () => number): void {
-  const listeners = server.listeners('connection') as ((socket: Socket) => void)[]
-  server.removeAllListeners('connection')
-  server.on('connection', (socket: Socket) => {
+export function acceptProxyProtocol(trusted: () => AddressSet, timeoutMs: () => number): Link {
+  return (next) => (socket: Socket) => {
     let buffered: Buffer | undefined
     const timer = setTimeout(() => socket.destroy(), timeoutMs())
     const stop = () => {
@@ -46,14 +45,12 @@ export function acceptProxyProtocol(server: NetServer, trusted: () => AddressSet
       stop()
       if (header === 'invalid') return void socket.destroy()
       if (header.peer && trusted().has(socket.remoteAddress ?? '')) proxied.set(socket, header.peer)
-      handOff(socket, buffered.subarray(header.length), (s) => {
-        for (const listener of listeners) listener.call(server, s)
-      })
+      handOff(socket, buffered.subarray(header.length), next)
     }
     socket.on('data', onData)
     socket.on('error', onError)
     socket.on('close', onError)
-  })
+  }
 }
 
 interface Header {

@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import { address } from '../config/common.ts'
-import { duration, size } from '../config/units.ts'
 import { clientRulesSchema } from '../http/client-rules-schema.ts'
 import { listenerTlsSchema } from '../tls/schema.ts'
+import { address } from '../values/common.ts'
+import { duration, size } from '../values/units.ts'
 
 const http2 = z
   .strictObject({

@@ -2,8 +2,9 @@ import type { Config } from '../config/schema.ts'
 import type { CountryDb } from '../geo/country-db.ts'
 import type { AddressSet } from '../http/cidr.ts'
 import type { AccessLog } from '../log/access.ts'
+import type { Meter } from '../metrics/meter.ts'
 import type { RouteTable } from '../route/table.ts'
-import type { Pool } from '../upstream/pool.ts'
+import type { Pool } from '../upstream/pool/pool.ts'
 
 /** Client-side limits and timeouts, in bytes and milliseconds. */
 export interface ClientSettings {
@@ -29,5 +30,7 @@ export interface Plan {
   readonly geo: CountryDb | undefined
   readonly client: ClientSettings
   readonly accessLog: AccessLog
+  /** Where finished exchanges are counted for metrics; undefined when metrics are off. */
+  readonly meter: Meter | undefined
   readonly shutdownGraceMs: number
 }

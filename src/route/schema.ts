@@ -1,17 +1,18 @@
 import { z } from 'zod'
 import { cacheSchema } from '../cache/schema.ts'
-import { poolName } from '../config/common.ts'
-import { size } from '../config/units.ts'
-import { bufferingSchema } from '../filters/buffer-schema.ts'
-import { compressionSchema } from '../filters/compress-schema.ts'
+import { authSchema } from '../filters/auth/schema.ts'
+import { bufferingSchema } from '../filters/buffer/schema.ts'
+import { compressionSchema } from '../filters/compress/schema.ts'
 import { rateLimitsSchema } from '../filters/ratelimit/schema.ts'
 import { clientRulesSchema } from '../http/client-rules-schema.ts'
 import { isWrittenByProxy } from '../http/proxy-headers.ts'
+import { templateNames, variables } from '../http/template.ts'
+import { poolName } from '../values/common.ts'
+import { tokenName, upgradesSchema } from '../values/schema-parts.ts'
+import { size } from '../values/units.ts'
 import { answerSchema, redirectSchema, rewriteSchema, splitSchema, staticSchema } from './actions/schema.ts'
 import { matchSchema } from './match/schema.ts'
 import { regexNames } from './regex-names.ts'
-import { tokenName, upgradesSchema } from './schema-parts.ts'
-import { templateNames, variables } from './template.ts'
 
 const headerValues = z.record(tokenName, z.string()).optional()
 const headerEdits = z
@@ -88,6 +89,7 @@ export const routeSchema = z
       ),
     cache: cacheSchema.optional(),
     rate_limits: rateLimitsSchema,
+    auth: authSchema.optional(),
   })
   .superRefine((route, ctx) => {
     const given = actions.filter((a) => route[a] !== undefined)

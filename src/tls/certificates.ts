@@ -1,7 +1,7 @@
 import { constants, X509Certificate } from 'node:crypto'
 import { readFileSync, unwatchFile, watchFile } from 'node:fs'
 import type { SecureContext, SecureContextOptions } from 'node:tls'
-import { deriveKey } from '../cluster/secret.ts'
+import { deriveKey } from '../instance/secret.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import type { ListenerTlsConfig } from './schema.ts'

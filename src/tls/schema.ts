@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs'
 import { z } from 'zod'
-import { duration } from '../config/units.ts'
+import { duration } from '../values/units.ts'
 import { acmeSchema } from './acme/schema.ts'
 
 /** A path to a file Portico can read (PEM certificate, key or CA bundle), checked when the config loads. */
@@ -114,7 +114,7 @@ export const listenerTlsSchema = z
       .min(0)
       .default(10_000)
       .describe(
-        'Most TLS sessions each worker keeps for clients that resume by session id instead of a ticket; 0 keeps none. Default 10000.',
+        'Most TLS sessions kept for clients that resume by session id instead of a ticket, in each worker and in the primary, which shares them between workers (so a client resumes on any worker); 0 keeps none. Default 10000.',
       ),
     reload_poll: duration(
       'How often the certificate and key files are checked for changes; a change is served to new connections without a restart. Default "5s".',

@@ -1,30 +1,40 @@
 import type { Server as TlsServer } from 'node:tls'
+import { type ClusterSessions, clusterSessions } from './cluster-sessions.ts'
+import { SessionStore } from './session-store.ts'
 
 /**
  * Keeps up to `max` TLS sessions of `server` by session id, each for `timeoutS` seconds, so that a
  * client resuming by session id rather than by ticket (TLS 1.2 clients that turn tickets off) skips
- * the full handshake. When full, the oldest session goes first. The cache is this process's own:
- * with several workers such a client resumes when the kernel hands its connection to the worker
- * that made the session, and otherwise makes a full handshake. Tickets, which clients send by
- * default, resume on any worker.
+ * the full handshake. When full, the oldest session goes first. With several workers, every
+ * session also goes to the primary under `listener` (the listener's address), and a session id
+ * this worker does not hold is asked of it: such a client resumes whichever worker the kernel
+ * hands its connection to, as a client with a ticket does.
  */
-export function cacheSessions(server: TlsServer, max: number, timeoutS: number, now = Date.now): void {
-  // Insertion order is age order: the first key is the oldest.
-  const sessions = new Map<string, { readonly data: Buffer; readonly expires: number }>()
+export function cacheSessions(
+  server: TlsServer,
+  max: number,
+  timeoutS: number,
+  listener: string,
+  now = Date.now,
+  cluster: ClusterSessions = clusterSessions,
+): void {
+  const sessions = new SessionStore<Buffer>()
   server.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
     // TLS 1.3 resumes by ticket only; its sessions would only push TLS 1.2 ones out.
     if (isTls13(data)) return done()
-    const key = id.toString('latin1')
-    sessions.delete(key)
-    if (sessions.size >= max) sessions.delete(sessions.keys().next().value!)
-    sessions.set(key, { data, expires: now() + timeoutS * 1000 })
+    const expires = now() + timeoutS * 1000
+    sessions.put(id.toString('latin1'), data, expires, max)
+    cluster.put(listener, id, data, expires, max)
     done()
   })
   server.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
     const key = id.toString('latin1')
-    const session = sessions.get(key)
-    if (session && session.expires <= now()) sessions.delete(key)
-    done(null, session && session.expires > now() ? session.data : null)
+    const session = sessions.get(key, now())
+    if (session !== undefined || !cluster.joined) return done(null, session?.data ?? null)
+    cluster.get(listener, id, (shared) => {
+      if (shared !== null) sessions.put(key, shared.data, shared.expires, max)
+      done(null, shared?.data ?? null)
+    })
   })
 }
 

@@ -1,32 +1,15 @@
 import type { Readable, Writable } from 'node:stream'
-import { type FailureCode, failures, ProxyError } from '../errors.ts'
+import { respondError, startResponse } from '../answer/respond.ts'
+import { trailersOnlyStatus } from '../answer/trailers-only-status.ts'
+import { type FailureCode, ProxyError } from '../errors.ts'
 import type { Cancellable, Exchange } from '../exchange.ts'
-import { backendRequestHeaders, clientResponseHeaders, flatHeaders } from '../http/proxy-headers.ts'
-import { trailersOnlyStatus } from '../listen/trailers-only-status.ts'
-import { respondError, startResponse } from '../respond.ts'
+import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
 import { classify } from './classify.ts'
-import type { HeaderRecord, ResponseHandler } from './h1/call.ts'
-import type { Pool, Ticket } from './pool.ts'
-import { idempotent, mayRetry } from './retry.ts'
+import type { Pool, Ticket } from './pool/pool.ts'
+import { idempotent, retryCharge } from './retry.ts'
 import type { RetryBudget } from './retry-budget.ts'
 import type { Server } from './server.ts'
-import { type ReuseWatch, socketReuse } from './socket-reuse.ts'
-
-// Raw headers and trailers are a flat list over HTTP/1.1 and an object from undici's HTTP/2.
-type RawFields = readonly (Buffer | string)[] | Record<string, string | string[]>
-
-/** How an attempt steers its request: Portico's HTTP/1.1 client's call, or undici's controller. */
-interface Controller {
-  abort(reason: Error): void
-  pause(): void
-  resume(): void
-  rawHeaders?: RawFields | null | undefined
-  rawTrailers?: RawFields | null | undefined
-  /** Set by Portico's own client: whether the connection had carried a request before. */
-  reused?: boolean
-  /** Set by Portico's own client: whether a byte of the request was written; unknown (undici) counts as written. */
-  written?: boolean
-}
+import type { HeaderRecord, RequestControl, ResponseReceiver } from './transport.ts'
 
 /**
  * Sends the exchange to a server of `pool` and streams the response back with backpressure both
@@ -53,23 +36,21 @@ function stale(x: Exchange, code: FailureCode, reused: boolean, responded: boole
 }
 
 /**
- * One attempt at one server: waits for a server as the pool's ticket, then is the response handler
- * (of Portico's HTTP/1.1 client, or undici's for HTTP/2) that copies the response to the client.
+ * One attempt at one server: waits for a server as the pool's ticket, then is the receiver of the
+ * response (transport.ts), whichever transport carries it, and copies it to the client.
  */
-class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
+class Attempt implements ResponseReceiver, Ticket, Cancellable {
   readonly x: Exchange
   readonly tried: readonly Server[] | undefined
   /** Whether this attempt goes on a new connection of its own: the retry after a stale one. */
   readonly #fresh: boolean
-  /** Whether the request went out on a connection that had carried one before. */
-  reused = false
   /** Whether any response (informational included) came back. */
   #responded = false
   #pool: Pool
   #server!: Server
   readonly #body: Readable | Buffer | null
   #sentAt = 0
-  #controller: Controller | undefined
+  #controller: RequestControl | undefined
   /** Where body chunks go: the client's response, or the first of the response phases' transforms. */
   #out: Writable
   #released = false
@@ -126,7 +107,7 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     respondError(this.x, code, headers)
   }
 
-  onRequestStart(controller: Controller): void {
+  onRequestStart(controller: RequestControl): void {
     this.#controller = controller
     const x = this.x
     if (x.cancelled) {
@@ -135,8 +116,6 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     }
     // The exchange holds its one request under way, instead of a listener per attempt on a signal.
     x.attempt = this
-    if (controller.reused === undefined) socketReuse(this)
-    else this.reused = controller.reused
   }
 
   /** The client is gone (Cancellable): stops the backend request. */
@@ -144,7 +123,7 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     this.#controller?.abort(clientGone)
   }
 
-  onResponseStart(controller: Controller, statusCode: number, parsed: HeaderRecord, statusMessage?: string): void {
+  onResponseStart(controller: RequestControl, statusCode: number, parsed: HeaderRecord, statusMessage?: string): void {
     this.#responded = true
     const x = this.x
     if (statusCode < 200) {
@@ -156,14 +135,14 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     x.backendMs = performance.now() - this.#sentAt
     x.status = statusCode
     const raw = controller.rawHeaders ?? []
-    const headers = clientResponseHeaders(x, isFlat(raw) ? raw : flatHeaders(raw), parsed.connection)
+    const headers = clientResponseHeaders(x, raw, parsed.connection)
     if (parsed.trailer !== undefined && !trailersCanFollow(x, statusCode, parsed)) dropTrailerHeader(headers)
     if (x.setCookie) headers.push('set-cookie', x.setCookie)
-    if (x.req.httpVersionMajor === 2) this.#statusTrailers = trailersOnlyStatus(headers)
+    if (x.h2) this.#statusTrailers = trailersOnlyStatus(headers)
     this.#out = startResponse(x, statusCode, headers, statusMessage, true)
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
+  onResponseData(controller: RequestControl, chunk: Buffer): void {
     const x = this.x
     if (this.#out === x.res) {
       // Straight to the client: the held head goes first. Through transforms, they see to both.
@@ -177,37 +156,36 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
     }
   }
 
-  onResponseEnd(controller: Controller): void {
+  onResponseEnd(controller: RequestControl): void {
     this.#release(undefined)
     const raw = controller.rawTrailers
     // Trailers pass only when the body is not transformed on its way.
-    if (raw && this.#out === this.x.res) {
-      const trailers = isFlat(raw) ? raw : flatHeaders(raw)
-      if (trailers.length > 0) this.x.res.addTrailers(trailerFields(trailers))
-    }
+    if (raw && raw.length > 0 && this.#out === this.x.res) this.x.res.addTrailers(trailerFields(raw))
     if (this.#statusTrailers) this.x.res.addTrailers(this.#statusTrailers)
     if (this.#out === this.x.res) this.x.held?.send()
     this.#out.end()
   }
 
-  onResponseError(controller: Controller | undefined, err: Error): void {
+  onResponseError(controller: RequestControl | undefined, err: Error): void {
     const x = this.x
     // A head held back has not reached the client: drop it, for a retry or an answer of its own.
     x.held?.discard()
     let code = x.cancelled ? 'client_aborted' : classify(err)
-    // Portico's client says whether the request was written; undici does not, so it counts as written.
-    const written = controller === undefined ? false : (controller.written ?? true)
-    if (stale(x, code, this.reused, this.#responded, written)) code = 'stale_connection'
+    // Without a control the request never had a connection: nothing was written.
+    const written = controller?.written ?? false
+    const reused = controller?.reused ?? false
+    if (stale(x, code, reused, this.#responded, written)) code = 'stale_connection'
     this.#release(code)
     const pool = this.#pool
     // A body kept whole (x.body) is sent again from its start: only the method decides then.
     const replay = x.body?.replayable === true
     const body = replay ? null : this.#body
     const tried = this.tried ? [...this.tried, this.#server] : [this.#server]
-    const charged = retryCost(x, code, pool, tried)
+    const charged = retryCharge(x, code, body, pool, tried)
     const budget = pool.retries.budget
-    if (charged !== undefined && mayRetry(x, code, body) && (!charged || budget.begin(pool.inFlight))) {
+    if (charged !== undefined && (!charged || budget.begin(pool.inFlight))) {
       x.retried = code
+      ;(x.retries ??= []).push(code)
       const next = replay ? x.body!.open() : this.#body
       const attempt = new Attempt(x, pool, next, tried, code === 'stale_connection')
       if (charged) {
@@ -218,7 +196,7 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
       pool.acquire(attempt)
       return
     }
-    if (code === 'backend_reset' && this.reused && !this.#responded && written) {
+    if (code === 'backend_reset' && reused && !this.#responded && written) {
       pool.events.warn('request not retried: the server closed a reused connection after the request was written', {
         pool: pool.name,
         server: this.#server.address,
@@ -251,26 +229,6 @@ class Attempt implements ResponseHandler, Ticket, ReuseWatch, Cancellable {
   }
 }
 
-/**
- * Whether another attempt may be made as far as counts go, and what it costs: undefined when
- * none may, false when it is free, true when the retry budget must allow it. A request that
- * never reached a server (refused, connect timeout, TLS failure, stale before its first byte
- * was written) is free of the budget. A refused connection, which fails at once, is also tried
- * past `attempts` while some server is still untried, so that dead servers alone never cost a
- * client its answer. Any other retry counts against `attempts` and the budget; a stale
- * connection's retry is free, as it goes on a fresh connection, which cannot be stale again.
- */
-function retryCost(x: Exchange, code: FailureCode, pool: Pool, tried: readonly Server[]): boolean | undefined {
-  const free = code === 'stale_connection' || failures[code].retry === 'always'
-  if (x.attempts < pool.retries.attempts) return !free
-  if (code === 'stale_connection') return false
-  return code === 'backend_refused' && tried.length < pool.servers.length ? false : undefined
-}
-
-function isFlat(fields: RawFields): fields is readonly (Buffer | string)[] {
-  return Array.isArray(fields)
-}
-
 // The reason a backend request is aborted with when its client leaves; one object, since nobody reads its stack.
 const clientGone = new ProxyError('client_aborted')
 
@@ -290,7 +248,7 @@ function trailerFields(list: readonly (Buffer | string)[]): Record<string, strin
  * §7.1.2), so an HTTP/1.1 client, a response with a body and no Content-Length; HTTP/2 always can.
  */
 function trailersCanFollow(x: Exchange, status: number, parsed: Record<string, unknown>): boolean {
-  if (x.req.httpVersionMajor === 2) return true
+  if (x.h2) return true
   return (
     x.req.httpVersion === '1.1' &&
     x.req.method !== 'HEAD' &&

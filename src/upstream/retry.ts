@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream'
 import { type FailureCode, failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
+import type { Pool } from './pool/pool.ts'
+import type { Server } from './server.ts'
 
 /**
  * Whether an attempt that failed with `code` may be tried again on another server, as far as
@@ -24,3 +26,35 @@ export function idempotent(x: Exchange): boolean {
 }
 
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+/**
+ * The one retry decision of requests and tunnels alike: whether an attempt that failed with
+ * `code`, having tried `tried`, is tried again, and at what cost. Undefined when it is not; false
+ * when the retry is free; true when the retry budget must allow it first.
+ */
+export function retryCharge(
+  x: Exchange,
+  code: FailureCode,
+  body: Readable | Buffer | null,
+  pool: Pool,
+  tried: readonly Server[],
+): boolean | undefined {
+  const charged = retryCost(x, code, pool, tried)
+  return charged !== undefined && mayRetry(x, code, body) ? charged : undefined
+}
+
+/**
+ * Whether another attempt may be made as far as counts go, and what it costs: undefined when
+ * none may, false when it is free, true when the retry budget must allow it. A request that
+ * never reached a server (refused, connect timeout, TLS failure, stale before its first byte
+ * was written) is free of the budget. A refused connection, which fails at once, is also tried
+ * past `attempts` while some server is still untried, so that dead servers alone never cost a
+ * client its answer. Any other retry counts against `attempts` and the budget; a stale
+ * connection's retry is free, as it goes on a fresh connection, which cannot be stale again.
+ */
+function retryCost(x: Exchange, code: FailureCode, pool: Pool, tried: readonly Server[]): boolean | undefined {
+  const free = code === 'stale_connection' || failures[code].retry === 'always'
+  if (x.attempts < pool.retries.attempts) return !free
+  if (code === 'stale_connection') return false
+  return code === 'backend_refused' && tried.length < pool.servers.length ? false : undefined
+}

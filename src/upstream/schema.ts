@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { address } from '../config/common.ts'
-import { duration, size } from '../config/units.ts'
 import { backendTlsSchema } from '../tls/schema.ts'
+import { address } from '../values/common.ts'
+import { duration, size } from '../values/units.ts'
 import { type BalancerName, balancerNames } from './balancers/index.ts'
 
 const serverSchema = z.union([

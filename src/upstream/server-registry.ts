@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
-import { H1Client } from './h1/client.ts'
-import type { H1Settings } from './h1/connection.ts'
+import { type H1Settings, h1Connections } from '../engine/index.ts'
 import { ServerState } from './server.ts'
+import type { ServerConnections } from './transport.ts'
 import { undiciConnections } from './undici-connections.ts'
 
 /** How connections to one server are made and kept; a change means a new connection pool. */
@@ -67,7 +67,9 @@ export class ServerRegistry {
       }
       // The retry after a stale keep-alive connection goes on a connection of its own, which must
       // not meet another idle one.
-      state = new ServerState(new H1Client(h1, settings.maxConnections), () => new H1Client(h1, 1, true))
+      // Portico's own HTTP/1.1 client is one implementation of the transport contract.
+      const connections = (max: number, once?: boolean): ServerConnections => h1Connections(h1, max, once)
+      state = new ServerState(connections(settings.maxConnections), () => connections(1, true))
     }
     this.#entries.set(key, { state, settingsKey })
     return state

@@ -1,5 +1,5 @@
-import type { Lease } from '../cluster/slot-leases.ts'
-import type { DispatchOptions, ResponseHandler } from './h1/call.ts'
+import type { Lease } from '../instance/slot-leases.ts'
+import type { ServerConnections } from './transport.ts'
 
 /** What active checks think of a server: `unknown` until the first check has answered. */
 export type Health = 'unknown' | 'healthy' | 'unhealthy'
@@ -14,24 +14,13 @@ export interface HealthReason {
   readonly since: number
 }
 
-/** Connections to one server, as attempts use them: Portico's HTTP/1.1 client, or undici for HTTP/2. */
-export interface ServerConnections {
-  dispatch(opts: DispatchOptions, handler: ResponseHandler): boolean
-  /** Takes no new requests; closes connections once their requests end. */
-  close(): Promise<void>
-  /** Closes every connection now. */
-  destroy(): Promise<void>
-  /** Requests on a connection now (`running`) and waiting for one (`pending`, `queued`). */
-  readonly stats: { readonly running: number; readonly pending: number; readonly queued: number }
-}
-
 /**
  * Live state of one server, kept outside the Plan in a registry keyed by `pool/address`, so a
  * reload that keeps the server keeps its connections, counters and health. Pools and health checks
  * change it; balancers only read it.
  */
 export class ServerState {
-  /** The keep-alive connection pool to this server. */
+  /** The keep-alive connections to this server (the transport contract, transport.ts). */
   readonly dispatcher: ServerConnections
   /** Requests in flight to this server right now. */
   inFlight = 0
@@ -52,6 +41,8 @@ export class ServerState {
   ejectedUntil = 0
   /** How many times in a row the server was ejected; the next ejection lasts longer. */
   ejections = 0
+  /** How many times outlier detection ejected the server in this process, for metrics. */
+  ejectionsTotal = 0
   /** `performance.now()` of the last return from ejection, for forgetting old ejections. */
   returnedAt = 0
   /** No new requests; those in flight finish. */

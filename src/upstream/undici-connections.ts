@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module'
 import type { ConnectionOptions } from 'node:tls'
 import type { Client, Dispatcher, Pool } from 'undici'
-import type { DispatchOptions, ResponseHandler } from './h1/call.ts'
-import type { ServerConnections } from './server.ts'
+import { flatHeaders } from '../http/proxy-headers.ts'
+import { cancelStreamsSafely } from './h2-stream-cancel.ts'
 import type { ConnectionSettings } from './server-registry.ts'
+import { socketReuse } from './socket-reuse.ts'
+import type { HeaderRecord, OutgoingRequest, RequestControl, ResponseReceiver, ServerConnections } from './transport.ts'
 
 // HTTP/2 streams one connection carries at once, before undici opens another (undici's default).
 const h2Streams = 100
@@ -11,11 +13,16 @@ const h2Streams = 100
 // undici is loaded only when a pool speaks HTTP/2 to its servers: the rest of the time its code
 // and memory are not needed.
 let undici: typeof import('undici') | undefined
-const load = () => (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'))
+const load = () => {
+  // undici aborts a stream by closing it and then destroying it, which freezes node when the
+  // request body is still queued; every stream it opens is guarded against that first.
+  cancelStreamsSafely()
+  return (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'))
+}
 
 /**
  * HTTP/2 connections to one server (h2 by ALPN over TLS, where the server may still pick
- * HTTP/1.1; h2c with prior knowledge without TLS), through undici, as an ServerConnections.
+ * HTTP/1.1; h2c with prior knowledge without TLS), through undici: an implementation of the transport contract (transport.ts).
  */
 export function undiciConnections(
   origin: string,
@@ -59,15 +66,15 @@ class UndiciConnections implements ServerConnections {
     this.#once = once
   }
 
-  dispatch(opts: DispatchOptions, handler: ResponseHandler): boolean {
+  dispatch(request: OutgoingRequest, receiver: ResponseReceiver): boolean {
     const options = {
-      ...opts,
+      ...request,
       // One SNI name per server: undici would otherwise send each request's Host, and reconnect when it changes.
       servername: this.#servername,
       // A connection of its own serves this one request.
       reset: this.#once,
     } as Dispatcher.DispatchOptions
-    return this.#dispatcher.dispatch(options, handler as Dispatcher.DispatchHandler)
+    return this.#dispatcher.dispatch(options, new UndiciRequest(receiver))
   }
 
   close(): Promise<void> {
@@ -82,4 +89,78 @@ class UndiciConnections implements ServerConnections {
     const s = this.#dispatcher.stats as { running?: number; pending?: number; queued?: number }
     return { running: s.running ?? 0, pending: s.pending ?? 0, queued: s.queued ?? 0 }
   }
+}
+
+// What undici's controller tells of a response's fields: a flat list over HTTP/1.1, an object over HTTP/2.
+type UndiciFields = Dispatcher.DispatchController['rawHeaders']
+
+/**
+ * One request through undici: its dispatch handler, which passes undici's callbacks on to the
+ * receiver in the transport contract's terms, and the receiver's {@link RequestControl}.
+ */
+class UndiciRequest implements Dispatcher.DispatchHandler, RequestControl {
+  readonly #receiver: ResponseReceiver
+  #controller: Dispatcher.DispatchController | undefined = undefined
+  /** Set by socket-reuse.ts before the first response callback. */
+  reused = false
+  // undici does not say whether a byte of the request was written: the safe answer is yes.
+  readonly written = true
+
+  constructor(receiver: ResponseReceiver) {
+    this.#receiver = receiver
+  }
+
+  get rawHeaders(): readonly (Buffer | string)[] | undefined {
+    return flat(this.#controller?.rawHeaders)
+  }
+
+  get rawTrailers(): readonly (Buffer | string)[] | undefined {
+    return flat(this.#controller?.rawTrailers)
+  }
+
+  abort(reason: Error): void {
+    this.#controller?.abort(reason)
+  }
+
+  pause(): void {
+    this.#controller?.pause()
+  }
+
+  resume(): void {
+    this.#controller?.resume()
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    this.#receiver.onRequestStart?.(this)
+    // Only a request that goes on is written: then undici says on which socket (socket-reuse.ts).
+    if (!controller.aborted) socketReuse(this)
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: HeaderRecord,
+    statusMessage?: string,
+  ): void {
+    this.#receiver.onResponseStart?.(this, statusCode, headers, statusMessage)
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#receiver.onResponseData?.(this, chunk)
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: HeaderRecord): void {
+    this.#receiver.onResponseEnd?.(this, trailers)
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    this.#controller ??= controller
+    this.#receiver.onResponseError?.(controller === undefined ? undefined : this, error)
+  }
+}
+
+function flat(fields: UndiciFields): readonly (Buffer | string)[] | undefined {
+  if (fields === null || fields === undefined) return undefined
+  return Array.isArray(fields) ? fields : flatHeaders(fields as HeaderRecord)
 }

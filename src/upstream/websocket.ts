@@ -1,15 +1,16 @@
-import { type ClientRequest, type IncomingMessage, request, type ServerResponse } from 'node:http'
+import { type ClientRequest, type IncomingMessage, request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import type { Duplex, Writable } from 'node:stream'
+import { respondError, startResponse } from '../answer/respond.ts'
 import type { FailureCode } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
 import { upgradeAccepted } from '../http/upgrade.ts'
-import { respondError, startResponse } from '../respond.ts'
 import { classify } from './classify.ts'
-import type { Pool, Ticket } from './pool.ts'
-import { mayRetry } from './retry.ts'
+import type { Pool, Ticket } from './pool/pool.ts'
+import { retryCharge } from './retry.ts'
 import type { Server } from './server.ts'
+import { shut, splice } from './splice.ts'
 
 // Client bytes held while the backend has not yet switched protocols; past this, the client is
 // read no further until it has (a WebSocket client sends nothing before the 101, RFC 6455 §4.1).
@@ -157,33 +158,10 @@ class Tunnel implements Ticket {
     const x = this.x
     const client = this.#client
     const backend = this.#backend!
-    x.backendMs = performance.now() - this.#sentAt
-    x.status = 101
-    // The 101 passes as the backend wrote it: its fields (Sec-WebSocket-Accept, …) belong to the handshake.
-    let text = `HTTP/1.1 101 ${res.statusMessage}\r\n`
-    const raw = res.rawHeaders
-    for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`
-    text += '\r\n'
-    // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
-    ;(x.res as ServerResponse).detachSocket(client)
-    backend.setTimeout(this.#idleMs)
-    client.setTimeout(this.#idleMs, () => this.#kill())
-    x.bytesOut += rest.length
-    client.write(text)
-    if (rest.length > 0) client.write(rest)
     client.off('data', this.#hold)
     client.off('end', this.#clientEnded)
-    x.bytesIn += this.#heldBytes
-    for (const chunk of this.#held.splice(0)) backend.write(chunk)
-    client.on('data', (chunk: Buffer) => {
-      x.bytesIn += chunk.length
-    })
-    backend.on('data', (chunk: Buffer) => {
-      x.bytesOut += chunk.length
-    })
-    client.pipe(backend)
-    backend.pipe(client)
-    client.resume()
+    x.backendMs = performance.now() - this.#sentAt
+    splice(x, client, backend, res, rest, this.#held.splice(0), this.#heldBytes, this.#idleMs, () => this.#kill())
   }
 
   /**
@@ -257,9 +235,12 @@ class Tunnel implements Ticket {
     const connecting = this.#state === 'connecting'
     this.#backend!.destroy()
     this.#release(false, code)
-    if (connecting && x.attempts < pool.retries.attempts && mayRetry(x, code, null) && pool.retries.budget.spend()) {
+    const tried = this.tried ? [...this.tried, server] : [server]
+    const charged = connecting ? retryCharge(x, code, null, pool, tried) : undefined
+    // A tunnel holds no slot of the budget while it lasts: a charged retry spends one at once.
+    if (charged !== undefined && (!charged || pool.retries.budget.spend())) {
       x.retried = code
-      this.tried = this.tried ? [...this.tried, server] : [server]
+      this.tried = tried
       this.#state = 'queued'
       this.#released = false
       pool.acquire(this)
@@ -318,18 +299,4 @@ class Tunnel implements Ticket {
     this.#held.length = 0
     this.#heldBytes = 0
   }
-}
-
-/**
- * Ends a socket once what was written to it is flushed, then frees it; at once when it is broken.
- * One that never flushes is freed by its idle timeout.
- */
-function shut(socket: Duplex): void {
-  if (socket.destroyed) return
-  if (socket.writableFinished || socket.errored) {
-    socket.destroy()
-    return
-  }
-  socket.once('finish', () => socket.destroy())
-  socket.end()
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SlotBank } from '../../src/cluster/slot-bank.ts'
-import type { LeaseMessage } from '../../src/cluster/slot-leases.ts'
 import type { Config } from '../../src/config/schema.ts'
+import type { LeaseMessage } from '../../src/instance/slot-leases.ts'
 
 /** A config with pool `web` of one server `s:1` with `max_conns`, as far as the bank reads it. */
 const config = (maxConns: number) =>

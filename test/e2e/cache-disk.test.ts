@@ -142,3 +142,50 @@ test('with two workers the disk tier is shared: what one worker stored, the othe
   for (let i = 0; i < 40; i++) assert.equal((await get(`${p.urls[0]}/a`)).body, 'body of /a')
   assert.equal(fetched(), 1)
 })
+
+test('three Vary variants are stored on disk and each matched to its own requests after a restart', async (t) => {
+  const dir = cacheDir(t)
+  let fetched = 0
+  const backend = await startBackend(t, 'b', (req, res) => {
+    fetched++
+    res
+      .writeHead(200, { 'cache-control': 'max-age=600', vary: 'Accept-Language', 'content-type': 'text/plain' })
+      .end(`lang:${req.headers['accept-language']}`)
+  })
+  const config = {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web', cache: { disk: { path: dir } } }],
+  }
+  const first = await startPortico(t, config)
+  for (const lang of ['en', 'fr', 'de']) await get(`${first.url}/a`, { 'accept-language': lang })
+  // The URL's file that lists the Vary headers, and one file per variant.
+  await written(dir, 4)
+  await first.close(0)
+  const second = await startPortico(t, config)
+  for (const lang of ['de', 'en', 'FR']) {
+    const r = await get(`${second.url}/a`, { 'accept-language': lang })
+    assert.equal(r.body, `lang:${lang.toLowerCase()}`)
+    assert.match(r.headers['cache-status'] as string, /hit/)
+  }
+  assert.equal(fetched, 3)
+  const other = await get(`${second.url}/a`, { 'accept-language': 'es' })
+  assert.equal(other.body, 'lang:es')
+  assert.match(other.headers['cache-status'] as string, /fwd=/)
+  assert.equal(fetched, 4)
+})
+
+test('a disk hit is promoted to memory: it answers again once its file is gone', async (t) => {
+  const dir = cacheDir(t)
+  const { config, fetched } = await setup(t, dir)
+  const first = await startPortico(t, config)
+  await get(`${first.url}/a`)
+  const [name] = await written(dir, 1)
+  await first.close(0)
+  const second = await startPortico(t, config)
+  assert.match((await get(`${second.url}/a`)).headers['cache-status'] as string, /hit/)
+  rmSync(join(dir, name!))
+  const again = await get(`${second.url}/a`)
+  assert.equal(again.body, 'body of /a')
+  assert.match(again.headers['cache-status'] as string, /hit/)
+  assert.equal(fetched(), 1)
+})

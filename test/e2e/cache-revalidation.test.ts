@@ -111,3 +111,27 @@ test('range requests are answered from a stored response: one range, several, un
   assert.equal(same.status, 206)
   assert.equal(count(), 1)
 })
+
+test('a no-cache response with a validator is stored and revalidated on every request, never served without', async (t) => {
+  let version = 'v1'
+  const { proxy, count, seen } = await cachedSetup(t, (req, res) => {
+    if (req.headers['if-none-match'] === `"${version}"`) {
+      res.writeHead(304, { etag: `"${version}"`, 'cache-control': 'no-cache' }).end()
+      return
+    }
+    res.writeHead(200, { etag: `"${version}"`, 'cache-control': 'no-cache', 'content-type': 'text/plain' })
+    res.end(`body ${version}`)
+  })
+  assert.match((await get(`${proxy.url}/a`)).headers['cache-status'] as string, /stored/)
+  for (const headers of [{}, { 'cache-control': 'max-stale=3600' }]) {
+    const r = await get(`${proxy.url}/a`, headers)
+    assert.equal(r.status, 200)
+    assert.equal(r.body, 'body v1')
+    assert.match(r.headers['cache-status'] as string, /fwd=stale; fwd-status=304/)
+  }
+  assert.equal(count(), 3)
+  assert.equal(seen[2]!.headers['if-none-match'], '"v1"')
+  version = 'v2'
+  assert.equal((await get(`${proxy.url}/a`)).body, 'body v2')
+  assert.equal(count(), 4)
+})

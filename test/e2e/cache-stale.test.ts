@@ -100,3 +100,66 @@ test('a background refresh revalidates with the stored validators, and a 304 mak
   assert.match(fresh.headers['cache-status'] as string, /^Portico; hit; ttl=\d+$/)
   assert.equal(count(), 2)
 })
+
+test('a background refresh is sent as the client’s GET: its headers and client address, without its own conditionals', async (t) => {
+  const { proxy, seen } = await cachedSetup(t, (_req, res) => {
+    res.writeHead(200, staleAnd(', stale-while-revalidate=600')).end('one')
+  })
+  await get(`${proxy.url}/a?q=1`)
+  await get(`${proxy.url}/a?q=1`, { 'accept-language': 'fr', 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT' })
+  await refreshed(proxy)
+  const refresh = seen[1]!
+  assert.equal(refresh.method, 'GET')
+  assert.equal(refresh.url, '/a?q=1')
+  assert.equal(refresh.headers['accept-language'], 'fr')
+  assert.equal(refresh.headers['if-modified-since'], undefined)
+  assert.equal(refresh.headers['x-forwarded-for'], seen[0]!.headers['x-forwarded-for'])
+  assert.ok(refresh.headers['x-forwarded-for'])
+})
+
+test('stale-if-error serves the stale entry when the backend times out', async (t) => {
+  const { proxy } = await cachedSetup(
+    t,
+    (_req, res, n) => {
+      // Later requests get no answer at all: the pool's response_headers timeout ends them.
+      if (n === 1) res.writeHead(200, staleAnd(', stale-if-error=600')).end('kept')
+    },
+    {},
+    {},
+    {},
+    { timeouts: { response_headers: '200ms' } },
+  )
+  await get(`${proxy.url}/a`)
+  const r = await get(`${proxy.url}/a`)
+  assert.equal(r.status, 200)
+  assert.equal(r.body, 'kept')
+  assert.match(r.headers['cache-status'] as string, /hit; ttl=-\d+; detail=stale-if-error/)
+})
+
+test('stale-if-error serves the stale entry when the pool has no usable server', async (t) => {
+  let healthy = true
+  const { proxy } = await cachedSetup(
+    t,
+    (req, res) => {
+      if (req.url === '/health') res.writeHead(healthy ? 200 : 500).end()
+      else if (req.url === '/a') {
+        res.writeHead(200, staleAnd(', stale-if-error=600')).end('kept')
+        healthy = false
+      } else res.writeHead(200, { 'cache-control': 'no-store' }).end('probe')
+    },
+    {},
+    {},
+    {},
+    {
+      health_check: { path: '/health', interval: '50ms', rise: 1, fall: 1, unknown_takes_traffic: true },
+      panic_threshold: 0,
+    },
+  )
+  await get(`${proxy.url}/a`)
+  // The server is out once a request the cache cannot answer gets 503.
+  while ((await get(`${proxy.url}/probe`)).status !== 503) await new Promise((resolve) => setImmediate(resolve))
+  const r = await get(`${proxy.url}/a`)
+  assert.equal(r.status, 200)
+  assert.equal(r.body, 'kept')
+  assert.match(r.headers['cache-status'] as string, /hit; ttl=-\d+; detail=stale-if-error/)
+})

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
 import { test } from 'node:test'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { answer, cachedSetup } from '../cache/counting-backend.ts'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
-import { get } from '../helpers/http.ts'
+import { get, request } from '../helpers/http.ts'
 
 const fresh = { 'cache-control': 'max-age=60' }
 
@@ -126,6 +127,15 @@ test('Vary values are matched normalised: case and blanks around commas do not m
   assert.equal(count(), 1)
 })
 
+test('a method left out of methods skips the cache: HEAD goes to the backend when only GET is cached', async (t) => {
+  const { proxy, count } = await cachedSetup(t, answer(fresh), { methods: ['GET'] })
+  await get(`${proxy.url}/a`)
+  const head = await request(`${proxy.url}/a`, { method: 'HEAD' })
+  assert.equal(count(), 2)
+  assert.match(head.headers['cache-status'] as string, /fwd=bypass/)
+  assert.match((await get(`${proxy.url}/a`)).headers['cache-status'] as string, /hit/)
+})
+
 test('a bypass cookie or header skips the cache, and Cache-Status says fwd=bypass', async (t) => {
   const { proxy, count } = await cachedSetup(t, answer(fresh), {
     bypass: { cookies: ['session'], headers: ['x-preview'] },
@@ -172,4 +182,43 @@ test('the host is part of the key', async (t) => {
   await get(`${proxy.url}/a`, { host: 'two.example' })
   await get(`${proxy.url}/a`, { host: 'ONE.example' })
   assert.equal(count(), 2)
+})
+
+test('Accept-Encoding does not split the cache: one stored identity body is compressed per client', async (t) => {
+  const text = 'cached text '.repeat(200)
+  const { proxy, count } = await cachedSetup(
+    t,
+    answer({ ...fresh, 'content-type': 'text/plain' }, text),
+    {},
+    { compression: { codings: ['gzip', 'br'] } },
+  )
+  const answers = []
+  for (const coding of ['gzip', 'br', 'identity']) {
+    const res = await new Promise<{ encoding: string | undefined; status: string; body: Buffer }>((resolve, reject) => {
+      httpRequest(`${proxy.url}/a`, { agent: false, headers: { 'accept-encoding': coding } }, (r) => {
+        const chunks: Buffer[] = []
+        r.on('data', (c: Buffer) => chunks.push(c))
+        r.on('end', () =>
+          resolve({
+            encoding: r.headers['content-encoding'],
+            status: String(r.headers['cache-status']),
+            body: Buffer.concat(chunks),
+          }),
+        )
+      })
+        .on('error', reject)
+        .end()
+    })
+    answers.push(res)
+  }
+  assert.equal(count(), 1)
+  assert.deepEqual(
+    answers.map((a) => a.encoding),
+    ['gzip', 'br', undefined],
+  )
+  assert.equal(gunzipSync(answers[0]!.body).toString(), text)
+  assert.equal(brotliDecompressSync(answers[1]!.body).toString(), text)
+  assert.equal(answers[2]!.body.toString(), text)
+  assert.match(answers[1]!.status, /hit/)
+  assert.match(answers[2]!.status, /hit/)
 })

@@ -67,6 +67,11 @@ const notStored: [string, Record<string, string>, number?][] = [
   ],
   ['a status RFC 9110 does not define as understood (299)', { 'cache-control': 'max-age=60' }, 299],
   ['Set-Cookie on a route that does not store cookies', { 'cache-control': 'max-age=60', 'set-cookie': 'sid=1' }],
+  [
+    'must-understand on a status Portico does not understand (299)',
+    { 'cache-control': 'max-age=60, must-understand' },
+    299,
+  ],
 ]
 for (const [what, headers, status] of notStored) {
   test(`a response with ${what} is not stored`, async (t) => {
@@ -100,6 +105,7 @@ const stored: [string, Record<string, string>, number?][] = [
     { 'cache-control': 'max-age=60, no-cache="x-secret"', 'x-secret': 's' },
   ],
   ['Cache-Control: immutable and max-age', { 'cache-control': 'max-age=60, immutable' }],
+  ['must-understand on a status Portico understands (200)', { 'cache-control': 'max-age=60, must-understand' }],
 ]
 for (const [what, headers, status] of stored) {
   test(`a response with ${what} is stored`, async (t) => {
@@ -187,6 +193,14 @@ test('a stale entry is fetched again; max-stale lets a client take it, unless th
   await get(`${proxy.url}/strict`)
   await get(`${proxy.url}/strict`, { 'cache-control': 'max-stale' })
   assert.equal(count(), 5)
+})
+
+test('proxy-revalidate keeps a shared cache from serving the stale entry even to a client that accepts it', async (t) => {
+  const { proxy, count } = await cachedSetup(t, answer({ 'cache-control': 'max-age=60, proxy-revalidate', age: '70' }))
+  await get(`${proxy.url}/a`)
+  const r = await get(`${proxy.url}/a`, { 'cache-control': 'max-stale=3600' })
+  assert.equal(count(), 2)
+  assert.match(r.headers['cache-status'] as string, /fwd=stale/)
 })
 
 test('request Cache-Control no-cache, max-age and min-fresh send the request on; Pragma: no-cache does when there is no Cache-Control', async (t) => {

@@ -50,3 +50,20 @@ test('behind a trusted proxy a route refuses by the country of the address it na
   assert.equal((await get(p.url, { 'x-forwarded-for': german })).status, 403)
   assert.equal((await get(p.url, { 'x-forwarded-for': french })).body, 'in')
 })
+
+test("a route's lists refuse a client before its rate limits count it", async (t) => {
+  const p = await startPortico(t, {
+    pools: {},
+    trusted_proxies: ['127.0.0.1'],
+    routes: [
+      {
+        respond: { body: 'in' },
+        clients: { deny: ['203.0.113.0/24'] },
+        rate_limits: [{ key: ['route'], rate: 1, per: '1m', burst: 1, store: 'local' }],
+      },
+    ],
+  })
+  for (let i = 0; i < 3; i++) assert.equal((await get(p.url, { 'x-forwarded-for': '203.0.113.9' })).status, 403)
+  assert.equal((await get(p.url, { 'x-forwarded-for': '198.51.100.1' })).body, 'in')
+  assert.equal((await get(p.url, { 'x-forwarded-for': '198.51.100.1' })).status, 429)
+})

@@ -60,6 +60,39 @@ test('a client over its rate gets 429 with Retry-After, RateLimit-Policy and Rat
   assert.ok(retry > 50 && retry <= 60, `Retry-After ${retry}`)
 })
 
+test('answers a limit lets through carry RateLimit-Policy and RateLimit with what is left, one item per limit', async (t) => {
+  const backend = await startBackend(t, 'a')
+  const proxy = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [
+      {
+        match: { path: '/two' },
+        pool: 'web',
+        rate_limits: [
+          { name: 'minute', rate: 3, per: '1m', burst: 3, store: 'local' },
+          { name: 'hour', rate: 100, per: '1h', burst: 10, store: 'local' },
+          { name: 'watch', rate: 1, per: '1h', action: 'shadow', store: 'local' },
+        ],
+      },
+      { match: { path: '/quiet' }, pool: 'web', rate_limits: [{ rate: 1, per: '1m', headers: false, store: 'local' }] },
+      { pool: 'web', rate_limits: [{ name: 'solo', rate: 1, per: '1m', burst: 2, store: 'local' }] },
+    ],
+  })
+  const first = await get(`${proxy.url}/solo`)
+  assert.equal(first.status, 200)
+  assert.equal(first.headers['ratelimit-policy'], '"solo";q=2;w=120')
+  assert.equal(first.headers.ratelimit, '"solo";r=1;t=60')
+  assert.equal((await get(`${proxy.url}/solo`)).headers.ratelimit, '"solo";r=0;t=120')
+  assert.equal((await get(`${proxy.url}/solo`)).status, 429)
+  const both = await get(`${proxy.url}/two`)
+  assert.equal(both.headers['ratelimit-policy'], '"minute";q=3;w=60, "hour";q=10;w=360')
+  assert.equal(both.headers.ratelimit, '"minute";r=2;t=20, "hour";r=9;t=36')
+  const quiet = await get(`${proxy.url}/quiet`)
+  assert.equal(quiet.status, 200)
+  assert.equal(quiet.headers['ratelimit-policy'], undefined)
+  assert.equal(quiet.headers.ratelimit, undefined)
+})
+
 test('a limit keyed by a header counts each value apart', async (t) => {
   const proxy = await setup(t, { key: ['header:x-api-key'], rate: 1, per: '1m', burst: 1, store: 'local' })
   assert.equal((await get(proxy.url, { 'x-api-key': 'one' })).status, 200)

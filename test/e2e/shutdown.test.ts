@@ -99,6 +99,36 @@ describe('shutdown on a signal', { concurrency: true }, () => {
     assert.equal(await portico.exited, 0)
   })
 
+  test('SIGTERM during a slow upload lets its body arrive and its response complete (#21)', {
+    timeout: 30_000,
+  }, async (t) => {
+    const bodyStarted = new EventEmitter<{ started: [] }>()
+    const backend = await startBackend(t, 'echo', (req, res) => {
+      bodyStarted.emit('started')
+      let body = ''
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      req.on('end', () => res.end(`got ${body}`))
+    })
+    const portico = await runPortico(t, backend.address, '30s')
+    const upload = (await tryConnect(portico.urls[0]!)) as Socket
+    const errors: string[] = []
+    upload.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message))
+    let reply = ''
+    upload.on('data', (chunk: Buffer) => (reply += chunk.toString()))
+    const started = once(bodyStarted, 'started')
+    upload.write('POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n01234')
+    await started
+
+    portico.child.kill('SIGTERM')
+    await portico.waitFor(/draining/)
+    upload.write('56789')
+    await once(upload, 'close')
+    assert.deepEqual(errors, [])
+    assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/)
+    assert.match(reply, /\r\n\r\ngot 0123456789$/)
+    assert.equal(await portico.exited, 0)
+  })
+
   test('a second signal exits at once, without waiting for requests in flight', async (t) => {
     const backend = await heldBackend(t)
     const portico = await runPortico(t, backend.address, '30s')
@@ -137,16 +167,20 @@ interface Run {
   toldToClose: boolean
 }
 
+const getRequest = 'GET / HTTP/1.1\r\nhost: x\r\n\r\n'
+// A request with a body, which Portico's own HTTP/1.1 server hands to node's.
+const postRequest = 'POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhello'
+
 /**
- * A keep-alive client that sends the next GET the moment the previous response ends, on one raw
- * connection, until Portico closes it. `onAnswer` runs after each complete response.
+ * A keep-alive client that sends the next `request` the moment the previous response ends, on one
+ * raw connection, until Portico closes it. `onAnswer` runs after each complete response.
  */
-function keepAliveClient(url: string, onAnswer: () => void): Promise<Run> {
+function keepAliveClient(url: string, onAnswer: () => void, request = getRequest): Promise<Run> {
   const { hostname, port } = new URL(url)
   const socket = connect(Number(port), hostname)
   const run: Run = { answered: 0, reset: false, partial: false, unanswered: false, toldToClose: false }
   let buffer = ''
-  const send = () => socket.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n')
+  const send = () => socket.write(request)
   socket.once('connect', send)
   socket.on('data', (chunk: Buffer) => {
     buffer += chunk.toString('latin1')
@@ -165,56 +199,68 @@ function keepAliveClient(url: string, onAnswer: () => void): Promise<Run> {
   socket.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE') run.reset = true
   })
-  return once(socket, 'close').then(() => {
+  return new Promise((resolve) => socket.once('close', resolve)).then(() => {
     if (buffer.length > 0) run.partial = true
     else if (!run.toldToClose && !run.reset) run.unanswered = true
     return run
   })
 }
 
-test('SIGTERM under keep-alive load with 2 workers loses no request: every connection ends after a whole response that says Connection: close (#21)', {
-  timeout: 60_000,
-}, async (t) => {
-  const backend = await startBackend(t, 'ok')
-  const file = writeConfig({
-    listeners: [{ address: '127.0.0.1:0' }],
-    pools: { web: { servers: [backend.address] } },
-    routes: [{ pool: 'web' }],
-    access_log: { output: 'off' },
-    workers: 2,
-    shutdown_grace: '30s',
-    timeouts: { keepalive_idle: '5m' },
+for (const [kind, request] of [
+  ['requests', getRequest],
+  ['uploads', postRequest],
+] as const) {
+  test(`SIGTERM under keep-alive load of ${kind} with 2 workers loses no request: every connection ends after a whole response that says Connection: close (#21)`, {
+    timeout: 60_000,
+  }, async (t) => {
+    const backend = await startBackend(t, 'ok', (req, res) => {
+      req.resume()
+      req.on('end', () => res.end('ok'))
+    })
+    const file = writeConfig({
+      listeners: [{ address: '127.0.0.1:0' }],
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web' }],
+      access_log: { output: 'off' },
+      workers: 2,
+      shutdown_grace: '30s',
+      timeouts: { keepalive_idle: '5m' },
+    })
+    const portico = await spawnPortico(t, ['run', '-c', file], { listeners: 1 })
+    await portico.waitFor(/"workers started"/)
+    let answers = 0
+    let signalled = false
+    const loaded = Promise.withResolvers<void>()
+    const runs = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        keepAliveClient(
+          portico.urls[0]!,
+          () => {
+            if (++answers >= 2000 && !signalled) {
+              signalled = true
+              loaded.resolve()
+            }
+          },
+          request,
+        ),
+      ).concat(
+        loaded.promise.then(() => {
+          portico.child.kill('SIGTERM')
+          return undefined as unknown as Run
+        }),
+      ),
+    )
+    const clients = runs.slice(0, 40)
+    assert.equal(await portico.exited, 0)
+    // A client that keeps its connection busy is never closed between two of its requests: each of its
+    // requests gets a whole response, the last one with Connection: close. (A connection idle for
+    // `drain_idle` gets a FIN instead; a request its client writes in that instant gets none.)
+    assert.deepEqual(
+      clients.filter((r) => r.reset || r.partial || r.unanswered || !r.toldToClose),
+      [],
+    )
   })
-  const portico = await spawnPortico(t, ['run', '-c', file], { listeners: 1 })
-  await portico.waitFor(/"workers started"/)
-  let answers = 0
-  let signalled = false
-  const loaded = Promise.withResolvers<void>()
-  const runs = await Promise.all(
-    Array.from({ length: 40 }, () =>
-      keepAliveClient(portico.urls[0]!, () => {
-        if (++answers >= 2000 && !signalled) {
-          signalled = true
-          loaded.resolve()
-        }
-      }),
-    ).concat(
-      loaded.promise.then(() => {
-        portico.child.kill('SIGTERM')
-        return undefined as unknown as Run
-      }),
-    ),
-  )
-  const clients = runs.slice(0, 40)
-  assert.equal(await portico.exited, 0)
-  // A client that keeps its connection busy is never closed between two of its requests: each of its
-  // requests gets a whole response, the last one with Connection: close. (A connection idle for
-  // `drain_idle` gets a FIN instead; a request its client writes in that instant gets none.)
-  assert.deepEqual(
-    clients.filter((r) => r.reset || r.partial || r.unanswered || !r.toldToClose),
-    [],
-  )
-})
+}
 
 test('SIGTERM closes an idle keep-alive connection with a FIN, not a reset (#21)', { timeout: 60_000 }, async (t) => {
   const backend = await heldBackend(t)

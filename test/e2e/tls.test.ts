@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { type Pem, TestCa } from '../helpers/certs.ts'
-import { request } from '../helpers/http.ts'
+import { rawHttp, request } from '../helpers/http.ts'
 import { startPortico, testConfig } from '../helpers/portico.ts'
 import { spawnPortico } from '../helpers/spawn.ts'
 
@@ -207,6 +207,26 @@ test('HSTS is sent on the TLS listener, and the plain listener redirects to HTTP
   assert.equal(plain.status, 308)
   assert.equal(plain.headers.location, 'https://shop.test:8443/a/b?c=d')
   assert.equal(plain.headers['strict-transport-security'], undefined)
+})
+
+test('an Upgrade request on a plain listener is redirected to HTTPS with Via and a request id, like every answer (#22)', async (t) => {
+  const backend = await startBackend(t, 'web')
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', redirect_https: { port: 8443 } }],
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web' }],
+  })
+  const answer = await rawHttp(
+    proxy.url,
+    'GET /chat?room=1 HTTP/1.1\r\nhost: shop.test\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n',
+  )
+  const [head = '', body] = answer.split('\r\n\r\n')
+  assert.match(head, /^HTTP\/1\.1 308 /)
+  assert.match(head, /\r\nlocation: https:\/\/shop\.test:8443\/chat\?room=1\r\n/)
+  assert.match(head, /\r\nvia: 1\.1 \S+/)
+  assert.match(head, /\r\nx-request-id: \S+/)
+  assert.match(head, /\r\nconnection: close/)
+  assert.equal(body, '')
 })
 
 test('HSTS goes on forwarded and local answers over HTTP/1.1; a backend that sends its own keeps it', async (t) => {

@@ -1,8 +1,8 @@
 /**
  * Runs on its own as a child process of a test: Portico in this process, in front of an h2c
  * backend that echoes the request body, takes 5 MiB uploads from HTTP/1.1 clients that leave after
- * reading about 500 KB of the echo. Prints `rounds done` and exits 0 when every round ends with the
- * event loop still turning; a watchdog thread kills the process (exit by SIGKILL) and says
+ * reading about 500 KB of the echo. Prints the RST_STREAM code each backend stream got, then
+ * `rounds done`, and exits 0 when every round ends with the event loop still turning; a watchdog thread kills the process (exit by SIGKILL) and says
  * `event loop stalled` when the loop stops for 2 s.
  */
 import { once } from 'node:events'
@@ -38,7 +38,10 @@ const watchdog = new Worker(
 )
 watchdog.unref()
 
+// How each request's stream ended at the backend: the RST_STREAM code it got (0 when none).
+const resets: number[] = []
 const backend = createServer((req, res) => {
+  req.stream.once('close', () => resets.push(req.stream.rstCode ?? 0))
   if (!upload) req.pipe(res)
 })
 backend.listen(0, '127.0.0.1')
@@ -87,6 +90,12 @@ for (let round = 0; round < rounds; round++) {
   socket.destroy()
   // A turn of the timers after the client left: Portico must still answer them.
   await new Promise((resolve) => setTimeout(resolve, 500))
+}
+if (!upload) {
+  // Each stream Portico gives up ends at the backend too, though maybe only after the loop above.
+  const until = Date.now() + 10_000
+  while (resets.length < rounds && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
+  writeSync(1, `backend streams reset: ${resets.join(',')}\n`)
 }
 writeSync(1, 'rounds done\n')
 await portico.close(0)

@@ -1,6 +1,6 @@
+import { H1Client } from '../../src/engine/client/client.ts'
+import type { H1Settings } from '../../src/engine/client/connection.ts'
 import type { Exchange } from '../../src/exchange.ts'
-import { H1Client } from '../../src/upstream/h1/client.ts'
-import type { H1Settings } from '../../src/upstream/h1/connection.ts'
 import { type Server, ServerState } from '../../src/upstream/server.ts'
 
 /**

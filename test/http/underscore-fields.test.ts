@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { headerRecord } from '../../src/engine/server/request.ts'
 import { dropUnderscoreFields } from '../../src/http/underscore-fields.ts'
-import { headerRecord } from '../../src/listen/h1/request.ts'
 
 test('dropUnderscoreFields removes names with underscores from the raw list and the record, keeping the rest in order (#21)', () => {
   const rawHeaders = ['Host', 'a', 'X_Forwarded_For', '1.2.3.4', 'x-a', '1', 'x_a', '2', 'X-B', '3', '_', '4']

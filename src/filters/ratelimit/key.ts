@@ -1,6 +1,6 @@
 import { isIPv4, SocketAddress } from 'node:net'
 import type { Exchange } from '../../exchange.ts'
-import { cookieValue } from '../../route/cookie-value.ts'
+import { cookieValue } from '../../http/cookie-value.ts'
 
 /** Reads one part of a limit's key from an exchange. */
 type Part = (x: Exchange) => string

@@ -29,6 +29,10 @@ export interface Limit {
   readonly store: RateStore
   readonly failOpen: boolean
   readonly counts: RateCounts
+  /** `"name";q=<burst>;w=<seconds to refill it>`, the limit's RateLimit-Policy item. */
+  readonly policy: string
+  /** Whether the answers it lets through carry its RateLimit headers. */
+  readonly advertised: boolean
 }
 
 /** Builds a limit; `store` is where its counts live, `counts` what it did. */
@@ -40,6 +44,7 @@ export function buildLimit(
   counts: RateCounts,
 ): Limit {
   const intervalMs = config.per / config.rate
+  const windowS = Math.max(1, Math.round((config.burst * intervalMs) / 1000))
   return {
     name,
     key: compileKey(config.key, routeName),
@@ -50,6 +55,8 @@ export function buildLimit(
     store,
     failOpen: config.on_store_error === 'open',
     counts,
+    policy: `"${name}";q=${config.burst};w=${windowS}`,
+    advertised: config.headers && config.action !== 'shadow',
   }
 }
 
@@ -104,8 +111,8 @@ export class RateLimitPhase implements RequestPhase {
   #after(x: Exchange, limit: Limit, d: GcraDecision, i: number): Verdict | Promise<Verdict> {
     const verdict = this.#decide(x, limit, d)
     if (verdict === undefined) return this.#from(x, i + 1)
-    if (typeof verdict === 'string') return verdict
-    return verdict.then((v) => v ?? this.#from(x, i + 1))
+    if (typeof verdict === 'string' || verdict === null) return verdict
+    return verdict.then((v) => (v === undefined ? this.#from(x, i + 1) : v))
   }
 
   /** What one decision means for the exchange: pass on (undefined), refuse, or wait first. */
@@ -118,6 +125,7 @@ export class RateLimitPhase implements RequestPhase {
       }
       return this.#refuse(x, limit, d)
     }
+    if (limit.advertised) advertise(x, limit, d)
     if (limit.action !== 'delay') return undefined
     const waitMs = d.aheadMs - limit.params.intervalMs * (1 + limit.noDelay)
     if (waitMs <= 0) return undefined
@@ -130,11 +138,10 @@ export class RateLimitPhase implements RequestPhase {
     const p = limit.params
     const retryS = d ? Math.max(1, Math.ceil(retryAfterMs(d, p) / 1000)) : 1
     const resetS = d ? Math.max(1, Math.ceil(d.aheadMs / 1000)) : 1
-    const windowS = Math.max(1, Math.round((limit.burst * p.intervalMs) / 1000))
     x.answerHeaders = {
       'retry-after': String(retryS),
       // draft-ietf-httpapi-ratelimit-headers: the policy as a quota over a window, and what is left of it.
-      'ratelimit-policy': `"${limit.name}";q=${limit.burst};w=${windowS}`,
+      'ratelimit-policy': limit.policy,
       ratelimit: `"${limit.name}";r=${d ? remaining(d, p) : 0};t=${resetS}`,
     }
     return 'rate_limited'
@@ -151,6 +158,12 @@ export class RateLimitPhase implements RequestPhase {
       shadowed: limit.counts.shadowed,
     })
   }
+}
+
+/** Notes what `limit` let through on the exchange, for the RateLimit headers of its answer. */
+function advertise(x: Exchange, limit: Limit, d: GcraDecision): void {
+  const state = `"${limit.name}";r=${remaining(d, limit.params)};t=${Math.max(1, Math.ceil(d.aheadMs / 1000))}`
+  ;(x.rateLimits ??= []).push([limit.policy, state])
 }
 
 /** Holds the exchange for `ms`; a client that leaves meanwhile ends it at once. */

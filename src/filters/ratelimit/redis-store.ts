@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { Redis } from 'ioredis'
-import { splitAddress } from '../../config/address.ts'
 import type { EventLog } from '../../log/events.ts'
+import { splitAddress } from '../../values/address.ts'
 import type { GcraDecision, GcraParams } from './gcra.ts'
 import type { RateStore } from './local-store.ts'
 import type { RedisConfig } from './schema.ts'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { duration } from '../../config/units.ts'
+import { duration } from '../../values/units.ts'
 
 /** `client`, `client/24`, `client/24/64`, `header:X-Api-Key`, `cookie:session`, `path`, `route`. */
 const keyPart = z
@@ -59,6 +59,12 @@ export const rateLimitSchema = z
       .prefault('machine')
       .describe(
         'Where the counts live: "local" in each worker process (each worker its own count), "machine" one count for all the workers of the instance (kept by the primary process), "redis" one count for every Portico instance on the same Redis (the top-level `redis` section). Default "machine".',
+      ),
+    headers: z
+      .boolean()
+      .prefault(true)
+      .describe(
+        'Whether answers this limit let through carry `RateLimit-Policy` and `RateLimit` too (draft-ietf-httpapi-ratelimit-headers), so that clients can slow down before a 429; its 429s always do. Shadow limits never send them. Default true.',
       ),
     on_store_error: z
       .enum(['open', 'closed'])

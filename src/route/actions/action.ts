@@ -1,6 +1,6 @@
 import type { Exchange } from '../../exchange.ts'
 import type { ResponsePhase } from '../../filters/phase.ts'
-import type { Pool } from '../../upstream/pool.ts'
+import type { Pool } from '../../upstream/pool/pool.ts'
 
 /** What a route does with an exchange that passed its request phases; built once per Plan. */
 export interface Action {

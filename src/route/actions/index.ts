@@ -1,11 +1,11 @@
-import { serveStatic } from '../../static/serve-static.ts'
-import type { Pool } from '../../upstream/pool.ts'
+import type { Pool } from '../../upstream/pool/pool.ts'
 import { rewrite } from '../rewrite.ts'
 import type { RouteConfig } from '../schema.ts'
 import type { Action } from './action.ts'
 import { redirect } from './redirect.ts'
 import { respond } from './respond.ts'
 import { Split } from './split.ts'
+import { serveStatic } from './static/serve-static.ts'
 import { toPool } from './to-pool.ts'
 
 /**

@@ -1,7 +1,7 @@
+import { localReply } from '../../answer/respond.ts'
 import type { Exchange } from '../../exchange.ts'
-import { localReply } from '../../respond.ts'
+import { template } from '../../http/template.ts'
 import type { RouteConfig } from '../schema.ts'
-import { template } from '../template.ts'
 import type { Action } from './action.ts'
 
 /** Answers with a redirect to a Location made from variables and captures (`https://{host}{request_uri}`). */

@@ -1,7 +1,7 @@
+import { localReply } from '../../answer/respond.ts'
 import type { Outcome } from '../../errors.ts'
 import type { Exchange } from '../../exchange.ts'
-import { localReply } from '../../respond.ts'
-import { template } from '../template.ts'
+import { template } from '../../http/template.ts'
 import type { Action } from './action.ts'
 import type { AnswerConfig } from './schema.ts'
 

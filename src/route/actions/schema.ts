@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { existingPath } from '../../config/common.ts'
-import { duration } from '../../config/units.ts'
-import { pathText, regex } from '../schema-parts.ts'
+import { existingPath } from '../../values/common.ts'
+import { pathText, regex } from '../../values/schema-parts.ts'
+import { duration } from '../../values/units.ts'
 
 export const splitSchema = z
   .strictObject({

@@ -1,8 +1,8 @@
 import type { Transform } from 'node:stream'
 import type { Exchange } from '../../exchange.ts'
 import type { ResponsePhase } from '../../filters/phase.ts'
-import type { Pool } from '../../upstream/pool.ts'
-import { cookieValue } from '../cookie-value.ts'
+import { cookieValue } from '../../http/cookie-value.ts'
+import type { Pool } from '../../upstream/pool/pool.ts'
 import type { Rewrite } from '../rewrite.ts'
 import type { Action } from './action.ts'
 

@@ -1,5 +1,5 @@
 import type { Exchange } from '../../exchange.ts'
-import type { Pool } from '../../upstream/pool.ts'
+import type { Pool } from '../../upstream/pool/pool.ts'
 import type { Rewrite } from '../rewrite.ts'
 import type { Action } from './action.ts'
 

@@ -1,4 +1,4 @@
-import { cookieValue } from '../cookie-value.ts'
+import { cookieValue } from '../../http/cookie-value.ts'
 import type { Matcher } from './matcher.ts'
 import type { ValueCondition } from './schema.ts'
 import { type ValueTest, valueTest } from './value.ts'

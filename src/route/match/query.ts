@@ -1,4 +1,4 @@
-import { queryValue } from '../query-value.ts'
+import { queryValue } from '../../http/query-value.ts'
 import type { Matcher } from './matcher.ts'
 import type { ValueCondition } from './schema.ts'
 import { type ValueTest, valueTest } from './value.ts'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { cidr } from '../../config/common.ts'
-import { pathText, regex, tokenName } from '../schema-parts.ts'
+import { cidr } from '../../values/common.ts'
+import { pathText, regex, tokenName } from '../../values/schema-parts.ts'
 
 const hostPattern = z
   .string()

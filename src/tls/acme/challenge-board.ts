@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { SecureContext } from 'node:tls'
-import type { SharedState } from '../../cluster/shared-state.ts'
-import type { WorkerPlace } from '../../cluster/worker-share.ts'
+import type { SharedState } from '../../instance/shared-state.ts'
+import type { WorkerPlace } from '../../instance/worker-share.ts'
 import { lazyBuiltin } from '../../lazy-builtin.ts'
 
 /** One challenge under way for a name: what proves control of it to the CA. */

@@ -1,6 +1,6 @@
+import { reply } from '../../answer/respond.ts'
 import type { Exchange } from '../../exchange.ts'
 import type { Plan } from '../../plan/plan.ts'
-import { reply } from '../../respond.ts'
 import type { ChallengeBoard } from './challenge-board.ts'
 
 const prefix = '/.well-known/acme-challenge/'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { existingPath } from '../../config/common.ts'
-import { duration } from '../../config/units.ts'
+import { existingPath } from '../../values/common.ts'
+import { duration } from '../../values/units.ts'
 
 /** Let's Encrypt's production directory: the default certificate authority. */
 export const letsEncrypt = 'https://acme-v02.api.letsencrypt.org/directory'

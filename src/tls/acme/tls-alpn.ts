@@ -1,4 +1,4 @@
-import type { Server as NetServer, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { lazyBuiltin } from '../../lazy-builtin.ts'
 import type { ChallengeBoard } from './challenge-board.ts'
 import { readClientHello } from './client-hello.ts'
@@ -9,22 +9,19 @@ export const acmeTls1 = 'acme-tls/1'
 // A validation client sends its ClientHello at once; one that does not within this is closed.
 const helloTimeoutMs = 10_000
 
+type Serve = (socket: Socket) => void
+
 /**
- * Makes `server` answer TLS-ALPN-01 validations (RFC 8737) before its own TLS stack sees them, by
- * wrapping its 'connection' listeners. Only while `board` holds a TLS-ALPN challenge is a
+ * A link of a TLS listener's connection chain (listen/chain.ts) that answers TLS-ALPN-01 validations
+ * (RFC 8737) before node's TLS server sees them. Only while `board` holds a TLS-ALPN challenge is a
  * connection's ClientHello read first: one that offers "acme-tls/1" for a name under challenge gets
  * a handshake with that challenge's self-signed certificate, negotiates "acme-tls/1", and is closed;
- * every other connection goes to the server from its first byte. Otherwise connections go straight
+ * every other connection goes on to `next` from its first byte. Otherwise connections go straight
  * on, with nothing read. Clients never get the challenge certificate: it needs "acme-tls/1".
  */
-export function answerTlsAlpn(server: NetServer, board: ChallengeBoard): void {
-  const listeners = server.listeners('connection') as ((socket: Socket) => void)[]
-  server.removeAllListeners('connection')
-  const serve = (socket: Socket) => {
-    for (const listener of listeners) listener.call(server, socket)
-  }
-  server.on('connection', (socket: Socket) => {
-    if (!board.alpnPending) return serve(socket)
+export function answerTlsAlpn(board: ChallengeBoard): (next: Serve) => Serve {
+  return (next) => (socket) => {
+    if (!board.alpnPending) return next(socket)
     let buffered: Buffer | undefined
     const timer = setTimeout(() => socket.destroy(), helloTimeoutMs)
     const stop = () => {
@@ -49,7 +46,7 @@ export function answerTlsAlpn(server: NetServer, board: ChallengeBoard): void {
       // first; resuming the plain socket would let it read what TLS should.
       socket.pause()
       socket.unshift(buffered)
-      if (!validation) return serve(socket)
+      if (!validation) return next(socket)
       const tls = lazyBuiltin('node:tls')
       const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, ALPNProtocols: [acmeTls1] })
       secure.on('error', () => secure.destroy())
@@ -58,5 +55,5 @@ export function answerTlsAlpn(server: NetServer, board: ChallengeBoard): void {
     socket.on('data', onData)
     socket.on('error', onError)
     socket.on('close', onError)
-  })
+  }
 }

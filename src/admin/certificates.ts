@@ -1,0 +1,49 @@
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { Config } from '../config/schema.ts'
+
+/** A listener certificate as the API shows it. */
+export interface CertificateView {
+  readonly listener: string
+  readonly file: string
+  /** The DNS names and IP addresses it is valid for (its subject alternative names). */
+  readonly names: readonly string[]
+  readonly not_after: string
+  readonly days_left: number
+  /** Why the file could not be read, when it could not. */
+  readonly error?: string
+}
+
+/** The certificates of every TLS listener in `config`, read from their files now. */
+export function certificates(config: Config, now = Date.now()): CertificateView[] {
+  const out: CertificateView[] = []
+  for (const l of config.listeners) {
+    for (const c of l.tls?.certificates ?? []) {
+      try {
+        const x509 = new X509Certificate(readFileSync(c.cert))
+        const names = (x509.subjectAltName ?? '')
+          .split(', ')
+          .filter((n) => n !== '')
+          .map((n) => n.replace(/^(DNS|IP Address):/, ''))
+        const notAfter = new Date(x509.validTo)
+        out.push({
+          listener: l.address,
+          file: c.cert,
+          names,
+          not_after: notAfter.toISOString(),
+          days_left: Math.floor((notAfter.getTime() - now) / 86_400_000),
+        })
+      } catch (err) {
+        out.push({
+          listener: l.address,
+          file: c.cert,
+          names: [],
+          not_after: '',
+          days_left: 0,
+          error: (err as Error).message,
+        })
+      }
+    }
+  }
+  return out
+}

@@ -1,0 +1,298 @@
+import { ConfigError, formatProblem } from '../config/problem.ts'
+import type { Config } from '../config/schema.ts'
+import type { EventLog } from '../log/events.ts'
+import { countReload } from '../metrics/exposition.ts'
+import { splitAddress } from '../values/address.ts'
+import { AdminError } from './admin-error.ts'
+import { type AgentRequest, drainedKey } from './agent.ts'
+import { type CertificateView, certificates } from './certificates.ts'
+import { aggregate, type PoolView, routeAction, type ServerView, type WorkerView } from './live-state.ts'
+import { masked } from './mask.ts'
+import { type Change, entryOf, Overlay } from './overlay.ts'
+import { type PurgeInput, purgeOn } from './purge.ts'
+
+/** The serving processes, as the admin API reaches them: the workers through the primary, or Portico alone. */
+export interface Fleet {
+  /** The listener URLs, as bound. */
+  readonly urls: readonly string[]
+  /** Asks every serving process and resolves with their answers. */
+  ask(request: AgentRequest): Promise<WorkerView[]>
+  /** Sets a shared-state key in every serving process, those started later included. */
+  share(key: string, value: unknown): void
+  /** Applies a validated config in every serving process; rejects with the first refusal. */
+  reload(config: Config): unknown
+}
+
+/** What a reload did, or would do (`dry_run`). */
+export interface ReloadResult {
+  readonly ok: boolean
+  /** Changes made through the API that the reload undid (or would undo). */
+  readonly undone: readonly Change[]
+  readonly errors?: readonly string[]
+  readonly ms: number
+}
+
+/** What the control needs: the config file, how to read and check it, the event log. */
+export interface ControlDeps {
+  /** The config file; undefined for the demo, which has none to reload. */
+  readonly file: string | undefined
+  /** Reads and validates a config file (in a child process: the serving process never loads the schema). */
+  readonly load: (file: string) => Promise<Config>
+  readonly events: EventLog
+  readonly version: string
+}
+
+/**
+ * The admin API's verbs over the running instance: reads its config and live state, and changes
+ * it (drain, enable, weight, add, remove, reload). Changes run one at a time, in arrival order;
+ * each is logged with the name of the token that made it.
+ */
+export class Control {
+  readonly #fleet: Fleet
+  readonly #deps: ControlDeps
+  readonly #overlay = new Overlay()
+  #file: Config
+  #version = 1
+  #loadedAt = new Date()
+  #lastReloadError: { readonly at: string; readonly errors: readonly string[] } | undefined
+  #queue: Promise<unknown> = Promise.resolve()
+  readonly #reloads = { applied: 0, refused: 0 }
+
+  constructor(fleet: Fleet, file: Config, deps: ControlDeps) {
+    this.#fleet = fleet
+    this.#file = file
+    this.#deps = deps
+  }
+
+  /** Reloads from the file applied and refused since start, whatever asked for them (for the metrics). */
+  get reloads(): { readonly applied: number; readonly refused: number } {
+    return { ...this.#reloads }
+  }
+
+  /** The config running now: the file's with the API's changes. */
+  get effective(): Config {
+    return this.#overlay.apply(this.#file)
+  }
+
+  /** The running config (secrets masked), its version, when loaded, and what differs from the file. */
+  config() {
+    return {
+      version: this.#version,
+      portico_version: this.#deps.version,
+      loaded_at: this.#loadedAt.toISOString(),
+      file: this.#deps.file ?? null,
+      changes: this.#overlay.changes(this.#file),
+      last_reload_error: this.#lastReloadError ?? null,
+      config: masked(this.effective),
+    }
+  }
+
+  /** The live state of the instance, summed over the workers. */
+  async state() {
+    const workers = await this.#fleet.ask({ op: 'snapshot' })
+    const config = this.effective
+    return {
+      version: this.#version,
+      workers: workers.map((w) => w.pid),
+      listeners: config.listeners.map((l, i) => ({
+        address: l.address,
+        url: this.#fleet.urls[i] ?? null,
+        tls: l.tls !== undefined,
+      })),
+      routes: config.routes.map((r, i) => ({
+        index: i,
+        name: r.name ?? `route${i}`,
+        match: r.match ?? {},
+        action: routeAction(r),
+      })),
+      pools: aggregate(workers),
+      certificates: certificates(config) satisfies CertificateView[],
+    }
+  }
+
+  /** One server's state, summed over the workers; 404 when the pool has no such server. */
+  async server(pool: string, address: string): Promise<ServerView> {
+    const p: PoolView | undefined = (await this.state()).pools.find((c) => c.name === pool)
+    const s = p?.servers.find((c) => c.address === address)
+    if (!s) throw new AdminError(404, `pool "${pool}" has no server "${address}"`)
+    return s
+  }
+
+  /** Stops new requests to a server in every worker; those in flight, WebSockets included, finish. */
+  drain(who: string, pool: string, address: string): Promise<ServerView> {
+    return this.#serial(async () => {
+      this.#known(pool, address)
+      this.#overlay.drain(pool, address)
+      this.#shareDrains()
+      this.#log(who, { op: 'drain', pool, server: address })
+      return this.server(pool, address)
+    })
+  }
+
+  /** Ends a drain: the server takes requests again in every worker. */
+  enable(who: string, pool: string, address: string): Promise<ServerView> {
+    return this.#serial(async () => {
+      this.#known(pool, address)
+      this.#overlay.enable(pool, address)
+      this.#shareDrains()
+      this.#log(who, { op: 'enable', pool, server: address })
+      return this.server(pool, address)
+    })
+  }
+
+  /** Sets a server's weight (0 to 1000) in every worker; its connections and counters stay. */
+  setWeight(who: string, pool: string, address: string, weight: unknown): Promise<ServerView> {
+    return this.#serial(async () => {
+      if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 1000)
+        throw new AdminError(400, 'weight must be an integer from 0 to 1000')
+      const before = this.#known(pool, address).weight
+      this.#overlay.setWeight(pool, address, weight as number)
+      await this.#apply()
+      this.#log(who, { op: 'weight', pool, server: address, from: before, to: weight })
+      return this.server(pool, address)
+    })
+  }
+
+  /** Adds a server to a pool in every worker. */
+  addServer(who: string, pool: string, address: unknown, weight: unknown = 1): Promise<ServerView> {
+    return this.#serial(async () => {
+      if (typeof address !== 'string' || splitAddress(address) === undefined)
+        throw new AdminError(400, 'address must be "host:port"')
+      if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 1000)
+        throw new AdminError(400, 'weight must be an integer from 0 to 1000')
+      const servers = this.effective.pools[pool]?.servers
+      if (!servers) throw new AdminError(404, `no pool "${pool}"`)
+      if (servers.some((s) => entryOf(s).address === address))
+        throw new AdminError(409, `pool "${pool}" already has server "${address}"`)
+      this.#overlay.add(pool, address, weight as number)
+      await this.#apply()
+      this.#log(who, { op: 'add', pool, server: address, weight })
+      return this.server(pool, address)
+    })
+  }
+
+  /**
+   * Drains a server, waits until nothing is in flight to it in any worker or `deadlineMs` passes,
+   * then takes it out of the pool everywhere. Resolves with whether it emptied in time.
+   */
+  removeServer(who: string, pool: string, address: string, deadlineMs: number): Promise<{ drained: boolean }> {
+    return this.#serial(async () => {
+      this.#known(pool, address)
+      if (this.effective.pools[pool]!.servers.length === 1)
+        throw new AdminError(409, `server "${address}" is the last of pool "${pool}"`)
+      this.#overlay.drain(pool, address)
+      this.#shareDrains()
+      const end = performance.now() + deadlineMs
+      let drained = false
+      while (!(drained = (await this.server(pool, address)).in_flight === 0) && performance.now() < end)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      this.#overlay.remove(pool, address)
+      await this.#apply()
+      this.#shareDrains()
+      this.#log(who, { op: 'remove', pool, server: address, drained })
+      return { drained }
+    })
+  }
+
+  /**
+   * Reloads the config file, whole: an invalid one leaves the running config and is returned with
+   * its errors. The API's config changes are forgotten (and returned as `undone`); drains stay.
+   * With `dryRun`, only checks the file and says what a reload would undo.
+   */
+  reloadFromFile(who: string, dryRun = false): Promise<ReloadResult> {
+    return this.#serial(async () => {
+      const started = performance.now()
+      const ms = () => Math.round(performance.now() - started)
+      const file = this.#deps.file
+      if (!file) throw new AdminError(409, 'no config file to reload: Portico runs its demo')
+      let next: Config
+      try {
+        next = await this.#deps.load(file)
+      } catch (err) {
+        const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
+        if (!dryRun) {
+          this.#reloads.refused++
+          countReload(false)
+          this.#lastReloadError = { at: new Date().toISOString(), errors }
+          this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
+        }
+        return { ok: false, undone: [], errors, ms: ms() }
+      }
+      const undone = this.#overlay.changes(next).filter((c) => c.change !== 'draining')
+      if (dryRun) return { ok: true, undone, ms: ms() }
+      const previous = this.#file
+      this.#file = next
+      this.#overlay.forgetConfigChanges(next)
+      try {
+        await this.#apply()
+      } catch (err) {
+        this.#file = previous
+        this.#reloads.refused++
+        countReload(false)
+        const errors = [(err as Error).message]
+        this.#lastReloadError = { at: new Date().toISOString(), errors }
+        this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
+        return { ok: false, undone: [], errors, ms: ms() }
+      }
+      this.#reloads.applied++
+      countReload(true)
+      this.#lastReloadError = undefined
+      this.#loadedAt = new Date()
+      // The admin listener and its tokens are bound and read once, at start.
+      if (JSON.stringify(previous.admin) !== JSON.stringify(next.admin))
+        this.#deps.events.warn('changes that take effect only on restart', { keys: ['admin'] })
+      this.#deps.events.info('config reloaded', { file, by: who, undone, ms: ms() })
+      return { ok: true, undone, ms: ms() }
+    })
+  }
+
+  /** Purges cached responses in every worker (`purge.ts` says which). */
+  purge(who: string, input: PurgeInput) {
+    const { routes, rule } = purgeOn(this.effective, input)
+    // The routes' caches watch these keys in every worker; each purge is a new value (src/cache/route-cache.ts).
+    for (const name of routes) this.#fleet.share(`cache-purge/${name}`, { rule, id: `admin-${++purges}` })
+    this.#log(who, { op: 'purge', routes, rule })
+    return { routes, rule }
+  }
+
+  /** Checks a config sent as YAML or JSON text, without applying it: its errors, or none. */
+  async validate(text: string, check: (text: string) => Promise<Config>): Promise<{ ok: boolean; errors: string[] }> {
+    try {
+      await check(text)
+      return { ok: true, errors: [] }
+    } catch (err) {
+      if (err instanceof ConfigError) return { ok: false, errors: err.problems.map(formatProblem) }
+      throw err
+    }
+  }
+
+  /** The server as the running config has it; 404 when there is none. */
+  #known(pool: string, address: string) {
+    const servers = this.effective.pools[pool]?.servers
+    if (!servers) throw new AdminError(404, `no pool "${pool}"`)
+    const s = servers.map(entryOf).find((c) => c.address === address)
+    if (!s) throw new AdminError(404, `pool "${pool}" has no server "${address}"`)
+    return s
+  }
+
+  async #apply(): Promise<void> {
+    await this.#fleet.reload(this.effective)
+    this.#version++
+  }
+
+  #shareDrains(): void {
+    this.#fleet.share(drainedKey, this.#overlay.drained)
+  }
+
+  #log(who: string, change: Record<string, unknown>): void {
+    this.#deps.events.info('admin change', { by: who, ...change })
+  }
+
+  #serial<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(run, run)
+    this.#queue = next.catch(() => {})
+    return next
+  }
+}
+
+let purges = 0

@@ -1,0 +1,54 @@
+import type { TLSSocket } from 'node:tls'
+import type { Arrival, ClientRequest, ListenerStatus } from '../exchange.ts'
+import type { Plan } from '../plan/plan.ts'
+import type { PathRules } from '../route/routing-path.ts'
+import { tlsFacts } from '../tls/facts.ts'
+import { proxiedPeer } from './proxy-protocol.ts'
+import type { ListenerConfig, PathsConfig } from './schema.ts'
+
+/**
+ * What a listener tells each exchange about where it arrived: TLS or not and its facts, whether the
+ * connection comes from a trusted proxy (by the address a trusted PROXY header named, when the
+ * listener reads one), the listener's HSTS value and path rules. `status` is the listener's own,
+ * which it changes as it drains. Built once per listener; the returned function runs per request.
+ */
+export function arrivals(
+  config: ListenerConfig,
+  status: ListenerStatus,
+): (req: ClientRequest, current: Plan) => Arrival {
+  const secure = Boolean(config.tls)
+  const proxyProtocol = config.proxy_protocol
+  const hsts = config.tls?.hsts ? hstsValue(config.tls.hsts) : undefined
+  // A plain connection without PROXY protocol has nothing of its own to say: one of two shared arrivals.
+  const plain = !secure && !proxyProtocol
+  const paths = pathRules(config.paths)
+  const underscoresInHeaders = config.underscores_in_headers
+  const fromTrusted: Arrival = { secure, trusted: true, listener: status, paths, underscoresInHeaders }
+  const fromUntrusted: Arrival = { secure, trusted: false, listener: status, paths, underscoresInHeaders }
+  return (req, current) => {
+    if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
+    const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
+    return {
+      secure,
+      trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''),
+      peer,
+      tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
+      hsts,
+      listener: status,
+      paths,
+      underscoresInHeaders,
+    }
+  }
+}
+
+function pathRules(paths: PathsConfig): PathRules {
+  return {
+    escapedSlashes: paths.escaped_slashes,
+    parameters: paths.parameters,
+    ignoreCase: paths.case_insensitive,
+  }
+}
+
+function hstsValue(hsts: NonNullable<NonNullable<ListenerConfig['tls']>['hsts']>): string {
+  return `max-age=${hsts.max_age}${hsts.include_subdomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`
+}

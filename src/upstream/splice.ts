@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Exchange } from '../exchange.ts'
+
+/**
+ * Opens a tunnel once the backend switched protocols: passes the backend's 101 to `client` as the
+ * backend wrote it, then `rest` (what came after the 101), sends the `held` client bytes
+ * (`heldBytes` of them) to the backend first, and from then on pipes bytes both ways untouched,
+ * counting them on `x`. A tunnel quiet for `idleMs` either way calls `onIdle`. The client's
+ * listeners that held its bytes must be off before this is called.
+ */
+export function splice(
+  x: Exchange,
+  client: Socket,
+  backend: Socket,
+  res: IncomingMessage,
+  rest: Buffer,
+  held: readonly Buffer[],
+  heldBytes: number,
+  idleMs: number,
+  onIdle: () => void,
+): void {
+  x.status = 101
+  // The 101 passes as the backend wrote it: its fields (Sec-WebSocket-Accept, …) belong to the handshake.
+  let text = `HTTP/1.1 101 ${res.statusMessage}\r\n`
+  const raw = res.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`
+  text += '\r\n'
+  // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
+  ;(x.res as ServerResponse).detachSocket(client)
+  backend.setTimeout(idleMs)
+  client.setTimeout(idleMs, onIdle)
+  x.bytesOut += rest.length
+  client.write(text)
+  if (rest.length > 0) client.write(rest)
+  x.bytesIn += heldBytes
+  for (const chunk of held) backend.write(chunk)
+  client.on('data', (chunk: Buffer) => {
+    x.bytesIn += chunk.length
+  })
+  backend.on('data', (chunk: Buffer) => {
+    x.bytesOut += chunk.length
+  })
+  client.pipe(backend)
+  backend.pipe(client)
+  client.resume()
+}
+
+/**
+ * Ends a socket once what was written to it is flushed, then frees it; at once when it is broken.
+ * One that never flushes is freed by its idle timeout.
+ */
+export function shut(socket: Duplex): void {
+  if (socket.destroyed) return
+  if (socket.writableFinished || socket.errored) {
+    socket.destroy()
+    return
+  }
+  socket.once('finish', () => socket.destroy())
+  socket.end()
+}
