@@ -1,7 +1,7 @@
-import { reply } from '../../answer/respond.ts'
-import type { Exchange } from '../../exchange.ts'
-import type { Plan } from '../../plan/plan.ts'
-import type { ChallengeBoard } from './challenge-board.ts'
+import { reply } from '../answer/respond.ts'
+import type { Exchange } from '../exchange.ts'
+import type { Plan } from '../plan/plan.ts'
+import type { ChallengeBoard } from '../tls/acme/challenge-board.ts'
 
 const prefix = '/.well-known/acme-challenge/'
 
