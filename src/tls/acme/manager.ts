@@ -7,11 +7,10 @@ import { ChallengeBoard } from './challenge-board.ts'
 import { OnDemandPolicy } from './on-demand.ts'
 import { Renewer, type Site } from './renewer.ts'
 import type { AcmeConfig } from './schema.ts'
-import type { CertificateStatus } from './status.ts'
+import { type CertificateStatus, statusKey } from './status.ts'
 import { AcmeStore, defaultStorage, type StoredCertificate } from './store.ts'
 
 const certKey = 'acme/cert/'
-const statusKey = 'acme/status/'
 const wantKey = 'acme/want/'
 // How long a handshake waits for a certificate being obtained for its name (on demand, or a first start).
 const onDemandWaitMs = 90_000

@@ -16,6 +16,9 @@ export interface CertificateStatus {
   readonly lastErrorAt: string | undefined
 }
 
+/** The shared-state key prefix of each certificate's status (`acme/status/<name>`), set by the process that obtains. */
+export const statusKey = 'acme/status/'
+
 /** An ISO 8601 time, or undefined. */
 export function isoTime(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString()

@@ -73,6 +73,11 @@ export class AcmeStore {
     return stored
   }
 
+  /** Where the certificate of `name` is (or would be) stored. */
+  certificatePath(name: string): string {
+    return join(this.#certFolder(name), 'cert.pem')
+  }
+
   #certFolder(name: string): string {
     return join(this.#dir, 'certificates', name.replace(/^\*\./, 'wildcard_.'))
   }
