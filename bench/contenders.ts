@@ -57,6 +57,8 @@ export interface PorticoOptions {
   readonly accessLog?: boolean
   /** A second listener, with TLS and HTTP/2, on a free port. */
   readonly tls?: boolean
+  /** The route's `waf` block with its defaults (block mode, paranoia level 1); none when false or absent. */
+  readonly waf?: boolean
   /** The route's `compression` block; none when absent. */
   readonly compression?: { readonly codings: readonly string[]; readonly levels: Record<string, number> }
   /** The route's `cache` block; none when absent. */
@@ -87,6 +89,7 @@ export async function portico(
         max_body_bytes: '1MiB',
         ...(options.compression ? { compression: options.compression } : {}),
         ...(options.cache ? { cache: options.cache } : {}),
+        ...(options.waf ? { waf: {} } : {}),
       },
     ],
     workers: options.workers,
@@ -130,6 +133,7 @@ export const contenders: readonly Contender[] = [
     { label: 'portico-metrics', workers: 1, tls: true, metrics: true },
     { scenarios: ['get-1k'] },
   ),
+  ours('portico+waf', { label: 'portico-waf', workers: 1, waf: true }, { scenarios: ['get-1k'] }),
   ours('portico×2', { label: 'portico-2', workers: 2 }, { scenarios: ['get-1k'], allCores: true }),
   ours(
     'portico+gzip',

@@ -14,6 +14,7 @@ export const failures = {
   auth_denied: { status: 403, source: 'proxy', retry: 'never', text: 'Forbidden' },
   auth_unavailable: { status: 502, source: 'proxy', retry: 'never', text: 'Bad Gateway' },
   auth_timeout: { status: 504, source: 'proxy', retry: 'never', text: 'Gateway Timeout' },
+  waf_blocked: { status: 403, source: 'client', retry: 'never', text: 'Forbidden' },
   not_found: { status: 404, source: 'proxy', retry: 'never', text: 'Not Found' },
   method_not_allowed: { status: 405, source: 'client', retry: 'never', text: 'Method Not Allowed' },
   body_too_large: { status: 413, source: 'client', retry: 'never', text: 'Payload Too Large' },

@@ -145,6 +145,8 @@ export class Exchange {
   setCookie: string | undefined = undefined
   /** The request body as a request phase replaced it; undefined: the client's own stream is sent. */
   body: RequestBody | undefined = undefined
+  /** What the route's firewall found (rule ids, variables, cut fragments) for the access log; '' for nothing. */
+  waf = ''
   /** Whether the request body was read whole before a server was chosen. */
   requestBuffered = false
   /** Whether the response was read at the backend's pace and held for the client. */

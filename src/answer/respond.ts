@@ -72,7 +72,9 @@ export function respondError(x: Exchange, code: FailureCode, headers?: Record<st
     h1.shouldKeepAlive = false
     closeAfterAnswer(x.req.socket)
   } else closeIfBodyUnread(x)
-  reply(x, failure.status, `${failure.text}\n`, headers ?? x.answerHeaders)
+  // A firewall refusal names the request id, so that a user can quote it to the site's operators.
+  const body = code === 'waf_blocked' ? `${failure.text}: request ${x.id}\n` : `${failure.text}\n`
+  reply(x, failure.status, body, headers ?? x.answerHeaders)
 }
 
 /**

@@ -102,15 +102,24 @@ export class RouteCache {
     this.#lookup(x, cacheKey(x, this.#config.key), go, this.#config.coalesce_timeout > 0, false)
   }
 
-  #lookup(x: Exchange, key: string, go: () => void, coalesce: boolean, collapsed: boolean, read = false): void {
+  /** `read` is what the disk tier said, once it was read: found or not (true), or not this variant. */
+  #lookup(
+    x: Exchange,
+    key: string,
+    go: () => void,
+    coalesce: boolean,
+    collapsed: boolean,
+    read: boolean | 'vary-miss' = false,
+  ): void {
     const cc = requestDirectives(x, this.#config)
-    const found = this.#store.get(key, x.req.headers)
+    let found = this.#store.get(key, x.req.headers)
+    if (found === undefined && read === 'vary-miss') found = 'vary-miss'
     // Not in memory (or not this variant): the disk tier is read, and what it has is promoted to memory.
     if ((found === undefined || found === 'vary-miss') && this.#disk && !read) {
       void this.#disk.get(key, x.req.headers).then((e) => {
         if (x.cancelled) return
         if (e && e !== 'vary-miss') this.#store.set(key, e, x.req.headers)
-        this.#lookup(x, key, go, coalesce, collapsed, true)
+        this.#lookup(x, key, go, coalesce, collapsed, e === 'vary-miss' ? 'vary-miss' : true)
       })
       return
     }

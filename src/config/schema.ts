@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { redisSchema } from '../filters/ratelimit/schema.ts'
+import { wafGlobalSchema } from '../filters/waf/schema.ts'
 import { geoSchema } from '../geo/schema.ts'
 import { secretSchema } from '../instance/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
@@ -74,6 +75,7 @@ export const configSchema = z
     admin: adminSchema.optional(),
     redis: redisSchema.prefault({}),
     metrics: metricsSchema.optional(),
+    waf: wafGlobalSchema.prefault({}),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
       .prefault('auto')

@@ -136,6 +136,7 @@ export function fields(x: Exchange) {
     retried: x.retried,
     outcome: x.outcome,
     cache: x.cache || undefined,
+    waf: x.waf || undefined,
     tls_version: x.tls?.version,
     tls_cipher: x.tls?.cipher,
     sni: x.tls?.sni || undefined,

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts'
 import { globalRequestPhases, routeGuardFactories, routePhaseFactories } from '../filters/index.ts'
 import { rateLimits } from '../filters/ratelimit/index.ts'
 import type { RateStores } from '../filters/ratelimit/stores.ts'
+import { wafPhase } from '../filters/waf/phase.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
 import { rulesUseCountry } from '../http/client-rules.ts'
@@ -119,6 +120,7 @@ function buildRoute(
       ...routeGuardFactories.flatMap((f) => f.request?.(config) ?? []),
       // Before any phase that reads the body: a request over the limit costs as little as possible.
       ...rateLimits(config, name, plan.redis, deps),
+      ...(config.waf ? [wafPhase(config, plan.waf)].filter((p) => p !== undefined) : []),
       ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? []),
     ],
     responsePhases,

@@ -4,6 +4,7 @@ import { authSchema } from '../filters/auth/schema.ts'
 import { bufferingSchema } from '../filters/buffer/schema.ts'
 import { compressionSchema } from '../filters/compress/schema.ts'
 import { rateLimitsSchema } from '../filters/ratelimit/schema.ts'
+import { wafRouteSchema } from '../filters/waf/schema.ts'
 import { clientRulesSchema } from '../http/client-rules-schema.ts'
 import { isWrittenByProxy } from '../http/proxy-headers.ts'
 import { templateNames, variables } from '../http/template.ts'
@@ -88,6 +89,7 @@ export const routeSchema = z
         "Allow and deny lists for this route, by the client's address (behind trusted proxies, the one they name) or country: a refused client gets 403 (`client_denied`) before any other phase runs. Default: every client.",
       ),
     cache: cacheSchema.optional(),
+    waf: wafRouteSchema.optional(),
     rate_limits: rateLimitsSchema,
     auth: authSchema.optional(),
   })

@@ -174,6 +174,27 @@ test('three Vary variants are stored on disk and each matched to its own request
   assert.equal(fetched, 4)
 })
 
+test('after a restart, a variant the disk tier does not hold is forwarded as a vary-miss, not a uri-miss', async (t) => {
+  const dir = cacheDir(t)
+  const backend = await startBackend(t, 'b', (req, res) => {
+    res
+      .writeHead(200, { 'cache-control': 'max-age=600', vary: 'Accept-Language', 'content-type': 'text/plain' })
+      .end(`lang:${req.headers['accept-language']}`)
+  })
+  const config = {
+    pools: { web: { servers: [backend.address] } },
+    routes: [{ pool: 'web', cache: { disk: { path: dir } } }],
+  }
+  const first = await startPortico(t, config)
+  await get(`${first.url}/a`, { 'accept-language': 'en' })
+  await written(dir, 2)
+  await first.close(0)
+  const second = await startPortico(t, config)
+  const other = await get(`${second.url}/a`, { 'accept-language': 'es' })
+  assert.equal(other.body, 'lang:es')
+  assert.match(other.headers['cache-status'] as string, /fwd=vary-miss/)
+})
+
 test('a disk hit is promoted to memory: it answers again once its file is gone', async (t) => {
   const dir = cacheDir(t)
   const { config, fetched } = await setup(t, dir)

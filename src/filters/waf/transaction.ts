@@ -1,0 +1,235 @@
+import { presentMask } from './presence.ts'
+import type { Pair, RequestData } from './request-data.ts'
+import type { Exclusions, Finding, Rule, Target } from './rule.ts'
+import { collections, type VariableState } from './variables.ts'
+
+const noPairs: readonly Pair[] = []
+
+/** Reads a number as ModSecurity does: what is not a number is 0. */
+export const toInt = (s: string | undefined): number => {
+  const n = Number.parseInt(s ?? '', 10)
+  return Number.isNaN(n) ? 0 : n
+}
+
+function keyMatches(t: Target, collection: string, name: string): boolean {
+  if (t.collection !== collection) return false
+  if (t.key === undefined) return true
+  const key = name.slice(name.indexOf(':') + 1)
+  return typeof t.key === 'string' ? key.toLowerCase() === t.key : t.key.test(key)
+}
+
+/** One request's evaluation: TX, exclusions switched on by `ctl`, caches of collections and transforms. */
+export class Transaction implements VariableState {
+  readonly tx: Map<string, string>
+  matchedVar = ''
+  matchedVarName = ''
+  readonly matchedVars: Pair[] = []
+  readonly findings: Finding[] = []
+  /** Findings of the chain under evaluation, kept only when the whole chain matches. */
+  readonly pending: Finding[] = []
+  readonly #data: RequestData
+  readonly #exclusions: Exclusions
+  readonly #removedIds: [number, number][] = []
+  readonly #removedTags = new Set<string>()
+  readonly #removedTargets: { id?: number; tag?: string; target: Target }[] = []
+  readonly #collections = new Map<string, readonly Pair[]>()
+  readonly #transformed = new Map<string, Map<string, string>>()
+  readonly #indexes = new Map<string, Map<string, Pair[]>>()
+  engineOff = false
+  readonly #present: number
+  #rule: Rule | undefined
+
+  constructor(data: RequestData, tx: ReadonlyMap<string, string>, exclusions: Exclusions) {
+    this.#data = data
+    this.#present = presentMask(data)
+    this.tx = new Map(tx)
+    this.#exclusions = exclusions
+  }
+
+  removed(rule: Rule): boolean {
+    if (this.#exclusions.ruleIds.has(rule.id)) return true
+    for (const [a, b] of this.#removedIds) if (rule.id >= a && rule.id <= b) return true
+    if (this.#removedTags.size > 0) for (const t of rule.tags) if (this.#removedTags.has(t)) return true
+    return false
+  }
+
+  readonly expand = (text: string): string =>
+    text.includes('%{') ? text.replace(/%\{([^}]+)\}/g, (_, name: string) => this.#macro(name)) : text
+
+  #macro(name: string): string {
+    const n = name.toLowerCase()
+    if (n.startsWith('tx.')) return this.tx.get(n.slice(3)) ?? ''
+    if (n === 'matched_var') return this.matchedVar
+    if (n === 'matched_var_name') return this.matchedVarName
+    if (n === 'rule.id') return String(this.#rule?.id ?? '')
+    if (n === 'rule.msg') return this.#rule?.msg ?? ''
+    const dot = n.indexOf('.')
+    const coll = (dot === -1 ? n : n.slice(0, dot)).toUpperCase()
+    const pairs = this.#collection(coll)
+    if (dot === -1) return pairs[0]?.[1] ?? ''
+    const key = n.slice(dot + 1)
+    return pairs.find(([k]) => k.slice(k.indexOf(':') + 1).toLowerCase() === key)?.[1] ?? ''
+  }
+
+  #collection(name: string): readonly Pair[] {
+    const read = collections[name]
+    if (!read) return []
+    // TX and the MATCHED_* variables change during evaluation; the request's own do not.
+    if (name === 'TX' || name.startsWith('MATCHED')) return read(this.#data, this)
+    let pairs = this.#collections.get(name)
+    if (!pairs) {
+      pairs = read(this.#data, this)
+      this.#collections.set(name, pairs)
+    }
+    return pairs
+  }
+
+  /** A request collection's values under one key (lowercased), indexed on first use. */
+  #byKey(collection: string, key: string): readonly Pair[] {
+    if (collection === 'TX' || collection.startsWith('MATCHED')) {
+      return this.#collection(collection).filter(([name]) => name.slice(name.indexOf(':') + 1).toLowerCase() === key)
+    }
+    let index = this.#indexes.get(collection)
+    if (!index) {
+      index = new Map()
+      for (const p of this.#collection(collection)) {
+        const k = p[0].slice(p[0].indexOf(':') + 1).toLowerCase()
+        const list = index.get(k)
+        if (list) list.push(p)
+        else index.set(k, [p])
+      }
+      this.#indexes.set(collection, index)
+    }
+    return index.get(key) ?? noPairs
+  }
+
+  #targetOff(rule: Rule, collection: string, name: string): boolean {
+    for (const t of rule.excluded) if (keyMatches(t, collection, name)) return true
+    for (const t of this.#exclusions.targets) if (keyMatches(t, collection, name)) return true
+    const byId = this.#exclusions.targetsById.get(rule.id)
+    if (byId) for (const t of byId) if (keyMatches(t, collection, name)) return true
+    for (const r of this.#removedTargets) {
+      if (r.id !== undefined ? r.id !== rule.id : !rule.tags.includes(r.tag!)) continue
+      if (keyMatches(r.target, collection, name)) return true
+    }
+    return false
+  }
+
+  #values(rule: Rule, t: Target): readonly Pair[] {
+    // TX by exact name is read on every rule (the paranoia level checks): a map lookup.
+    if (t.collection === 'TX' && typeof t.key === 'string') {
+      const v = this.tx.get(t.key)
+      if (t.count) return [['&TX', v === undefined ? '0' : '1']]
+      return v === undefined ? [] : [[`TX:${t.key}`, v]]
+    }
+    // TX by regex (`TX:/^HEADER_NAME_/`): tested on the keys, pairs made for matches only.
+    if (t.collection === 'TX' && t.key !== undefined && !t.count && rule.excluded.length === 0) {
+      const out: Pair[] = []
+      for (const [k, v] of this.tx) if ((t.key as RegExp).test(k)) out.push([`TX:${k}`, v])
+      return out
+    }
+    const all = typeof t.key === 'string' ? this.#byKey(t.collection, t.key) : this.#collection(t.collection)
+    if (typeof t.key !== 'object' && !t.count && this.#noExclusions(rule)) return all
+    const out: Pair[] = []
+    for (const p of all) {
+      if (typeof t.key === 'object' && !keyMatches(t, t.collection, p[0])) continue
+      if (this.#targetOff(rule, t.collection, p[0])) continue
+      out.push(p)
+    }
+    if (t.count) return [[`&${t.collection}`, String(out.length)]]
+    return out
+  }
+
+  #noExclusions(rule: Rule): boolean {
+    return (
+      rule.excluded.length === 0 &&
+      this.#exclusions.targets.length === 0 &&
+      this.#removedTargets.length === 0 &&
+      !this.#exclusions.targetsById.has(rule.id)
+    )
+  }
+
+  #transform(rule: Rule, value: string): string {
+    if (rule.transforms.length === 0) return value
+    let cache = this.#transformed.get(rule.transformKey)
+    if (!cache) {
+      cache = new Map()
+      this.#transformed.set(rule.transformKey, cache)
+    }
+    let out = cache.get(value)
+    if (out === undefined) {
+      out = value
+      for (const t of rule.transforms) out = t(out)
+      cache.set(value, out)
+    }
+    return out
+  }
+
+  #candidates(rule: Rule, value: string): string[] {
+    if (!rule.multiMatch) return [this.#transform(rule, value)]
+    const out = [value]
+    let v = value
+    for (const t of rule.transforms) {
+      v = t(v)
+      if (v !== out[out.length - 1]) out.push(v)
+    }
+    return out
+  }
+
+  /** Evaluates one link and, when it matches, the rest of its chain; true when the whole chain matched. */
+  evalLink(rule: Rule, head: Rule): boolean {
+    this.#rule = head
+    // Most rules read arguments, cookies or a body most requests do not have: nothing to match.
+    if (!rule.negated && (rule.reads & this.#present) === 0) return false
+    let matched = false
+    for (const t of rule.targets) {
+      for (const [name, raw] of this.#values(rule, t)) {
+        for (const value of this.#candidates(rule, raw)) {
+          const m = rule.operator(value, this.expand, this.#data.remoteAddr)
+          if ((m !== undefined) === rule.negated) continue
+          matched = true
+          this.matchedVar = value
+          this.matchedVarName = name
+          this.matchedVars.push([name, value])
+          if (rule.capture && m?.groups) {
+            for (let g = 0; g < 10; g++) {
+              if (m.groups[g] !== undefined) this.tx.set(String(g), m.groups[g]!)
+              else this.tx.delete(String(g))
+            }
+          }
+          this.#setvars(rule)
+          if (head.msg !== '' && head.id >= 910000 && head.id < 949000)
+            this.pending.push({ id: head.id, variable: name, fragment: m?.fragment ?? value })
+          break
+        }
+      }
+    }
+    if (!matched) return false
+    return rule.chain ? this.evalLink(rule.chain, head) : true
+  }
+
+  #setvars(rule: Rule): void {
+    for (const s of rule.setvars) {
+      const name = this.expand(s.name).toLowerCase()
+      if (s.op === 'delete') this.tx.delete(name)
+      else if (s.op === 'set') this.tx.set(name, this.expand(s.value))
+      else {
+        const delta = toInt(this.expand(s.value))
+        this.tx.set(name, String(toInt(this.tx.get(name)) + (s.op === 'add' ? delta : -delta)))
+      }
+    }
+  }
+
+  /** Runs the `ctl` actions of every link of a chain that matched whole. */
+  controls(rule: Rule): void {
+    for (let r: Rule | undefined = rule; r; r = r.chain) {
+      for (const c of r.controls) {
+        if (c.kind === 'removeById') this.#removedIds.push([c.from, c.to])
+        else if (c.kind === 'removeByTag') this.#removedTags.add(c.tag)
+        else if (c.kind === 'removeTargetById') this.#removedTargets.push({ id: c.id, target: c.target })
+        else if (c.kind === 'removeTargetByTag') this.#removedTargets.push({ tag: c.tag, target: c.target })
+        else this.engineOff = true
+      }
+    }
+  }
+}
