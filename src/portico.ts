@@ -95,6 +95,7 @@ export async function startPortico(
           rates,
           process: processMetrics,
           leader: () => shared.leader,
+          certificates: () => acme?.status() ?? [],
         })),
     urls: listeners.map((l) => l.url),
     plan: () => current,

@@ -23,6 +23,7 @@ async function obtained(t: Parameters<typeof acmeSetup>[0], setup: AcmeSetup, ch
     listeners: acmeListeners(setup, { hosts: ['a.test'], challenges }),
     pools: { web: { servers: [backend.address] } },
     routes: [{ pool: 'web' }],
+    metrics: { address: '127.0.0.1:0' },
   }
   const portico = await startPortico(t, config, events)
   await events.waitFor('certificate obtained')
@@ -121,4 +122,8 @@ test('with the CA unreachable, a renewal fails with the reason reported and the 
   assert.equal((await servedCertificate(setup.secure, 'a.test', setup.root)).fingerprint256, before.fingerprint256)
   assert.deepEqual(await httpsGet(setup.secure, 'a.test', setup.root), { status: 200, body: 'app' })
   assert.deepEqual(portico.certificates(), [status])
+  const { gauges } = await portico.metrics!()
+  const gauge = (name: string) => gauges.find(([n, labels]) => n === name && labels.name === 'a.test')?.[2]
+  assert.equal(gauge('portico_acme_certificate_renewal_failing'), 1)
+  assert.equal(gauge('portico_acme_certificate_expiry_timestamp_seconds'), Date.parse(status!.notAfter!) / 1000)
 })
