@@ -13,6 +13,8 @@ import { report } from './metrics/report.ts'
 import type { Report } from './metrics/sample.ts'
 import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
+import { Acme, acmeBlocks } from './tls/acme/manager.ts'
+import type { CertificateStatus } from './tls/acme/status.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
 
@@ -27,6 +29,10 @@ export interface Portico {
    * Returns the top-level keys whose changes wait for a restart (`listeners`, `access_log`, `secret`).
    */
   reload(config: Config): string[]
+  /** The status of every certificate obtained by ACME (name, issuer, expiry, last error); empty without `acme`. */
+  certificates(): CertificateStatus[]
+  /** Renews the ACME certificate of `name` now; resolves with its status once the try is over. */
+  renewCertificate(name: string): Promise<CertificateStatus | undefined>
   /** Makes every client connection open now end after its next response (Listener.rebalance). */
   rebalance(): void
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
@@ -63,15 +69,18 @@ export async function startPortico(
   let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates, meter })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
+  const acme = acmeBlocks(config).length > 0 ? new Acme(() => current.config, events, shared, place) : undefined
   try {
-    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events, secret, place))
+    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events, secret, place, acme))
   } catch (err) {
+    acme?.close()
     for (const pool of current.pools.values()) pool.stop()
     await Promise.all(listeners.map((l) => l.close(0)))
     await registry.close()
     rates.close()
     throw err
   }
+  acme?.start()
   let closing: Promise<void> | undefined
   const counted = listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
   return {
@@ -86,6 +95,7 @@ export async function startPortico(
           rates,
           process: processMetrics,
           leader: () => shared.leader,
+          certificates: () => acme?.status() ?? [],
         })),
     urls: listeners.map((l) => l.url),
     plan: () => current,
@@ -97,12 +107,18 @@ export async function startPortico(
       for (const l of listeners) l.apply(current.client)
       return restartOnly.filter((key) => JSON.stringify(previous.config[key]) !== JSON.stringify(next[key]))
     },
+    certificates: () => acme?.status() ?? [],
+    async renewCertificate(name) {
+      if (!acme) throw new Error('no listener obtains certificates by ACME')
+      return acme.renew(name)
+    },
     rebalance() {
       for (const l of listeners) l.rebalance()
     },
     close(graceMs = current.shutdownGraceMs) {
       closing ??= (async () => {
         for (const pool of current.pools.values()) pool.stop()
+        acme?.close()
         await Promise.all(listeners.map((l) => l.close(graceMs)))
         await registry.close()
         rates.close()

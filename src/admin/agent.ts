@@ -1,5 +1,6 @@
 import type { SharedState } from '../instance/shared-state.ts'
 import type { Plan } from '../plan/plan.ts'
+import { type CertificateStatus, statusKey } from '../tls/acme/status.ts'
 import type { Server } from '../upstream/server.ts'
 import type { PoolView, ServerView, WorkerView } from './live-state.ts'
 
@@ -35,8 +36,11 @@ export function startAgent(plan: () => Plan, shared: SharedState): Agent {
     drained = new Set((value as readonly string[] | undefined) ?? [])
     reapply()
   })
+  // ACME certificates' status, set by the process that obtains them.
+  const acme = new Map<string, CertificateStatus>()
+  shared.watch(statusKey, (key, value) => acme.set(key.slice(statusKey.length), value as CertificateStatus))
   return {
-    answer: () => snapshot(plan()),
+    answer: () => ({ ...snapshot(plan()), acme: [...acme.values()] }),
     reapply,
   }
 }

@@ -5,7 +5,7 @@ import { countReload } from '../metrics/exposition.ts'
 import { splitAddress } from '../values/address.ts'
 import { AdminError } from './admin-error.ts'
 import { type AgentRequest, drainedKey } from './agent.ts'
-import { type CertificateView, certificates } from './certificates.ts'
+import { acmeCertificates, type CertificateView, certificates } from './certificates.ts'
 import { aggregate, type PoolView, routeAction, type ServerView, type WorkerView } from './live-state.ts'
 import { masked } from './mask.ts'
 import { type Change, entryOf, Overlay } from './overlay.ts'
@@ -106,7 +106,10 @@ export class Control {
         action: routeAction(r),
       })),
       pools: aggregate(workers),
-      certificates: certificates(config) satisfies CertificateView[],
+      certificates: [
+        ...certificates(config),
+        ...acmeCertificates(config, workers[0]?.acme ?? []),
+      ] satisfies CertificateView[],
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts'
+import type { CertificateStatus } from '../tls/acme/status.ts'
 import type { HealthReason } from '../upstream/server.ts'
 
 /** Why a server is out, or last changed state, as the API shows it. */
@@ -45,6 +46,8 @@ export interface PoolView {
 export interface WorkerView {
   readonly pid: number
   readonly pools: readonly PoolView[]
+  /** The certificates obtained by ACME, as every worker sees them (the same in each). */
+  readonly acme?: readonly CertificateStatus[]
 }
 
 /**

@@ -17,6 +17,8 @@ export interface ConnectionChain {
   readonly proxyProtocol?: Link | undefined
   /** Connection limits and client lists, on the address a trusted PROXY header named (connection-gate.ts). */
   readonly gate?: Link | undefined
+  /** TLS listeners with `acme`: ACME TLS-ALPN-01 validations, answered before the handshake (tls/acme/tls-alpn.ts). */
+  readonly acmeTlsAlpn?: Link | undefined
   /**
    * Whether the listener is TLS: node's TLS server then makes the handshake (certificate by SNI,
    * https.ts), and ALPN `h2` goes to node's HTTP/2 server, anything else on to {@link own}.
@@ -44,7 +46,7 @@ export function installChain(server: NetServer, chain: ConnectionChain): void {
   }
   // Node's TLS handler is the last link before the handshake; the rest runs once it is done.
   const handshake = takeListeners(server, 'connection')
-  server.on('connection', link([chain.proxyProtocol, chain.gate], handshake))
+  server.on('connection', link([chain.proxyProtocol, chain.gate, chain.acmeTlsAlpn], handshake))
   const node = takeListeners(server, 'secureConnection')
   server.on('secureConnection', link([alpnH2(node), chain.own], node))
 }

@@ -16,8 +16,11 @@ import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
+import type { Acme } from '../tls/acme/manager.ts'
+import { answerTlsAlpn } from '../tls/acme/tls-alpn.ts'
 import { splitAddress } from '../values/address.ts'
 import { acceptH2c } from './accept-h2c.ts'
+import { answerHttp01 } from './acme-http-01.ts'
 import { arrivals } from './arrival.ts'
 import { installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
@@ -68,6 +71,8 @@ export interface ListenerCounts {
  * (and h2c with prior knowledge when enabled), or with a `tls` block HTTPS with HTTP/2 and
  * HTTP/1.1 by ALPN. `secret` is the instance's key, which TLS session ticket keys derive from.
  * `place` is this process's place among the workers, whose share of the connection limits it keeps.
+ * `acme`, when the config obtains certificates, answers ACME challenges: HTTP-01 on plain listeners
+ * before routes and redirects, TLS-ALPN-01 on TLS ones.
  */
 export async function listenHttp(
   config: ListenerConfig,
@@ -75,6 +80,7 @@ export async function listenHttp(
   events: EventLog,
   secret: Buffer,
   place: WorkerPlace = alone,
+  acme?: Acme,
 ): Promise<Listener> {
   const address = config.address
   // This listener's place in the config, to find its settings in a reloaded one.
@@ -86,7 +92,7 @@ export async function listenHttp(
   // Shared by every exchange of this listener: they read `draining` as they write their heads.
   const status: { draining: boolean; retired: WeakSet<object> | undefined } = { draining: false, retired: undefined }
   const http1Options = nodeHttp1Options(initial, plan)
-  const tls = config.tls ? createTlsServer(config, events, http1Options, secret) : undefined
+  const tls = config.tls ? createTlsServer(config, events, http1Options, secret, acme) : undefined
   // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
   // Its HTTP/1.1 side: with TLS too, node serves HTTP/1.1 with node:http's server fields and methods.
@@ -121,7 +127,7 @@ export async function listenHttp(
   apply(initial)
   const gate = connectionGate(config, plan(), events, place)
   const proxyProtocol = config.proxy_protocol
-  // Every connection, before a request exists: PROXY protocol → gate → TLS and ALPN, or h2c → own
+  // Every connection, before a request exists: PROXY protocol → gate → ACME TLS-ALPN-01 → TLS and ALPN, or h2c → own
   // HTTP/1.1 server → node's (chain.ts; the chart in docs/ARCHITECTURE.md).
   installChain(server, {
     proxyProtocol: proxyProtocol
@@ -131,6 +137,7 @@ export async function listenHttp(
         )
       : undefined,
     gate: gate ? guardConnections(gate) : undefined,
+    acmeTlsAlpn: tls && acme && config.tls?.acme ? answerTlsAlpn(acme.board) : undefined,
     tls: tls !== undefined,
     h2c: h2c ? acceptH2c(h2c, () => plan().client.requestHeadersTimeoutMs) : undefined,
     own: h1.link,
@@ -153,6 +160,7 @@ export async function listenHttp(
     // The pipeline calls `settled` when the response closes; a redirect does not go through it.
     if (redirect) res.on('close', settled)
     const x = new Exchange(req, res, arrival(req, current))
+    if (acme && !secure && answerHttp01(current, x, acme.board)) return
     // An `Upgrade` node's parser did not hand over: what was pipelined behind it is lost, so the connection ends.
     if (x.isHttp1() && declinedUpgrade(x.req)) x.res.shouldKeepAlive = false
     // HTTP/2 requests are served at once: deferring them to the next turn, so that a stream reset in

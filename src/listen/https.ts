@@ -1,8 +1,11 @@
 import type { ServerOptions } from 'node:http'
 import type { Http2SecureServer } from 'node:http2'
 import type { Server as HttpsServer } from 'node:https'
+import type { SecureContextOptions } from 'node:tls'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
+import { AcmeSni } from '../tls/acme/listener-sni.ts'
+import type { Acme } from '../tls/acme/manager.ts'
 import { Certificates } from '../tls/certificates.ts'
 import { cacheSessions } from '../tls/session-cache.ts'
 import { h2Options } from './h2-options.ts'
@@ -20,21 +23,29 @@ export interface TlsServer {
  * the configured ciphers, optional client certificates, and HTTP/2 next to HTTP/1.1 by ALPN.
  * Certificate files that change are served to new connections without a restart. Sessions resume
  * by ticket, under keys derived from `secret`, and by session id, from sessions the workers share
- * through the primary: either way on any worker. Client-initiated renegotiation is refused.
+ * through the primary: either way on any worker. Client-initiated renegotiation is refused. With
+ * `tls.acme`, `acme` adds the certificates it obtains.
  */
 export function createTlsServer(
   config: ListenerConfig,
   events: EventLog,
   http1: ServerOptions,
   secret: Buffer,
+  acme?: Acme,
 ): TlsServer {
   const tls = config.tls!
   let server: Http2SecureServer | HttpsServer | undefined
-  const certificates = new Certificates(tls, events, (options) => server?.setSecureContext(options), secret)
+  let managed: AcmeSni | undefined
+  const changed = (options: SecureContextOptions) => {
+    server?.setSecureContext(options)
+    managed?.reset()
+  }
+  const certificates = new Certificates(tls, events, changed, secret)
+  managed = tls.acme && acme ? new AcmeSni(acme, certificates) : undefined
   const options = {
     ...http1,
     ...certificates.defaultOptions,
-    SNICallback: certificates.sni,
+    SNICallback: managed?.sni ?? certificates.sni,
     requestCert: tls.client_auth !== undefined,
     rejectUnauthorized: tls.client_auth?.required ?? false,
   }

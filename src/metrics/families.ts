@@ -100,6 +100,18 @@ export const families: readonly Family[] = [
   family('portico_connections_total', 'counter', ['listener'], 'Client connections accepted.'),
   family('portico_connections_open', 'gauge', ['listener'], 'Client connections open now.'),
   family(
+    'portico_acme_certificate_expiry_timestamp_seconds',
+    'gauge',
+    ['name'],
+    'When the certificate ACME obtained for a name expires, in seconds since the epoch.',
+  ),
+  family(
+    'portico_acme_certificate_renewal_failing',
+    'gauge',
+    ['name'],
+    "1 while the last try to obtain or renew a name's certificate failed (the current one is still served), else 0.",
+  ),
+  family(
     'portico_tls_handshakes_total',
     'counter',
     ['listener', 'result'],

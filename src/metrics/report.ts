@@ -1,5 +1,6 @@
 import type { RateStores } from '../filters/ratelimit/stores.ts'
 import type { Plan } from '../plan/plan.ts'
+import type { CertificateStatus } from '../tls/acme/status.ts'
 import type { Meter } from './meter.ts'
 import type { ProcessMetrics } from './process-metrics.ts'
 import type { Report, Sample } from './sample.ts'
@@ -24,6 +25,8 @@ export interface ReportSources {
   readonly process: ProcessMetrics
   /** Whether this process reports the servers' state changes: the one that applies them first (the leader). */
   readonly leader: () => boolean
+  /** The certificates ACME obtained (the same in every process: the leader reports them). */
+  readonly certificates?: () => readonly CertificateStatus[]
 }
 
 const healthStates = ['unknown', 'healthy', 'unhealthy'] as const
@@ -31,7 +34,8 @@ const healthStates = ['unknown', 'healthy', 'unhealthy'] as const
 /**
  * This process's metrics now: the meter's counts, the live state of the current Plan's pools and
  * servers, the listeners' connections and TLS handshakes, the rate limits' decisions, and the
- * process metrics. Counters are totals since the process started.
+ * process metrics, and the expiry and renewal state of ACME certificates. Counters are totals since
+ * the process started.
  */
 export async function report(from: ReportSources): Promise<Report> {
   const counters: Sample[] = []
@@ -67,6 +71,15 @@ export async function report(from: ReportSources): Promise<Report> {
     counters.push(['portico_rate_limit_decisions_total', { limit, decision: 'delayed' }, c.delayed])
     counters.push(['portico_rate_limit_decisions_total', { limit, decision: 'shadowed' }, c.shadowed])
     counters.push(['portico_rate_limit_decisions_total', { limit, decision: 'store_error' }, c.storeErrors])
+  }
+  for (const c of (leader && from.certificates?.()) || []) {
+    if (c.notAfter)
+      gauges.push([
+        'portico_acme_certificate_expiry_timestamp_seconds',
+        { name: c.name },
+        Date.parse(c.notAfter) / 1000,
+      ])
+    gauges.push(['portico_acme_certificate_renewal_failing', { name: c.name }, c.lastError === undefined ? 0 : 1])
   }
   return { counters, gauges, process: await from.process.json() }
 }

@@ -11,8 +11,9 @@ interface CertificateSet {
   readonly exact: ReadonlyMap<string, SecureContext>
   /** Wildcard certificates by the suffix they cover (`*.example.com` → `.example.com`). */
   readonly wildcard: ReadonlyMap<string, SecureContext>
-  readonly fallback: SecureContext
-  /** Options of the default certificate, for `server.setSecureContext`. */
+  /** The first certificate; none when every certificate comes from ACME. */
+  readonly fallback: SecureContext | undefined
+  /** Options of the default certificate (or without one), for `server.setSecureContext`. */
   readonly fallbackOptions: SecureContextOptions
 }
 
@@ -88,14 +89,25 @@ export class Certificates {
     done(null, this.lookup(servername))
   }
 
-  /** The context serving `servername` (any case). */
-  lookup(servername: string): SecureContext {
+  /** The context serving `servername` (any case); undefined when there is no certificate at all. */
+  lookup(servername: string): SecureContext | undefined {
+    return this.match(servername) ?? this.#set.fallback
+  }
+
+  /** The context of a certificate that names `servername` (exactly or by wildcard), else undefined. */
+  match(servername: string): SecureContext | undefined {
     const set = this.#set
     const name = servername.toLowerCase()
     const exact = set.exact.get(name)
     if (exact) return exact
     const dot = name.indexOf('.')
-    return (dot > 0 && set.wildcard.get(name.slice(dot))) || set.fallback
+    return dot > 0 ? set.wildcard.get(name.slice(dot)) : undefined
+  }
+
+  /** Options every context of this listener shares (versions, ciphers, ticket key, client CAs), without a certificate. */
+  sharedOptions(): SecureContextOptions {
+    const { cert: _cert, key: _key, ...shared } = this.#set.fallbackOptions
+    return shared
   }
 
   /** Stops watching the files and rotating the ticket key. */
@@ -150,19 +162,18 @@ export class Certificates {
     const exact = new Map<string, SecureContext>()
     const wildcard = new Map<string, SecureContext>()
     let fallback: { context: SecureContext; options: SecureContextOptions } | undefined
+    const shared: SecureContextOptions = {
+      ca,
+      minVersion: config.min_version,
+      ciphers: config.ciphers,
+      ticketKeys: this.#ticketKeys,
+      sessionTimeout: config.session_timeout,
+      sessionIdContext: 'portico',
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+    }
     for (const c of config.certificates) {
       const cert = readFileSync(c.cert)
-      const options: SecureContextOptions = {
-        cert,
-        key: readFileSync(c.key),
-        ca,
-        minVersion: config.min_version,
-        ciphers: config.ciphers,
-        ticketKeys: this.#ticketKeys,
-        sessionTimeout: config.session_timeout,
-        sessionIdContext: 'portico',
-        secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
-      }
+      const options: SecureContextOptions = { cert, key: readFileSync(c.key), ...shared }
       const context = lazyBuiltin('node:tls').createSecureContext(options)
       fallback ??= { context, options }
       for (const name of c.names ?? certificateNames(cert)) {
@@ -173,7 +184,7 @@ export class Certificates {
         } else if (!exact.has(lower)) exact.set(lower, context)
       }
     }
-    return { exact, wildcard, fallback: fallback!.context, fallbackOptions: fallback!.options }
+    return { exact, wildcard, fallback: fallback?.context, fallbackOptions: fallback?.options ?? shared }
   }
 }
 

@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs'
 import { z } from 'zod'
 import { duration } from '../values/units.ts'
+import { acmeSchema } from './acme/schema.ts'
 
 /** A path to a file Portico can read (PEM certificate, key or CA bundle), checked when the config loads. */
 export function pemFile(doc: string) {
@@ -82,10 +83,11 @@ export const listenerTlsSchema = z
   .strictObject({
     certificates: z
       .array(certificate)
-      .min(1)
+      .default([])
       .describe(
-        'Certificates, chosen by the server name the client asks for; the first is the default for other names and clients that send none.',
+        'Certificates, chosen by the server name the client asks for; the first is the default for other names and clients that send none. Needed unless `acme` obtains them.',
       ),
+    acme: acmeSchema.optional(),
     min_version: tlsVersion
       .default('TLSv1.2')
       .describe(
@@ -119,6 +121,10 @@ export const listenerTlsSchema = z
     ).prefault('5s'),
     client_auth: clientAuth.optional(),
     hsts: hsts.optional(),
+  })
+  .refine((t) => t.certificates.length > 0 || t.acme !== undefined, {
+    message: 'expected certificates, acme or both',
+    path: ['certificates'],
   })
   .describe('Serve HTTPS on this listener. HTTP/1.1 and HTTP/2 are offered by ALPN.')
 
