@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { openapi } from '../../src/admin/openapi.ts'
 import { adminConfig, startAdminPortico, token } from '../helpers/admin.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { noBrowser, startBrowser } from '../helpers/browser.ts'
+import { closedPort } from '../helpers/closed-port.ts'
 import { request } from '../helpers/http.ts'
 
-// With PORTICO_DASHBOARD_SCREENSHOT=docs/dashboard.png, the test first makes a few minutes'
-// worth of varied traffic and saves a screenshot of the page there, for the docs.
+// With PORTICO_DASHBOARD_SCREENSHOT=docs/dashboard.png, the first test adds a pool with a slow,
+// sometimes failing server and a dead one, makes a minute of varied traffic, and saves a
+// screenshot of the page at the end, for the docs.
 const screenshot = process.env.PORTICO_DASHBOARD_SCREENSHOT
 
 test('the dashboard shows pools and servers, counts live traffic, and its drain button drains a server, with two workers', {
@@ -20,8 +23,9 @@ test('the dashboard shows pools and servers, counts live traffic, and its drain 
     res.setHeader('x-backend', 'b')
     res.end('b')
   })
-  const config = adminConfig([a.address, b.address], 2, { metrics: { address: '127.0.0.1:0' } })
-  const { url, admin } = await startAdminPortico(t, config)
+  const extra = screenshot ? await screenshotPools(t, [a.address, b.address]) : {}
+  const config = adminConfig([a.address, b.address], 2, { metrics: { address: '127.0.0.1:0' }, ...extra })
+  const { url, admin, call } = await startAdminPortico(t, config)
   const browser = await startBrowser(t)
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   const failures: string[] = []
@@ -44,7 +48,7 @@ test('the dashboard shows pools and servers, counts live traffic, and its drain 
   // The counter moves within a snapshot or two of the traffic.
   await page.waitForFunction((n) => Number(document.getElementById('requests')!.textContent) >= n, before + 20)
   assert.ok(seenByB > 0, 'b served its share before the drain')
-  if (screenshot) await traffic(url, 45_000)
+  if (screenshot) await traffic(url, 60_000)
 
   await rowOf(b.address).locator('button.toggle').click()
   await page.waitForFunction(
@@ -65,30 +69,61 @@ test('the dashboard shows pools and servers, counts live traffic, and its drain 
     b.address,
   )
   assert.equal(await rowOf(b.address).locator('button.toggle').textContent(), 'Enable')
-  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true })
+
+  // The weight form sets the weight in every worker.
+  await rowOf(a.address).locator('input').fill('3')
+  await rowOf(a.address).locator('button', { hasText: 'Set' }).click()
+  await page.locator('#notice', { hasText: `weight web ${a.address}: done` }).waitFor()
+  assert.equal((await call('GET', `/pools/web/servers/${a.address}`)).body.weight, 3)
+  await page.locator('#changes', { hasText: `web ${a.address}: weight 1 → 3` }).waitFor()
+
+  if (screenshot) {
+    await traffic(url, 5_000)
+    await page.screenshot({ path: screenshot, fullPage: true })
+  }
   assert.deepEqual(failures, [])
 })
 
-test('the dashboard page and its files are served without a token; its event stream needs one', {
+test('on a loopback admin listener without tokens, the dashboard asks for none', {
+  skip: noBrowser(),
+  timeout: 60_000,
+}, async (t) => {
+  const a = await startBackend(t, 'a')
+  const { admin } = await startAdminPortico(t, adminConfig([a.address], 1, { admin: { address: '127.0.0.1:0' } }))
+  const page = await (await startBrowser(t)).newPage()
+  await page.goto(`${admin}/dashboard`)
+  await page.locator(`[data-pool="web"] tr[data-server="${a.address}"]`).waitFor()
+  assert.equal(await page.locator('#token').isHidden(), true)
+  // Metrics are off in this config: the page says how to turn the charts on.
+  await page.locator('#notice', { hasText: 'Metrics are off' }).waitFor()
+})
+
+test('the dashboard page and its files are served, without a token, as the OpenAPI document says; its event stream needs one', {
   timeout: 60_000,
 }, async (t) => {
   const a = await startBackend(t, 'a')
   const { admin } = await startAdminPortico(t, adminConfig([a.address], 1))
-  for (const [path, type] of [
-    ['/dashboard', 'text/html'],
-    ['/dashboard/app.js', 'text/javascript'],
-    ['/dashboard/style.css', 'text/css'],
-  ] as const) {
+  const paths = openapi.paths as unknown as Record<
+    string,
+    { get: { security?: unknown[]; responses: Record<string, { content?: object }> } }
+  >
+  for (const path of ['/dashboard', '/dashboard/app.js', '/dashboard/style.css']) {
+    const documented = paths[path]!.get
+    assert.deepEqual(documented.security, [], `${path} is open`)
     const reply = await request(`${admin}${path}`)
     assert.equal(reply.status, 200, path)
-    assert.ok(reply.headers['content-type']!.startsWith(type), `${path}: ${reply.headers['content-type']}`)
+    const type = Object.keys(documented.responses['200']!.content!)[0]!
+    assert.equal(reply.headers['content-type']!.split(';')[0], type, path)
   }
-  assert.equal((await request(`${admin}/`)).headers.location, '/dashboard')
+  const lead = await request(`${admin}/`)
+  assert.equal(lead.status, 302)
+  assert.equal(lead.headers.location, '/dashboard')
   assert.equal((await request(`${admin}/dashboard/events`)).status, 401)
 
   // With the token, the stream's first event is a snapshot with the pools.
   const events = await fetch(`${admin}/dashboard/events`, { headers: { authorization: `Bearer ${token}` } })
   assert.equal(events.status, 200)
+  assert.deepEqual(Object.keys(paths['/dashboard/events']!.get.responses['200']!.content!), ['text/event-stream'])
   assert.equal(events.headers.get('content-type'), 'text/event-stream')
   const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader()
   let text = ''
@@ -105,13 +140,36 @@ test('the dashboard page and its files are served without a token; its event str
   assert.ok(Array.isArray(snapshot.history))
 })
 
-/** Sends requests for `ms` at a rate that rises and falls, some of them to a path that fails. */
+/** For the screenshot: a pool `api` with a slow server that fails now and then, and a dead one. */
+async function screenshotPools(t: Parameters<typeof startBackend>[0], web: string[]) {
+  const slow = await startBackend(t, 'slow', (_req, res) => {
+    setTimeout(
+      () => {
+        res.statusCode = Math.random() < 0.03 ? 500 : 200
+        res.end('slow')
+      },
+      5 + Math.random() ** 3 * 200,
+    )
+  })
+  return {
+    pools: {
+      web: { servers: web },
+      api: {
+        servers: [slow.address, await closedPort()],
+        balancer: 'least_conn',
+        health_check: { path: '/', interval: '1s' },
+      },
+    },
+    routes: [{ name: 'api', match: { path: { prefix: '/api' } }, pool: 'api' }, { pool: 'web' }],
+  }
+}
+
+/** Sends requests for `ms` at a rate that rises and falls, a third of them to `/api`. */
 async function traffic(url: string, ms: number): Promise<void> {
   const end = Date.now() + ms
   while (Date.now() < end) {
-    const phase = Math.sin((Date.now() / 8000) * Math.PI) + 1.2
-    const batch = Math.round(phase * 15)
-    await Promise.all(Array.from({ length: batch }, () => request(url)))
+    const batch = Math.round((Math.sin((Date.now() / 12_000) * Math.PI) + 1.3) * 12)
+    await Promise.all(Array.from({ length: batch }, (_, i) => request(i % 3 === 0 ? new URL('/api/x', url).href : url)))
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
