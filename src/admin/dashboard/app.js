@@ -108,8 +108,10 @@ function draw(s) {
 
 /** Draws lines of [time, value] over the last five minutes; null values break the line. */
 function chart(svg, now, series, floor = 0) {
-  const width = 600
-  const height = 150
+  // Drawn in the element's own pixels, so that lines and labels are not stretched.
+  const width = svg.clientWidth || 600
+  const height = svg.clientHeight || 120
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`)
   const top = Math.max(floor, ...series.flatMap((s) => s.values.map((v) => v[1] ?? 0)))
   const max = niceCeiling(top)
   const children = []
@@ -132,9 +134,15 @@ function chart(svg, now, series, floor = 0) {
     }
     flush()
   }
-  const label = el('text', { class: 'scale', x: 4, y: 12 })
-  label.textContent = String(max)
-  children.push(label)
+  for (const [text, x, anchor] of [
+    [String(max), 4, 'start'],
+    ['5 min ago', 4, 'start'],
+    ['now', width - 4, 'end'],
+  ]) {
+    const label = el('text', { class: 'scale', x, y: text === String(max) ? 12 : height - 4, 'text-anchor': anchor })
+    label.textContent = text
+    children.push(label)
+  }
   svg.replaceChildren(...children)
 }
 
