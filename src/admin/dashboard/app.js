@@ -290,7 +290,7 @@ function drawErrors(errors) {
     li.append(html('time', time(e.at)), html('span', e.kind, 'kind'), html('span', e.text))
     return li
   })
-  if (items.length === 0) items.push(html('li', 'none in this session', 'quiet'))
+  if (items.length === 0) items.push(html('li', 'none seen yet', 'quiet'))
   $('errors').replaceChildren(...items)
 }
 
