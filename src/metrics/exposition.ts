@@ -23,6 +23,11 @@ export async function collectFrom(reports: () => Promise<readonly WorkerReport[]
   }
 }
 
+/** Whether this process gathers the instance's metrics (the config had `metrics` at start). */
+export function metricsGathered(): boolean {
+  return collect !== undefined
+}
+
 /** Forgets a worker process that exited: its gauges go, its counts stay. */
 export function workerLeft(pid: number): void {
   totals.leave(String(pid))

@@ -1,4 +1,4 @@
-import { counterTotals } from '../../metrics/exposition.ts'
+import { counterTotals, metricsGathered } from '../../metrics/exposition.ts'
 import type { CounterTotal } from '../../metrics/totals.ts'
 import type { Control } from '../control.ts'
 import { RecentErrors } from './recent-errors.ts'
@@ -14,6 +14,8 @@ const historyPoints = 300
 export interface FeedSources {
   readonly control: Pick<Control, 'state' | 'config'>
   readonly counters: () => Promise<CounterTotal[]>
+  /** Whether the counters are gathered at all (`metrics` in the config at start). */
+  readonly metrics: () => boolean
   readonly now?: () => number
 }
 
@@ -98,7 +100,7 @@ export class Feed {
       version: config.version,
       portico_version: config.portico_version,
       loaded_at: config.loaded_at,
-      metrics: (config.config as { metrics?: unknown }).metrics !== undefined,
+      metrics: this.#sources.metrics(),
       requests: r.requests,
       point,
       history: undefined as TrafficPoint[] | undefined,
@@ -114,5 +116,5 @@ export class Feed {
 
 /** The feed of a running instance: its control and the metrics' counters. */
 export function instanceFeed(control: Pick<Control, 'state' | 'config'>): Feed {
-  return new Feed({ control, counters: counterTotals })
+  return new Feed({ control, counters: counterTotals, metrics: metricsGathered })
 }

@@ -38,12 +38,19 @@ export function addDashboard(routes: AdminRoutes, control: Pick<Control, 'state'
       type: 'text/event-stream',
       stream: (res) => {
         feed ??= instanceFeed(control)
-        const stop = feed.watch((snapshot) => res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`))
+        const stop = feed.watch((snapshot) => {
+          // A page that stopped reading is let go rather than buffered for without end.
+          if (res.writableLength > maxBufferedBytes) return void res.destroy()
+          res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`)
+        })
         res.on('close', stop)
       },
     }),
   })
 }
+
+/** Snapshots held for a page that does not read them: about a minute's worth. */
+const maxBufferedBytes = 1024 * 1024
 
 const cache = new Map<string, string>()
 

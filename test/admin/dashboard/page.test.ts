@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { openapi } from '../../src/admin/openapi.ts'
-import { adminConfig, startAdminPortico, token } from '../helpers/admin.ts'
-import { startBackend } from '../helpers/backend.ts'
-import { noBrowser, startBrowser } from '../helpers/browser.ts'
-import { closedPort } from '../helpers/closed-port.ts'
-import { request } from '../helpers/http.ts'
+import { openapi } from '../../../src/admin/openapi.ts'
+import { adminConfig, startAdminPortico, token } from '../../helpers/admin.ts'
+import { startBackend } from '../../helpers/backend.ts'
+import { noBrowser, startBrowser } from '../../helpers/browser.ts'
+import { closedPort } from '../../helpers/closed-port.ts'
+import { request } from '../../helpers/http.ts'
 
 // With PORTICO_DASHBOARD_SCREENSHOT=docs/dashboard.png, the first test adds a pool with a slow,
 // sometimes failing server and a dead one, makes a minute of varied traffic, and saves a
