@@ -114,9 +114,13 @@ function chart(svg, now, series, floor = 0) {
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`)
   const top = Math.max(floor, ...series.flatMap((s) => s.values.map((v) => v[1] ?? 0)))
   const max = niceCeiling(top)
+  // The plot sits between the scale label above and the time labels below.
+  const plotTop = 18
+  const plotBottom = height - 18
+  const yOf = (v) => plotBottom - (v / max) * (plotBottom - plotTop)
   const children = []
-  for (const f of [0.25, 0.5, 0.75])
-    children.push(el('line', { class: 'grid', x1: 0, x2: width, y1: height * f, y2: height * f }))
+  for (const f of [0, 0.5, 1])
+    children.push(el('line', { class: 'grid', x1: 0, x2: width, y1: yOf(max * f), y2: yOf(max * f) }))
   for (const s of series) {
     let run = []
     const flush = () => {
@@ -129,7 +133,7 @@ function chart(svg, now, series, floor = 0) {
         continue
       }
       const x = width - ((now - t) / windowMs) * width
-      const y = height - (v / max) * (height - 4)
+      const y = yOf(v)
       run.push(`${x.toFixed(1)},${y.toFixed(1)}`)
     }
     flush()
@@ -287,7 +291,8 @@ async function change(method, pool, address, verb, body) {
 function drawErrors(errors) {
   const items = errors.map((e) => {
     const li = html('li')
-    li.append(html('time', time(e.at)), html('span', e.kind, 'kind'), html('span', e.text))
+    const when = e.since === e.at ? time(e.at) : `${time(e.since)}–${time(e.at)}`
+    li.append(html('time', when), html('span', e.kind, 'kind'), html('span', e.text))
     return li
   })
   if (items.length === 0) items.push(html('li', 'none seen yet', 'quiet'))
