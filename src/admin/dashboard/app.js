@@ -44,7 +44,9 @@ async function connect() {
   } catch {
     return retry()
   }
-  if (response.status === 401) return askToken('this listener needs a token')
+  if (response.status === 401) {
+    return askToken(sessionStorage.getItem(tokenKey) ? 'the token was refused' : 'this listener needs a token')
+  }
   if (!response.ok || !response.body) return retry()
   setLink('live', 'live')
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
@@ -86,6 +88,7 @@ function draw(s) {
   $('version').textContent = String(s.version)
   $('loaded').textContent = new Date(s.loaded_at).toLocaleTimeString()
   const notice = $('notice')
+  document.querySelector('.charts').hidden = !s.metrics
   notice.hidden = s.metrics
   notice.textContent = s.metrics ? '' : 'Metrics are off: add a `metrics` section to the config for traffic charts.'
   const last = points.at(-1)
