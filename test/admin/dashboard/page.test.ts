@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import type { ServerResponse } from 'node:http'
 import { test } from 'node:test'
 import { openapi } from '../../../src/admin/openapi.ts'
 import { adminConfig, startAdminPortico, token } from '../../helpers/admin.ts'
@@ -18,10 +19,13 @@ test('the dashboard shows pools and servers, counts live traffic, and its drain 
 }, async (t) => {
   const a = await startBackend(t, 'a')
   let seenByB = 0
-  const b = await startBackend(t, 'b', (_req, res) => {
+  // b holds a request to /hold until the test lets it go: one in flight while it drains.
+  const held = Promise.withResolvers<ServerResponse>()
+  const b = await startBackend(t, 'b', (req, res) => {
     seenByB++
     res.setHeader('x-backend', 'b')
-    res.end('b')
+    if (req.url === '/hold') held.resolve(res)
+    else res.end('b')
   })
   const extra = screenshot ? await screenshotPools(t, [a.address, b.address]) : {}
   const config = adminConfig([a.address, b.address], 2, { metrics: { address: '127.0.0.1:0' }, ...extra })
@@ -32,7 +36,10 @@ test('the dashboard shows pools and servers, counts live traffic, and its drain 
   page.on('pageerror', (err) => failures.push(err.message))
 
   await page.goto(`${admin}/dashboard`)
-  // The listener has tokens: the page asks for one, once.
+  // The listener has tokens: the page asks for one, says when it is refused, and asks again.
+  await page.locator('#token-value').fill('not-the-token-0123456789')
+  await page.locator('#token button').click()
+  await page.locator('#link', { hasText: 'the token was refused' }).waitFor()
   await page.locator('#token-value').fill(token)
   await page.locator('#token button').click()
   const rowOf = (address: string) => page.locator(`[data-pool="web"] tr[data-server="${address}"]`)
@@ -50,20 +57,29 @@ test('the dashboard shows pools and servers, counts live traffic, and its drain 
   assert.ok(seenByB > 0, 'b served its share before the drain')
   if (screenshot) await traffic(url, 60_000)
 
+  // Requests to /hold until one is held by b (a answers the others at once).
+  let holding: Promise<unknown> | undefined
+  for (let i = 0; i < 20 && !holding; i++) {
+    const reply = request(new URL('/hold', url).href)
+    if ((await Promise.race([reply.then(() => 'a'), held.promise.then(() => 'b')])) === 'b') holding = reply
+  }
+  assert.ok(holding, 'a request is in flight to b')
+
   await rowOf(b.address).locator('button.toggle').click()
+  // Draining, with its request still in flight.
   await page.waitForFunction(
-    (address) =>
-      ['draining', 'empty'].includes(
-        document.querySelector(`tr[data-server="${address}"]`)!.getAttribute('data-state')!,
-      ),
+    (address) => document.querySelector(`tr[data-server="${address}"]`)!.getAttribute('data-state') === 'draining',
     b.address,
   )
+  assert.equal(await rowOf(b.address).locator('td.in-flight').textContent(), '1')
   seenByB = 0
   const served = []
   for (let i = 0; i < 20; i++) served.push((await request(url)).headers['x-backend'])
   assert.deepEqual(new Set(served), new Set(['a']), 'the proxy sends the drained server nothing')
   assert.equal(seenByB, 0)
-  // Nothing was in flight to b: the page says it is empty, and offers to enable it.
+  // The request in flight finishes: the page says b is empty, and offers to enable it.
+  ;(await held.promise).end('b')
+  assert.equal(((await holding) as { status: number }).status, 200)
   await page.waitForFunction(
     (address) => document.querySelector(`tr[data-server="${address}"]`)!.getAttribute('data-state') === 'empty',
     b.address,
