@@ -115,12 +115,15 @@ function chart(svg, now, series, floor = 0) {
   const width = svg.clientWidth || 600
   const height = svg.clientHeight || 120
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`)
-  const top = Math.max(floor, ...series.flatMap((s) => s.values.map((v) => v[1] ?? 0)))
+  // The scale fits all but the highest 1% of values, which are drawn at the top: one slow
+  // outlier does not flatten five minutes of latency into the floor.
+  const values = series.flatMap((s) => s.values.map((v) => v[1] ?? 0)).sort((x, y) => x - y)
+  const top = Math.max(floor, values[Math.floor((values.length - 1) * 0.99)] ?? 0)
   const max = niceCeiling(top)
   // The plot sits between the scale label above and the time labels below.
   const plotTop = 18
   const plotBottom = height - 18
-  const yOf = (v) => plotBottom - (v / max) * (plotBottom - plotTop)
+  const yOf = (v) => plotBottom - (Math.min(v, max) / max) * (plotBottom - plotTop)
   const children = []
   for (const f of [0, 0.5, 1])
     children.push(el('line', { class: 'grid', x1: 0, x2: width, y1: yOf(max * f), y2: yOf(max * f) }))
