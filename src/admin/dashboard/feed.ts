@@ -34,6 +34,7 @@ export class Feed {
   readonly #history: TrafficPoint[] = []
   readonly #errors = new RecentErrors()
   #last: TrafficReading | undefined
+  #latest: Snapshot | undefined
   #timer: NodeJS.Timeout | undefined
   #busy = false
 
@@ -52,7 +53,10 @@ export class Feed {
    */
   watch(watcher: (s: Snapshot) => void): () => void {
     this.#watchers.add(watcher)
-    void this.snapshot().then(
+    // While others watch, the newest snapshot serves: a reading of its own would make a traffic
+    // point over a fraction of a second.
+    const first = this.#timer && this.#latest ? Promise.resolve(this.#latest) : this.snapshot()
+    void first.then(
       (s) => this.#watchers.has(watcher) && watcher({ ...s, history: [...this.#history] }),
       () => {},
     )
@@ -64,6 +68,7 @@ export class Feed {
       this.#timer = undefined
       // A reading after a pause would average the pause in: start again from the next one.
       this.#last = undefined
+      this.#latest = undefined
     }
   }
 
@@ -81,7 +86,10 @@ export class Feed {
     }
   }
 
-  /** Reads the instance now: state, config facts, the newest traffic point and the recent errors. */
+  /**
+   * Reads the instance now: state, config facts, the traffic point since the previous reading
+   * (added to the history) and the recent errors.
+   */
   async snapshot() {
     const now = this.#sources.now?.() ?? Date.now()
     const [state, totals] = await Promise.all([this.#sources.control.state(), this.#sources.counters()])
@@ -95,7 +103,7 @@ export class Feed {
     }
     if (!this.#last || r.at > this.#last.at) this.#last = r
     this.#errors.see(new Date(now), totals, state.pools, config.last_reload_error)
-    return {
+    const snapshot = {
       at: new Date(now).toISOString(),
       version: config.version,
       portico_version: config.portico_version,
@@ -111,6 +119,8 @@ export class Feed {
       changes: config.changes,
       errors: this.#errors.list,
     }
+    this.#latest = snapshot
+    return snapshot
   }
 }
 

@@ -92,20 +92,30 @@ test('a watcher gets a snapshot at once with the history, then one a second with
   assert.equal(later!.history!.length, 2)
 })
 
-test('the feed reads the instance once a second while watched, and stops when its last watcher leaves', async (t) => {
+test('the feed reads the instance once a second while watched, for every page at once, and stops when its last watcher leaves', async (t) => {
   t.mock.timers.enable({ apis: ['setInterval'] })
   const i = instance()
-  const feed = new Feed({ control: i.control, counters: i.counters, metrics: () => true })
+  let clock = 0
+  const feed = new Feed({ control: i.control, counters: i.counters, metrics: () => true, now: () => clock })
   const got: Snapshot[] = []
   const stop = feed.watch((s) => got.push(s))
   await settled()
   assert.equal(i.readings(), 1)
   for (let second = 1; second <= 3; second++) {
+    clock += 1000
     t.mock.timers.tick(1000)
     await settled()
   }
   assert.equal(i.readings(), 4)
   assert.equal(got.length, 4)
+  // A second page gets the newest snapshot with the history, from no reading of its own.
+  const other: Snapshot[] = []
+  const stopOther = feed.watch((s) => other.push(s))
+  await settled()
+  assert.equal(i.readings(), 4)
+  assert.equal(other[0]!.at, got[3]!.at)
+  assert.equal(other[0]!.history!.length, 3)
+  stopOther()
   stop()
   t.mock.timers.tick(60_000)
   await settled()
