@@ -2,9 +2,10 @@
 // each snapshot; its buttons call the admin API. The token, when the listener asks for one, is
 // kept in sessionStorage: for this tab only, gone when it closes.
 
+import { chart, windowMs } from './chart.js'
+import { drawPools, html, time } from './pools.js'
+
 const tokenKey = 'portico-admin-token'
-const windowMs = 5 * 60 * 1000
-const svgNs = 'http://www.w3.org/2000/svg'
 /** @type {{t: number, rps: number, error_rate: number, p50_ms: number|null, p95_ms: number|null, p99_ms: number|null}[]} */
 let points = []
 
@@ -103,180 +104,10 @@ function draw(s) {
     now,
     ['p50', 'p95', 'p99'].map((q) => ({ name: q, values: points.map((p) => [p.t, p[`${q}_ms`]]) })),
   )
-  drawPools(s.pools)
+  drawPools(s.pools, change)
   drawErrors(s.errors)
   drawChanges(s.changes)
   drawCertificates(s.certificates)
-}
-
-/** Draws lines of [time, value] over the last five minutes; null values break the line. */
-function chart(svg, now, series, floor = 0) {
-  // Drawn in the element's own pixels, so that lines and labels are not stretched.
-  const width = svg.clientWidth || 600
-  const height = svg.clientHeight || 120
-  svg.setAttribute('viewBox', `0 0 ${width} ${height}`)
-  // The scale fits all but the highest 1% of values, which are drawn at the top: one slow
-  // outlier does not flatten five minutes of latency into the floor.
-  const values = series.flatMap((s) => s.values.map((v) => v[1] ?? 0)).sort((x, y) => x - y)
-  const top = Math.max(floor, values[Math.floor((values.length - 1) * 0.99)] ?? 0)
-  const max = niceCeiling(top)
-  // The plot sits between the scale label above and the time labels below.
-  const plotTop = 18
-  const plotBottom = height - 18
-  const yOf = (v) => plotBottom - (Math.min(v, max) / max) * (plotBottom - plotTop)
-  const children = []
-  for (const f of [0, 0.5, 1])
-    children.push(el('line', { class: 'grid', x1: 0, x2: width, y1: yOf(max * f), y2: yOf(max * f) }))
-  for (const s of series) {
-    let run = []
-    const flush = () => {
-      if (run.length > 0) children.push(el('polyline', { class: `line ${s.name}`, points: run.join(' ') }))
-      run = []
-    }
-    for (const [t, v] of s.values) {
-      if (v == null) {
-        flush()
-        continue
-      }
-      const x = width - ((now - t) / windowMs) * width
-      const y = yOf(v)
-      run.push(`${x.toFixed(1)},${y.toFixed(1)}`)
-    }
-    flush()
-  }
-  for (const [text, x, anchor] of [
-    [String(max), 4, 'start'],
-    ['5 min ago', 4, 'start'],
-    ['now', width - 4, 'end'],
-  ]) {
-    const label = el('text', { class: 'scale', x, y: text === String(max) ? 12 : height - 4, 'text-anchor': anchor })
-    label.textContent = text
-    children.push(label)
-  }
-  svg.replaceChildren(...children)
-}
-
-function niceCeiling(n) {
-  if (n <= 0) return 1
-  const step = 10 ** Math.floor(Math.log10(n))
-  for (const m of [1, 2, 5, 10]) if (n <= m * step) return m * step
-  return 10 * step
-}
-
-function el(name, attributes) {
-  const node = document.createElementNS(svgNs, name)
-  for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, String(v))
-  return node
-}
-
-function html(name, text, className) {
-  const node = document.createElement(name)
-  if (text !== undefined) node.textContent = text
-  if (className) node.className = className
-  return node
-}
-
-/** A server's state in a word: what an operator needs to know first. */
-function stateOf(s) {
-  if (s.draining) return s.empty ? 'empty' : 'draining'
-  if (s.ejected) return 'ejected'
-  if (s.health === 'unhealthy') return 'down'
-  return s.out ? 'out' : 'up'
-}
-
-function drawPools(pools) {
-  const root = $('pools')
-  const seen = new Set()
-  for (const pool of pools) {
-    seen.add(pool.name)
-    let card = root.querySelector(`[data-pool="${CSS.escape(pool.name)}"]`)
-    if (!card) {
-      card = html('article', undefined, 'pool')
-      card.dataset.pool = pool.name
-      const head = html('h3')
-      const table = html('table')
-      const header = html('tr')
-      for (const h of [
-        'server',
-        'state',
-        'health',
-        'why out',
-        'in flight',
-        'connections',
-        'latency',
-        'ejections',
-        'weight',
-        '',
-      ])
-        header.append(html('th', h))
-      table.append(html('thead'), html('tbody'))
-      table.tHead.append(header)
-      card.append(head, table)
-      root.append(card)
-    }
-    card.querySelector('h3').textContent =
-      `${pool.name} · ${pool.balancer} · ${pool.in_flight} in flight · ${pool.queued} queued`
-    const body = card.querySelector('tbody')
-    const rows = new Set()
-    for (const s of pool.servers) {
-      rows.add(s.address)
-      let row = body.querySelector(`[data-server="${CSS.escape(s.address)}"]`)
-      if (!row) row = serverRow(pool.name, s.address, body)
-      fillRow(row, s)
-    }
-    for (const row of body.querySelectorAll('tr')) if (!rows.has(row.dataset.server)) row.remove()
-  }
-  for (const card of root.querySelectorAll('[data-pool]')) if (!seen.has(card.dataset.pool)) card.remove()
-}
-
-function serverRow(pool, address, body) {
-  const row = html('tr')
-  row.dataset.server = address
-  const cells = ['address', 'state', 'health', 'reason', 'in-flight', 'connections', 'latency', 'ejections']
-  for (const c of cells) row.append(html('td', '', c))
-  row.cells[0].textContent = address
-  const weight = html('td', undefined, 'weight')
-  const form = html('form')
-  const input = html('input')
-  input.type = 'number'
-  input.min = '0'
-  input.max = '1000'
-  input.setAttribute('aria-label', `weight of ${address}`)
-  form.append(input, html('button', 'Set'))
-  form.addEventListener('submit', (e) => {
-    e.preventDefault()
-    void change('PUT', pool, address, 'weight', { weight: Number(input.value) })
-  })
-  weight.append(form)
-  const actions = html('td', undefined, 'actions')
-  const toggle = html('button', 'Drain', 'toggle')
-  toggle.type = 'button'
-  toggle.addEventListener('click', () => {
-    const draining = row.dataset.draining === 'true'
-    void change('POST', pool, address, draining ? 'enable' : 'drain')
-  })
-  actions.append(toggle)
-  row.append(weight, actions)
-  body.append(row)
-  return row
-}
-
-function fillRow(row, s) {
-  const state = stateOf(s)
-  row.dataset.state = state
-  row.dataset.draining = String(s.draining)
-  const cell = (name) => row.querySelector(`td.${name}`)
-  cell('state').textContent = s.backup ? `${state} (backup)` : state
-  cell('health').textContent = s.health
-  cell('reason').textContent =
-    s.reason && s.out ? `${s.reason.source}: ${s.reason.detail} since ${time(s.reason.since)}` : ''
-  cell('in-flight').textContent = s.max_conns > 0 ? `${s.in_flight} / ${s.max_conns}` : String(s.in_flight)
-  cell('connections').textContent = `${s.connections.active} active, ${s.connections.waiting} waiting`
-  cell('latency').textContent = `${s.latency_ewma_ms} ms`
-  cell('ejections').textContent = String(s.ejections)
-  const input = row.querySelector('input')
-  if (document.activeElement !== input) input.value = String(s.weight)
-  row.querySelector('button.toggle').textContent = s.draining ? 'Enable' : 'Drain'
 }
 
 /** Calls the admin API for one server, and says what came of it. */
@@ -334,10 +165,6 @@ function drawCertificates(certificates) {
     rows.push(row)
   }
   $('certificates').tBodies[0].replaceChildren(...rows)
-}
-
-function time(iso) {
-  return new Date(iso).toLocaleTimeString()
 }
 
 void connect()

@@ -22,6 +22,8 @@ export const dashboardPaths = {
     'text/html',
   ),
   '/dashboard/app.js': file("The dashboard's script (an ES module).", 'text/javascript'),
+  '/dashboard/chart.js': file("The dashboard's charts (an ES module).", 'text/javascript'),
+  '/dashboard/pools.js': file("The dashboard's pool tables (an ES module).", 'text/javascript'),
   '/dashboard/style.css': file("The dashboard's style sheet.", 'text/css'),
   '/dashboard/events': {
     get: {

@@ -7,6 +7,8 @@ import { type Feed, instanceFeed } from './feed.ts'
 const files = {
   '/dashboard': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/dashboard/chart.js': { file: 'chart.js', type: 'text/javascript; charset=utf-8' },
+  '/dashboard/pools.js': { file: 'pools.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 } as const
 

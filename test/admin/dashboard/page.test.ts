@@ -123,7 +123,13 @@ test('the dashboard page and its files are served, without a token, as the OpenA
     string,
     { get: { security?: unknown[]; responses: Record<string, { content?: object }> } }
   >
-  for (const path of ['/dashboard', '/dashboard/app.js', '/dashboard/style.css']) {
+  for (const path of [
+    '/dashboard',
+    '/dashboard/app.js',
+    '/dashboard/chart.js',
+    '/dashboard/pools.js',
+    '/dashboard/style.css',
+  ]) {
     const documented = paths[path]!.get
     assert.deepEqual(documented.security, [], `${path} is open`)
     const reply = await request(`${admin}${path}`)
