@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts'
 import { AdminError } from './admin-error.ts'
 import type { Control } from './control.ts'
+import { addDashboard } from './dashboard/routes.ts'
 import { openapi } from './openapi.ts'
 import { AdminRoutes } from './routes.ts'
 
@@ -14,7 +15,7 @@ const defaultRemoveDeadlineMs = 30_000
  * every one). `check` validates config text without applying it.
  */
 export function apiRoutes(control: Control, check: (text: string) => Promise<Config>): AdminRoutes {
-  return new AdminRoutes()
+  return addDashboard(new AdminRoutes(), control)
     .add({ method: 'GET', path: '/openapi.json', open: true, handler: () => ok(openapi) })
     .add({ method: 'GET', path: '/config', handler: () => ok(control.config()) })
     .add({ method: 'GET', path: '/state', handler: async () => ok(await control.state()) })

@@ -1,6 +1,8 @@
 // The OpenAPI 3.1 description of the admin API, served at /openapi.json. test/admin/contract.test.ts
 // checks every handler's answers against the schemas here: change one, change the other.
 
+import { dashboardPaths } from './dashboard/openapi-paths.ts'
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } })
 const error = (description: string) => json(ref('Error'), description)
@@ -126,6 +128,7 @@ export const openapi = {
   },
   security: [{ bearer: [] }],
   paths: {
+    ...dashboardPaths,
     '/openapi.json': {
       get: { summary: 'This document.', security: [], responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1.') } },
     },

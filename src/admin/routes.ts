@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** One call to the admin API, as a handler sees it. */
 export interface AdminCall {
@@ -12,11 +12,17 @@ export interface AdminCall {
   readonly who: string
 }
 
-/** A handler's answer: JSON unless `type` says otherwise (then `body` is the text sent). */
+/**
+ * A handler's answer: JSON unless `type` says otherwise (then `body` is the text sent). With
+ * `stream`, the head is sent without a length and `stream` writes the body for as long as it
+ * likes (server-sent events); it must stop when the response closes.
+ */
 export interface AdminAnswer {
   readonly status: number
   readonly body: unknown
   readonly type?: string
+  readonly headers?: Readonly<Record<string, string>>
+  readonly stream?: (res: ServerResponse) => void
 }
 
 /** One entry of the admin route table: method, path with `{name}` parts, and its handler. */

@@ -111,11 +111,17 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 function send(res: ServerResponse, answer: AdminAnswer): void {
+  if (answer.stream) {
+    res.writeHead(answer.status, { ...answer.headers, 'content-type': answer.type!, 'cache-control': 'no-store' })
+    answer.stream(res)
+    return
+  }
   const text = answer.type ? String(answer.body) : `${JSON.stringify(answer.body, null, 2)}\n`
   res.writeHead(answer.status, {
     'content-type': answer.type ?? 'application/json',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
+    ...answer.headers,
   })
   res.end(text)
 }

@@ -1,5 +1,5 @@
 import { ProcessMetrics } from './process-metrics.ts'
-import { Totals } from './totals.ts'
+import { type CounterTotal, Totals } from './totals.ts'
 import type { WorkerReport } from './worker-reports.ts'
 
 /** The content type of `metricsText()`: the Prometheus text format 0.0.4. */
@@ -21,6 +21,11 @@ export async function collectFrom(reports: () => Promise<readonly WorkerReport[]
     if (!primary || !process) return got
     return [...got, { pid: 0, worker: 'primary', report: { counters: [], gauges: [], process } }]
   }
+}
+
+/** Whether this process gathers the instance's metrics (the config had `metrics` at start). */
+export function metricsGathered(): boolean {
+  return collect !== undefined
 }
 
 /** Forgets a worker process that exited: its gauges go, its counts stay. */
@@ -47,6 +52,20 @@ export function metricsText(): Promise<string> {
 }
 
 let scraping: Promise<unknown> = Promise.resolve()
+
+/**
+ * The instance's counters now, gathered as a scrape gathers them (and in turn with scrapes): a
+ * copy of each total. Empty while metrics are off.
+ */
+export function counterTotals(): Promise<CounterTotal[]> {
+  const gather = async () => {
+    for (const r of (await collect?.()) ?? []) totals.add(String(r.pid), r.worker, r.report)
+    return [...totals.counters()].map((c) => ({ ...c }))
+  }
+  const result = scraping.then(gather, gather)
+  scraping = result.catch(() => undefined)
+  return result
+}
 
 async function render(): Promise<string> {
   for (const r of (await collect?.()) ?? []) totals.add(String(r.pid), r.worker, r.report)

@@ -10,6 +10,13 @@ interface MetricJson {
   values: { labels: Record<string, string | number>; value: number; metricName?: string }[]
 }
 
+/** One counter's total over the instance: its sample name, labels and value. */
+export interface CounterTotal {
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly value: number
+}
+
 interface Snapshot {
   readonly worker: string
   readonly gauges: readonly Sample[]
@@ -53,6 +60,11 @@ export class Totals {
     const total = this.#counters.get(key)
     if (total) total.value += by
     else this.#counters.set(key, { name, labels, value: by })
+  }
+
+  /** Every counter's total now (histograms' `_bucket`, `_sum` and `_count` parts included). */
+  counters(): IterableIterator<CounterTotal> {
+    return this.#counters.values()
   }
 
   /** Forgets a process that exited: its gauges and process metrics; what it counted stays. */
