@@ -2,6 +2,7 @@ import { type Socket, connect as tcpConnect } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
 import { ProxyError } from '../../errors.ts'
+import { mayBeNamed, nameLengths } from '../../http/name-lengths.ts'
 import { lazyBuiltin } from '../../lazy-builtin.ts'
 import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
 import type { Entry } from '../live-list.ts'
@@ -148,7 +149,7 @@ export class Connection implements CallRunner, BatchedWrite {
   #send(call: Call): void {
     call.reused = this.#requests > 0
     this.#requests++
-    call.handler.onRequestStart?.(call, undefined)
+    call.handler.onRequestStart?.(call)
     if (call.done || call !== this.#call) return
     const { opts } = call
     let head: ReturnType<typeof requestHead>
@@ -412,17 +413,16 @@ function writeChunk(socket: Socket, chunk: Buffer): boolean {
   return more
 }
 
-// The fields read from the record, by name length: Link (4), Trailer (7), Connection and
-// Keep-Alive (10), Content-Length (14), Transfer-Encoding (17). The others are only in the raw list.
-const recordLengths = (1 << 4) | (1 << 7) | (1 << 10) | (1 << 14) | (1 << 17)
+// The fields read from the record; the others are only in the raw list.
 const recorded = new Set(['link', 'trailer', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
+const recordLengths = nameLengths(recorded)
 
 /** The fields looked up by name, lower-cased; repeated ones joined as undici does for most. */
 function headerRecord(raw: readonly string[]): HeaderRecord {
   const record: HeaderRecord = {}
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
-    if (name.length > 17 || (recordLengths & (1 << name.length)) === 0) continue
+    if (!mayBeNamed(recordLengths, name)) continue
     const lower = name.toLowerCase()
     if (!recorded.has(lower)) continue
     const prior = record[lower]

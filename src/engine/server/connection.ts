@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net'
+import { ignore } from '../../errors.ts'
+import { mayBeNamed, nameLengths } from '../../http/name-lengths.ts'
 import type { Entry } from '../live-list.ts'
 import { HTTPParser, methods, type OnHeaders, type OnHeadersComplete, type Parser } from '../parser.ts'
 import { SocketWriter } from '../socket-writer.ts'
@@ -285,25 +287,20 @@ function servable(fields: readonly string[]): boolean {
   let host = false
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!
-    switch (name.length) {
-      case 4:
-        if (name.toLowerCase() === 'host') host = true
+    if (!mayBeNamed(servingLengths, name)) continue
+    switch (name.toLowerCase()) {
+      case 'host':
+        host = true
         break
-      case 6:
-        if (name.toLowerCase() === 'expect') return false
-        break
-      case 7:
-        if (name.toLowerCase() === 'upgrade') return false
-        break
-      case 14:
-        if (name.toLowerCase() === 'content-length') return false
-        break
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') return false
-        break
+      case 'expect':
+      case 'upgrade':
+      case 'content-length':
+      case 'transfer-encoding':
+        return false
     }
   }
   return host
 }
 
-function ignore(): void {}
+// The lengths of the names servable() looks at; a field of another length is passed over unread.
+const servingLengths = nameLengths(['host', 'expect', 'upgrade', 'content-length', 'transfer-encoding'])
