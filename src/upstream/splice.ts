@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
+import type { Duplex, Writable } from 'node:stream'
+import { startResponse } from '../answer/respond.ts'
 import type { Exchange } from '../exchange.ts'
+import { clientResponseHeaders } from '../http/proxy-headers.ts'
 
 /**
  * Opens a tunnel once the backend switched protocols: passes the backend's 101 to `client` as the
@@ -59,4 +61,24 @@ export function shut(socket: Duplex): void {
   }
   socket.once('finish', () => socket.destroy())
   socket.end()
+}
+
+/**
+ * Relays a backend's answer that switched nothing to the client as an ordinary response, through
+ * the route's response phases, with backpressure both ways. `ended` runs with the client's
+ * response once the backend's body ended; it ends that response.
+ */
+export function relayAnswer(x: Exchange, res: IncomingMessage, ended: (out: Writable) => void): void {
+  x.status = res.statusCode!
+  const headers = clientResponseHeaders(x, res.rawHeaders, res.headers.connection)
+  const out: Writable = startResponse(x, x.status, headers, res.statusMessage)
+  const resume = () => res.resume()
+  res.on('data', (chunk: Buffer) => {
+    x.bytesOut += chunk.length
+    if (!out.write(chunk)) {
+      res.pause()
+      out.once('drain', resume)
+    }
+  })
+  res.on('end', () => ended(out))
 }

@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net'
 import { ignore } from '../../errors.ts'
-import { mayBeNamed, nameLengths } from '../../http/name-lengths.ts'
 import type { Entry } from '../live-list.ts'
 import { HTTPParser, methods, type OnHeaders, type OnHeadersComplete, type Parser } from '../parser.ts'
 import { SocketWriter } from '../socket-writer.ts'
 import { H1Request } from './request.ts'
 import { H1Response, type ResponseOwner } from './response.ts'
+import { servable } from './servable.ts'
 
 /** What a connection asks of the server that accepted it. */
 export interface ConnectionHost {
@@ -278,29 +278,3 @@ export class H1Connection implements ResponseOwner {
     if (res !== undefined && !res.writableFinished) res.aborted()
   }
 }
-
-/**
- * Whether a request with these fields is one this server serves: it names its Host and has no
- * body (no Content-Length or Transfer-Encoding), no `Expect` and no `Upgrade`.
- */
-function servable(fields: readonly string[]): boolean {
-  let host = false
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i]!
-    if (!mayBeNamed(servingLengths, name)) continue
-    switch (name.toLowerCase()) {
-      case 'host':
-        host = true
-        break
-      case 'expect':
-      case 'upgrade':
-      case 'content-length':
-      case 'transfer-encoding':
-        return false
-    }
-  }
-  return host
-}
-
-// The lengths of the names servable() looks at; a field of another length is passed over unread.
-const servingLengths = nameLengths(['host', 'expect', 'upgrade', 'content-length', 'transfer-encoding'])
