@@ -1,11 +1,11 @@
-import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http'
+import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http'
 import type { Http2SecureServer, Http2Session } from 'node:http2'
 import type { Server as HttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { clientError } from '../answer/client-error.ts'
 import { LiveList, ownServer } from '../engine/index.ts'
-import { type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
+import { type ClientRequest, type ClientResponse, Exchange, upgradeExchange } from '../exchange.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { ClientRules } from '../http/client-rules.ts'
 import { declinedUpgrade, mayUpgrade } from '../http/upgrade.ts'
@@ -145,7 +145,7 @@ function serveRequests(parts: Parts): (req: ClientRequest, res: ClientResponse) 
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const current = plan()
-    const x = new Exchange(req, new ServerResponse(req), arrival(req, current))
+    const x = upgradeExchange(req, arrival(req, current))
     if (redirect) redirectToHttps(current, x, redirect, socket)
     else handleUpgrade(current, x, head)
   }

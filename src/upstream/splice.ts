@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex, Writable } from 'node:stream'
 import { startResponse } from '../answer/respond.ts'
-import type { Exchange } from '../exchange.ts'
+import type { Exchange, UpgradeExchange } from '../exchange.ts'
 import { clientResponseHeaders } from '../http/proxy-headers.ts'
 
 /**
@@ -13,7 +13,7 @@ import { clientResponseHeaders } from '../http/proxy-headers.ts'
  * listeners that held its bytes must be off before this is called.
  */
 export function splice(
-  x: Exchange,
+  x: UpgradeExchange,
   client: Socket,
   backend: Socket,
   res: IncomingMessage,
@@ -29,8 +29,7 @@ export function splice(
   const raw = res.rawHeaders
   for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`
   text += '\r\n'
-  // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
-  ;(x.res as ServerResponse).detachSocket(client)
+  x.res.detachSocket(client)
   backend.setTimeout(idleMs)
   client.setTimeout(idleMs, onIdle)
   x.bytesOut += rest.length

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { respondError } from '../answer/respond.ts'
 import type { FailureCode } from '../errors.ts'
-import type { Exchange } from '../exchange.ts'
+import type { UpgradeExchange } from '../exchange.ts'
 import { backendRequestHeaders } from '../http/proxy-headers.ts'
 import { upgradeAccepted } from '../http/upgrade.ts'
 import { classify } from './classify.ts'
@@ -32,7 +32,7 @@ const maxHeldBytes = 64 * 1024
  * the client sent after its request never reaches the backend. A 101 for another protocol gets 502.
  * `done` runs once the exchange is over; it may run more than once.
  */
-export function tunnel(x: Exchange, pool: Pool, head: Buffer, offer: string, idleMs: number, done: () => void): void {
+export function tunnel(x: UpgradeExchange, pool: Pool, head: Buffer, offer: string, idleMs: number, done: () => void): void {
   x.pool = pool
   pool.retries.budget.earn()
   pool.acquire(new Tunnel(x, head, offer, idleMs, done))
@@ -44,7 +44,7 @@ export function tunnel(x: Exchange, pool: Pool, head: Buffer, offer: string, idl
  * answered by Portico when no backend answered.
  */
 class Tunnel implements Ticket {
-  readonly x: Exchange
+  readonly x: UpgradeExchange
   tried: Server[] | undefined
   readonly #offer: string
   readonly #idleMs: number
@@ -61,7 +61,7 @@ class Tunnel implements Ticket {
   #released = false
   #state: 'queued' | 'connecting' | 'waiting' | 'open' | 'relaying' | 'closed' | 'answered' = 'queued'
 
-  constructor(x: Exchange, head: Buffer, offer: string, idleMs: number, done: () => void) {
+  constructor(x: UpgradeExchange, head: Buffer, offer: string, idleMs: number, done: () => void) {
     this.x = x
     this.#offer = offer
     this.#idleMs = idleMs
