@@ -1,5 +1,5 @@
 import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http'
-import type { Http2SecureServer, Http2Session } from 'node:http2'
+import type { Http2SecureServer, Http2Server, Http2Session } from 'node:http2'
 import type { Server as HttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -16,7 +16,7 @@ import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
 import { acceptH2c } from './accept-h2c.ts'
 import { arrivals } from './arrival.ts'
-import { installChain } from './chain.ts'
+import { type ConnectionChain, installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
@@ -77,26 +77,34 @@ export async function listenHttp(
   apply(initial)
   const h2c =
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
-  // Every connection, before a request exists: PROXY protocol → gate → TLS and ALPN, or h2c → own
-  // HTTP/1.1 server → node's (chain.ts; the chart in docs/ARCHITECTURE.md).
-  installChain(server, {
-    proxyProtocol: config.proxy_protocol
-      ? acceptProxyProtocol(
-          () => plan().trusted,
-          () => plan().client.requestHeadersTimeoutMs,
-        )
-      : undefined,
-    gate: parts.gate ? guardConnections(parts.gate) : undefined,
-    tls: tls !== undefined,
-    h2c: h2c ? acceptH2c(h2c, () => plan().client.requestHeadersTimeoutMs) : undefined,
-    own: h1.link,
-  })
+  // Every connection passes the chain first: PROXY protocol → gate → TLS or h2c → own server → node's.
+  installChain(server, chainLinks(parts, h2c))
   const onRequest = serveRequests(parts)
   countConnections(parts)
   const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
   for (const h2 of h2Servers) watchSessions(parts, h2)
   h2c?.on('request', onRequest)
   return listener(parts, await bind(parts), apply)
+}
+
+/**
+ * The links of the listener's connection chain: every connection, before a request exists, passes
+ * PROXY protocol → gate → TLS and ALPN, or h2c → own HTTP/1.1 server → node's (chain.ts; the
+ * chart in docs/ARCHITECTURE.md).
+ */
+function chainLinks({ config, plan, gate, tls, h1 }: Parts, h2c: Http2Server | undefined): ConnectionChain {
+  return {
+    proxyProtocol: config.proxy_protocol
+      ? acceptProxyProtocol(
+          () => plan().trusted,
+          () => plan().client.requestHeadersTimeoutMs,
+        )
+      : undefined,
+    gate: gate ? guardConnections(gate) : undefined,
+    tls: tls !== undefined,
+    h2c: h2c ? acceptH2c(h2c, () => plan().client.requestHeadersTimeoutMs) : undefined,
+    own: h1.link,
+  }
 }
 
 /** The function that applies a Plan's client settings, and the listener's reloaded certificates. */

@@ -32,7 +32,14 @@ const maxHeldBytes = 64 * 1024
  * the client sent after its request never reaches the backend. A 101 for another protocol gets 502.
  * `done` runs once the exchange is over; it may run more than once.
  */
-export function tunnel(x: UpgradeExchange, pool: Pool, head: Buffer, offer: string, idleMs: number, done: () => void): void {
+export function tunnel(
+  x: UpgradeExchange,
+  pool: Pool,
+  head: Buffer,
+  offer: string,
+  idleMs: number,
+  done: () => void,
+): void {
   x.pool = pool
   pool.retries.budget.earn()
   pool.acquire(new Tunnel(x, head, offer, idleMs, done))
