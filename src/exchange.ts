@@ -1,6 +1,6 @@
 import { type IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import type { H1Request, H1Response } from './engine/index.ts'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
@@ -210,6 +210,14 @@ export class Exchange {
   /** Whether the client speaks HTTP/1.x: then its request and response are HTTP/1.1 ones (node's or Portico's own). */
   isHttp1(): this is Http1Exchange {
     return this.h2 === undefined
+  }
+
+  /**
+   * The response as the writable stream every kind of it is: node's HTTP/1.1 and HTTP/2 responses
+   * are Writables, and Portico's own is a legacy writable stream that pipe() and pipeline() take alike.
+   */
+  get responseStream(): Writable {
+    return this.res as Writable
   }
 
   /** Whether the client speaks HTTP/2: then its request and response are node's HTTP/2 compatibility ones. */
