@@ -25,7 +25,7 @@ const keywords = new Set(['if', 'for', 'while', 'switch', 'catch', 'with', 'retu
 type Block = { kind: 'class' | 'function'; name: string; line: number; lines: number }
 
 /** The classes and functions of one file's text, each with its first line and its length in lines. */
-export function blocks(text: string): Block[] {
+function blocks(text: string): Block[] {
   const lines = text.split('\n')
   const found: Block[] = []
   for (const [i, line] of lines.entries()) {
