@@ -163,24 +163,29 @@ function reportConfigError(err: unknown): number {
   return exit.invalidConfig
 }
 
-async function run(file: string | undefined): Promise<number> {
-  const events = openEventLog()
-  let config: Config
-  let demo: Awaited<ReturnType<typeof startDemo>> | undefined
+/** The config `run` starts with: the file's, or without one the demo's, with the demo started; or an exit code. */
+async function runConfig(
+  file: string | undefined,
+): Promise<{ config: Config; demo?: Awaited<ReturnType<typeof startDemo>> } | number> {
   try {
-    if (file) config = await loadConfigApart({ file })
-    else {
-      const port = demoPort(process.env.PORT)
-      if (port === undefined) {
-        process.stderr.write(`portico: PORT must be a port number from 0 to 65535, found "${process.env.PORT}"\n`)
-        return exit.invalidConfig
-      }
-      demo = await startDemo(port)
-      config = await loadConfigApart({ config: demo.config })
+    if (file) return { config: await loadConfigApart({ file }) }
+    const port = demoPort(process.env.PORT)
+    if (port === undefined) {
+      process.stderr.write(`portico: PORT must be a port number from 0 to 65535, found "${process.env.PORT}"\n`)
+      return exit.invalidConfig
     }
+    const demo = await startDemo(port)
+    return { config: await loadConfigApart({ config: demo.config }), demo }
   } catch (err) {
     return reportConfigError(err)
   }
+}
+
+async function run(file: string | undefined): Promise<number> {
+  const events = openEventLog()
+  const loaded = await runConfig(file)
+  if (typeof loaded === 'number') return loaded
+  const { config, demo } = loaded
   const workers = workerCount(config)
   let portico: Running
   let admin: Admin | undefined

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { type IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import type { H1Request, H1Response } from './engine/index.ts'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
@@ -52,6 +52,24 @@ export type ClientResponse = ServerResponse | H1Response | Http2ServerResponse
 export type Http1Exchange = Exchange & {
   readonly req: IncomingMessage | H1Request
   readonly res: ServerResponse | H1Response
+  readonly h2: undefined
+}
+
+/** An exchange whose client speaks HTTP/2: node's compatibility request and response on one stream. */
+export type Http2Exchange = Exchange & {
+  readonly req: Http2ServerRequest
+  readonly res: Http2ServerResponse
+  readonly h2: ServerHttp2Stream
+}
+
+/**
+ * An exchange for a request node's HTTP/1.1 parser handed over with its socket (`Upgrade`, or
+ * CONNECT): node's request, and a node response made for it, which writes to the socket until a
+ * tunnel takes the socket over.
+ */
+export type UpgradeExchange = Exchange & {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
   readonly h2: undefined
 }
 
@@ -197,6 +215,19 @@ export class Exchange {
   }
 
   /**
+   * The response as the writable stream every kind of it is: node's HTTP/1.1 and HTTP/2 responses
+   * are Writables, and Portico's own is a legacy writable stream that pipe() and pipeline() take alike.
+   */
+  get responseStream(): Writable {
+    return this.res as Writable
+  }
+
+  /** Whether the client speaks HTTP/2: then its request and response are node's HTTP/2 compatibility ones. */
+  isHttp2(): this is Http2Exchange {
+    return this.h2 !== undefined
+  }
+
+  /**
    * Host name the request is for, lower case, without port. Taken from `authority` when first read:
    * only host conditions, templates and the log read it.
    */
@@ -251,4 +282,10 @@ export interface Cancellable {
 export function hostName(authority: string): string {
   const end = authority.startsWith('[') ? authority.indexOf(']') + 1 : authority.lastIndexOf(':')
   return (end > 0 ? authority.slice(0, end) : authority).toLowerCase()
+}
+
+/** The exchange for an upgrade request node's server handed over with its socket; its response is made here. */
+export function upgradeExchange(req: IncomingMessage, arrival: Arrival): UpgradeExchange {
+  // The one place the kinds are paired by construction: a node request and the node response made for it.
+  return new Exchange(req, new ServerResponse(req), arrival) as UpgradeExchange
 }

@@ -3,7 +3,7 @@ import type { Duplex, Readable } from 'node:stream'
 import { isClosing } from './answer/closing.ts'
 import { respondError } from './answer/respond.ts'
 import { ignore, ProxyError } from './errors.ts'
-import type { Exchange } from './exchange.ts'
+import type { Exchange, UpgradeExchange } from './exchange.ts'
 import { hostName } from './exchange.ts'
 import { BodyLimit } from './filters/limits/body-limit.ts'
 import { clientAddress } from './http/client-address.ts'
@@ -29,7 +29,7 @@ export function handle(plan: Plan, x: Exchange, closed?: () => void): void {
   x.res.on('close', () => finish(plan, x, closed))
   // A client that goes away mid-upload errors its request stream; the exchange is aborted on close.
   // node:http's request emits no 'error' without a listener; HTTP/2's would throw.
-  if (x.req.httpVersionMajor === 2) x.req.on('error', ignore)
+  if (x.isHttp2()) x.req.on('error', ignore)
   const route = admit(plan, x)
   if (route) runRequestPhases(plan, x, route, 0, act)
 }
@@ -41,10 +41,9 @@ export function handle(plan: Plan, x: Exchange, closed?: () => void): void {
  * connection ends with any answer that is not a tunnel's 101: node's parser has let go of it, so
  * nothing more the client sends can be read as a request. The exchange is logged once.
  */
-export function handleUpgrade(plan: Plan, x: Exchange, head: Buffer): void {
+export function handleUpgrade(plan: Plan, x: UpgradeExchange, head: Buffer): void {
   const socket = x.req.socket
-  // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
-  const res = x.res as ServerResponse
+  const res = x.res
   res.assignSocket(socket)
   res.shouldKeepAlive = false
   let logged = false

@@ -44,6 +44,27 @@ export interface Portico {
 // Bound sockets and the open log file are kept across reloads.
 const restartOnly = ['listeners', 'access_log', 'secret', 'metrics'] as const
 
+/** Binds every listener of `config`; when one fails, closes those bound, runs `undo` and rethrows. */
+async function openListeners(
+  config: Config,
+  plan: () => Plan,
+  events: EventLog,
+  secret: Buffer,
+  place: WorkerPlace,
+  acme: Acme | undefined,
+  undo: () => Promise<void>,
+): Promise<Listener[]> {
+  const listeners: Listener[] = []
+  try {
+    for (const l of config.listeners) listeners.push(await listenHttp(l, plan, events, secret, place, acme))
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close(0)))
+    await undo()
+    throw err
+  }
+  return listeners
+}
+
 /**
  * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
  * `shared` is the state this process shares with the other workers; by default it shares with none.
@@ -66,23 +87,22 @@ export async function startPortico(
   const rates = new RateStores()
   const meter = config.metrics ? new Meter() : undefined
   const processMetrics = config.metrics ? await ProcessMetrics.start() : undefined
-  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates, meter })
+  const deps = { registry, accessLog, events, shared, secret, place, leases, rates, meter }
+  let current = buildPlan(config, deps)
+  const plan = () => current
   warnInsecurePools(config, events)
-  const listeners: Listener[] = []
   const acme = acmeBlocks(config).length > 0 ? new Acme(() => current.config, events, shared, place) : undefined
-  try {
-    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events, secret, place, acme))
-  } catch (err) {
+  const undo = async () => {
     acme?.close()
     for (const pool of current.pools.values()) pool.stop()
-    await Promise.all(listeners.map((l) => l.close(0)))
     await registry.close()
     rates.close()
-    throw err
   }
+  const listeners = await openListeners(config, plan, events, secret, place, acme, undo)
   acme?.start()
   let closing: Promise<void> | undefined
   const counted = listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
+  const leader = () => shared.leader
   return {
     metrics:
       meter &&
@@ -90,18 +110,18 @@ export async function startPortico(
       (() =>
         report({
           meter,
-          plan: () => current,
+          plan,
           listeners: () => counted,
           rates,
           process: processMetrics,
-          leader: () => shared.leader,
+          leader,
           certificates: () => acme?.status() ?? [],
         })),
     urls: listeners.map((l) => l.url),
-    plan: () => current,
+    plan,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases, rates, meter })
+      current = buildPlan(next, deps)
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)

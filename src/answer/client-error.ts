@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { headSentOn } from '../engine/index.ts'
 import { type FailureCode, failures } from '../errors.ts'
 import { newRequestId } from '../http/request-id.ts'
 import type { AccessLog } from '../log/access.ts'
@@ -22,9 +23,7 @@ const codes: Readonly<Record<string, FailureCode>> = {
  * route and no response phases to run.
  */
 export function clientError(err: NodeJS.ErrnoException, socket: Duplex, log: AccessLog): void {
-  // `_httpMessage` is the response in flight on this socket; Node's own default handler checks it too.
-  const inFlight = (socket as { _httpMessage?: { headersSent: boolean } | null })._httpMessage
-  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+  if (err.code === 'ECONNRESET' || !socket.writable || headSentOn(socket)) {
     socket.destroy()
     return
   }

@@ -117,10 +117,9 @@ export function startResponse(x: Exchange, status: number, headers: string[], re
   const held = hold && http1Response(x) !== undefined
   const head: Head | undefined = held ? [x.status, headers, sentReason] : undefined
   if (!held) writeResponseHead(x, x.status, headers, sentReason)
-  // Portico's own HTTP/1.1 response is a legacy writable stream, as node's is: pipe() and pipeline() take it.
   if (!chain) {
     if (head) x.held = new Delivery(x, head, undefined)
-    return x.res as Writable
+    return x.responseStream
   }
   if (chain.length > 1) pipeline(chain, ignore)
   const delivery = new Delivery(x, head, chain[chain.length - 1]!)
@@ -147,7 +146,7 @@ class Delivery {
     this.#head = head
     this.#last = last
     if (!last) return
-    const res = x.res as Writable
+    const res = x.responseStream
     const resume = () => last.resume()
     last.on('data', (chunk: Buffer) => {
       this.send()

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http'
-import type { Http2ServerResponse } from 'node:http2'
 import type { H1Response } from '../engine/index.ts'
 import type { Exchange } from '../exchange.ts'
 
@@ -18,18 +17,16 @@ export function writeResponseHead(
 ): void {
   if (x.hsts !== undefined) addHsts(headers, x.hsts)
   const res = http1Response(x)
-  if (res === undefined) {
-    ;(x.res as Http2ServerResponse).writeHead(status, headers)
-    return
-  }
-  if (x.listener.draining || x.listener.retired?.has(x.req.socket)) res.shouldKeepAlive = false
-  if (reason) res.writeHead(status, reason, headers)
-  else res.writeHead(status, headers)
+  if (res) {
+    if (x.listener.draining || x.listener.retired?.has(x.req.socket)) res.shouldKeepAlive = false
+    if (reason) res.writeHead(status, reason, headers)
+    else res.writeHead(status, headers)
+  } else if (x.isHttp2()) x.res.writeHead(status, headers)
 }
 
 /** The response of an HTTP/1.1 exchange, node's or Portico's own; undefined over HTTP/2, where no connection is kept or closed per response. */
 export function http1Response(x: Exchange): ServerResponse | H1Response | undefined {
-  return x.req.httpVersionMajor === 2 ? undefined : (x.res as ServerResponse | H1Response)
+  return x.isHttp1() ? x.res : undefined
 }
 
 const hstsName = 'strict-transport-security'

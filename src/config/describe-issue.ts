@@ -18,15 +18,8 @@ export function describeIssue(issue: core.$ZodIssue): Described[] {
   const path = issue.path
   const value = (message: string): Described[] => [{ path, at: path, part: 'value', message }]
   switch (issue.code) {
-    case 'unrecognized_keys': {
-      const known = knownKeys(path)
-      return issue.keys.map((key) => {
-        const close = suggest(key, known)
-        const hint = close ? `did you mean "${close}"?` : `expected one of ${quoteList(known)}`
-        const keyPath = [...path, key]
-        return { path: keyPath, at: keyPath, part: 'key', message: `unknown key "${key}"; ${hint}` }
-      })
-    }
+    case 'unrecognized_keys':
+      return unknownKeys(path, issue.keys)
     case 'invalid_type':
       if (issue.input === undefined) {
         const parent = path.slice(0, -1)
@@ -43,15 +36,8 @@ export function describeIssue(issue: core.$ZodIssue): Described[] {
     case 'invalid_union':
       return describeUnion(issue)
     case 'invalid_key': {
-      const key = String(path[path.length - 1])
-      return [
-        {
-          path,
-          at: path,
-          part: 'key',
-          message: `expected a name of letters, digits, "_", "." or "-", found "${key}"`,
-        },
-      ]
+      const message = `expected a name of letters, digits, "_", "." or "-", found "${String(path[path.length - 1])}"`
+      return [{ path, at: path, part: 'key', message }]
     }
     case 'custom': {
       const params = issue.params as { choices?: string[]; found?: string } | undefined
@@ -77,6 +63,17 @@ export function describeIssue(issue: core.$ZodIssue): Described[] {
     default:
       return value(issue.message)
   }
+}
+
+/** Each key `keys` names that the schema does not know at `path`, with the closest known one. */
+function unknownKeys(path: KeyPath, keys: readonly string[]): Described[] {
+  const known = knownKeys(path)
+  return keys.map((key) => {
+    const close = suggest(key, known)
+    const hint = close ? `did you mean "${close}"?` : `expected one of ${quoteList(known)}`
+    const keyPath = [...path, key]
+    return { path: keyPath, at: keyPath, part: 'key', message: `unknown key "${key}"; ${hint}` }
+  })
 }
 
 /** For a value that fits none of a union's branches: the branch that got furthest, or the types. */

@@ -1,16 +1,14 @@
-import { once } from 'node:events'
-import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2SecureServer, Http2Session } from 'node:http2'
+import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http'
+import type { Http2SecureServer, Http2Server, Http2Session } from 'node:http2'
 import type { Server as HttpsServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { clientError } from '../answer/client-error.ts'
 import { LiveList, ownServer } from '../engine/index.ts'
-import { type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
+import { type ClientRequest, type ClientResponse, Exchange, upgradeExchange } from '../exchange.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { ClientRules } from '../http/client-rules.ts'
 import { declinedUpgrade, mayUpgrade } from '../http/upgrade.ts'
-import { reusePort } from '../instance/reuse-port.ts'
 import { alone, type WorkerPlace, workerShare } from '../instance/worker-share.ts'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
@@ -18,53 +16,20 @@ import { handle, handleUpgrade } from '../pipeline.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
 import type { Acme } from '../tls/acme/manager.ts'
 import { answerTlsAlpn } from '../tls/acme/tls-alpn.ts'
-import { splitAddress } from '../values/address.ts'
 import { acceptH2c } from './accept-h2c.ts'
 import { answerHttp01 } from './acme-http-01.ts'
 import { arrivals } from './arrival.ts'
-import { installChain } from './chain.ts'
+import { type ConnectionChain, installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
+import { bind, countConnections, type Listener, listener, type Parts, watchSessions } from './listener.ts'
 import { NodeDrain } from './node-drain.ts'
 import { acceptProxyProtocol } from './proxy-protocol.ts'
 import { redirectToHttps } from './redirect.ts'
-import { ResetGuard } from './reset-guard.ts'
 import type { ListenerConfig } from './schema.ts'
 
-/** A bound listener for client traffic. */
-export interface Listener {
-  /** `http://host:port` or `https://host:port` as bound (port 0 resolved). */
-  readonly url: string
-  /** Applies the client timeouts of a new Plan to this listener. */
-  apply(client: ClientSettings): void
-  /**
-   * Makes every connection open now end at a response boundary, so that its client reconnects and
-   * the kernel spreads the new connections over the workers again: the next HTTP/1.1 response on
-   * each says `Connection: close` (or the one under way, if its head is not out yet), and HTTP/2
-   * clients get GOAWAY. Connections that stay idle stay open.
-   */
-  rebalance(): void
-  /**
-   * Stops accepting, lets exchanges in flight finish within `graceMs`, closes idle keep-alive
-   * connections (and sends HTTP/2 clients GOAWAY) at once and every connection when the grace
-   * period ends.
-   */
-  close(graceMs: number): Promise<void>
-  /** What the listener counted since it opened, for metrics. */
-  readonly counts: ListenerCounts
-}
-
-/** A listener's connection counts. */
-export interface ListenerCounts {
-  /** Client connections accepted. */
-  readonly accepted: number
-  /** Client connections open now. */
-  readonly open: number
-  /** TLS handshakes that completed, and that failed. */
-  readonly tlsHandshakes: number
-  readonly tlsFailures: number
-}
+export type { Listener }
 
 /**
  * Opens a listener that serves each request with the Plan current at its arrival: plain HTTP/1.1
@@ -82,55 +47,61 @@ export async function listenHttp(
   place: WorkerPlace = alone,
   acme?: Acme,
 ): Promise<Listener> {
-  const address = config.address
-  // This listener's place in the config, to find its settings in a reloaded one.
-  const index = plan().config.listeners.indexOf(config)
-  const { host, port } = splitAddress(address)!
   const initial = plan().client
-  const connections = new LiveList<Socket>()
-  const sessions = new LiveList<Http2Session>()
-  // Shared by every exchange of this listener: they read `draining` as they write their heads.
-  const status: { draining: boolean; retired: WeakSet<object> | undefined } = { draining: false, retired: undefined }
   const http1Options = nodeHttp1Options(initial, plan)
   const tls = config.tls ? createTlsServer(config, events, http1Options, secret, acme) : undefined
-  // The server that takes HTTP/1.1 connections; with TLS, the same one also takes HTTP/2.
   const server: HttpServer | HttpsServer | Http2SecureServer = tls?.server ?? createServer(http1Options)
-  // Its HTTP/1.1 side: with TLS too, node serves HTTP/1.1 with node:http's server fields and methods.
   const http1 = server as HttpServer
-  // Portico's own server reads HTTP/1.1 requests first and gives node's server what it does not serve.
   const h1 = ownServer(server, {
     maxHeaderBytes: initial.maxHeaderBytes,
     client: () => plan().client,
     onRequest: (req, res) => onRequest(req, res),
     checkMs: http1Options.connectionsCheckingInterval,
   })
-  // Connections node's server serves drain as gracefully as Portico's own (see NodeDrain).
-  const nodeDrain = new NodeDrain(
-    server as HttpServer,
-    () => plan().client.drainIdleMs,
-    () => plan().client.requestHeadersTimeoutMs,
-  )
-  const h2c =
-    !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
-  const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
+  const parts: Parts = {
+    config,
+    plan,
+    events,
+    server,
+    http1,
+    h1,
+    nodeDrain: new NodeDrain(
+      http1,
+      () => plan().client.drainIdleMs,
+      () => plan().client.requestHeadersTimeoutMs,
+    ),
+    tls,
+    acme,
+    gate: connectionGate(config, plan(), events, place),
+    connections: new LiveList<Socket>(),
+    sessions: new LiveList<Http2Session>(),
+    status: { draining: false, retired: undefined },
+    counts: { accepted: 0, tlsHandshakes: 0, tlsFailures: 0 },
+  }
   // Node would refuse more than 2000 header lines whatever their size; max_header_bytes is the one limit.
   http1.maxHeadersCount = 0
-
-  const apply = (client: ClientSettings) => {
-    // A reload may change this listener's certificates; other listener settings need a restart.
-    const reloaded = plan().config.listeners[index]
-    if (tls && reloaded?.address === address && reloaded.tls) tls.certificates.update(reloaded.tls)
-    http1.headersTimeout = client.requestHeadersTimeoutMs
-    http1.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
-    http1.keepAliveTimeout = client.keepAliveIdleMs
-  }
+  const apply = applier(parts)
   apply(initial)
-  const gate = connectionGate(config, plan(), events, place)
-  const proxyProtocol = config.proxy_protocol
-  // Every connection, before a request exists: PROXY protocol → gate → ACME TLS-ALPN-01 → TLS and ALPN, or h2c → own
-  // HTTP/1.1 server → node's (chain.ts; the chart in docs/ARCHITECTURE.md).
-  installChain(server, {
-    proxyProtocol: proxyProtocol
+  const h2c =
+    !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
+  // Every connection passes the chain first: PROXY protocol → gate → ACME TLS-ALPN-01 → TLS or h2c → own server → node's.
+  installChain(server, chainLinks(parts, h2c))
+  const onRequest = serveRequests(parts)
+  countConnections(parts)
+  const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
+  for (const h2 of h2Servers) watchSessions(parts, h2)
+  h2c?.on('request', onRequest)
+  return listener(parts, await bind(parts), apply)
+}
+
+/**
+ * The links of the listener's connection chain: every connection, before a request exists, passes
+ * PROXY protocol → gate → ACME TLS-ALPN-01 → TLS and ALPN, or h2c → own HTTP/1.1 server → node's (chain.ts; the
+ * chart in docs/ARCHITECTURE.md).
+ */
+function chainLinks({ config, plan, gate, tls, h1, acme }: Parts, h2c: Http2Server | undefined): ConnectionChain {
+  return {
+    proxyProtocol: config.proxy_protocol
       ? acceptProxyProtocol(
           () => plan().trusted,
           () => plan().client.requestHeadersTimeoutMs,
@@ -141,9 +112,27 @@ export async function listenHttp(
     tls: tls !== undefined,
     h2c: h2c ? acceptH2c(h2c, () => plan().client.requestHeadersTimeoutMs) : undefined,
     own: h1.link,
-  })
+  }
+}
 
-  const secure = tls !== undefined
+/** The function that applies a Plan's client settings, and the listener's reloaded certificates. */
+function applier({ config, plan, tls, http1 }: Parts): (client: ClientSettings) => void {
+  // This listener's place in the config, to find its settings in a reloaded one.
+  const index = plan().config.listeners.indexOf(config)
+  return (client) => {
+    // A reload may change this listener's certificates; other listener settings need a restart.
+    const reloaded = plan().config.listeners[index]
+    if (tls && reloaded?.address === config.address && reloaded.tls) tls.certificates.update(reloaded.tls)
+    http1.headersTimeout = client.requestHeadersTimeoutMs
+    http1.requestTimeout = Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
+    http1.keepAliveTimeout = client.keepAliveIdleMs
+  }
+}
+
+/** Hands every request, upgrade and CONNECT node's server and the own server read to the pipeline; returns the request listener. */
+function serveRequests(parts: Parts): (req: ClientRequest, res: ClientResponse) => void {
+  const { config, plan, server, http1, h1, status, nodeDrain, acme } = parts
+  const secure = config.tls !== undefined
   const redirect = config.redirect_https
   const arrival = arrivals(config, status)
   // A response whose head went out before the drain began leaves its connection idle when it ends.
@@ -152,7 +141,6 @@ export async function listenHttp(
     http1.closeIdleConnections()
     h1.drain()
   }
-  const guard = new ResetGuard(config.http2.max_reset_burst, config.http2.max_resets_per_second, events)
   const onRequest = (req: ClientRequest, res: ClientResponse) => {
     // A request read after the drain closed its connection: its client sees the FIN, and retries.
     if (status.draining && nodeDrain.closing(req.socket as Socket)) return
@@ -175,7 +163,7 @@ export async function listenHttp(
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const current = plan()
-    const x = new Exchange(req, new ServerResponse(req), arrival(req, current))
+    const x = upgradeExchange(req, arrival(req, current))
     if (redirect) redirectToHttps(current, x, redirect, socket)
     else handleUpgrade(current, x, head)
   }
@@ -184,84 +172,8 @@ export async function listenHttp(
   // on request. Without a listener, Node would drop the connection without a word.
   server.on('connect', upgrade)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => clientError(err, socket, plan().accessLog))
-  server.on('error', (err) => events.error('listener error', { address, error: err.message }))
-  const counts = { accepted: 0, tlsHandshakes: 0, tlsFailures: 0 }
-  if (tls) {
-    server.on('secureConnection', () => counts.tlsHandshakes++)
-    server.on('tlsClientError', () => counts.tlsFailures++)
-  }
-  server.on('connection', (socket: Socket) => {
-    counts.accepted++
-    const entry = connections.add(socket)
-    socket.once('close', () => connections.remove(entry))
-  })
-  for (const h2 of h2Servers) {
-    if (h2 === h2c) h2c.on('request', onRequest)
-    h2.setTimeout(config.http2.idle_timeout)
-    h2.on('session', (session: Http2Session) => {
-      const entry = sessions.add(session)
-      session.once('close', () => sessions.remove(entry))
-      guard.watch(session)
-      if (status.draining) session.close()
-    })
-  }
-
-  server.listen({ host, port, reusePort })
-  try {
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))])
-  } catch (err) {
-    tls?.certificates.close()
-    gate?.close()
-    throw err
-  }
-  const bound = server.address() as AddressInfo
-  const urlHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
-
-  return {
-    url: `${secure ? 'https' : 'http'}://${urlHost}:${bound.port}`,
-    apply,
-    counts: {
-      get accepted() {
-        return counts.accepted
-      },
-      get open() {
-        return connections.size
-      },
-      get tlsHandshakes() {
-        return counts.tlsHandshakes
-      },
-      get tlsFailures() {
-        return counts.tlsFailures
-      },
-    },
-    rebalance() {
-      const retired = (status.retired ??= new WeakSet())
-      for (const socket of connections.values()) retired.add(socket)
-      h1.retire()
-      for (const session of sessions.values()) session.close()
-    },
-    async close(graceMs) {
-      status.draining = true
-      tls?.certificates.close()
-      gate?.close()
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      // Connections busy now end after their response: with `Connection: close` if its head is not
-      // out yet (writeResponseHead), else as soon as they fall idle (`settled`).
-      http1.closeIdleConnections()
-      h1.drain()
-      // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go elsewhere.
-      for (const session of sessions.values()) session.close()
-      // WebSocket tunnels are open connections too: they get the grace period, then close.
-      const timer = setTimeout(() => {
-        for (const session of sessions.values()) session.destroy()
-        for (const socket of connections.values()) socket.destroy()
-      }, graceMs)
-      await closed
-      clearTimeout(timer)
-      h1.stop()
-      nodeDrain.stop()
-    },
-  }
+  server.on('error', (err) => parts.events.error('listener error', { address: config.address, error: err.message }))
+  return onRequest
 }
 
 /** The options of node's HTTP/1.1 server (and of the TLS server's HTTP/1.1 side). */

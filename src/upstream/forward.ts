@@ -72,7 +72,7 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     this.#pool = pool
     this.#body = body
     this.tried = tried
-    this.#out = x.res as Writable
+    this.#out = x.responseStream
   }
 
   /** `pool` found a server (Ticket): sends the request there. */

@@ -1,7 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
-import type { Exchange } from '../exchange.ts'
+import type { Duplex, Writable } from 'node:stream'
+import { startResponse } from '../answer/respond.ts'
+import type { Exchange, UpgradeExchange } from '../exchange.ts'
+import { clientResponseHeaders } from '../http/proxy-headers.ts'
 
 /**
  * Opens a tunnel once the backend switched protocols: passes the backend's 101 to `client` as the
@@ -11,7 +13,7 @@ import type { Exchange } from '../exchange.ts'
  * listeners that held its bytes must be off before this is called.
  */
 export function splice(
-  x: Exchange,
+  x: UpgradeExchange,
   client: Socket,
   backend: Socket,
   res: IncomingMessage,
@@ -27,8 +29,7 @@ export function splice(
   const raw = res.rawHeaders
   for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`
   text += '\r\n'
-  // Upgrades come only from HTTP/1.1 connections, whose responses are node:http ones.
-  ;(x.res as ServerResponse).detachSocket(client)
+  x.res.detachSocket(client)
   backend.setTimeout(idleMs)
   client.setTimeout(idleMs, onIdle)
   x.bytesOut += rest.length
@@ -59,4 +60,24 @@ export function shut(socket: Duplex): void {
   }
   socket.once('finish', () => socket.destroy())
   socket.end()
+}
+
+/**
+ * Relays a backend's answer that switched nothing to the client as an ordinary response, through
+ * the route's response phases, with backpressure both ways. `ended` runs with the client's
+ * response once the backend's body ended; it ends that response.
+ */
+export function relayAnswer(x: Exchange, res: IncomingMessage, ended: (out: Writable) => void): void {
+  x.status = res.statusCode!
+  const headers = clientResponseHeaders(x, res.rawHeaders, res.headers.connection)
+  const out: Writable = startResponse(x, x.status, headers, res.statusMessage)
+  const resume = () => res.resume()
+  res.on('data', (chunk: Buffer) => {
+    x.bytesOut += chunk.length
+    if (!out.write(chunk)) {
+      res.pause()
+      out.once('drain', resume)
+    }
+  })
+  res.on('end', () => ended(out))
 }

@@ -1,16 +1,16 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import type { Duplex, Writable } from 'node:stream'
-import { respondError, startResponse } from '../answer/respond.ts'
+import type { Duplex } from 'node:stream'
+import { respondError } from '../answer/respond.ts'
 import type { FailureCode } from '../errors.ts'
-import type { Exchange } from '../exchange.ts'
-import { backendRequestHeaders, clientResponseHeaders } from '../http/proxy-headers.ts'
+import type { UpgradeExchange } from '../exchange.ts'
+import { backendRequestHeaders } from '../http/proxy-headers.ts'
 import { upgradeAccepted } from '../http/upgrade.ts'
 import { classify } from './classify.ts'
 import type { Pool, Ticket } from './pool/pool.ts'
 import { retryCharge } from './retry.ts'
 import type { Server } from './server.ts'
-import { shut, splice } from './splice.ts'
+import { relayAnswer, shut, splice } from './splice.ts'
 
 // Client bytes held while the backend has not yet switched protocols; past this, the client is
 // read no further until it has (a WebSocket client sends nothing before the 101, RFC 6455 §4.1).
@@ -32,7 +32,14 @@ const maxHeldBytes = 64 * 1024
  * the client sent after its request never reaches the backend. A 101 for another protocol gets 502.
  * `done` runs once the exchange is over; it may run more than once.
  */
-export function tunnel(x: Exchange, pool: Pool, head: Buffer, offer: string, idleMs: number, done: () => void): void {
+export function tunnel(
+  x: UpgradeExchange,
+  pool: Pool,
+  head: Buffer,
+  offer: string,
+  idleMs: number,
+  done: () => void,
+): void {
   x.pool = pool
   pool.retries.budget.earn()
   pool.acquire(new Tunnel(x, head, offer, idleMs, done))
@@ -44,7 +51,7 @@ export function tunnel(x: Exchange, pool: Pool, head: Buffer, offer: string, idl
  * answered by Portico when no backend answered.
  */
 class Tunnel implements Ticket {
-  readonly x: Exchange
+  readonly x: UpgradeExchange
   tried: Server[] | undefined
   readonly #offer: string
   readonly #idleMs: number
@@ -61,7 +68,7 @@ class Tunnel implements Ticket {
   #released = false
   #state: 'queued' | 'connecting' | 'waiting' | 'open' | 'relaying' | 'closed' | 'answered' = 'queued'
 
-  constructor(x: Exchange, head: Buffer, offer: string, idleMs: number, done: () => void) {
+  constructor(x: UpgradeExchange, head: Buffer, offer: string, idleMs: number, done: () => void) {
     this.x = x
     this.#offer = offer
     this.#idleMs = idleMs
@@ -183,19 +190,8 @@ class Tunnel implements Ticket {
     const x = this.x
     const backend = this.#backend!
     x.backendMs = performance.now() - this.#sentAt
-    x.status = res.statusCode!
     backend.setTimeout(this.#pool!.timeouts.bodyIdleMs)
-    const headers = clientResponseHeaders(x, res.rawHeaders, res.headers.connection)
-    const out: Writable = startResponse(x, x.status, headers, res.statusMessage)
-    const resume = () => res.resume()
-    res.on('data', (chunk: Buffer) => {
-      x.bytesOut += chunk.length
-      if (!out.write(chunk)) {
-        res.pause()
-        out.once('drain', resume)
-      }
-    })
-    res.on('end', () => {
+    relayAnswer(x, res, (out) => {
       if (this.#state !== 'relaying') return
       this.#state = 'answered'
       this.#release(true, undefined)

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { layers } from '../architecture/layers.ts'
 
 const page = readFileSync(new URL('../../docs/ARCHITECTURE.md', import.meta.url), 'utf8')
 const layout = /## Layout\n\n```\n([\s\S]*?)```/.exec(page)?.[1] ?? ''
@@ -25,4 +26,10 @@ test('every file the layout in docs/ARCHITECTURE.md names exists in src/', () =>
     named.filter((name) => !files.has(name)),
     [],
   )
+})
+
+test('the layers chart in docs/ARCHITECTURE.md is the order the imports test holds src/ to', () => {
+  const chart = /## Layers\n[\s\S]*?```\n([\s\S]*?)```/.exec(page)?.[1] ?? ''
+  const drawn = chart.split('→').map((step) => step.split(',').map((unit) => unit.trim().replace(/\/$/, '')))
+  assert.deepEqual(drawn, layers)
 })

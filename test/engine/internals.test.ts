@@ -29,10 +29,6 @@ const allowed: Record<string, { readonly internal: string; readonly reason: stri
     internal: 'process.dlopen',
     reason: "loads Portico's own malloc_trim addon (native/malloc-trim.c) to give memory back; not HTTP",
   },
-  'src/answer/client-error.ts': {
-    internal: '_httpMessage',
-    reason: "whether a response head is out on a socket node's parser refused; TODO(#22) moves it behind the engine",
-  },
 }
 
 /** The code of a TypeScript file without its comments. */

@@ -1,32 +1,16 @@
-import type { Readable } from 'node:stream'
+import type { HeaderRecord, OutgoingRequest, ResponseReceiver } from '../../upstream/transport.ts'
 
+// The engine's client implements upstream's transport contract (upstream/transport.ts), so it
+// names the contract's types instead of restating them; the import is of types only, erased at run time.
 /** One request to send: its target, method, flat header list, body, and timeouts in milliseconds. */
-export interface DispatchOptions {
-  readonly path: string
-  readonly method: string
-  /** Flat `[name, value, …]`, written in this order and case. */
-  readonly headers: readonly string[]
-  readonly body: Readable | Buffer | null
-  /** Most time from sending the request to its response head, and between response bytes; 0 for none. */
-  readonly headersTimeout?: number
-  readonly bodyTimeout?: number
-}
-
-/** The header fields a handler may read from the record; every field is in `rawHeaders`. */
-export type HeaderRecord = Record<string, string | string[] | undefined>
-
+export type DispatchOptions = OutgoingRequest
 /**
  * What receives a response, in order: `onRequestStart` once the request has a connection, heads,
- * body chunks, then one end (`onResponseEnd` or `onResponseError`). The client's callers see the
- * same callbacks whichever client carries a request: upstream's transport contract has this shape.
+ * body chunks, then one end (`onResponseEnd` or `onResponseError`). The controller it hears is
+ * the {@link Call}.
  */
-export interface ResponseHandler {
-  onRequestStart?(controller: Call, context: unknown): void
-  onResponseStart?(controller: Call, statusCode: number, headers: HeaderRecord, statusMessage?: string): void
-  onResponseData?(controller: Call, chunk: Buffer): void
-  onResponseEnd?(controller: Call, trailers: HeaderRecord): void
-  onResponseError?(controller: Call, error: Error): void
-}
+export type ResponseHandler = ResponseReceiver
+export type { HeaderRecord }
 
 /** Where a call runs, or waits for a connection: what its controller acts on. */
 export interface CallRunner {

@@ -5,10 +5,10 @@ import { ProxyError } from '../../errors.ts'
 import { lazyBuiltin } from '../../lazy-builtin.ts'
 import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
 import type { Entry } from '../live-list.ts'
-import { HTTPParser, type OnHeaders, type OnHeadersComplete, type Parser } from '../parser.ts'
 import { type Piece, SocketWriter } from '../socket-writer.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
+import { type ReaderOwner, ResponseReader } from './response-reader.ts'
 
 /** Where connections go and how they are kept. */
 export interface H1Settings {
@@ -38,38 +38,27 @@ const keepAliveTimeout = /timeout\s*=\s*(\d+)/i
 
 /**
  * One HTTP/1.1 connection to a server, carrying one request at a time: writes the request head
- * and body, parses the response with node's parser, and hands it to the call's handler. A response
+ * and body, and has its ResponseReader hand the response to the call's handler. A response
  * that breaks the protocol, bytes nobody asked for, a timeout or a reset end the call and the
  * connection.
  */
-export class Connection implements CallRunner, BatchedWrite {
+export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
   readonly socket: Socket
   /** Its place in its client's list of open connections. */
   entry: Entry<Connection> | undefined = undefined
   readonly #owner: ConnectionOwner
   readonly #writer: SocketWriter
-  readonly #parser: Parser
+  readonly #reader: ResponseReader
   #call: Call | undefined = undefined
-  /** Header lines that arrived before their head was complete, or trailers. */
-  #fields: string[] = []
   #connected = false
   /** Requests written on it so far. */
   #requests = 0
   /** It may carry another request after this one: the server did not say close, nothing went wrong. */
   #reusable: boolean
-  /** The last response head was informational (1xx): its end is not the call's. */
-  #informational = false
-  /** The call's response ended during this chunk: the connection is freed once the chunk is parsed. */
-  #ended = false
-  /** Bytes still to come of a response body of known length, read without the parser. */
-  #bodyLeft = 0
-  readonly #maxHeaderSize: number
   /** The request body still being sent. */
   #body: Readable | undefined = undefined
   #timeoutMs = -1
   #idleMs: number
-  /** The server sent what cannot be answered to the client as HTTP: the connection is closed after this chunk. */
-  #broken = false
   #closed = false
   /** A request head, or head and whole body, to write at the end of this turn (see batched-writes.ts). */
   #unsent: Piece[] = []
@@ -80,20 +69,13 @@ export class Connection implements CallRunner, BatchedWrite {
     this.#owner = owner
     this.#reusable = reusable
     this.#idleMs = settings.keepAliveIdleMs
-    this.#maxHeaderSize = settings.maxHeaderSize
     const at = { host: settings.host, port: settings.port, noDelay: true }
     this.socket = settings.tls
       ? lazyBuiltin('node:tls').connect({ ...settings.tls, ...at, ALPNProtocols: ['http/1.1'] })
       : tcpConnect(at)
     this.#writer = new SocketWriter(this.socket)
     this.#timeout(settings.connectTimeoutMs)
-    const parser = new HTTPParser()
-    parser.initialize(HTTPParser.RESPONSE, {}, settings.maxHeaderSize, HTTPParser.kLenientNone)
-    parser[HTTPParser.kOnHeaders] = this.#onHeaders
-    parser[HTTPParser.kOnHeadersComplete] = this.#onHeadersComplete
-    parser[HTTPParser.kOnBody] = this.#onBody
-    parser[HTTPParser.kOnMessageComplete] = this.#onMessageComplete
-    this.#parser = parser
+    this.#reader = new ResponseReader(settings.maxHeaderSize, this)
     const socket = this.socket
     socket.once(settings.tls ? 'secureConnect' : 'connect', () => this.#onConnect())
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
@@ -148,7 +130,7 @@ export class Connection implements CallRunner, BatchedWrite {
   #send(call: Call): void {
     call.reused = this.#requests > 0
     this.#requests++
-    call.handler.onRequestStart?.(call, undefined)
+    call.handler.onRequestStart?.(call)
     if (call.done || call !== this.#call) return
     const { opts } = call
     let head: ReturnType<typeof requestHead>
@@ -216,35 +198,9 @@ export class Connection implements CallRunner, BatchedWrite {
       this.#close(new ProxyError('backend_error'))
       return
     }
-    if (this.#bodyLeft > 0) {
-      this.#fixedBody(chunk, 0)
-      return
-    }
-    const result = this.#parser.execute(chunk)
-    if (result instanceof Error) this.#close(result)
-    else if (this.#broken) this.#close(new ProxyError('backend_error'))
-    else if (this.#bodyLeft > 0) this.#fixedBody(chunk, result)
-    else if (this.#ended) this.#free()
-  }
-
-  /**
-   * Bytes of a body of known length, from `from` in `chunk`, passed on as they came, not copied
-   * through the parser. Bytes past its end are a second answer nobody asked for: the connection
-   * is closed once this one is complete.
-   */
-  #fixedBody(chunk: Buffer, from: number): void {
-    const call = this.#call!
-    const left = this.#bodyLeft
-    const available = chunk.length - from
-    const piece = from === 0 && available <= left ? chunk : chunk.subarray(from, from + Math.min(available, left))
-    this.#bodyLeft = left - piece.length
-    if (piece.length > 0 && !call.done) call.handler.onResponseData?.(call, piece)
-    if (this.#bodyLeft > 0) return
-    // The parser saw a head it was told to hand over whole; it starts again for the next response.
-    this.#parser.initialize(HTTPParser.RESPONSE, {}, this.#maxHeaderSize, HTTPParser.kLenientNone)
-    this.#onMessageComplete()
-    if (available > left) this.#close(new ProxyError('backend_error'))
-    else if (this.#ended) this.#free()
+    const read = this.#reader.read(chunk)
+    if (read instanceof Error) this.#close(read)
+    else if (read) this.#free()
   }
 
   #onEnd(): void {
@@ -254,9 +210,9 @@ export class Connection implements CallRunner, BatchedWrite {
       return
     }
     // A response framed by the connection's end is complete now; any other call on it failed.
-    const result = this.#parser.finish()
-    if (result instanceof Error) this.#close(result)
-    else if (this.#ended) this.#free()
+    const read = this.#reader.finish()
+    if (read instanceof Error) this.#close(read)
+    else if (read) this.#free()
     else this.#close(new ProxyError('backend_reset'))
   }
 
@@ -267,73 +223,20 @@ export class Connection implements CallRunner, BatchedWrite {
     else this.#close(new ProxyError(this.#connected ? 'backend_timeout' : 'connect_timeout'))
   }
 
-  readonly #onHeaders: OnHeaders = (fields) => {
-    for (const f of fields) this.#fields.push(f)
+  /** The call whose response is being read (ReaderOwner). */
+  get call(): Call | undefined {
+    return this.#call
   }
 
-  readonly #onHeadersComplete: OnHeadersComplete = (
-    _major,
-    _minor,
-    fields,
-    _method,
-    _url,
-    status,
-    message,
-    upgrade,
-    keepAlive,
-  ) => {
-    const call = this.#call!
-    const raw = fields ?? this.#takeFields()
-    // A second response to one request (bytes after the first one's end), or a switch of protocols
-    // Portico never asked for on these connections: the connection cannot be trusted any further.
-    if (this.#ended || upgrade || status === 101) {
-      this.#broken = true
-      this.#informational = true
-      return 1
-    }
-    if (status < 200) {
-      this.#informational = true
-      call.handler.onResponseStart?.(call, status, headerRecord(raw), message)
-      return 1
-    }
-    const record = headerRecord(raw)
+  finalHead(call: Call, record: HeaderRecord, keepAlive: boolean): void {
     if (!keepAlive) this.#reusable = false
     else this.#keepAliveHint(record['keep-alive'])
-    call.rawHeaders = raw
     this.#timeout(call.opts.bodyTimeout ?? 0)
-    call.handler.onResponseStart?.(call, status, record, message)
-    if (call.opts.method === 'HEAD') return 1
-    const length = status === 204 || status === 304 ? 0 : fixedLength(record)
-    if (!(length > 0)) return 0
-    // A body of known length is counted here and passed on without the parser, which would copy
-    // every chunk: told the head is an upgrade's, the parser stops right after it.
-    this.#bodyLeft = length
-    return 2
-  }
-
-  readonly #onBody = (chunk: Buffer): void => {
-    const call = this.#call
-    if (call !== undefined && !call.done && !this.#broken) call.handler.onResponseData?.(call, chunk)
-  }
-
-  readonly #onMessageComplete = (): void => {
-    if (this.#bodyLeft > 0) return
-    if (this.#informational) {
-      this.#informational = false
-      return
-    }
-    const call = this.#call
-    if (call === undefined || call.done) return
-    call.done = true
-    this.#ended = true
-    const trailers = this.#fields.length > 0 ? this.#takeFields() : undefined
-    call.rawTrailers = trailers
-    call.handler.onResponseEnd?.(call, trailers ? headerRecord(trailers) : noFields)
   }
 
   /** The call ended well: the connection takes the next one, unless it cannot be trusted with it. */
   #free(): void {
-    this.#ended = false
+    this.#reader.next()
     this.#call = undefined
     // A call paused by a slow reader may end before its reader drains: the next one reads again.
     this.socket.resume()
@@ -355,8 +258,7 @@ export class Connection implements CallRunner, BatchedWrite {
       this.#closed = true
       this.#reusable = false
       this.socket.destroy()
-      // The parser's native half is freed only by close(), and not while it may still be parsing.
-      setImmediate(closeParser, this.#parser)
+      this.#reader.close()
       this.#owner.gone(this)
     }
     call?.fail(reason)
@@ -372,12 +274,6 @@ export class Connection implements CallRunner, BatchedWrite {
     else if (ms < this.#idleMs) this.#idleMs = ms
   }
 
-  #takeFields(): string[] {
-    const fields = this.#fields
-    this.#fields = []
-    return fields
-  }
-
   /** Sets the socket's inactivity timeout; re-arming the same value again is skipped, as it allocates. */
   #timeout(ms: number): void {
     if (ms === this.#timeoutMs) return
@@ -385,22 +281,6 @@ export class Connection implements CallRunner, BatchedWrite {
     this.socket.setTimeout(ms)
   }
 }
-
-/**
- * The body length `Content-Length` gives, or -1 when the parser must find the framing: no length,
- * or a `Transfer-Encoding` too (which the parser refuses or lets win, RFC 9112 §6.3).
- */
-function fixedLength(record: HeaderRecord): number {
-  const value = record['content-length']
-  if (typeof value !== 'string' || record['transfer-encoding'] !== undefined) return -1
-  return Number(value)
-}
-
-function closeParser(parser: Parser): void {
-  parser.close()
-}
-
-const noFields: HeaderRecord = Object.freeze({}) as HeaderRecord
 
 /** Writes `chunk` as one chunk of a chunked body, in one system call; false when the socket's buffer is full. */
 function writeChunk(socket: Socket, chunk: Buffer): boolean {
@@ -410,23 +290,4 @@ function writeChunk(socket: Socket, chunk: Buffer): boolean {
   const more = socket.write('\r\n', 'latin1')
   socket.uncork()
   return more
-}
-
-// The fields read from the record, by name length: Link (4), Trailer (7), Connection and
-// Keep-Alive (10), Content-Length (14), Transfer-Encoding (17). The others are only in the raw list.
-const recordLengths = (1 << 4) | (1 << 7) | (1 << 10) | (1 << 14) | (1 << 17)
-const recorded = new Set(['link', 'trailer', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
-
-/** The fields looked up by name, lower-cased; repeated ones joined as undici does for most. */
-function headerRecord(raw: readonly string[]): HeaderRecord {
-  const record: HeaderRecord = {}
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!
-    if (name.length > 17 || (recordLengths & (1 << name.length)) === 0) continue
-    const lower = name.toLowerCase()
-    if (!recorded.has(lower)) continue
-    const prior = record[lower]
-    record[lower] = prior === undefined ? raw[i + 1]! : `${prior}, ${raw[i + 1]}`
-  }
-  return record
 }

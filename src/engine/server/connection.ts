@@ -1,9 +1,11 @@
 import type { Socket } from 'node:net'
+import { ignore } from '../../errors.ts'
 import type { Entry } from '../live-list.ts'
 import { HTTPParser, methods, type OnHeaders, type OnHeadersComplete, type Parser } from '../parser.ts'
 import { SocketWriter } from '../socket-writer.ts'
 import { H1Request } from './request.ts'
 import { H1Response, type ResponseOwner } from './response.ts'
+import { servable } from './servable.ts'
 
 /** What a connection asks of the server that accepted it. */
 export interface ConnectionHost {
@@ -276,34 +278,3 @@ export class H1Connection implements ResponseOwner {
     if (res !== undefined && !res.writableFinished) res.aborted()
   }
 }
-
-/**
- * Whether a request with these fields is one this server serves: it names its Host and has no
- * body (no Content-Length or Transfer-Encoding), no `Expect` and no `Upgrade`.
- */
-function servable(fields: readonly string[]): boolean {
-  let host = false
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i]!
-    switch (name.length) {
-      case 4:
-        if (name.toLowerCase() === 'host') host = true
-        break
-      case 6:
-        if (name.toLowerCase() === 'expect') return false
-        break
-      case 7:
-        if (name.toLowerCase() === 'upgrade') return false
-        break
-      case 14:
-        if (name.toLowerCase() === 'content-length') return false
-        break
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') return false
-        break
-    }
-  }
-  return host
-}
-
-function ignore(): void {}

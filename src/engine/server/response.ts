@@ -1,6 +1,7 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Socket } from 'node:net'
 import { Stream } from 'node:stream'
+import { mayBeNamed, nameLengths } from '../../http/name-lengths.ts'
 import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
 import type { Piece, SocketWriter } from '../socket-writer.ts'
 import type { H1Request } from './request.ts'
@@ -229,6 +230,9 @@ export class H1Response extends Stream implements BatchedWrite {
 // As node's writable streams: past this many bytes not yet sent, write() asks the writer to wait for 'drain'.
 const highWaterMark = 16 * 1024
 
+// The lengths of the names HeadText looks at; a field of another length is only written.
+const framingLengths = nameLengths(['date', 'connection', 'content-length', 'transfer-encoding'])
+
 /** A response head's lines as they are added, checked as node checks them, and what they say of framing. */
 class HeadText {
   text: string
@@ -247,24 +251,21 @@ class HeadText {
     validateHeaderName(name)
     validateHeaderValue(name, value)
     this.text += `${name}: ${value}\r\n`
-    switch (name.length) {
-      case 4:
-        if (name.toLowerCase() === 'date') this.date = true
+    if (!mayBeNamed(framingLengths, name)) return
+    switch (name.toLowerCase()) {
+      case 'date':
+        this.date = true
         break
-      case 10:
-        if (name.toLowerCase() === 'connection') {
-          this.connection = true
-          if (/(?:^|\W)close(?:$|\W)/i.test(value)) this.close = true
-        }
+      case 'connection':
+        this.connection = true
+        if (/(?:^|\W)close(?:$|\W)/i.test(value)) this.close = true
         break
-      case 14:
-        if (name.toLowerCase() === 'content-length') this.length = true
+      case 'content-length':
+        this.length = true
         break
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') {
-          this.transferEncoding = true
-          if (/(?:^|\W)chunked\s*$/i.test(value)) this.chunked = true
-        }
+      case 'transfer-encoding':
+        this.transferEncoding = true
+        if (/(?:^|\W)chunked\s*$/i.test(value)) this.chunked = true
         break
     }
   }

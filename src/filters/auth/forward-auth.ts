@@ -96,7 +96,7 @@ export class ForwardAuthPhase implements RequestPhase {
   #headers(x: Exchange): string[] {
     const raw = x.req.rawHeaders
     const dropped = connectionTokens(x.req.headers.connection)
-    const h2 = x.req.httpVersionMajor === 2
+    const h2 = x.isHttp2()
     // A flat header list gets no Host from node: the service's own goes first.
     const out: string[] = ['host', this.#url.host]
     for (let i = 0; i < raw.length; i += 2) {

@@ -1,18 +1,12 @@
 import type { ClientRequest } from '../../exchange.ts'
+import { dropHeaders } from '../../http/drop-headers.ts'
 
 /**
  * Removes the request fields named in `lower` (lower-case names) from both the raw list the
  * forwarded headers are built from and the parsed headers later phases read.
  */
 export function removeRequestFields(req: ClientRequest, lower: ReadonlySet<string>): void {
-  const raw = req.rawHeaders
-  let w = 0
-  for (let r = 0; r < raw.length; r += 2) {
-    if (lower.has(raw[r]!.toLowerCase())) continue
-    raw[w++] = raw[r]!
-    raw[w++] = raw[r + 1]!
-  }
-  raw.length = w
+  dropHeaders(req.rawHeaders, lower)
   const parsed = req.headers as Record<string, unknown>
   for (const name of lower) delete parsed[name]
 }

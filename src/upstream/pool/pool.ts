@@ -13,6 +13,10 @@ import { SlowStart } from './slow-start.ts'
 
 export type { BackendTimeouts, PoolDeps, PoolSettings, RetrySettings, Ticket } from './settings.ts'
 
+// size: the class runs past 250 lines, and the file past 300, because its public methods are the
+// pool's whole contract, each with its documentation; every job behind them (availability, slow
+// start, ejections, check verdicts, settings) is a piece of its own in this folder.
+
 /**
  * A named set of servers. The pool decides which servers are usable (availability.ts: healthy,
  * not ejected, not draining, under `max_conns`; and not yet tried by the exchange, which the
@@ -20,10 +24,6 @@ export type { BackendTimeouts, PoolDeps, PoolSettings, RetrySettings, Ticket } f
  * wait in a bounded FIFO queue and start the moment a slot frees. Health checks (check-verdicts.ts)
  * and outlier detection (ejections.ts) report to the pool; live state stays on each server's
  * `ServerState`, so a reload keeps it.
- *
- * The class runs past 250 lines because its public methods are the pool's whole contract, each
- * with its documentation; every job behind them (availability, slow start, ejections, check
- * verdicts) is a piece of its own in this folder.
  */
 export class Pool implements LeasingPool {
   readonly name: string
