@@ -58,10 +58,29 @@ export class ServerState {
 
   /** A new connection of its own to this server, for one request. */
   readonly fresh: () => ServerConnections
+  /** Requests that were in flight here when the server last dropped one, and have not ended since. */
+  #downWith = 0
 
   constructor(dispatcher: ServerConnections, fresh: () => ServerConnections) {
     this.dispatcher = dispatcher
     this.fresh = fresh
+  }
+
+  /**
+   * Ends one attempt on this server, before the pool releases it; `dropped` when the server closed
+   * or reset its connection before any answer. Returns true for a drop of a request that was
+   * already in flight when an earlier one was dropped: the server went down with several requests
+   * in flight (a crash, a kill), and this is one of them. Any end counts one of those requests
+   * off, so a server that dropped one request and answers the rest soon counts nothing.
+   */
+  attemptEnded(dropped: boolean): boolean {
+    if (this.#downWith > 0) {
+      this.#downWith--
+      return dropped
+    }
+    // The others in flight now: this attempt is still counted in inFlight.
+    if (dropped) this.#downWith = this.inFlight - 1
+    return false
   }
 
   /**
