@@ -21,6 +21,7 @@ import { acceptH2c } from './accept-h2c.ts'
 import { arrivals } from './arrival.ts'
 import { installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
+import { endWhenClientLeaves } from './h2-client-gone.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
 import { NodeDrain } from './node-drain.ts'
@@ -28,6 +29,9 @@ import { acceptProxyProtocol } from './proxy-protocol.ts'
 import { redirectToHttps } from './redirect.ts'
 import { ResetGuard } from './reset-guard.ts'
 import type { ListenerConfig } from './schema.ts'
+
+// How long the streams of an HTTP/2 client that closed its side of the connection may still run.
+const clientGoneGraceMs = 1000
 
 /** A bound listener for client traffic. */
 export interface Listener {
@@ -194,6 +198,7 @@ export async function listenHttp(
       const entry = sessions.add(session)
       session.once('close', () => sessions.remove(entry))
       guard.watch(session)
+      endWhenClientLeaves(session, clientGoneGraceMs)
       if (status.draining) session.close()
     })
   }
