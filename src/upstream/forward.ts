@@ -223,9 +223,10 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     if (this.#released) return false
     this.#released = true
     this.#settle()
-    const wentDown = this.#server.state.attemptEnded(dropped)
     const x = this.x
-    x.backendHeldMs = performance.now() - this.#sentAt
+    const now = performance.now()
+    const wentDown = this.#server.state.attemptEnded(dropped, this.#sentAt, now)
+    x.backendHeldMs = now - this.#sentAt
     if (x.attempt === this) x.attempt = undefined
     this.#pool.release(this.#server, {
       ok: code === undefined,
