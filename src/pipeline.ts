@@ -29,7 +29,12 @@ export function handle(plan: Plan, x: Exchange, closed?: () => void): void {
   x.res.on('close', () => finish(plan, x, closed))
   // A client that goes away mid-upload errors its request stream; the exchange is aborted on close.
   // node:http's request emits no 'error' without a listener; HTTP/2's would throw.
-  if (x.isHttp2()) x.req.on('error', ignore)
+  if (x.isHttp2()) {
+    x.req.on('error', ignore)
+    // A stream the client reset or lost with its connection ends the exchange before its request
+    // body's error reaches the backend request: the backend's stream is then reset with CANCEL.
+    x.req.on('aborted', () => x.cancel())
+  }
   const route = admit(plan, x)
   if (route) runRequestPhases(plan, x, route, 0, act)
 }

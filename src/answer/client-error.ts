@@ -33,4 +33,11 @@ export function clientError(err: NodeJS.ErrnoException, socket: Duplex, log: Acc
   const body = `${failure.text}\n`
   rawAnswer(socket, failure.status, failure.text, ['content-type', 'text/plain; charset=utf-8'], body, id)
   log.reject({ id, client: (socket as Socket).remoteAddress ?? '', status: failure.status, outcome: code })
+  // A body too slow for `timeouts.request` may be one Portico stopped reading, as its backend
+  // does not read it: the client's close is then never read, and the exchange would wait for the
+  // backend's timeouts. The connection closes once the answer had a moment to reach the client.
+  if (code === 'client_timeout') setTimeout(() => socket.destroy(), timeoutLingerMs).unref()
 }
+
+// How long a connection answered 408 stays open for the client to read the answer.
+const timeoutLingerMs = 1000

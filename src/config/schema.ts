@@ -16,7 +16,9 @@ const clientTimeouts = z
     request_headers: duration(
       'Time a client has to send the whole request head; slower clients are closed (408). Default "30s".',
     ).prefault('30s'),
-    request: duration('Time a client has to send a whole request, body included (408). Default "5m".').prefault('5m'),
+    request: duration(
+      'Time a client has to send a whole request, body included (408); never less than request_headers. Also the longest a client that left mid-upload goes unnoticed while its backend reads nothing (Portico then stops reading the client). Default "5m".',
+    ).prefault('5m'),
     keepalive_idle: duration(
       'How long an idle client connection is kept open between requests. Default "5s".',
     ).prefault('5s'),

@@ -10,10 +10,14 @@ import type { ClientSettings, Plan } from '../plan/plan.ts'
 import type { Acme } from '../tls/acme/manager.ts'
 import { splitAddress } from '../values/address.ts'
 import type { ConnectionGate } from './connection-gate.ts'
+import { endWhenClientLeaves } from './h2-client-gone.ts'
 import type { TlsServer } from './https.ts'
 import type { NodeDrain } from './node-drain.ts'
 import { ResetGuard } from './reset-guard.ts'
 import type { ListenerConfig } from './schema.ts'
+
+// How long the streams of an HTTP/2 client that closed its side of the connection may still run.
+const clientGoneGraceMs = 1000
 
 // A bound listener, and the parts listenHttp (http.ts) makes it of: how its connections and
 // sessions are kept and counted, how it binds, rebalances and closes.
@@ -97,6 +101,7 @@ export function watchSessions({ config, events, sessions, status }: Parts, h2: H
     const entry = sessions.add(session)
     session.once('close', () => sessions.remove(entry))
     guard.watch(session)
+    endWhenClientLeaves(session, clientGoneGraceMs)
     if (status.draining) session.close()
   })
 }

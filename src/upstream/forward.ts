@@ -175,13 +175,14 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     const written = controller?.written ?? false
     const reused = controller?.reused ?? false
     if (stale(x, code, reused, this.#responded, written)) code = 'stale_connection'
-    this.#release(code)
+    const dropped = !this.#responded && (code === 'backend_reset' || code === 'stale_connection')
+    const wentDown = this.#release(code, dropped)
     const pool = this.#pool
     // A body kept whole (x.body) is sent again from its start: only the method decides then.
     const replay = x.body?.replayable === true
     const body = replay ? null : this.#body
     const tried = this.tried ? [...this.tried, this.#server] : [this.#server]
-    const charged = retryCharge(x, code, body, pool, tried)
+    const charged = retryCharge(x, code, body, pool, tried, wentDown)
     const budget = pool.retries.budget
     if (charged !== undefined && (!charged || budget.begin(pool.inFlight))) {
       x.retried = code
@@ -213,12 +214,19 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     this.#budget = undefined
   }
 
-  #release(code: FailureCode | undefined): void {
-    if (this.#released) return
+  /**
+   * Ends this attempt at its server, once: its slot, its share of the budget, what it tells passive
+   * health. Returns whether the server dropped it while going down with others (`dropped`: its
+   * connection closed before any answer).
+   */
+  #release(code: FailureCode | undefined, dropped = false): boolean {
+    if (this.#released) return false
     this.#released = true
     this.#settle()
     const x = this.x
-    x.backendHeldMs = performance.now() - this.#sentAt
+    const now = performance.now()
+    const wentDown = this.#server.state.attemptEnded(dropped, this.#sentAt, now)
+    x.backendHeldMs = now - this.#sentAt
     if (x.attempt === this) x.attempt = undefined
     this.#pool.release(this.#server, {
       ok: code === undefined,
@@ -226,6 +234,7 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
       status: x.status || undefined,
       latencyMs: x.backendMs >= 0 ? x.backendMs : undefined,
     })
+    return wentDown
   }
 }
 

@@ -11,20 +11,29 @@ let inheritedDestroy: ClientHttp2Stream['destroy'] | undefined
 const closing = new WeakSet<ClientHttp2Stream>()
 
 /**
- * Closes a stream as node does, with two differences. A stream left before its exchange is done
+ * Closes a stream as node does, with three differences. A stream left before its exchange is done
  * is reset with CANCEL, never NO_ERROR: node sends a NO_ERROR reset only once the request body is
  * sent, and destroys such a stream only once its response is read to the end, which an aborted
- * request never does. And every destroy of the stream until this tick ends is skipped (see
- * destroyUnlessClosing): node destroys the stream itself once its reset has gone out.
+ * request never does. A request body the reset cuts is not ended first (neverEnd). And every
+ * destroy of the stream until this tick ends is skipped (see destroyUnlessClosing): node destroys
+ * the stream itself once its reset has gone out.
  */
 function closeOrCancel(this: ClientHttp2Stream, code: number = NGHTTP2_NO_ERROR, callback?: () => void): void {
   const done = this.writableFinished && this.readableEnded
+  const reset = code === NGHTTP2_NO_ERROR && !done ? NGHTTP2_CANCEL : code
   if (!this.closed && !this.destroyed) {
     closing.add(this)
     process.nextTick(closed, this)
+    // node ends the writable side of a stream it closes; with a body still waiting for flow
+    // control, its END_STREAM goes out before the RST_STREAM, and the server takes the cut body
+    // for a whole one (an h2 server that was told its length answers PROTOCOL_ERROR instead).
+    if (reset !== NGHTTP2_NO_ERROR && !this.writableEnded) this._final = neverEnd
   }
-  inheritedClose!.call(this, code === NGHTTP2_NO_ERROR && !done ? NGHTTP2_CANCEL : code, callback)
+  inheritedClose!.call(this, reset, callback)
 }
+
+/** The writable side's end for a stream being reset: it never ends, so no END_STREAM is sent. */
+function neverEnd(): void {}
 
 function closed(stream: ClientHttp2Stream): void {
   closing.delete(stream)

@@ -3,7 +3,8 @@
  * Envoy's retry budget: `budget_percent` of active requests, at least `min_retry_concurrency`).
  * A sick pool therefore sees at most `ratio` extra load from retries, never a retry storm, while
  * a server that dies with many requests in flight gets them all retried on a busy pool. Retries
- * of requests that never reached a server are not counted here at all.
+ * of requests that never reached a server, and of those a server held as it went down after the
+ * first it dropped (retry.ts), are not counted here at all.
  *
  * The budget is reached only through `begin` and `end`, so that it may be kept for the pool in
  * this process or for the whole instance without its callers changing.

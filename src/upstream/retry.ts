@@ -30,7 +30,9 @@ const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DE
 /**
  * The one retry decision of requests and tunnels alike: whether an attempt that failed with
  * `code`, having tried `tried`, is tried again, and at what cost. Undefined when it is not; false
- * when the retry is free; true when the retry budget must allow it first.
+ * when the retry is free; true when the retry budget must allow it first. `wentDown` says the
+ * failed attempt was one of several a server dropped unanswered as it went down
+ * (`ServerState.attemptEnded`).
  */
 export function retryCharge(
   x: Exchange,
@@ -38,8 +40,9 @@ export function retryCharge(
   body: Readable | Buffer | null,
   pool: Pool,
   tried: readonly Server[],
+  wentDown = false,
 ): boolean | undefined {
-  const charged = retryCost(x, code, pool, tried)
+  const charged = retryCost(x, code, pool, tried, wentDown)
   return charged !== undefined && mayRetry(x, code, body) ? charged : undefined
 }
 
@@ -51,9 +54,19 @@ export function retryCharge(
  * past `attempts` while some server is still untried, so that dead servers alone never cost a
  * client its answer. Any other retry counts against `attempts` and the budget; a stale
  * connection's retry is free, as it goes on a fresh connection, which cannot be stale again.
+ * So is, within `attempts`, the retry of a request a server dropped as it went down with others
+ * in flight (#21): it moves the dead server's load to the others and adds none, and a server
+ * holding more than the budget's share of the requests in flight must not cost them answers.
+ * The first request a server drops is charged: it may be a request that breaks every server.
  */
-function retryCost(x: Exchange, code: FailureCode, pool: Pool, tried: readonly Server[]): boolean | undefined {
-  const free = code === 'stale_connection' || failures[code].retry === 'always'
+function retryCost(
+  x: Exchange,
+  code: FailureCode,
+  pool: Pool,
+  tried: readonly Server[],
+  wentDown: boolean,
+): boolean | undefined {
+  const free = code === 'stale_connection' || failures[code].retry === 'always' || wentDown
   if (x.attempts < pool.retries.attempts) return !free
   if (code === 'stale_connection') return false
   return code === 'backend_refused' && tried.length < pool.servers.length ? false : undefined

@@ -171,7 +171,7 @@ const retries = z
       .max(1)
       .default(0.2)
       .describe(
-        "Retries under way at once, as a share of the pool's requests in flight (Envoy's budget_percent). Retries of requests that never reached a server are not counted. Default 0.2.",
+        "Retries under way at once, as a share of the pool's requests in flight (Envoy's budget_percent). Retries of requests that never reached a server are not counted, nor those of the requests a server held when it went down, after the first it dropped. Default 0.2.",
       ),
     budget_burst: z
       .number()

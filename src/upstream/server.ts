@@ -58,10 +58,35 @@ export class ServerState {
 
   /** A new connection of its own to this server, for one request. */
   readonly fresh: () => ServerConnections
+  /** Requests that were in flight here when the server last dropped one, and have not ended since. */
+  #downWith = 0
+  /** `performance.now()` of that drop: only requests sent before it count. */
+  #downAt = 0
 
   constructor(dispatcher: ServerConnections, fresh: () => ServerConnections) {
     this.dispatcher = dispatcher
     this.fresh = fresh
+  }
+
+  /**
+   * Ends one attempt on this server, sent at `sentAt` and ending at `now` (`performance.now()`),
+   * before the pool releases it; `dropped` when the server closed or reset its connection before
+   * any answer. Returns true for a drop of a request that was already in flight when an earlier
+   * one was dropped: the server went down with several requests in flight (a crash, a kill), and
+   * this is one of them. Any end of such a request counts it off, so a server that dropped one
+   * request and answers the others soon counts nothing; requests sent since do not count.
+   */
+  attemptEnded(dropped: boolean, sentAt: number, now: number): boolean {
+    if (this.#downWith > 0 && sentAt <= this.#downAt) {
+      this.#downWith--
+      return dropped
+    }
+    if (dropped && this.#downWith === 0) {
+      // The others in flight now: this attempt is still counted in inFlight.
+      this.#downWith = this.inFlight - 1
+      this.#downAt = now
+    }
+    return false
   }
 
   /**

@@ -345,3 +345,46 @@ test('an HTTP/2 response cut after its head reaches the client as a reset stream
   assert.equal(again[':status'], 200)
   next.destroy()
 })
+
+for (const protocol of ['http1', 'h2'] as const) {
+  test(`an HTTP/2 client's upload cut by its reset never reaches an ${protocol === 'h2' ? 'HTTP/2' : 'HTTP/1.1'} backend as a whole body (#21)`, async (t) => {
+    // The backend says how each request body ended: read to its end, or cut.
+    const ended = Promise.withResolvers<string>()
+    const onRequest = (req: import('node:http').IncomingMessage | import('node:http2').Http2ServerRequest) => {
+      let bytes = 0
+      req.on('data', (c: Buffer) => {
+        bytes += c.length
+        if (bytes >= 3 * 16384) arrived.resolve()
+      })
+      req.on('end', () => ended.resolve(req.aborted ? `cut after ${bytes}` : `whole: ${bytes} bytes`))
+      req.on('error', () => ended.resolve(`cut after ${bytes}`))
+      req.on('aborted', () => ended.resolve(`cut after ${bytes}`))
+    }
+    const arrived = Promise.withResolvers<void>()
+    let address: string
+    if (protocol === 'h2') {
+      const server = (await import('node:http2')).createServer(onRequest)
+      server.listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      t.after(() => server.close())
+      address = `127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`
+    } else address = (await startBackend(t, 'up', onRequest)).address
+    const proxy = await startPortico(t, {
+      listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+      pools: { web: { servers: [address], protocol } },
+      routes: [{ pool: 'web' }],
+    })
+    const session = await h2Session(proxy.url)
+    t.after(() => session.destroy())
+    // No content-length: only the stream's end says where the body ends.
+    const stream = session.request({ ':method': 'POST', ':path': '/up' })
+    stream.on('error', () => {})
+    stream.write(Buffer.alloc(4 * 16384, 'a'))
+    await arrived.promise
+    // node's client would end the body (END_STREAM) before its RST_STREAM, which makes it whole;
+    // most clients reset a stream without ending it first.
+    stream._final = () => {}
+    stream.close(constants.NGHTTP2_CANCEL)
+    assert.match(await ended.promise, /^cut after/)
+  })
+}

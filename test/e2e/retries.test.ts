@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import type { IncomingMessage } from 'node:http'
 import { createServer, type Socket } from 'node:net'
 import { test } from 'node:test'
 import type { ConfigInput } from '../../src/config/schema.ts'
@@ -102,6 +103,28 @@ test('a retry budget of none stops the retry of a reset GET, never that of a ref
   assert.deepEqual(outcomes, [502, 502])
   const refusing = await startPortico(t, pool([await deadAddress(t), good.address], none))
   for (let i = 0; i < 4; i++) assert.equal((await request(refusing.url)).status, 200)
+})
+
+test('a server that dies with more requests in flight than the retry budget allows costs none of them (#21)', async (t) => {
+  // The dying server holds every request it gets until it has `held`, then drops them all at once.
+  const held = 6
+  const waiting: IncomingMessage[] = []
+  const dying = await startBackend(t, 'dying', (req) => {
+    waiting.push(req)
+    if (waiting.length === held) for (const r of waiting) r.socket.destroy()
+  })
+  const good = await startBackend(t, 'good')
+  // A budget of one retry at a time: only the first request a server drops is charged to it.
+  const proxy = await startPortico(
+    t,
+    pool([dying.address, good.address], { balancer: 'round_robin', retries: { budget: 0, budget_burst: 1 } }),
+  )
+  const replies = await Promise.all(Array.from({ length: 2 * held }, () => request(proxy.url)))
+  assert.deepEqual(
+    replies.map((r) => `${r.status} ${r.body}`),
+    Array.from({ length: 2 * held }, () => '200 good'),
+  )
+  assert.equal(waiting.length, held)
 })
 
 test('a refused connection is retried past the attempts while a server is untried, so dead servers alone cost no answer (#21)', async (t) => {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { Agent, request as httpRequest, type RequestListener } from 'node:http'
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net'
 import { describe, type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
-import { rawConnection } from '../helpers/http.ts'
+import { rawConnection, request } from '../helpers/http.ts'
 import { startPortico, type TestPortico } from '../helpers/portico.ts'
 
 // Settings are short and bounds generous: the machine running the tests may be busy.
@@ -94,6 +96,56 @@ describe('client and backend timeouts', { concurrency: true }, () => {
     assert.match(text, /^HTTP\/1\.1 408 [\s\S]*\r\n\r\nRequest Timeout\n$/)
     assert.ok(elapsed < 1000 + slack, `closed after ${elapsed} ms`)
     await closed
+  })
+
+  test('a client that leaves mid-upload while Portico has stopped reading it frees its backend slot once timeouts.request passes (#21)', async (t) => {
+    // The backend reads the upload's head, then nothing more: Portico stops reading the client
+    // (backpressure), so the client's close is not seen until timeouts.request. Any other request
+    // is answered at once.
+    const backend = createNetServer((socket) => {
+      socket.on('error', () => {})
+      socket.once('data', (head: Buffer) => {
+        if (head.toString('latin1').startsWith('POST')) socket.pause()
+        else socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok')
+      })
+    })
+    backend.listen(0, '127.0.0.1')
+    await once(backend, 'listening')
+    t.after(() => backend.close())
+    const address = `127.0.0.1:${(backend.address() as AddressInfo).port}`
+    // One slot: a later request waits in the queue until the upload's exchange lets its slot go.
+    const proxy = await startPortico(t, {
+      pools: {
+        web: {
+          servers: [{ address, max_conns: 1 }],
+          timeouts: { response_headers: '60s' },
+          limits: { queue_timeout: '60s' },
+        },
+      },
+      routes: [{ pool: 'web' }],
+      timeouts: { request_headers: '500ms', request: '1s' },
+    })
+    const u = new URL(proxy.url)
+    const client = connect(Number(u.port), u.hostname)
+    client.on('error', () => {})
+    await once(client, 'connect')
+    client.write(`POST /upload HTTP/1.1\r\nhost: up.example\r\ncontent-length: ${64 * 1024 * 1024}\r\n\r\n`)
+    // Writes until they stall: no event says that the peer stopped reading, so a pause in the
+    // drains is taken for it.
+    const chunk = Buffer.alloc(256 * 1024)
+    for (let stalled = false; !stalled; ) {
+      while (client.write(chunk)) {}
+      stalled = await Promise.race([
+        once(client, 'drain').then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(resolve, 300, true)),
+      ])
+    }
+    client.destroy()
+    const left = performance.now()
+    const after = await request(proxy.url)
+    const elapsed = performance.now() - left
+    assert.equal(after.body, 'ok')
+    assert.ok(elapsed < 1000 + 1000 + slack, `the slot was freed ${elapsed} ms after the client left`)
   })
 
   test('an idle keep-alive client connection is closed after keepalive_idle', async (t) => {

@@ -16,7 +16,7 @@ import { startPortico } from '../../src/portico.ts'
 const rounds = 3
 // `upload`: the backend never reads nor answers, and the client leaves once 1 MiB of its body is written.
 const upload = process.argv[2] === 'upload'
-// `h2-client`: the client speaks HTTP/2 (h2c) to Portico, and resets its stream instead of closing a connection.
+// `h2-client`: the client speaks HTTP/2 (h2c) to Portico, resets its stream and closes its connection.
 const h2Client = process.argv[2] === 'h2-client'
 const size = 5 * 1024 * 1024
 const readBeforeLeaving = 500_000
@@ -40,8 +40,16 @@ watchdog.unref()
 
 // How each request's stream ended at the backend: the RST_STREAM code it got (0 when none).
 const resets: number[] = []
+// With `h2-client`: how long after its client left each backend stream ended, in milliseconds.
+const delays: number[] = []
+let leftAt = 0
+let streamEnded = () => {}
 const backend = createServer((req, res) => {
-  req.stream.once('close', () => resets.push(req.stream.rstCode ?? 0))
+  req.stream.once('close', () => {
+    resets.push(req.stream.rstCode ?? 0)
+    if (h2Client) delays.push(Math.round(performance.now() - leftAt))
+    streamEnded()
+  })
   if (!upload) req.pipe(res)
 })
 backend.listen(0, '127.0.0.1')
@@ -68,9 +76,15 @@ for (let round = 0; round < rounds; round++) {
       read += (chunk as Buffer).length
       if (read > readBeforeLeaving) break
     }
+    const ended = new Promise<void>((resolve) => {
+      streamEnded = resolve
+      if (resets.length > round) resolve()
+    })
     stream.destroy()
     session.destroy()
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    leftAt = performance.now()
+    // The next client comes once this one's backend stream has ended, or after 10 s.
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
     continue
   }
   const socket = connect(port, '127.0.0.1')
@@ -96,6 +110,7 @@ if (!upload) {
   const until = Date.now() + 10_000
   while (resets.length < rounds && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
   writeSync(1, `backend streams reset: ${resets.join(',')}\n`)
+  if (h2Client) writeSync(1, `backend streams ended after ms: ${delays.join(',')}\n`)
 }
 writeSync(1, 'rounds done\n')
 await portico.close(0)
