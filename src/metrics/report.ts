@@ -68,5 +68,11 @@ export async function report(from: ReportSources): Promise<Report> {
     counters.push(['portico_rate_limit_decisions_total', { limit, decision: 'shadowed' }, c.shadowed])
     counters.push(['portico_rate_limit_decisions_total', { limit, decision: 'store_error' }, c.storeErrors])
   }
+  for (const link of from.rates.links.all()) {
+    const at = { redis: link.config.address.replace(/\/\/[^@/]*@/, '//') }
+    counters.push(['portico_redis_losses_total', at, link.losses])
+    counters.push(['portico_redis_failed_commands_total', at, link.failures])
+    gauges.push(['portico_redis_up', at, link.up ? 1 : 0])
+  }
   return { counters, gauges, process: await from.process.json() }
 }
