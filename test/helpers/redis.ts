@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import type { TestContext } from 'node:test'
+import { type SpawnedPortico, spawnPortico, writeConfig } from './spawn.ts'
+
+/** A key prefix no other test run shares, so tests on the machine's Redis keep apart. */
+export function uniquePrefix(name: string): string {
+  return `portico-test:${name}:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`
+}
+
+/** A TCP port free now on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/** A redis-server of the test's own, without persistence: a restart forgets everything. */
+export interface OwnRedis {
+  readonly address: string
+  /** Kills it and waits until it is gone. */
+  stop(): Promise<void>
+  /** Starts it again on the same port; resolves once it accepts connections. */
+  start(): Promise<void>
+}
+
+/** Starts a redis-server on a free port, killed when the test ends. */
+export async function startOwnRedis(t: TestContext): Promise<OwnRedis> {
+  const port = await freePort()
+  let child: ChildProcess | undefined
+  const start = async () => {
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    child = c
+    let text = ''
+    await new Promise<void>((resolve, reject) => {
+      c.stdout!.on('data', (chunk: Buffer) => {
+        text += chunk
+        if (/Ready to accept connections/.test(text)) resolve()
+      })
+      c.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${text}`)))
+    })
+  }
+  const stop = async () => {
+    const c = child
+    if (!c || c.exitCode !== null || c.signalCode !== null) return
+    c.kill('SIGKILL')
+    await once(c, 'exit')
+  }
+  t.after(() => stop())
+  await start()
+  return { address: `127.0.0.1:${port}`, start, stop }
+}
+
+/** Spawns `count` Portico instances (one worker each unless the config says) on the same config. */
+export async function spawnInstances(t: TestContext, config: object, count = 2): Promise<SpawnedPortico[]> {
+  const file = writeConfig(config)
+  const instances: SpawnedPortico[] = []
+  for (let i = 0; i < count; i++) instances.push(await spawnPortico(t, ['run', '-c', file], { listeners: 1 }))
+  return instances
+}
+
+/** A listener on port 0 and no access log: what every spawned instance of these tests uses. */
+export const quietListener = { listeners: [{ address: '127.0.0.1:0' }], access_log: { output: 'off' } }
