@@ -13,6 +13,7 @@ import { report } from './metrics/report.ts'
 import type { Report } from './metrics/sample.ts'
 import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
+import { InstanceGroup } from './shared-state/group.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
 
@@ -58,9 +59,10 @@ export async function startPortico(
   const place = worker?.place ?? alone
   const leases = worker?.leases
   const rates = new RateStores()
+  const group = new InstanceGroup(rates.links, events)
   const meter = config.metrics ? new Meter() : undefined
   const processMetrics = config.metrics ? await ProcessMetrics.start() : undefined
-  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates, meter })
+  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates, meter, group })
   warnInsecurePools(config, events)
   const listeners: Listener[] = []
   try {
@@ -91,7 +93,7 @@ export async function startPortico(
     plan: () => current,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases, rates, meter })
+      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases, rates, meter, group })
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)

@@ -21,6 +21,8 @@ import { respond } from '../route/actions/respond.ts'
 import { compileMatch, matchesAll } from '../route/match/index.ts'
 import type { RouteConfig } from '../route/schema.ts'
 import { type Route, RouteTable } from '../route/table.ts'
+import type { InstanceGroup } from '../shared-state/group.ts'
+import type { RedisConfig } from '../shared-state/redis/schema.ts'
 import type { BalancerOptions, HashKeySource } from '../upstream/balancers/balancer.ts'
 import { balancers } from '../upstream/balancers/index.ts'
 import { Pool } from '../upstream/pool.ts'
@@ -53,6 +55,8 @@ export interface PlanDeps {
   readonly rates?: RateStores
   /** Where finished exchanges are counted, kept across reloads. Default: nowhere (metrics off). */
   readonly meter?: Meter
+  /** What this instance shares with others through Redis (`redis.share`). Default: nothing. */
+  readonly group?: InstanceGroup
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -60,7 +64,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
   const pools = new Map<string, Pool>()
   const keep = new Set<string>()
   for (const [name, poolConfig] of Object.entries(config.pools)) {
-    pools.set(name, buildPool(name, poolConfig, deps, keep))
+    pools.set(name, buildPool(name, poolConfig, deps, keep, config.redis))
   }
   deps.registry.retain(keep)
   const routes = new RouteTable(
@@ -88,7 +92,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
   }
 }
 
-function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<string>): Pool {
+function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<string>, redis?: RedisConfig): Pool {
   const { registry } = deps
   const settings = {
     connectTimeoutMs: config.timeouts.connect,
@@ -136,6 +140,7 @@ function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<s
       cookie: config.sticky.cookie,
       secret: config.sticky.secret ?? deriveKey(deps.secret ?? startSecret, 'sticky cookie', 32),
       maxAgeS: config.sticky.max_age === undefined ? undefined : Math.ceil(config.sticky.max_age / 1000),
+      table: config.balancer === 'sticky' && redis ? deps.group?.sticky(redis) : undefined,
     },
     fallback: undefined,
     random,

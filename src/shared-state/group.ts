@@ -1,0 +1,33 @@
+import type { EventLog } from '../log/events.ts'
+import type { StickyTable } from '../upstream/balancers/balancer.ts'
+import type { RedisLinks } from './redis/link.ts'
+import type { RedisConfig } from './redis/schema.ts'
+import { RedisStickyTable } from './sticky-table.ts'
+
+/**
+ * What this process shares with the other instances of its group, by the `redis` section's
+ * `share` list: each part made on first use and kept across reloads, on the process's link to
+ * that Redis. A part the section does not share is undefined, and Portico runs as it would alone.
+ */
+export class InstanceGroup {
+  readonly #links: RedisLinks
+  readonly #events: EventLog
+  readonly #sticky = new Map<string, RedisStickyTable>()
+
+  constructor(links: RedisLinks, events: EventLog) {
+    this.#links = links
+    this.#events = events
+  }
+
+  /** The sticky table of the group, when `config.share` has "sticky". */
+  sticky(config: RedisConfig): StickyTable | undefined {
+    if (!config.share.includes('sticky')) return undefined
+    const id = JSON.stringify(config)
+    let table = this.#sticky.get(id)
+    if (!table) {
+      table = new RedisStickyTable(this.#links.get(config, this.#events), this.#events)
+      this.#sticky.set(id, table)
+    }
+    return table
+  }
+}
