@@ -1,5 +1,5 @@
-import type { StickyTable } from '../upstream/balancers/balancer.ts'
 import type { EventLog } from '../log/events.ts'
+import type { StickyTable } from '../upstream/balancers/balancer.ts'
 import type { RedisLink } from './redis/link.ts'
 
 /**
