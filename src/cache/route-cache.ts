@@ -11,9 +11,9 @@ import { fetchInBackground } from './background.ts'
 import { Flight } from './coalesce.ts'
 import { field, hasConditional, notModified, updatedHead } from './conditional.ts'
 import { directives } from './directives.ts'
-import { DiskStore } from './disk-store.ts'
 import { freshness, withinStale } from './freshness.ts'
 import { cacheKey } from './key.ts'
+import { type CacheShare, type LowerTier, lowerTiers } from './lower-tiers.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
 import { abandonStore, storeOutlivesClient, storingWithoutClient } from './outlive-client.ts'
 import { currentAge, storable } from './policy.ts'
@@ -59,18 +59,21 @@ export class RouteCache {
   readonly responsePhase: ResponsePhase
 
   readonly #shared: SharedState | undefined
-  readonly #disk: DiskStore | undefined
+  readonly #disk: LowerTier | undefined
+  readonly #group: CacheShare | undefined
   readonly #purgeKey: string
   readonly #purgeFrom: AddressSet
 
   /**
    * `name` is the route's: purges travel between workers through `shared` under it, so every
-   * worker's memory tier for this route drops the same responses.
+   * worker's memory tier for this route drops the same responses. With `group`, a tier shared
+   * by several instances lies under the disk tier, and purges reach the other instances too.
    */
-  constructor(config: CacheConfig, name: string, shared?: SharedState) {
+  constructor(config: CacheConfig, name: string, shared?: SharedState, group?: CacheShare) {
     this.#config = config
     this.#shared = shared
-    this.#disk = config.disk ? new DiskStore(config.disk.path, config.disk.max_size) : undefined
+    this.#group = group
+    this.#disk = lowerTiers(config, group)
     this.#purgeKey = `cache-purge/${name}`
     this.#purgeFrom = new AddressSet(config.purge.allow)
     // A reload builds new caches: the watcher holds this one weakly, so an old Plan's memory tier can go.
@@ -79,6 +82,11 @@ export class RouteCache {
       const cache = ref.deref()
       if (cache) cache.#apply((value as { rule: PurgeRule }).rule)
       else stop?.()
+    })
+    const stopGroup = group?.purges.subscribe(this.#purgeKey, (rule) => {
+      const cache = ref.deref()
+      if (cache) cache.#apply(rule, true)
+      else stopGroup?.()
     })
     this.#graceS = config.grace / 1000
     this.#store = new MemoryStore(config.memory)
@@ -369,13 +377,14 @@ export class RouteCache {
     const n = this.#apply(rule)
     // Each purge is a new value, so that the same rule sent twice is applied twice.
     this.#shared?.set(this.#purgeKey, { rule, id: `${process.pid}-${++purgeCount}` })
+    this.#group?.purges.publish(this.#purgeKey, rule)
     return n
   }
 
-  #apply(rule: PurgeRule): number {
+  #apply(rule: PurgeRule, fromElsewhere = false): number {
     const test = (url: string, tags: readonly string[]) => purges(rule, url, tags)
     const n = this.#store.delete(test)
-    return this.#disk ? Math.max(n, this.#disk.delete(test)) : n
+    return this.#disk ? Math.max(n, this.#disk.delete(test, fromElsewhere)) : n
   }
 
   /** Writes an entry to the disk tier too, when the route has one, as the answer to the request headers `h`. */

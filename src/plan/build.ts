@@ -259,7 +259,9 @@ function buildRoute(
   if (action.responsePhase) responsePhases.push(action.responsePhase)
   // The cache stores the backend's response as it came, before the other phases edit it for a client.
   const name = config.name ?? `route${index}`
-  const cache = config.cache?.enabled ? new RouteCache(config.cache, name, shared) : undefined
+  const cache = config.cache?.enabled
+    ? new RouteCache(config.cache, name, shared, deps.group?.cache(plan.redis))
+    : undefined
   if (cache) responsePhases.unshift(cache.responsePhase)
   return {
     name,

@@ -1,5 +1,7 @@
+import type { CacheShare } from '../cache/lower-tiers.ts'
 import type { EventLog } from '../log/events.ts'
 import type { StickyTable } from '../upstream/balancers/balancer.ts'
+import { RedisCacheTier, RedisPurges } from './cache-tier.ts'
 import type { RedisLinks } from './redis/link.ts'
 import type { RedisConfig } from './redis/schema.ts'
 import { RedisStickyTable } from './sticky-table.ts'
@@ -13,6 +15,7 @@ export class InstanceGroup {
   readonly #links: RedisLinks
   readonly #events: EventLog
   readonly #sticky = new Map<string, RedisStickyTable>()
+  readonly #caches = new Map<string, CacheShare>()
 
   constructor(links: RedisLinks, events: EventLog) {
     this.#links = links
@@ -29,5 +32,19 @@ export class InstanceGroup {
       this.#sticky.set(id, table)
     }
     return table
+  }
+
+  /** The shared cache tier and purges of the group, when `config.share` has "cache". */
+  cache(config: RedisConfig): CacheShare | undefined {
+    if (!config.share.includes('cache')) return undefined
+    const id = JSON.stringify(config)
+    let share = this.#caches.get(id)
+    if (!share) {
+      const link = this.#links.get(config, this.#events)
+      const tier = new RedisCacheTier(link)
+      share = { tier, purges: new RedisPurges(link, tier, this.#events) }
+      this.#caches.set(id, share)
+    }
+    return share
   }
 }
