@@ -13,6 +13,8 @@ import { report } from './metrics/report.ts'
 import type { Report } from './metrics/sample.ts'
 import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
+import { applyServerChange } from './shared-state/apply-change.ts'
+import type { ChangeChannel } from './shared-state/changes.ts'
 import { InstanceGroup } from './shared-state/group.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
@@ -32,6 +34,11 @@ export interface Portico {
   rebalance(): void
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
   close(graceMs?: number): Promise<void>
+  /**
+   * Where admin changes go to the other instances of the group (`redis.share` has "changes"):
+   * the admin API applies a change here, then publishes it. Undefined when nothing is shared.
+   */
+  readonly changes: ChangeChannel | undefined
   /** This process's metrics now (docs/metrics.md); undefined when the config has no `metrics` section. */
   readonly metrics: (() => Promise<Report>) | undefined
 }
@@ -64,6 +71,9 @@ export async function startPortico(
   const processMetrics = config.metrics ? await ProcessMetrics.start() : undefined
   let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates, meter, group })
   warnInsecurePools(config, events)
+  // Changes other instances make apply to whatever Plan is current when they arrive.
+  const changes = group.changes(config.redis)
+  changes?.onChange((change, version) => applyServerChange(current.pools, change, version, events))
   const listeners: Listener[] = []
   try {
     for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events, secret, place))
@@ -89,6 +99,7 @@ export async function startPortico(
           process: processMetrics,
           leader: () => shared.leader,
         })),
+    changes,
     urls: listeners.map((l) => l.url),
     plan: () => current,
     reload(next) {

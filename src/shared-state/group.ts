@@ -2,6 +2,7 @@ import type { CacheShare } from '../cache/lower-tiers.ts'
 import type { EventLog } from '../log/events.ts'
 import type { StickyTable } from '../upstream/balancers/balancer.ts'
 import { RedisCacheTier, RedisPurges } from './cache-tier.ts'
+import { type ChangeChannel, RedisChangeChannel } from './changes.ts'
 import type { RedisLinks } from './redis/link.ts'
 import type { RedisConfig } from './redis/schema.ts'
 import { RedisStickyTable } from './sticky-table.ts'
@@ -16,6 +17,7 @@ export class InstanceGroup {
   readonly #events: EventLog
   readonly #sticky = new Map<string, RedisStickyTable>()
   readonly #caches = new Map<string, CacheShare>()
+  readonly #changes = new Map<string, RedisChangeChannel>()
 
   constructor(links: RedisLinks, events: EventLog) {
     this.#links = links
@@ -46,5 +48,17 @@ export class InstanceGroup {
       this.#caches.set(id, share)
     }
     return share
+  }
+
+  /** The change channel of the group, when `config.share` has "changes". */
+  changes(config: RedisConfig): ChangeChannel | undefined {
+    if (!config.share.includes('changes')) return undefined
+    const id = JSON.stringify(config)
+    let channel = this.#changes.get(id)
+    if (!channel) {
+      channel = new RedisChangeChannel(this.#links.get(config, this.#events), this.#events)
+      this.#changes.set(id, channel)
+    }
+    return channel
   }
 }

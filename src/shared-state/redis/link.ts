@@ -119,9 +119,16 @@ export class RedisLink {
     sub.on('message', (channel: string, message: string) => {
       for (const handler of this.#handlers.get(channel) ?? []) handler(message)
     })
-    // Subscribed again (ioredis does it on reconnection): news missed meanwhile is caught up with.
+    // Subscribed (again, after a reconnection): news missed meanwhile is caught up with. ioredis
+    // sends the SUBSCRIBE commands before 'ready' is emitted, so once a PING sent after them is
+    // answered, nothing published from then on is missed.
     sub.on('ready', () => {
-      for (const listener of this.#upListeners) listener()
+      sub
+        .ping()
+        .then(() => {
+          for (const listener of this.#upListeners) listener()
+        })
+        .catch(() => {})
     })
     this.#subscriber = sub
     return sub
