@@ -22,8 +22,9 @@ export function connectRedis(config: RedisConfig, queue = false): Redis {
     commandTimeout: queue ? undefined : Math.max(1, Math.ceil(config.timeout)),
     connectTimeout: Math.max(1000, config.timeout),
     retryStrategy: (times: number) => Math.min(50 * times, 1000),
-    username: config.username,
-    password: config.password,
+    // An empty value (an unset variable with an empty default) means none.
+    username: config.username || undefined,
+    password: config.password || undefined,
     tls: tlsOptions(config),
   }
   const nodes = (config.nodes.length > 0 ? config.nodes : [config.address]).map(hostPort)
@@ -39,7 +40,7 @@ export function connectRedis(config: RedisConfig, queue = false): Redis {
       ...options,
       sentinels: nodes,
       name: config.master_name,
-      sentinelPassword: config.password,
+      sentinelPassword: config.password || undefined,
       sentinelRetryStrategy: (times: number) => Math.min(50 * times, 1000),
     })
   }
