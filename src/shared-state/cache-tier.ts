@@ -99,8 +99,9 @@ export class RedisCacheTier implements LowerTier {
           const { url, tags } = JSON.parse(fields[i + 1]!) as { url: string; tags: string[] }
           if (test(url, tags)) gone.push(fields[i]!)
         }
+        // One key per command: in a Redis Cluster the entries lie in different slots.
         if (gone.length > 0) {
-          await client.del(...gone)
+          await Promise.all(gone.map((name) => client.del(name)))
           await client.hdel(this.#index(), ...gone)
         }
       } while (cursor !== '0')

@@ -33,13 +33,15 @@ interface Record {
 
 // One version per change; the state hash keeps the last change of each server's drain, weight and
 // membership, so that a late instance replays what holds now, not every change ever made. Adding or
-// removing a server ends what was said of its drain and weight.
+// removing a server ends what was said of its drain and weight. The channel is an argument, not a
+// key: in a Redis Cluster both keys share one slot (their {changes} hash tag) and PUBLISH reaches
+// every node.
 const publishScript = `
 local v = redis.call('INCR', KEYS[1])
 if ARGV[3] == '1' then redis.call('HDEL', KEYS[2], ARGV[4] .. 'drain', ARGV[4] .. 'weight') end
 local record = '{"version":' .. v .. ',' .. ARGV[2]
 redis.call('HSET', KEYS[2], ARGV[1], record)
-redis.call('PUBLISH', KEYS[3], record)
+redis.call('PUBLISH', ARGV[5], record)
 return v
 `
 
@@ -47,11 +49,11 @@ type ChangeClient = RedisLink['client'] & {
   porticoChange(
     version: string,
     state: string,
-    channel: string,
     field: string,
     rest: string,
     clears: string,
     server: string,
+    channel: string,
   ): Promise<number>
 }
 
@@ -77,10 +79,10 @@ export class RedisChangeChannel implements ChangeChannel {
     this.#link = link
     this.#events = events
     const p = link.prefix
-    this.#keys = { version: `${p}changes:version`, state: `${p}changes:state`, channel: `${p}changes` }
+    this.#keys = { version: `${p}{changes}:version`, state: `${p}{changes}:state`, channel: `${p}changes` }
     const client = link.client as ChangeClient
     if (typeof client.porticoChange !== 'function')
-      client.defineCommand('porticoChange', { numberOfKeys: 3, lua: publishScript })
+      client.defineCommand('porticoChange', { numberOfKeys: 2, lua: publishScript })
     link.subscribe(this.#keys.channel, (message) => this.#receive(message))
     link.onUp(() => void this.catchUp())
     if (link.up) void this.catchUp()
@@ -101,11 +103,11 @@ export class RedisChangeChannel implements ChangeChannel {
       const v = await (this.#link.client as ChangeClient).porticoChange(
         version,
         state,
-        channel,
         field,
         rest,
         member ? '1' : '0',
         server,
+        channel,
       )
       return v
     } catch (err) {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import type { TestContext } from 'node:test'
@@ -28,35 +28,45 @@ export interface OwnRedis {
   start(): Promise<void>
 }
 
-/** Starts a redis-server on a free port, killed when the test ends. */
-export async function startOwnRedis(t: TestContext): Promise<OwnRedis> {
-  const port = await freePort()
-  let child: ChildProcess | undefined
-  const start = async () => {
-    const c = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    child = c
-    let text = ''
-    await new Promise<void>((resolve, reject) => {
-      c.stdout!.on('data', (chunk: Buffer) => {
-        text += chunk
-        if (/Ready to accept connections/.test(text)) resolve()
-      })
-      c.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${text}`)))
-    })
-  }
+/**
+ * Runs `redis-server ARGS` (killed when the test ends) and resolves once its output matches
+ * `ready`; `stop` kills it and waits until it is gone.
+ */
+export async function spawnRedis(
+  t: TestContext,
+  args: readonly string[],
+  ready = /Ready to accept connections/,
+): Promise<{ stop(): Promise<void> }> {
+  const c = spawn('redis-server', [...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   const stop = async () => {
-    const c = child
-    if (!c || c.exitCode !== null || c.signalCode !== null) return
+    if (c.exitCode !== null || c.signalCode !== null) return
     c.kill('SIGKILL')
     await once(c, 'exit')
   }
-  t.after(() => stop())
-  await start()
-  return { address: `127.0.0.1:${port}`, start, stop }
+  t.after(stop)
+  let text = ''
+  await new Promise<void>((resolve, reject) => {
+    c.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk
+      if (ready.test(text)) resolve()
+    })
+    c.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${text}`)))
+  })
+  return { stop }
+}
+
+/** Starts a redis-server on a free port, killed when the test ends. */
+export async function startOwnRedis(t: TestContext): Promise<OwnRedis> {
+  const port = await freePort()
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no']
+  let current = await spawnRedis(t, args)
+  return {
+    address: `127.0.0.1:${port}`,
+    stop: () => current.stop(),
+    async start() {
+      current = await spawnRedis(t, args)
+    },
+  }
 }
 
 /** Spawns `count` Portico instances (one worker each unless the config says) on the same config. */
