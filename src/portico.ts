@@ -15,6 +15,7 @@ import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
 import { applyServerChange } from './shared-state/apply-change.ts'
 import type { ChangeChannel } from './shared-state/changes.ts'
+import { groupConnectionRate } from './shared-state/connection-rate.ts'
 import { InstanceGroup } from './shared-state/group.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
@@ -76,7 +77,9 @@ export async function startPortico(
   changes?.onChange((change, version) => applyServerChange(current.pools, change, version, events))
   const listeners: Listener[] = []
   try {
-    for (const l of config.listeners) listeners.push(await listenHttp(l, () => current, events, secret, place))
+    const groupRate = groupConnectionRate(() => current.config, rates, events)
+    for (const l of config.listeners)
+      listeners.push(await listenHttp(l, () => current, events, secret, place, groupRate))
   } catch (err) {
     for (const pool of current.pools.values()) pool.stop()
     await Promise.all(listeners.map((l) => l.close(0)))

@@ -22,6 +22,7 @@ import type { PathRules } from '../route/routing-path.ts'
 import { tlsFacts } from '../tls/facts.ts'
 import { acceptH2c } from './accept-h2c.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
+import { type GroupRate, guardGroupRate } from './group-rate.ts'
 import { H1Server } from './h1/server.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
@@ -76,6 +77,7 @@ export async function listenHttp(
   events: EventLog,
   secret: Buffer,
   place: WorkerPlace = alone,
+  groupRate?: GroupRate,
 ): Promise<Listener> {
   const address = config.address
   // This listener's place in the config, to find its settings in a reloaded one.
@@ -129,6 +131,8 @@ export async function listenHttp(
   }
   apply(initial)
   const gate = connectionGate(config, plan(), events, place)
+  // Wrapped first, so that it runs last: after the gate, on the address a PROXY header names.
+  if (config.connections.group_rate && groupRate) guardGroupRate(server, address, groupRate, events)
   // Before the PROXY protocol reader wraps it, so that the gate sees the address the header names.
   if (gate) guardConnections(server, gate)
   const proxyProtocol = config.proxy_protocol
