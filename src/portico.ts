@@ -17,6 +17,7 @@ import { applyServerChange } from './shared-state/apply-change.ts'
 import type { ChangeChannel } from './shared-state/changes.ts'
 import { groupConnectionRate } from './shared-state/connection-rate.ts'
 import { InstanceGroup } from './shared-state/group.ts'
+import { GroupMembers, type Member } from './shared-state/members.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
 
@@ -40,6 +41,8 @@ export interface Portico {
    * the admin API applies a change here, then publishes it. Undefined when nothing is shared.
    */
   readonly changes: ChangeChannel | undefined
+  /** The processes of every instance in the group, with their versions and load; undefined when nothing is shared. */
+  readonly members: (() => Promise<Member[]>) | undefined
   /** This process's metrics now (docs/metrics.md); undefined when the config has no `metrics` section. */
   readonly metrics: (() => Promise<Report>) | undefined
 }
@@ -67,14 +70,27 @@ export async function startPortico(
   const place = worker?.place ?? alone
   const leases = worker?.leases
   const rates = new RateStores()
-  const group = new InstanceGroup(rates.links, events)
+  const shares = new InstanceGroup(rates.links, events)
   const meter = config.metrics ? new Meter() : undefined
   const processMetrics = config.metrics ? await ProcessMetrics.start() : undefined
-  let current = buildPlan(config, { registry, accessLog, events, shared, secret, place, leases, rates, meter, group })
+  let current = buildPlan(config, {
+    registry,
+    accessLog,
+    events,
+    shared,
+    secret,
+    place,
+    leases,
+    rates,
+    meter,
+    group: shares,
+  })
   warnInsecurePools(config, events)
   // Changes other instances make apply to whatever Plan is current when they arrive.
-  const changes = group.changes(config.redis)
+  const changes = shares.changes(config.redis)
   changes?.onChange((change, version) => applyServerChange(current.pools, change, version, events))
+  const group =
+    config.redis.share.length > 0 ? new GroupMembers(rates.links.get(config.redis, events), load) : undefined
   const listeners: Listener[] = []
   try {
     const groupRate = groupConnectionRate(() => current.config, rates, events)
@@ -88,6 +104,15 @@ export async function startPortico(
     throw err
   }
   let closing: Promise<void> | undefined
+  function load(): { inFlight: number; queued: number } {
+    let inFlight = 0
+    let queued = 0
+    for (const pool of current.pools.values()) {
+      inFlight += pool.inFlight
+      queued += pool.queued
+    }
+    return { inFlight, queued }
+  }
   const counted = listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
   return {
     metrics:
@@ -103,11 +128,23 @@ export async function startPortico(
           leader: () => shared.leader,
         })),
     changes,
+    members: group && (() => group.members()),
     urls: listeners.map((l) => l.url),
     plan: () => current,
     reload(next) {
       const previous = current
-      current = buildPlan(next, { registry, accessLog, events, shared, secret, place, leases, rates, meter, group })
+      current = buildPlan(next, {
+        registry,
+        accessLog,
+        events,
+        shared,
+        secret,
+        place,
+        leases,
+        rates,
+        meter,
+        group: shares,
+      })
       warnInsecurePools(next, events)
       for (const [name, pool] of previous.pools) pool.stop(current.pools.get(name))
       for (const l of listeners) l.apply(current.client)
@@ -121,6 +158,7 @@ export async function startPortico(
         for (const pool of current.pools.values()) pool.stop()
         await Promise.all(listeners.map((l) => l.close(graceMs)))
         await registry.close()
+        await group?.leave()
         rates.close()
         await accessLog.close()
       })()
