@@ -87,6 +87,7 @@ export async function startPortico(
   })
   warnInsecurePools(config, events)
   // Changes other instances make apply to whatever Plan is current when they arrive.
+  shares.shareHealth(config.redis, shared)
   const changes = shares.changes(config.redis)
   changes?.onChange((change, version) => applyServerChange(current.pools, change, version, events))
   const group =

@@ -1,8 +1,10 @@
 import type { CacheShare } from '../cache/lower-tiers.ts'
+import type { SharedState } from '../cluster/shared-state.ts'
 import type { EventLog } from '../log/events.ts'
 import type { StickyTable } from '../upstream/balancers/balancer.ts'
 import { RedisCacheTier, RedisPurges } from './cache-tier.ts'
 import { type ChangeChannel, RedisChangeChannel } from './changes.ts'
+import { HealthShare } from './health-share.ts'
 import type { RedisLinks } from './redis/link.ts'
 import type { RedisConfig } from './redis/schema.ts'
 import { RedisStickyTable } from './sticky-table.ts'
@@ -18,6 +20,7 @@ export class InstanceGroup {
   readonly #sticky = new Map<string, RedisStickyTable>()
   readonly #caches = new Map<string, CacheShare>()
   readonly #changes = new Map<string, RedisChangeChannel>()
+  #health: HealthShare | undefined
 
   constructor(links: RedisLinks, events: EventLog) {
     this.#links = links
@@ -60,5 +63,11 @@ export class InstanceGroup {
       this.#changes.set(id, channel)
     }
     return channel
+  }
+
+  /** Shares the health verdicts of the machine's checks with the group, when `config.share` has "health". */
+  shareHealth(config: RedisConfig, shared: SharedState): void {
+    if (!config.share.includes('health') || this.#health) return
+    this.#health = new HealthShare(this.#links.get(config, this.#events), shared)
   }
 }

@@ -3,7 +3,7 @@ import { existingPath } from '../../config/common.ts'
 import { duration } from '../../config/units.ts'
 
 /** What several instances share through Redis besides `store: redis` rate limits. */
-export const shareNames = ['sticky', 'cache', 'changes'] as const
+export const shareNames = ['sticky', 'cache', 'changes', 'health'] as const
 export type ShareName = (typeof shareNames)[number]
 
 const tls = z
@@ -63,11 +63,11 @@ export const redisSchema = z
       .array(z.enum(shareNames))
       .default([])
       .describe(
-        'What else the instances share: "sticky" (a client pinned by one instance is sent to the same server by all), "cache" (a Redis tier under every cached route\'s memory and disk tiers, and purges that reach every instance), "changes" (server drains, weights, additions and removals made through one instance apply on all, in order, also on an instance that starts or reconnects later). Default none: only `store: redis` rate limits use Redis.',
+        'What else the instances share: "sticky" (a client pinned by one instance is sent to the same server by all), "cache" (a Redis tier under every cached route\'s memory and disk tiers, and purges that reach every instance), "changes" (server drains, weights, additions and removals made through one instance apply on all, in order, also on an instance that starts or reconnects later), "health" (a server the active checks of one instance find down is avoided by all, until their own checks bring it back). Default none: only `store: redis` rate limits use Redis.',
       ),
   })
   .describe(
-    'The Redis that several Portico instances share state through: `store: redis` rate limits always, and what `share` names. Each process keeps one connection (two with "sticky", "cache" or "changes": one listens for the others\' news) and reconnects by itself; while Redis is away every instance serves on its own state.',
+    "The Redis that several Portico instances share state through: `store: redis` rate limits always, and what `share` names. Each process keeps one connection (two with any `share`: one listens for the others' news) and reconnects by itself; while Redis is away every instance serves on its own state.",
   )
 
 export type RedisConfig = z.infer<typeof redisSchema>
