@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import type { TestContext } from 'node:test'
+import { Redis } from 'ioredis'
 import { type SpawnedPortico, spawnPortico, writeConfig } from './spawn.ts'
 
 /** A key prefix no other test run shares, so tests on the machine's Redis keep apart. */
@@ -79,3 +80,16 @@ export async function spawnInstances(t: TestContext, config: object, count = 2):
 
 /** A listener on port 0 and no access log: what every spawned instance of these tests uses. */
 export const quietListener = { listeners: [{ address: '127.0.0.1:0' }], access_log: { output: 'off' } }
+
+/**
+ * Resolves once `count` processes have told the group of `prefix` that they are in (with any
+ * `share`, a process tells once it is connected and listening), asking the Redis at `address`.
+ */
+export async function groupJoined(prefix: string, count: number, address = '127.0.0.1:6379'): Promise<void> {
+  const client = new Redis(`redis://${address}`)
+  try {
+    while ((await client.hlen(`${prefix}members`)) < count) await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    client.disconnect()
+  }
+}

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { Redis } from 'ioredis'
 import { startBackend } from '../helpers/backend.ts'
 import { get, request } from '../helpers/http.ts'
-import { quietListener, spawnInstances, uniquePrefix } from '../helpers/redis.ts'
+import { groupJoined, quietListener, spawnInstances, uniquePrefix } from '../helpers/redis.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
 
 /** Resolves once `check` is true, asking again after each answer: for state another process writes. */
@@ -33,6 +33,8 @@ test('a response stored by one instance is a hit on another, and a purge on eith
   })
   const redis = new Redis({ lazyConnect: true })
   t.after(() => redis.disconnect())
+  // Both connected and listening: a response stored before would reach only the instance's own tiers.
+  await groupJoined(prefix, 2)
 
   const first = await get(`${a!.urls[0]}/page`)
   assert.equal(first.body, 'v1')
@@ -73,6 +75,7 @@ test('a hit in the shared tier is promoted to the disk tier of the instance that
   )
   const redis = new Redis({ lazyConnect: true })
   t.after(() => redis.disconnect())
+  await groupJoined(prefix, 2)
 
   await get(`${a!.urls[0]}/file`)
   await until(async () => (await redis.hlen(`${prefix}cache-index`)) > 0)

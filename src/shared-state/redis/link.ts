@@ -19,6 +19,8 @@ export class RedisLink {
   readonly config: RedisConfig
   readonly #events: EventLog
   #subscriber: Redis | undefined
+  /** Whether the listening connection is subscribed now (its PING after 'ready' answered). */
+  #subscribed = false
   readonly #handlers = new Map<string, Set<MessageHandler>>()
   readonly #upListeners = new Set<() => void>()
   #down = false
@@ -39,7 +41,8 @@ export class RedisLink {
     })
     this.client.on('ready', () => {
       this.#back()
-      for (const listener of this.#upListeners) listener()
+      // With a listening connection, once both are back (whichever comes second runs them).
+      if (!this.#subscriber || this.#subscribed) this.#joined()
     })
   }
 
@@ -72,7 +75,10 @@ export class RedisLink {
     }
   }
 
-  /** Calls `listener` at every (re)connection of either connection; returns a function that stops the calls. */
+  /**
+   * Calls `listener` each time the process is back in the group: connected, and subscribed when it
+   * listens to channels (at start and after each reconnection); returns a function that stops the calls.
+   */
   onUp(listener: () => void): () => void {
     this.#upListeners.add(listener)
     return () => this.#upListeners.delete(listener)
@@ -126,12 +132,20 @@ export class RedisLink {
       sub
         .ping()
         .then(() => {
-          for (const listener of this.#upListeners) listener()
+          this.#subscribed = true
+          if (this.up) this.#joined()
         })
         .catch(() => {})
     })
+    sub.on('close', () => {
+      this.#subscribed = false
+    })
     this.#subscriber = sub
     return sub
+  }
+
+  #joined(): void {
+    for (const listener of this.#upListeners) listener()
   }
 
   #lose(reason: string): void {
