@@ -20,8 +20,8 @@ const keepAfterStaleS = 300
 /**
  * The cache tier a group of instances shares, in Redis: one key per response (its head as JSON,
  * a newline, its body), expiring when it could no longer be served or revalidated; a varying URL's
- * own key lists the headers it varies on, as on disk. An index hash (entry → URL and tags) lets a
- * purge find what it names. While Redis is away a lookup misses at once and a write is dropped.
+ * own key lists the headers it varies on, as on disk. An index hash (entry → URL, tags, expiry)
+ * lets a purge find what it names; each purge also drops the index's expired entries. While Redis is away a lookup misses at once and a write is dropped.
  */
 export class RedisCacheTier implements LowerTier {
   readonly #link: RedisLink
@@ -83,8 +83,12 @@ export class RedisCacheTier implements LowerTier {
   async #write(key: string, url: string, tags: readonly string[], data: Buffer, ttlS: number): Promise<void> {
     const client = this.#link.client
     const name = this.#key(key)
-    await client.set(name, data, 'EX', ttlS)
-    await client.hset(this.#index(), name, JSON.stringify({ url, tags }))
+    const until = Date.now() + ttlS * 1000
+    // Two keys, two commands: in a Redis Cluster they lie in different slots.
+    await Promise.all([
+      client.set(name, data, 'EX', ttlS),
+      client.hset(this.#index(), name, JSON.stringify({ url, tags, until })),
+    ])
   }
 
   async #purge(test: (url: string, tags: readonly string[]) => boolean): Promise<void> {
@@ -95,9 +99,11 @@ export class RedisCacheTier implements LowerTier {
         const [next, fields] = await client.hscan(this.#index(), cursor, 'COUNT', 500)
         cursor = next
         const gone: string[] = []
+        const now = Date.now()
         for (let i = 0; i < fields.length; i += 2) {
-          const { url, tags } = JSON.parse(fields[i + 1]!) as { url: string; tags: string[] }
-          if (test(url, tags)) gone.push(fields[i]!)
+          const { url, tags, until } = JSON.parse(fields[i + 1]!) as { url: string; tags: string[]; until: number }
+          // Entries Redis has expired leave the index here too: purges keep it to what is stored.
+          if (test(url, tags) || until < now) gone.push(fields[i]!)
         }
         // One key per command: in a Redis Cluster the entries lie in different slots.
         if (gone.length > 0) {
