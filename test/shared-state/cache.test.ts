@@ -14,7 +14,7 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setImmediate(resolve))
 }
 
-test('a response stored by one instance is a hit on another, and a purge on either reaches both', {
+test('a response stored by one instance is a hit on another, and a purge on either reaches both, every worker included', {
   timeout: 60_000,
 }, async (t) => {
   let fetched = 0
@@ -26,7 +26,7 @@ test('a response stored by one instance is a hit on another, and a purge on eith
   const prefix = uniquePrefix('cache')
   const [a, b] = await spawnInstances(t, {
     ...quietListener,
-    workers: 1,
+    workers: 2,
     pools: { web: { servers: [backend.address] } },
     redis: { key_prefix: prefix, timeout: '5s', share: ['cache'] },
     routes: [{ name: 'site', pool: 'web', cache: { purge: { allow: ['127.0.0.1'] } } }],
@@ -34,7 +34,7 @@ test('a response stored by one instance is a hit on another, and a purge on eith
   const redis = new Redis({ lazyConnect: true })
   t.after(() => redis.disconnect())
   // Both connected and listening: a response stored before would reach only the instance's own tiers.
-  await groupJoined(prefix, 2)
+  await groupJoined(prefix, 4)
 
   const first = await get(`${a!.urls[0]}/page`)
   assert.equal(first.body, 'v1')
@@ -44,11 +44,12 @@ test('a response stored by one instance is a hit on another, and a purge on eith
   assert.equal(other.body, 'v1', 'the other instance answers from the shared tier')
   assert.match(other.headers['cache-status'] as string, /hit/)
   assert.equal(fetched, 1)
-  assert.equal((await get(`${b!.urls[0]}/page`)).body, 'v1', 'and then from its memory')
+  assert.equal((await get(`${b!.urls[0]}/page`)).body, 'v1', 'and again, from whichever tier of whichever worker')
 
   const purged = await request(`${b!.urls[0]}/page`, { method: 'PURGE' })
   assert.equal(purged.status, 200)
-  await a!.waitFor(/purge from another instance applied/)
+  // Each worker of the first instance hears it.
+  await a!.waitFor(/purge from another instance applied[\s\S]*purge from another instance applied/)
   const after = await get(`${a!.urls[0]}/page`)
   assert.equal(after.body, 'v2', 'the purge reached the first instance and the shared tier')
   assert.equal(fetched, 2)
