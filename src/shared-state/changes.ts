@@ -27,19 +27,25 @@ export interface ChangeChannel {
 
 interface Record {
   readonly version: number
+  /** The history the version counts in: a Redis that lost its data starts a new one. */
+  readonly epoch: string
   readonly origin: string
   readonly change: ServerChange
 }
 
 // One version per change; the state hash keeps the last change of each server's drain, weight and
 // membership, so that a late instance replays what holds now, not every change ever made. Adding or
-// removing a server ends what was said of its drain and weight. The channel is an argument, not a
-// key: in a Redis Cluster both keys share one slot (their {changes} hash tag) and PUBLISH reaches
-// every node.
+// removing a server ends what was said of its drain and weight. Versions count within an epoch,
+// a random name the first user of a Redis gives it: a Redis restarted empty gets a new one, and
+// versions that start again from 1 are not mistaken for ones seen. The channel is an argument,
+// not a key: in a Redis Cluster the keys share one slot (their {changes} hash tag) and PUBLISH
+// reaches every node.
 const publishScript = `
+local e = redis.call('GET', KEYS[3])
+if not e then e = ARGV[6]; redis.call('SET', KEYS[3], e) end
 local v = redis.call('INCR', KEYS[1])
 if ARGV[3] == '1' then redis.call('HDEL', KEYS[2], ARGV[4] .. 'drain', ARGV[4] .. 'weight') end
-local record = '{"version":' .. v .. ',' .. ARGV[2]
+local record = '{"version":' .. v .. ',"epoch":"' .. e .. '",' .. ARGV[2]
 redis.call('HSET', KEYS[2], ARGV[1], record)
 redis.call('PUBLISH', ARGV[5], record)
 return v
@@ -49,11 +55,13 @@ type ChangeClient = RedisLink['client'] & {
   porticoChange(
     version: string,
     state: string,
+    epoch: string,
     field: string,
     rest: string,
     clears: string,
     server: string,
     channel: string,
+    newEpoch: string,
   ): Promise<number>
 }
 
@@ -61,17 +69,18 @@ type ChangeClient = RedisLink['client'] & {
  * The change channel of a group, in Redis: a version counter, a hash of what holds now, and a
  * channel that announces each change. A change arrives on the channel; one that skips a version,
  * a reconnection, and the start of the process all make it catch up from the hash, applying in
- * version order what it has not seen. A counter found below the last version seen means Redis
- * lost its data (restarted without persistence): everything the hash holds is applied again.
+ * version order what it has not seen. A new epoch means Redis lost its data (restarted without
+ * persistence): what the hash holds now is applied from its first version.
  */
 export class RedisChangeChannel implements ChangeChannel {
   readonly #link: RedisLink
   readonly #events: EventLog
-  readonly #keys: { version: string; state: string; channel: string }
+  readonly #keys: { version: string; state: string; epoch: string; channel: string }
   // Tells this process's own changes from the others': the caller applied its own already.
   readonly #origin = randomUUID()
   readonly #appliers = new Set<ApplyChange>()
   #version = 0
+  #epoch: string | undefined
   #catchingUp: Promise<void> | undefined
   #again = false
 
@@ -79,10 +88,15 @@ export class RedisChangeChannel implements ChangeChannel {
     this.#link = link
     this.#events = events
     const p = link.prefix
-    this.#keys = { version: `${p}{changes}:version`, state: `${p}{changes}:state`, channel: `${p}changes` }
+    this.#keys = {
+      version: `${p}{changes}:version`,
+      state: `${p}{changes}:state`,
+      epoch: `${p}{changes}:epoch`,
+      channel: `${p}changes`,
+    }
     const client = link.client as ChangeClient
     if (typeof client.porticoChange !== 'function')
-      client.defineCommand('porticoChange', { numberOfKeys: 2, lua: publishScript })
+      client.defineCommand('porticoChange', { numberOfKeys: 3, lua: publishScript })
     link.subscribe(this.#keys.channel, (message) => this.#receive(message))
     link.onUp(() => void this.catchUp())
     if (link.up) void this.catchUp()
@@ -94,7 +108,7 @@ export class RedisChangeChannel implements ChangeChannel {
 
   async publish(change: ServerChange): Promise<number | undefined> {
     if (!this.#link.up) return undefined
-    const { version, state, channel } = this.#keys
+    const { version, state, epoch, channel } = this.#keys
     const server = `${change.pool}\n${change.server}\n`
     const member = change.kind === 'add' || change.kind === 'remove'
     const field = server + (member ? 'member' : change.kind)
@@ -103,11 +117,13 @@ export class RedisChangeChannel implements ChangeChannel {
       const v = await (this.#link.client as ChangeClient).porticoChange(
         version,
         state,
+        epoch,
         field,
         rest,
         member ? '1' : '0',
         server,
         channel,
+        randomUUID(),
       )
       return v
     } catch (err) {
@@ -142,17 +158,19 @@ export class RedisChangeChannel implements ChangeChannel {
     if (!this.#link.up) return
     const client = this.#link.client
     try {
-      const [counter, state] = await Promise.all([client.get(this.#keys.version), client.hgetall(this.#keys.state)])
-      if (Number(counter ?? 0) < this.#version) {
-        this.#events.warn('Redis lost the change history: applying what it holds now again', {
-          seen: this.#version,
-          redis: Number(counter ?? 0),
-        })
+      // Whoever asks first names the epoch of a Redis that has none.
+      await client.set(this.#keys.epoch, randomUUID(), 'NX')
+      const [epoch, state] = await Promise.all([client.get(this.#keys.epoch), client.hgetall(this.#keys.state)])
+      if (epoch !== this.#epoch) {
+        if (this.#epoch !== undefined) {
+          this.#events.warn('Redis lost the change history: applying what it holds now', { seen: this.#version })
+        }
+        this.#epoch = epoch ?? undefined
         this.#version = 0
       }
       const records = Object.values(state)
         .map(parse)
-        .filter((r): r is Record => r !== undefined && r.version > this.#version)
+        .filter((r): r is Record => r !== undefined && r.epoch === this.#epoch && r.version > this.#version)
         .sort((a, b) => a.version - b.version)
       for (const r of records) this.#apply(r)
     } catch (err) {
@@ -162,7 +180,12 @@ export class RedisChangeChannel implements ChangeChannel {
 
   #receive(message: string): void {
     const r = parse(message)
-    if (!r || r.version <= this.#version) return
+    if (!r) return
+    if (r.epoch !== this.#epoch) {
+      void this.catchUp()
+      return
+    }
+    if (r.version <= this.#version) return
     if (r.version === this.#version + 1 && !this.#catchingUp) this.#apply(r)
     else void this.catchUp()
   }

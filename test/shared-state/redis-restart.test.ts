@@ -46,6 +46,14 @@ test('instances that lose Redis keep serving every request, log it once per proc
   const two = await spawnPortico(t, ['run', '-c', writeConfig(config(2))], { listeners: 1 })
   await one.waitFor(/"msg":"sticky pins shared"/)
   await two.waitFor(/"msg":"sticky pins shared"/)
+  // The admin API of a third instance, on the same Redis.
+  const link = new RedisLink(redisSchema.parse(redis), silentEvents)
+  t.after(() => link.close())
+  const admin = new RedisChangeChannel(link, silentEvents)
+  assert.ok(await link.ready(5000))
+  assert.equal(await admin.publish({ kind: 'drain', pool: 'web', server: a!.address, drained: true }), 1)
+  await one.waitFor(/"msg":"server draining"/)
+  await two.waitFor(/"msg":"server draining"[\s\S]*"msg":"server draining"/)
 
   const statuses: number[] = []
   let running = true
@@ -89,12 +97,10 @@ test('instances that lose Redis keep serving every request, log it once per proc
   const client = new Redis(own.address.replace(/^/, 'redis://'))
   t.after(() => client.disconnect())
   while ((await client.hlen(`${prefix}sticky:web`)) < 4) await new Promise((resolve) => setImmediate(resolve))
-  // ... and listen for changes again.
-  const link = new RedisLink(redisSchema.parse(redis), silentEvents)
-  t.after(() => link.close())
-  const admin = new RedisChangeChannel(link, silentEvents)
-  assert.ok(await link.ready(5000))
-  assert.equal(await admin.publish({ kind: 'drain', pool: 'web', server: a!.address, drained: true }), 1)
-  await one.waitFor(/"msg":"server draining"/)
-  await two.waitFor(/"msg":"server draining"[\s\S]*"msg":"server draining"/)
+  // ... and listen for changes again: versions start again at 1 in the empty Redis, a new history.
+  while (!link.up) await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(await admin.publish({ kind: 'drain', pool: 'web', server: a!.address, drained: false }), 1)
+  await one.waitFor(/"msg":"server draining ended"/)
+  await two.waitFor(/"msg":"server draining ended"[\s\S]*"msg":"server draining ended"/)
+  assert.match(one.output(), /Redis lost the change history/)
 })
