@@ -4,6 +4,7 @@ import { loadSecret } from './instance/secret.ts'
 import { SharedState } from './instance/shared-state.ts'
 import type { SlotLeases } from './instance/slot-leases.ts'
 import { alone, type WorkerPlace } from './instance/worker-share.ts'
+import type { GroupRate } from './listen/group-rate.ts'
 import { type Listener, listenHttp } from './listen/http.ts'
 import { openAccessLog } from './log/access.ts'
 import { type EventLog, silentEvents } from './log/events.ts'
@@ -13,6 +14,11 @@ import { report } from './metrics/report.ts'
 import type { Report } from './metrics/sample.ts'
 import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
+import { applyServerChange } from './shared-state/apply-change.ts'
+import type { ChangeChannel } from './shared-state/changes.ts'
+import { groupConnectionRate } from './shared-state/connection-rate.ts'
+import { InstanceGroup } from './shared-state/group.ts'
+import { GroupMembers, type Member } from './shared-state/members.ts'
 import { Acme, acmeBlocks } from './tls/acme/manager.ts'
 import type { CertificateStatus } from './tls/acme/status.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
@@ -37,6 +43,13 @@ export interface Portico {
   rebalance(): void
   /** Stops accepting, finishes what is in flight within the grace period, closes everything. */
   close(graceMs?: number): Promise<void>
+  /**
+   * Where admin changes go to the other instances of the group (`redis.share` has "changes"):
+   * the admin API applies a change here, then publishes it. Undefined when nothing is shared.
+   */
+  readonly changes: ChangeChannel | undefined
+  /** The processes of every instance in the group, with their versions and load; undefined when nothing is shared. */
+  readonly members: (() => Promise<Member[]>) | undefined
   /** This process's metrics now (docs/metrics.md); undefined when the config has no `metrics` section. */
   readonly metrics: (() => Promise<Report>) | undefined
 }
@@ -52,11 +65,12 @@ async function openListeners(
   secret: Buffer,
   place: WorkerPlace,
   acme: Acme | undefined,
+  groupRate: GroupRate | undefined,
   undo: () => Promise<void>,
 ): Promise<Listener[]> {
   const listeners: Listener[] = []
   try {
-    for (const l of config.listeners) listeners.push(await listenHttp(l, plan, events, secret, place, acme))
+    for (const l of config.listeners) listeners.push(await listenHttp(l, plan, events, secret, place, acme, groupRate))
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close(0)))
     await undo()
@@ -85,22 +99,39 @@ export async function startPortico(
   const place = worker?.place ?? alone
   const leases = worker?.leases
   const rates = new RateStores()
+  const shares = new InstanceGroup(rates.links, events)
   const meter = config.metrics ? new Meter() : undefined
   const processMetrics = config.metrics ? await ProcessMetrics.start() : undefined
-  const deps = { registry, accessLog, events, shared, secret, place, leases, rates, meter }
+  const deps = { registry, accessLog, events, shared, secret, place, leases, rates, meter, group: shares }
   let current = buildPlan(config, deps)
   const plan = () => current
   warnInsecurePools(config, events)
+  // Changes other instances make apply to whatever Plan is current when they arrive.
+  shares.shareHealth(config.redis, shared)
+  const changes = shares.changes(config.redis)
+  changes?.onChange((change, version) => applyServerChange(current.pools, change, version, events))
+  const group =
+    config.redis.share.length > 0 ? new GroupMembers(rates.links.get(config.redis, events), load) : undefined
   const acme = acmeBlocks(config).length > 0 ? new Acme(() => current.config, events, shared, place) : undefined
+  const groupRate = groupConnectionRate(() => current.config, rates, events)
   const undo = async () => {
     acme?.close()
     for (const pool of current.pools.values()) pool.stop()
     await registry.close()
     rates.close()
   }
-  const listeners = await openListeners(config, plan, events, secret, place, acme, undo)
+  const listeners = await openListeners(config, plan, events, secret, place, acme, groupRate, undo)
   acme?.start()
   let closing: Promise<void> | undefined
+  function load(): { inFlight: number; queued: number } {
+    let inFlight = 0
+    let queued = 0
+    for (const pool of current.pools.values()) {
+      inFlight += pool.inFlight
+      queued += pool.queued
+    }
+    return { inFlight, queued }
+  }
   const counted = listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
   const leader = () => shared.leader
   return {
@@ -117,6 +148,8 @@ export async function startPortico(
           leader,
           certificates: () => acme?.status() ?? [],
         })),
+    changes,
+    members: group && (() => group.members()),
     urls: listeners.map((l) => l.url),
     plan,
     reload(next) {
@@ -141,6 +174,7 @@ export async function startPortico(
         acme?.close()
         await Promise.all(listeners.map((l) => l.close(graceMs)))
         await registry.close()
+        await group?.leave()
         rates.close()
         await accessLog.close()
       })()

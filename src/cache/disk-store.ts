@@ -3,8 +3,8 @@ import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlink
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ignore } from '../errors.ts'
+import { type RequestHeaders, variantKey } from '../http/variant-key.ts'
 import type { Entry } from './memory-store.ts'
-import { type RequestHeaders, variantKey } from './variant-key.ts'
 
 /** What the first line of an entry's file says: the entry without its body, and the body's checksum. */
 interface Meta extends Omit<Entry, 'body'> {

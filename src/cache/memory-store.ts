@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
+import { variantKey } from '../http/variant-key.ts'
 import type { Stored } from './policy.ts'
-import { variantKey } from './variant-key.ts'
 
 /** A stored response: its head and freshness, and the whole body. */
 export interface Entry extends Stored {

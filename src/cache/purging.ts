@@ -1,7 +1,7 @@
 import { closeIfBodyUnread, reply, respondError } from '../answer/respond.ts'
 import type { Exchange } from '../exchange.ts'
 import { AddressSet } from '../http/cidr.ts'
-import type { DiskStore } from './disk-store.ts'
+import type { CacheShare, LowerTier } from './lower-tiers.ts'
 import type { MemoryStore } from './memory-store.ts'
 import { type PurgeRule, purgeRule, purges } from './purge.ts'
 import type { CacheConfig } from './schema.ts'
@@ -16,13 +16,15 @@ let purgeCount = 0
 
 /**
  * A route cache's purges: a PURGE from an allowed address, or an unsafe request's success,
- * removes what it names from both tiers here and, through `shared`, in every other worker.
+ * removes what it names from every tier here and, through `shared`, in every other worker; with
+ * `group`, in every other instance too.
  */
 export class Purges {
   readonly #config: CacheConfig
   readonly #store: MemoryStore
-  readonly #disk: DiskStore | undefined
+  readonly #disk: LowerTier | undefined
   readonly #shared: PurgeChannel | undefined
+  readonly #group: CacheShare | undefined
   readonly #key: string
   readonly #from: AddressSet
 
@@ -30,13 +32,15 @@ export class Purges {
   constructor(
     config: CacheConfig,
     name: string,
-    stores: { memory: MemoryStore; disk: DiskStore | undefined },
+    stores: { memory: MemoryStore; disk: LowerTier | undefined },
     shared?: PurgeChannel,
+    group?: CacheShare,
   ) {
     this.#config = config
     this.#store = stores.memory
     this.#disk = stores.disk
     this.#shared = shared
+    this.#group = group
     this.#key = `cache-purge/${name}`
     this.#from = new AddressSet(config.purge.allow)
     // A reload builds new caches: the watcher holds this one weakly, so an old Plan's memory tier can go.
@@ -45,6 +49,11 @@ export class Purges {
       const purges = ref.deref()
       if (purges) purges.#apply((value as { rule: PurgeRule }).rule)
       else stop?.()
+    })
+    const stopGroup = group?.purges.subscribe(this.#key, (rule) => {
+      const purges = ref.deref()
+      if (purges) purges.#apply(rule, true)
+      else stopGroup?.()
     })
   }
 
@@ -65,12 +74,14 @@ export class Purges {
     const n = this.#apply(rule)
     // Each purge is a new value, so that the same rule sent twice is applied twice.
     this.#shared?.set(this.#key, { rule, id: `${process.pid}-${++purgeCount}` })
+    this.#group?.purges.publish(this.#key, rule)
     return n
   }
 
-  #apply(rule: PurgeRule): number {
+  /** `fromElsewhere`: another instance made the purge and cleared the tiers the instances share. */
+  #apply(rule: PurgeRule, fromElsewhere = false): number {
     const test = (url: string, tags: readonly string[]) => purges(rule, url, tags)
     const n = this.#store.delete(test)
-    return this.#disk ? Math.max(n, this.#disk.delete(test)) : n
+    return this.#disk ? Math.max(n, this.#disk.delete(test, fromElsewhere)) : n
   }
 }

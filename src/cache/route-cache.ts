@@ -3,12 +3,13 @@ import { reply } from '../answer/respond.ts'
 import { type FailureCode, failures } from '../errors.ts'
 import type { Exchange } from '../exchange.ts'
 import type { ResponsePhase } from '../filters/phase.ts'
+import type { RequestHeaders } from '../http/variant-key.ts'
 import { fetchInBackground } from './background.ts'
 import { Flight } from './coalesce.ts'
 import { field, hasConditional, updatedHead } from './conditional.ts'
-import { DiskStore } from './disk-store.ts'
 import { freshness, withinStale } from './freshness.ts'
 import { cacheKey } from './key.ts'
+import { type CacheShare, type LowerTier, lowerTiers } from './lower-tiers.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
 import { abandonStore, storeOutlivesClient, storingWithoutClient } from './outlive-client.ts'
 import { storable } from './policy.ts'
@@ -18,7 +19,6 @@ import { addValidators, bypassed, requestDirectives, safeMethods } from './reque
 import type { CacheConfig } from './schema.ts'
 import { answerStored, serveStored } from './serve.ts'
 import { StoreStream } from './store-stream.ts'
-import type { RequestHeaders } from './variant-key.ts'
 
 /** Why a request went to the backend, as Cache-Status `fwd` says it (RFC 9211 §2.2). */
 type Forward = 'uri-miss' | 'vary-miss' | 'stale' | 'request' | 'bypass'
@@ -53,19 +53,20 @@ export class RouteCache {
   readonly #graceS: number
   readonly responsePhase: ResponsePhase
 
-  readonly #disk: DiskStore | undefined
+  readonly #disk: LowerTier | undefined
   readonly #purges: Purges
 
   /**
    * `name` is the route's: purges travel between workers through `shared` under it, so every
-   * worker's memory tier for this route drops the same responses.
+   * worker's memory tier for this route drops the same responses. With `group`, a tier shared
+   * by several instances lies under the disk tier, and purges reach the other instances too.
    */
-  constructor(config: CacheConfig, name: string, shared?: PurgeChannel) {
+  constructor(config: CacheConfig, name: string, shared?: PurgeChannel, group?: CacheShare) {
     this.#config = config
-    this.#disk = config.disk ? new DiskStore(config.disk.path, config.disk.max_size) : undefined
+    this.#disk = lowerTiers(config, group)
     this.#graceS = config.grace / 1000
     this.#store = new MemoryStore(config.memory)
-    this.#purges = new Purges(config, name, { memory: this.#store, disk: this.#disk }, shared)
+    this.#purges = new Purges(config, name, { memory: this.#store, disk: this.#disk }, shared, group)
     this.responsePhase = { onResponse: (x, status, headers) => this.#onResponse(x, status, headers) }
   }
 

@@ -17,6 +17,8 @@ export interface ConnectionChain {
   readonly proxyProtocol?: Link | undefined
   /** Connection limits and client lists, on the address a trusted PROXY header named (connection-gate.ts). */
   readonly gate?: Link | undefined
+  /** The group's connection rate through Redis (`connections.group_rate`), after this instance's own limits (group-rate.ts). */
+  readonly groupRate?: Link | undefined
   /** TLS listeners with `acme`: ACME TLS-ALPN-01 validations, answered before the handshake (tls/acme/tls-alpn.ts). */
   readonly acmeTlsAlpn?: Link | undefined
   /**
@@ -41,12 +43,12 @@ export interface ConnectionChain {
 export function installChain(server: NetServer, chain: ConnectionChain): void {
   if (!chain.tls) {
     const node = takeListeners(server, 'connection')
-    server.on('connection', link([chain.proxyProtocol, chain.gate, chain.h2c, chain.own], node))
+    server.on('connection', link([chain.proxyProtocol, chain.gate, chain.groupRate, chain.h2c, chain.own], node))
     return
   }
   // Node's TLS handler is the last link before the handshake; the rest runs once it is done.
   const handshake = takeListeners(server, 'connection')
-  server.on('connection', link([chain.proxyProtocol, chain.gate, chain.acmeTlsAlpn], handshake))
+  server.on('connection', link([chain.proxyProtocol, chain.gate, chain.groupRate, chain.acmeTlsAlpn], handshake))
   const node = takeListeners(server, 'secureConnection')
   server.on('secureConnection', link([alpnH2(node), chain.own], node))
 }

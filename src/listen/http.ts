@@ -21,6 +21,7 @@ import { answerHttp01 } from './acme-http-01.ts'
 import { arrivals } from './arrival.ts'
 import { type ConnectionChain, installChain } from './chain.ts'
 import { ConnectionGate, guardConnections } from './connection-gate.ts'
+import { type GroupRate, groupRateLink } from './group-rate.ts'
 import { h2Options } from './h2-options.ts'
 import { createTlsServer } from './https.ts'
 import { bind, countConnections, type Listener, listener, type Parts, watchSessions } from './listener.ts'
@@ -46,6 +47,7 @@ export async function listenHttp(
   secret: Buffer,
   place: WorkerPlace = alone,
   acme?: Acme,
+  groupRate?: GroupRate,
 ): Promise<Listener> {
   const initial = plan().client
   const http1Options = nodeHttp1Options(initial, plan)
@@ -72,6 +74,7 @@ export async function listenHttp(
     ),
     tls,
     acme,
+    groupRate,
     gate: connectionGate(config, plan(), events, place),
     connections: new LiveList<Socket>(),
     sessions: new LiveList<Http2Session>(),
@@ -84,7 +87,7 @@ export async function listenHttp(
   apply(initial)
   const h2c =
     !tls && config.http2.enabled === true ? lazyBuiltin('node:http2').createServer(h2Options(config.http2)) : undefined
-  // Every connection passes the chain first: PROXY protocol → gate → ACME TLS-ALPN-01 → TLS or h2c → own server → node's.
+  // Every connection passes the chain first: PROXY protocol → gate → group rate → ACME TLS-ALPN-01 → TLS or h2c → own server → node's.
   installChain(server, chainLinks(parts, h2c))
   const onRequest = serveRequests(parts)
   countConnections(parts)
@@ -96,10 +99,13 @@ export async function listenHttp(
 
 /**
  * The links of the listener's connection chain: every connection, before a request exists, passes
- * PROXY protocol → gate → ACME TLS-ALPN-01 → TLS and ALPN, or h2c → own HTTP/1.1 server → node's (chain.ts; the
+ * PROXY protocol → gate → group rate → ACME TLS-ALPN-01 → TLS and ALPN, or h2c → own HTTP/1.1 server → node's (chain.ts; the
  * chart in docs/ARCHITECTURE.md).
  */
-function chainLinks({ config, plan, gate, tls, h1, acme }: Parts, h2c: Http2Server | undefined): ConnectionChain {
+function chainLinks(
+  { config, plan, events, gate, groupRate, tls, h1, acme }: Parts,
+  h2c: Http2Server | undefined,
+): ConnectionChain {
   return {
     proxyProtocol: config.proxy_protocol
       ? acceptProxyProtocol(
@@ -108,6 +114,8 @@ function chainLinks({ config, plan, gate, tls, h1, acme }: Parts, h2c: Http2Serv
         )
       : undefined,
     gate: gate ? guardConnections(gate) : undefined,
+    groupRate:
+      config.connections.group_rate && groupRate ? groupRateLink(config.address, groupRate, events) : undefined,
     acmeTlsAlpn: tls && acme && config.tls?.acme ? answerTlsAlpn(acme.board) : undefined,
     tls: tls !== undefined,
     h2c: h2c ? acceptH2c(h2c, () => plan().client.requestHeadersTimeoutMs) : undefined,

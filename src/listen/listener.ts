@@ -10,6 +10,7 @@ import type { ClientSettings, Plan } from '../plan/plan.ts'
 import type { Acme } from '../tls/acme/manager.ts'
 import { splitAddress } from '../values/address.ts'
 import type { ConnectionGate } from './connection-gate.ts'
+import type { GroupRate } from './group-rate.ts'
 import { endWhenClientLeaves } from './h2-client-gone.ts'
 import type { TlsServer } from './https.ts'
 import type { NodeDrain } from './node-drain.ts'
@@ -72,6 +73,8 @@ interface Parts {
   readonly tls: TlsServer | undefined
   /** Answers ACME challenges when the config obtains certificates. */
   readonly acme: Acme | undefined
+  /** Decides the group's connection rate through Redis, when instances share state. */
+  readonly groupRate: GroupRate | undefined
   readonly gate: ConnectionGate | undefined
   readonly connections: LiveList<Socket>
   readonly sessions: LiveList<Http2Session>

@@ -115,6 +115,21 @@ const connections = z
     new_per_second_per_client: limit(
       'Most new connections one client address may open per second, split between the workers like max_per_client. 0: no limit. Default 0.',
     ),
+    group_rate: z
+      .strictObject({
+        rate: z.number().positive().describe('New connections one client address may open per `per`, on average.'),
+        per: duration('The period `rate` is counted over. Default "1s".').prefault('1s'),
+        burst: z
+          .number()
+          .int()
+          .min(1)
+          .prefault(1)
+          .describe('Connections that may come at once beyond the steady rate. Default 1.'),
+      })
+      .optional()
+      .describe(
+        'New connections per client address for every Portico instance on the same Redis (the top-level `redis` section), counted there (GCRA, as `store: redis` rate limits): each new connection waits one Redis round trip before a byte is read. While Redis cannot answer, connections are let in. Default: none.',
+      ),
   })
   .describe(
     'Connection limits. A connection beyond one is closed as soon as it is accepted, before any TLS handshake; refusals are logged at most once per second per client. Behind a load balancer without the PROXY protocol every connection has its address: leave the per-client limits at 0 there.',

@@ -81,5 +81,11 @@ export async function report(from: ReportSources): Promise<Report> {
       ])
     gauges.push(['portico_acme_certificate_renewal_failing', { name: c.name }, c.lastError === undefined ? 0 : 1])
   }
+  for (const link of from.rates.links.all()) {
+    const at = { redis: link.config.address.replace(/\/\/[^@/]*@/, '//') }
+    counters.push(['portico_redis_losses_total', at, link.losses])
+    counters.push(['portico_redis_failed_commands_total', at, link.failures])
+    gauges.push(['portico_redis_up', at, link.up ? 1 : 0])
+  }
   return { counters, gauges, process: await from.process.json() }
 }

@@ -3,6 +3,7 @@ import { hostName } from '../exchange.ts'
 import { deriveKey, loadSecret } from '../instance/secret.ts'
 import { alone, workerShare } from '../instance/worker-share.ts'
 import { silentEvents } from '../log/events.ts'
+import type { RedisConfig } from '../shared-state/redis/schema.ts'
 import type { Balancer, BalancerOptions, HashKeySource } from '../upstream/balancers/balancer.ts'
 import { balancers } from '../upstream/balancers/index.ts'
 import { Pool, type PoolSettings } from '../upstream/pool/pool.ts'
@@ -17,7 +18,13 @@ import type { PlanDeps } from './build.ts'
  * Builds pool `name` of the next Plan: its servers (their live state taken from the registry, or
  * made there; each kept in `keep`), its balancer and its settings, limits split between workers.
  */
-export function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep: Set<string>): Pool {
+export function buildPool(
+  name: string,
+  config: PoolConfig,
+  deps: PlanDeps,
+  keep: Set<string>,
+  redis?: RedisConfig,
+): Pool {
   const { servers, joining, known } = poolServers(name, config, deps.registry, keep)
   // Limits meant for the instance, split between the workers so that their sum holds (each worker
   // gets at least 1 of a limit above 0); `max_conns` is lent by the primary instead (cluster/slot-bank.ts).
@@ -25,7 +32,7 @@ export function buildPool(name: string, config: PoolConfig, deps: PlanDeps, keep
   const split = (total: number) => workerShare(total, index, count, true)
   // On the first Plan every server is new: only servers that join a running pool ramp up.
   const settings = poolSettings(config, split, known ? joining : [])
-  return new Pool(name, servers, poolBalancer(name, config, deps, servers), settings, {
+  return new Pool(name, servers, poolBalancer(name, config, deps, servers, redis), settings, {
     events: deps.events ?? silentEvents,
     forget: (s) => deps.registry.remove(name, s.origin),
     shared: deps.shared,
@@ -78,7 +85,13 @@ function poolServers(
 }
 
 /** The pool's balancer, with a sticky balancer's fallback. */
-function poolBalancer(name: string, config: PoolConfig, deps: PlanDeps, servers: readonly Server[]): Balancer {
+function poolBalancer(
+  name: string,
+  config: PoolConfig,
+  deps: PlanDeps,
+  servers: readonly Server[],
+  redis: RedisConfig | undefined,
+): Balancer {
   const options: BalancerOptions = {
     pool: name,
     hashKey: config.hash_key === undefined ? undefined : hashKeySource(config.hash_key),
@@ -86,6 +99,7 @@ function poolBalancer(name: string, config: PoolConfig, deps: PlanDeps, servers:
       cookie: config.sticky.cookie,
       secret: config.sticky.secret ?? deriveKey(deps.secret ?? startSecret, 'sticky cookie', 32),
       maxAgeS: config.sticky.max_age === undefined ? undefined : Math.ceil(config.sticky.max_age / 1000),
+      table: config.balancer === 'sticky' && redis ? deps.group?.sticky(redis) : undefined,
     },
     fallback: undefined,
     random: deps.random ?? Math.random,

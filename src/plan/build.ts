@@ -18,6 +18,7 @@ import { respond } from '../route/actions/respond.ts'
 import { compileMatch, matchesAll } from '../route/match/index.ts'
 import type { RouteConfig } from '../route/schema.ts'
 import { type Route, RouteTable } from '../route/table.ts'
+import type { InstanceGroup } from '../shared-state/group.ts'
 import type { Pool } from '../upstream/pool/pool.ts'
 import type { ServerRegistry } from '../upstream/server-registry.ts'
 import { buildPool } from './build-pool.ts'
@@ -46,6 +47,8 @@ export interface PlanDeps {
   readonly rates?: RateStores
   /** Where finished exchanges are counted, kept across reloads. Default: nowhere (metrics off). */
   readonly meter?: Meter
+  /** What this instance shares with others through Redis (`redis.share`). Default: nothing. */
+  readonly group?: InstanceGroup
 }
 
 /** Builds an immutable Plan from a validated config. Servers the registry knows keep their state. */
@@ -53,7 +56,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
   const pools = new Map<string, Pool>()
   const keep = new Set<string>()
   for (const [name, poolConfig] of Object.entries(config.pools)) {
-    pools.set(name, buildPool(name, poolConfig, deps, keep))
+    pools.set(name, buildPool(name, poolConfig, deps, keep, config.redis))
   }
   deps.registry.retain(keep)
   const routes = new RouteTable(
@@ -108,7 +111,9 @@ function buildRoute(
   if (action.responsePhase) responsePhases.push(action.responsePhase)
   // The cache stores the backend's response as it came, before the other phases edit it for a client.
   const name = config.name ?? `route${index}`
-  const cache = config.cache?.enabled ? new RouteCache(config.cache, name, shared) : undefined
+  const cache = config.cache?.enabled
+    ? new RouteCache(config.cache, name, shared, deps.group?.cache(plan.redis))
+    : undefined
   if (cache) responsePhases.unshift(cache.responsePhase)
   return {
     name,

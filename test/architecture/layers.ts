@@ -21,7 +21,7 @@ export const layers: readonly (readonly string[])[] = [
   ['upstream'],
   ['answer'],
   ['exchange.ts'],
-  ['tls', 'geo'],
+  ['tls', 'geo', 'shared-state'],
   ['instance'],
   ['log', 'metrics'],
   ['engine'],

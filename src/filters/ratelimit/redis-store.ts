@@ -1,10 +1,7 @@
-import { once } from 'node:events'
 import type { Redis } from 'ioredis'
-import type { EventLog } from '../../log/events.ts'
-import { splitAddress } from '../../values/address.ts'
+import type { RedisLink } from '../../shared-state/redis/link.ts'
 import type { GcraDecision, GcraParams } from './gcra.ts'
 import type { RateStore } from './local-store.ts'
-import type { RedisConfig } from './schema.ts'
 
 // One atomic GCRA decision on Redis's own clock, so that instances whose clocks differ share one
 // count. Times in microseconds (integers well inside a double's 53 bits); the key expires when its
@@ -26,96 +23,43 @@ type GcraClient = Redis & { porticoGcra(key: string, interval: number, tolerance
 
 /**
  * Counts kept in Redis, shared by every Portico instance that uses it: one script call per
- * decision. While Redis cannot be reached a decision rejects at once (no queue of commands builds
- * up); the client reconnects by itself. The change of state is logged once each way and every
- * failed decision is counted (`errors`).
+ * decision, through the process's link to that Redis. While Redis cannot be reached a decision
+ * rejects at once (no queue of commands builds up); the link reconnects by itself, logs the loss
+ * once each way and counts every failed command.
  */
 export class RedisStore implements RateStore {
+  readonly #link: RedisLink
   readonly #client: GcraClient
-  readonly #timeoutMs: number
   readonly #prefix: string
-  readonly #events: EventLog
-  readonly #address: string
-  #down = false
-  /** Decisions Redis could not make. */
-  errors = 0
 
-  constructor(config: RedisConfig, events: EventLog, RedisClass: typeof Redis) {
-    this.#timeoutMs = config.timeout
-    this.#prefix = config.key_prefix
-    this.#events = events
-    this.#address = config.address
-    const options = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: Math.max(1, Math.ceil(config.timeout)),
-      connectTimeout: Math.max(1000, config.timeout),
-      retryStrategy: (times: number) => Math.min(50 * times, 1000),
-      lazyConnect: false,
-    }
-    const client = config.address.includes('://')
-      ? new RedisClass(config.address, options)
-      : new RedisClass({ ...toHostPort(config.address), ...options })
-    client.defineCommand('porticoGcra', { numberOfKeys: 1, lua: script })
-    // Failures show in decisions; the listener keeps them from being thrown.
-    client.on('error', (err: Error) => this.#fail(err))
-    client.on('ready', () => this.#up())
-    this.#client = client as GcraClient
+  constructor(link: RedisLink) {
+    this.#link = link
+    this.#prefix = `${link.prefix}rl:`
+    // Defined once per client: several stores may share one link.
+    const client = link.client as GcraClient
+    if (typeof client.porticoGcra !== 'function') client.defineCommand('porticoGcra', { numberOfKeys: 1, lua: script })
+    this.#client = client
+  }
+
+  /** Decisions Redis could not make, over every user of the link. */
+  get errors(): number {
+    return this.#link.failures
   }
 
   async take(key: string, params: GcraParams): Promise<GcraDecision> {
-    const client = this.#client
     // Only the first connection is waited for, within the timeout; later, a Redis that is away
     // fails the decision at once.
-    if (client.status !== 'ready' && !this.#down) await this.#ready()
+    if (!this.#link.up) await this.#link.ready()
     try {
-      const [allowed, aheadUs] = await client.porticoGcra(
+      const [allowed, aheadUs] = await this.#client.porticoGcra(
         this.#prefix + key,
         Math.round(params.intervalMs * 1000),
         Math.round(params.toleranceMs * 1000),
       )
       return { allowed: allowed === 1, aheadMs: aheadUs / 1000 }
     } catch (err) {
-      this.#fail(err as Error)
+      this.#link.failed(err)
       throw err
     }
   }
-
-  /** Closes the connection. */
-  close(): void {
-    this.#client.disconnect()
-  }
-
-  async #ready(): Promise<void> {
-    const ac = new AbortController()
-    const timer = setTimeout(() => ac.abort(), this.#timeoutMs)
-    try {
-      await once(this.#client, 'ready', { signal: ac.signal })
-    } catch {
-      // Not ready in time: the command below fails and counts.
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  #fail(err: Error): void {
-    this.errors++
-    if (this.#down) return
-    this.#down = true
-    this.#events.warn('rate limit store unreachable: limits apply their on_store_error until it is back', {
-      redis: this.#address,
-      error: err.message,
-    })
-  }
-
-  #up(): void {
-    if (!this.#down) return
-    this.#down = false
-    this.#events.info('rate limit store reachable again', { redis: this.#address, failed_decisions: this.errors })
-  }
-}
-
-function toHostPort(address: string): { host: string; port: number } {
-  const parts = splitAddress(address)
-  return parts ? { host: parts.host, port: parts.port } : { host: address, port: 6379 }
 }

@@ -83,21 +83,4 @@ export const rateLimitsSchema = z
   .optional()
   .describe('Rate limits of this route, each checked in turn; the first exceeded one answers. Default none.')
 
-/** The top-level `redis` section: the Redis that `store: redis` rate limits share. */
-export const redisSchema = z
-  .strictObject({
-    address: z
-      .string()
-      .prefault('127.0.0.1:6379')
-      .describe('host:port of the Redis server (or a redis:// URL). Default "127.0.0.1:6379".'),
-    timeout: duration(
-      'How long a decision may wait for Redis before the limit counts it as an error (`on_store_error`). Default "100ms".',
-    ).prefault('100ms'),
-    key_prefix: z
-      .string()
-      .prefault('portico:rl:')
-      .describe('Prefix of every key Portico writes to Redis. Default "portico:rl:".'),
-  })
-  .describe('The Redis shared by several Portico instances for global rate limits (`store: redis`).')
-
-export type RedisConfig = z.infer<typeof redisSchema>
+export { type RedisConfig, redisSchema } from '../../shared-state/redis/schema.ts'

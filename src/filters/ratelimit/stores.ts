@@ -1,21 +1,22 @@
-import { createRequire } from 'node:module'
-import type { Redis } from 'ioredis'
 import type { EventLog } from '../../log/events.ts'
+import { RedisLinks } from '../../shared-state/redis/link.ts'
+import type { RedisConfig } from '../../shared-state/redis/schema.ts'
 import { LocalStore, type RateStore } from './local-store.ts'
 import { machineRates } from './machine-store.ts'
 import type { RateCounts } from './rate-limit.ts'
 import { RedisStore } from './redis-store.ts'
-import type { RedisConfig } from './schema.ts'
 
 /**
  * The stores rate limits count in, kept for the life of the process so that a reload keeps every
- * count: this process's own, the machine's (through the primary), and one Redis connection per
- * `redis` section.
+ * count: this process's own, the machine's (through the primary), and Redis's, through the
+ * process's links (one per `redis` section), which the other shared state uses too.
  */
 export class RateStores {
   readonly local: RateStore
   readonly machine: RateStore
   readonly #redis = new Map<string, RedisStore>()
+  /** The connections to Redis, one per `redis` section, for every use of it. */
+  readonly links = new RedisLinks()
   /** What each limit did, by name. */
   readonly counts = new Map<string, RateCounts>()
 
@@ -29,9 +30,7 @@ export class RateStores {
     const id = JSON.stringify(config)
     let store = this.#redis.get(id)
     if (!store) {
-      // Loaded only when a limit counts in Redis: most processes never need the client.
-      const { Redis: RedisClass } = createRequire(import.meta.url)('ioredis') as { Redis: typeof Redis }
-      store = new RedisStore(config, events, RedisClass)
+      store = new RedisStore(this.links.get(config, events))
       this.#redis.set(id, store)
     }
     return store
@@ -49,7 +48,7 @@ export class RateStores {
 
   /** Closes the Redis connections. */
   close(): void {
-    for (const store of this.#redis.values()) store.close()
     this.#redis.clear()
+    this.links.close()
   }
 }

@@ -37,6 +37,20 @@ export interface StickySettings {
   readonly secret: string | Buffer
   /** Cookie lifetime in seconds; undefined makes a session cookie. */
   readonly maxAgeS: number | undefined
+  /** Cookie values other instances signed, so that a client one of them pinned keeps its server here. Default: none. */
+  readonly table?: StickyTable
+}
+
+/**
+ * The pins of every instance in a group, each a cookie value and the server it names. A value is
+ * fixed by its signing key, pool and server, so each instance announces one per server, and
+ * lookups are in a local copy: no I/O when a request is balanced.
+ */
+export interface StickyTable {
+  /** The address of the server `value` pins to in `pool`, as an instance announced it; undefined when unknown. */
+  lookup(pool: string, value: string): string | undefined
+  /** Tells every instance which cookie value pins each of this instance's servers of `pool` (value → address). */
+  announce(pool: string, pins: ReadonlyMap<string, string>): void
 }
 
 /** What a balancer is built from besides its servers: the pool's settings and injected randomness. */
