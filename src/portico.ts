@@ -65,6 +65,43 @@ async function openListeners(
   return listeners
 }
 
+/** Undoes a start whose listeners failed to bind: stops ACME, the pools, the upstream connections, the rate stores. */
+async function undoStart(
+  plan: Plan,
+  acme: Acme | undefined,
+  registry: ServerRegistry,
+  rates: RateStores,
+): Promise<void> {
+  acme?.close()
+  for (const pool of plan.pools.values()) pool.stop()
+  await registry.close()
+  rates.close()
+}
+
+/** What this process's metrics report reads, besides the meter and the process's own figures. */
+interface MetricsSources {
+  readonly plan: () => Plan
+  readonly listeners: readonly Listener[]
+  readonly rates: RateStores
+  readonly shared: SharedState
+  readonly acme: Acme | undefined
+}
+
+/** Gathers this process's metrics report (docs/metrics.md) when called. */
+function metricsOf(meter: Meter, processMetrics: ProcessMetrics, from: MetricsSources): () => Promise<Report> {
+  const counted = from.listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
+  return () =>
+    report({
+      meter,
+      plan: from.plan,
+      listeners: () => counted,
+      rates: from.rates,
+      process: processMetrics,
+      leader: () => from.shared.leader,
+      certificates: () => from.acme?.status() ?? [],
+    })
+}
+
 /**
  * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
  * `shared` is the state this process shares with the other workers; by default it shares with none.
@@ -92,31 +129,12 @@ export async function startPortico(
   const plan = () => current
   warnInsecurePools(config, events)
   const acme = acmeBlocks(config).length > 0 ? new Acme(() => current.config, events, shared, place) : undefined
-  const undo = async () => {
-    acme?.close()
-    for (const pool of current.pools.values()) pool.stop()
-    await registry.close()
-    rates.close()
-  }
+  const undo = () => undoStart(current, acme, registry, rates)
   const listeners = await openListeners(config, plan, events, secret, place, acme, undo)
   acme?.start()
   let closing: Promise<void> | undefined
-  const counted = listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
-  const leader = () => shared.leader
   return {
-    metrics:
-      meter &&
-      processMetrics &&
-      (() =>
-        report({
-          meter,
-          plan,
-          listeners: () => counted,
-          rates,
-          process: processMetrics,
-          leader,
-          certificates: () => acme?.status() ?? [],
-        })),
+    metrics: meter && processMetrics && metricsOf(meter, processMetrics, { plan, listeners, rates, shared, acme }),
     urls: listeners.map((l) => l.url),
     plan,
     reload(next) {
