@@ -5,8 +5,8 @@ import { countReload } from '../metrics/exposition.ts'
 import { splitAddress } from '../values/address.ts'
 import { AdminError } from './admin-error.ts'
 import { type AgentRequest, drainedKey } from './agent.ts'
-import { acmeCertificates, type CertificateView, certificates } from './certificates.ts'
-import { aggregate, type PoolView, routeAction, type ServerView, type WorkerView } from './live-state.ts'
+import { instanceView } from './instance-view.ts'
+import type { PoolView, ServerView, WorkerView } from './live-state.ts'
 import { masked } from './mask.ts'
 import { type Change, entryOf, Overlay } from './overlay.ts'
 import { type PurgeInput, purgeOn } from './purge.ts'
@@ -90,27 +90,7 @@ export class Control {
   /** The live state of the instance, summed over the workers. */
   async state() {
     const workers = await this.#fleet.ask({ op: 'snapshot' })
-    const config = this.effective
-    return {
-      version: this.#version,
-      workers: workers.map((w) => w.pid),
-      listeners: config.listeners.map((l, i) => ({
-        address: l.address,
-        url: this.#fleet.urls[i] ?? null,
-        tls: l.tls !== undefined,
-      })),
-      routes: config.routes.map((r, i) => ({
-        index: i,
-        name: r.name ?? `route${i}`,
-        match: r.match ?? {},
-        action: routeAction(r),
-      })),
-      pools: aggregate(workers),
-      certificates: [
-        ...certificates(config),
-        ...acmeCertificates(config, workers[0]?.acme ?? []),
-      ] satisfies CertificateView[],
-    }
+    return { version: this.#version, ...instanceView(this.effective, this.#fleet.urls, workers) }
   }
 
   /** One server's state, summed over the workers; 404 when the pool has no such server. */
@@ -146,8 +126,7 @@ export class Control {
   /** Sets a server's weight (0 to 1000) in every worker; its connections and counters stay. */
   setWeight(who: string, pool: string, address: string, weight: unknown): Promise<ServerView> {
     return this.#serial(async () => {
-      if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 1000)
-        throw new AdminError(400, 'weight must be an integer from 0 to 1000')
+      checkWeight(weight)
       const before = this.#known(pool, address).weight
       this.#overlay.setWeight(pool, address, weight as number)
       await this.#apply()
@@ -161,8 +140,7 @@ export class Control {
     return this.#serial(async () => {
       if (typeof address !== 'string' || splitAddress(address) === undefined)
         throw new AdminError(400, 'address must be "host:port"')
-      if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 1000)
-        throw new AdminError(400, 'weight must be an integer from 0 to 1000')
+      checkWeight(weight)
       const servers = this.effective.pools[pool]?.servers
       if (!servers) throw new AdminError(404, `no pool "${pool}"`)
       if (servers.some((s) => entryOf(s).address === address))
@@ -213,12 +191,7 @@ export class Control {
         next = await this.#deps.load(file)
       } catch (err) {
         const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
-        if (!dryRun) {
-          this.#reloads.refused++
-          countReload(false)
-          this.#lastReloadError = { at: new Date().toISOString(), errors }
-          this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
-        }
+        if (!dryRun) this.#refused(file, who, errors)
         return { ok: false, undone: [], errors, ms: ms() }
       }
       const undone = this.#overlay.changes(next).filter((c) => c.change !== 'draining')
@@ -230,11 +203,8 @@ export class Control {
         await this.#apply()
       } catch (err) {
         this.#file = previous
-        this.#reloads.refused++
-        countReload(false)
         const errors = [(err as Error).message]
-        this.#lastReloadError = { at: new Date().toISOString(), errors }
-        this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
+        this.#refused(file, who, errors)
         return { ok: false, undone: [], errors, ms: ms() }
       }
       this.#reloads.applied++
@@ -278,6 +248,14 @@ export class Control {
     return s
   }
 
+  /** Counts and logs a reload refused, and keeps its errors for `config()`; the running config stays. */
+  #refused(file: string, who: string, errors: readonly string[]): void {
+    this.#reloads.refused++
+    countReload(false)
+    this.#lastReloadError = { at: new Date().toISOString(), errors }
+    this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
+  }
+
   async #apply(): Promise<void> {
     await this.#fleet.reload(this.effective)
     this.#version++
@@ -299,3 +277,9 @@ export class Control {
 }
 
 let purges = 0
+
+/** Throws the API's 400 unless `weight` is an integer from 0 to 1000. */
+function checkWeight(weight: unknown): asserts weight is number {
+  if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 1000)
+    throw new AdminError(400, 'weight must be an integer from 0 to 1000')
+}
