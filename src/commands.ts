@@ -31,6 +31,8 @@ Usage:
   portico cert [--out DIR] [--name NAME]...
                              write a self-signed certificate for local use (needs openssl)
   portico ctl COMMAND        call the admin API of a running Portico (portico ctl --help)
+  portico explain -c FILE 'GET https://example.com/path' [-H 'Name: value']... [--from ADDRESS]
+                             say which listener, route, phases, pool and server a request takes
   portico hash-password      read a password on standard input, print its hash (auth.basic)
   portico --help | --version
 
@@ -50,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'ctl') {
     const { runCtl } = await import('./admin/ctl.ts')
     return runCtl(argv.slice(1))
+  }
+  if (argv[0] === 'explain') {
+    const { runExplain } = await import('./explain-command.ts')
+    return runExplain(argv.slice(1))
   }
   let parsed: ReturnType<typeof parse>
   try {

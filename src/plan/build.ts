@@ -1,6 +1,7 @@
 import { RouteCache } from '../cache/route-cache.ts'
 import type { Config } from '../config/schema.ts'
 import { globalRequestPhases, routeGuardFactories, routePhaseFactories } from '../filters/index.ts'
+import type { RequestPhase, RoutePhases } from '../filters/phase.ts'
 import { rateLimits } from '../filters/ratelimit/index.ts'
 import type { RateStores } from '../filters/ratelimit/stores.ts'
 import { openCountryDb } from '../geo/country-db.ts'
@@ -14,7 +15,7 @@ import type { EventLog } from '../log/events.ts'
 import type { Meter } from '../metrics/meter.ts'
 import { buildAction } from '../route/actions/index.ts'
 import { respond } from '../route/actions/respond.ts'
-import { compileMatch, matchesAll } from '../route/match/index.ts'
+import { compileConditions, matchesAll } from '../route/match/index.ts'
 import type { RouteConfig } from '../route/schema.ts'
 import { type Route, RouteTable } from '../route/table.ts'
 import type { Pool } from '../upstream/pool/pool.ts'
@@ -101,7 +102,8 @@ function buildRoute(
   plan: Config,
 ): Route {
   const shared = deps.shared
-  const matchers = compileMatch(config.match)
+  const conditions = compileConditions(config.match)
+  const matchers = conditions.map((c) => c.matcher)
   const action = buildAction(config, pools)
   const responsePhases = routePhaseFactories.flatMap((f) => f.response?.(config) ?? [])
   if (action.responsePhase) responsePhases.push(action.responsePhase)
@@ -109,20 +111,28 @@ function buildRoute(
   const name = config.name ?? `route${index}`
   const cache = config.cache?.enabled ? new RouteCache(config.cache, name, shared) : undefined
   if (cache) responsePhases.unshift(cache.responsePhase)
+  const named = (factories: readonly RoutePhases[]) =>
+    factories.flatMap((f) => {
+      const phase = f.request?.(config)
+      return phase ? [[f.name, phase] as const] : []
+    })
+  const phases: (readonly [string, RequestPhase])[] = [
+    ...globalRequestPhases.map((p) => ['limits', p] as const),
+    ...named(routeGuardFactories),
+    // Before any phase that reads the body: a request over the limit costs as little as possible.
+    ...rateLimits(config, name, plan.redis, deps).map((p) => ['rate_limits', p] as const),
+    ...named(routePhaseFactories),
+  ]
   return {
     name,
     action,
     maxBodyBytes: config.max_body_bytes,
     upgrades: new Set(config.upgrades.map((name) => name.toLowerCase())),
-    requestPhases: [
-      ...globalRequestPhases,
-      ...routeGuardFactories.flatMap((f) => f.request?.(config) ?? []),
-      // Before any phase that reads the body: a request over the limit costs as little as possible.
-      ...rateLimits(config, name, plan.redis, deps),
-      ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? []),
-    ],
+    requestPhases: phases.map(([, p]) => p),
+    requestPhaseNames: phases.map(([n]) => n),
     responsePhases,
     cache,
+    conditions,
     matches: (x, path) => matchesAll(matchers, x, path),
   }
 }
