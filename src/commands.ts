@@ -12,6 +12,7 @@ import { loadConfigApart } from './config/load-apart.ts'
 import { ConfigError } from './config/problem.ts'
 import type { Config } from './config/schema.ts'
 import { demoPort, startDemo } from './demo.ts'
+import { Discovery } from './discovery/discovery.ts'
 import { shared } from './instance/shared-state.ts'
 import { type EventLog, openEventLog } from './log/events.ts'
 import { collectFrom, metricsContentType, metricsText } from './metrics/exposition.ts'
@@ -183,6 +184,12 @@ async function run(file: string | undefined): Promise<number> {
     return reportConfigError(err)
   }
   const workers = workerCount(config)
+  const fileConfig = config
+  let discovery: Discovery | undefined
+  if (Discovery.wanted(config)) {
+    discovery = await Discovery.start(config, events)
+    config = discovery.expand(config)
+  }
   let portico: Running
   let admin: Admin | undefined
   let metrics: MetricsListener | undefined
@@ -201,7 +208,18 @@ async function run(file: string | undefined): Promise<number> {
       // The primary of several workers serves no traffic: it may hold the schema, and a reload
       // then skips starting a process (docs/PERFORMANCE.md). Portico alone keeps it apart.
       const load = workers > 1 ? loadInProcess : (f: string) => loadConfigApart({ file: f })
-      admin = await startAdmin(config, fleet, { file, events, load })
+      admin = await startAdmin(fileConfig, fleet, {
+        file,
+        events,
+        load,
+        expand: discovery && ((c) => discovery.expand(c)),
+        discoveryDrainMs: config.discovery.drain_deadline,
+      })
+      const control = admin.control
+      discovery?.attach({
+        discovered: (...change) => control.discovered(...change),
+        current: () => control.file,
+      })
       if (config.metrics) {
         metrics = await serveMetrics(config.metrics.address, portico, workers > 1, admin).catch((err: Error) => {
           throw new Error(`the metrics listener: ${err.message}`)
@@ -228,6 +246,7 @@ async function run(file: string | undefined): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) process.exit(1)
       stopping = true
+      discovery?.close()
       const closed = Promise.all([portico.close(), admin.close(), metrics?.close()])
       // Logged once the listeners no longer accept, so whoever reads it can count on that.
       events.info('draining', { signal, grace_ms: graceMs })

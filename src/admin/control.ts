@@ -40,6 +40,10 @@ export interface ControlDeps {
   readonly load: (file: string) => Promise<Config>
   readonly events: EventLog
   readonly version: string
+  /** Writes the servers that discovery found into a config (docs/discovery.md). Default: none found. */
+  readonly expand?: (file: Config) => Config
+  /** How long a server that discovery no longer finds drains before it leaves anyway. Default 30 s. */
+  readonly discoveryDrainMs?: number
 }
 
 /**
@@ -71,7 +75,42 @@ export class Control {
 
   /** The config running now: the file's with the API's changes. */
   get effective(): Config {
-    return this.#overlay.apply(this.#file)
+    return this.#overlay.apply(this.#deps.expand ? this.#deps.expand(this.#file) : this.#file)
+  }
+
+  /** The config file's config, as last loaded. */
+  get file(): Config {
+    return this.#file
+  }
+
+  /**
+   * Applies a change of the servers discovery found for `pool` as the API adds and removes servers:
+   * `expand` gives those that `joined`, which take requests at once, and still those `leaving`,
+   * which drain in every worker until none has a request in flight to them or the drain deadline
+   * passes; then `forget()` drops them from `expand` and they leave every worker.
+   */
+  discovered(pool: string, joined: readonly string[], leaving: readonly string[], forget: () => void): Promise<void> {
+    return this.#serial(async () => {
+      await this.#apply()
+      if (leaving.length > 0) {
+        for (const address of leaving) this.#overlay.drain(pool, address)
+        this.#shareDrains()
+        const end = performance.now() + (this.#deps.discoveryDrainMs ?? 30_000)
+        while (performance.now() < end && !(await this.#empty(pool, leaving)))
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        forget()
+        for (const address of leaving) this.#overlay.enable(pool, address)
+        await this.#apply()
+        this.#shareDrains()
+      }
+      this.#log('discovery', { op: 'discovered', pool, joined, left: leaving })
+    })
+  }
+
+  /** Whether no worker has a request in flight to any of `addresses` of `pool`. */
+  async #empty(pool: string, addresses: readonly string[]): Promise<boolean> {
+    const p = (await this.state()).pools.find((c) => c.name === pool)
+    return !p?.servers.some((s) => addresses.includes(s.address) && s.in_flight > 0)
   }
 
   /** The running config (secrets masked), its version, when loaded, and what differs from the file. */
