@@ -14,6 +14,7 @@ import type { Report } from './metrics/sample.ts'
 import { buildPlan } from './plan/build.ts'
 import type { Plan } from './plan/plan.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
+import { OtlpExporter, withSpans } from './trace/otlp.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
 
 /** A running Portico: its listeners and the current Plan. */
@@ -54,7 +55,10 @@ export async function startPortico(
   worker: { readonly leases: SlotLeases; readonly place: WorkerPlace } | undefined = undefined,
 ): Promise<Portico> {
   const registry = new ServerRegistry()
-  const accessLog = openAccessLog(config.access_log, events)
+  const otlp = config.tracing.otlp
+  const log = openAccessLog(config.access_log, events)
+  // Spans end where every exchange ends: with its access log line. Read at start only.
+  const accessLog = otlp ? withSpans(log, new OtlpExporter(otlp, events)) : log
   const place = worker?.place ?? alone
   const leases = worker?.leases
   const rates = new RateStores()

@@ -5,6 +5,7 @@ import { secretSchema } from '../instance/schema.ts'
 import { listenerSchema } from '../listen/schema.ts'
 import { metricsSchema } from '../metrics/schema.ts'
 import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
+import { tracingSchema } from '../trace/schema.ts'
 import { discoverySchema } from '../upstream/discover-schema.ts'
 import { poolSchema } from '../upstream/schema.ts'
 import { cidr, poolName } from '../values/common.ts'
@@ -74,6 +75,7 @@ export const configSchema = z
     secret: secretSchema.optional(),
     admin: adminSchema.optional(),
     discovery: discoverySchema.prefault({}),
+    tracing: tracingSchema.prefault({}),
     redis: redisSchema.prefault({}),
     metrics: metricsSchema.optional(),
     workers: z

@@ -7,6 +7,7 @@ import type { RateStores } from '../filters/ratelimit/stores.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
 import { rulesUseCountry } from '../http/client-rules.ts'
+import { traceSettings } from '../http/trace-context.ts'
 import type { SharedState } from '../instance/shared-state.ts'
 import type { SlotLeases } from '../instance/slot-leases.ts'
 import type { WorkerPlace } from '../instance/worker-share.ts'
@@ -56,6 +57,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
     pools.set(name, buildPool(name, poolConfig, deps, keep))
   }
   deps.registry.retain(keep)
+  traceSettings.sampleRatio = config.tracing.sample_ratio ?? (config.tracing.otlp ? 1 : 0)
   const routes = new RouteTable(
     config.routes.map((r, i) => buildRoute(r, i, pools, deps, config)),
     respond(config.no_route, 'not_found'),
