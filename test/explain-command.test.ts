@@ -29,6 +29,7 @@ const shop = {
       pool: 'shop',
       rewrite: { strip_prefix: '/shop' },
       request_headers: { set: { 'x-shop': '1' } },
+      cache: {},
     },
     { name: 'moved', match: { path: '/old' }, redirect: { to: 'https://example.com/new' } },
   ],
@@ -58,6 +59,7 @@ describe('portico explain', { concurrency: true, timeout: 60_000 }, () => {
     assert.ok(lines.includes('route     #3 germany: skipped, country "DE" did not hold'), output)
     assert.ok(lines.includes('route     #4 shop: taken'), output)
     assert.ok(lines.includes('phases    limits → request_headers'), output)
+    assert.ok(lines.includes('cache     the route caches: a fresh stored response answers before the action'), output)
     assert.ok(lines.includes('action    pool shop'), output)
     assert.match(output, /^server {4}10\.0\.0\.[56]:3000$/m)
     assert.ok(lines.includes('backend   /cart'), output)

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts'
 import { type ClientRequest, type ClientResponse, Exchange } from '../exchange.ts'
+import { RateStores } from '../filters/ratelimit/stores.ts'
 import { clientAddress } from '../http/client-address.ts'
 import { pathRules } from '../listen/arrival.ts'
 import type { ListenerConfig } from '../listen/schema.ts'
@@ -57,11 +58,17 @@ export interface Explanation {
  */
 export async function explain(config: Config, request: ExplainRequest): Promise<Explanation> {
   const registry = new ServerRegistry()
-  const plan = buildPlan(config, { registry, accessLog: openAccessLog({ output: 'off', format: 'json' }) })
+  // Rate limits count in stores of their own, closed after; caches are left out (a disk cache
+  // would be scanned), and `cache` is read from the config instead.
+  const rates = new RateStores()
+  const uncached = { ...config, routes: config.routes.map((r) => (r.cache ? { ...r, cache: undefined } : r)) }
+  const accessLog = openAccessLog({ output: 'off', format: 'json' })
+  const plan = buildPlan(uncached, { registry, accessLog, rates })
   try {
-    return explainWith(plan, request)
+    return explainWith({ ...plan, config }, request)
   } finally {
     for (const pool of plan.pools.values()) pool.stop()
+    rates.close()
     await registry.close()
   }
 }
@@ -136,7 +143,7 @@ function taken(plan: Plan, route: Route, index: number, x: Exchange) {
   const common = {
     route: { index, name: route.name },
     phases: [...route.requestPhaseNames],
-    cache: Boolean(route.cache),
+    cache: Boolean(route.cache) || config.cache?.enabled === true,
   }
   // Only forwarding actions are run: the others would answer the exchange.
   if (action !== 'pool' && action !== 'split')
