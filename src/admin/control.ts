@@ -93,11 +93,7 @@ export class Control {
     return this.#serial(async () => {
       await this.#apply()
       if (leaving.length > 0) {
-        for (const address of leaving) this.#overlay.drain(pool, address)
-        this.#shareDrains()
-        const end = performance.now() + (this.#deps.discoveryDrainMs ?? 30_000)
-        while (performance.now() < end && !(await this.#empty(pool, leaving)))
-          await new Promise((resolve) => setTimeout(resolve, 50))
+        await this.#drainUntilEmpty(pool, leaving, this.#deps.discoveryDrainMs ?? 30_000)
         forget()
         for (const address of leaving) this.#overlay.enable(pool, address)
         await this.#apply()
@@ -107,10 +103,20 @@ export class Control {
     })
   }
 
-  /** Whether no worker has a request in flight to any of `addresses` of `pool`. */
-  async #empty(pool: string, addresses: readonly string[]): Promise<boolean> {
-    const p = (await this.state()).pools.find((c) => c.name === pool)
-    return !p?.servers.some((s) => addresses.includes(s.address) && s.in_flight > 0)
+  /**
+   * Drains `addresses` of `pool` in every worker and waits until none has a request in flight to
+   * them or `deadlineMs` passes; resolves with whether they emptied in time.
+   */
+  async #drainUntilEmpty(pool: string, addresses: readonly string[], deadlineMs: number): Promise<boolean> {
+    for (const address of addresses) this.#overlay.drain(pool, address)
+    this.#shareDrains()
+    const end = performance.now() + deadlineMs
+    for (;;) {
+      const p = (await this.state()).pools.find((c) => c.name === pool)
+      if (!p?.servers.some((s) => addresses.includes(s.address) && s.in_flight > 0)) return true
+      if (performance.now() >= end) return false
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
 
   /** The running config (secrets masked), its version, when loaded, and what differs from the file. */
@@ -219,12 +225,7 @@ export class Control {
       this.#known(pool, address)
       if (this.effective.pools[pool]!.servers.length === 1)
         throw new AdminError(409, `server "${address}" is the last of pool "${pool}"`)
-      this.#overlay.drain(pool, address)
-      this.#shareDrains()
-      const end = performance.now() + deadlineMs
-      let drained = false
-      while (!(drained = (await this.server(pool, address)).in_flight === 0) && performance.now() < end)
-        await new Promise((resolve) => setTimeout(resolve, 50))
+      const drained = await this.#drainUntilEmpty(pool, [address], deadlineMs)
       this.#overlay.remove(pool, address)
       await this.#apply()
       this.#shareDrains()

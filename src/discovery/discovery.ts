@@ -138,6 +138,11 @@ export class Discovery {
       this.#stop(source)
       this.#sources.delete(source.key)
       if (config.pools[source.pool]) this.#changed(source.pool)
+      else {
+        // The pool itself is gone: nothing to drain, nothing to remember.
+        this.#lastSent.delete(source.pool)
+        this.#leaving.delete(source.pool)
+      }
     }
     await Promise.all(started)
   }
