@@ -25,6 +25,8 @@ Usage:
   portico cert [--out DIR] [--name NAME]...
                              write a self-signed certificate for local use (needs openssl)
   portico ctl COMMAND        call the admin API of a running Portico (portico ctl --help)
+  portico explain -c FILE 'GET https://example.com/path' [-H 'Name: value']... [--from ADDRESS]
+                             say which listener, route, phases, pool and server a request takes
   portico hash-password      read a password on standard input, print its hash (auth.basic)
   portico --help | --version
 
@@ -45,6 +47,10 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'ctl') {
     const { runCtl } = await import('./admin/ctl.ts')
     return runCtl(argv.slice(1))
+  }
+  if (argv[0] === 'explain') {
+    const { runExplain } = await import('./explain-command.ts')
+    return runExplain(argv.slice(1))
   }
   let parsed: ReturnType<typeof parse>
   try {
@@ -195,7 +201,7 @@ async function run(file: string | undefined): Promise<number> {
  * closed (a second signal exits at once with 1).
  */
 function stopOnSignals(
-  { portico, admin, metrics }: Serving,
+  { portico, admin, metrics, discovery }: Serving,
   config: Config,
   file: string | undefined,
   events: EventLog,
@@ -212,6 +218,8 @@ function stopOnSignals(
     const stop = (signal: string) => {
       if (stopping) process.exit(1)
       stopping = true
+      discovery?.close()
+      discovery?.close()
       const closed = Promise.all([portico.close(), admin.close(), metrics?.close()])
       // Logged once the listeners no longer accept, so whoever reads it can count on that.
       events.info('draining', { signal, grace_ms: graceMs })

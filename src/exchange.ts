@@ -5,6 +5,7 @@ import type { H1Request, H1Response } from './engine/index.ts'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
+import { type TraceContext, traceContext } from './http/trace-context.ts'
 import type { PathRules } from './route/routing-path.ts'
 import type { Route } from './route/table.ts'
 import type { TlsFacts } from './tls/facts.ts'
@@ -185,6 +186,7 @@ export class Exchange {
   #abort: AbortController | undefined = undefined
   #cancelled = false
   #host: string | undefined = undefined
+  #trace: TraceContext | undefined = undefined
 
   constructor(req: ClientRequest, res: ClientResponse, arrival: Arrival) {
     this.req = req
@@ -238,6 +240,15 @@ export class Exchange {
 
   set host(name: string) {
     this.#host = name
+  }
+
+  /**
+   * The exchange's W3C trace context: the client's `traceparent` continued with a span of
+   * Portico's own, or a new trace. Made on first read: by the forwarder and the access log.
+   */
+  get trace(): TraceContext {
+    this.#trace ??= traceContext(this.req.headers)
+    return this.#trace
   }
 
   /**

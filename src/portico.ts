@@ -22,6 +22,7 @@ import { GroupMembers, type Member } from './shared-state/members.ts'
 import { Acme, acmeBlocks } from './tls/acme/manager.ts'
 import type { CertificateStatus } from './tls/acme/status.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
+import { OtlpExporter, withSpans } from './trace/otlp.ts'
 import { ServerRegistry } from './upstream/server-registry.ts'
 
 /** A running Portico: its listeners and the current Plan. */
@@ -170,7 +171,10 @@ export async function startPortico(
   worker: { readonly leases: SlotLeases; readonly place: WorkerPlace } | undefined = undefined,
 ): Promise<Portico> {
   const registry = new ServerRegistry()
-  const accessLog = openAccessLog(config.access_log, events)
+  const otlp = config.tracing.otlp
+  const log = openAccessLog(config.access_log, events)
+  // Spans end where every exchange ends: with its access log line. Read at start only.
+  const accessLog = otlp ? withSpans(log, new OtlpExporter(otlp, events)) : log
   const place = worker?.place ?? alone
   const leases = worker?.leases
   const rates = new RateStores()

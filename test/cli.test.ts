@@ -80,7 +80,7 @@ describe('the portico command', { concurrency: true }, () => {
     assert.equal(
       output,
       [
-        `${file}:4:3 pools.web: missing required key "servers"; expected a list`,
+        `${file}:4:3 pools.web.servers: expected at least one server, or discover`,
         `${file}:5:5 pools.web.servrs: unknown key "servrs"; did you mean "servers"?`,
         `${file}:7:11 routes[0].pool: unknown pool "wbe"; pools are "web"; did you mean "web"?`,
         '',

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net'
 import type { Config } from '../config/schema.ts'
+import { type ExplainRequest, explain } from '../plan/explain.ts'
 import { AdminError } from './admin-error.ts'
 import type { Control } from './control.ts'
 import { addDashboard } from './dashboard/routes.ts'
@@ -96,6 +98,11 @@ function addInstanceChanges(
     })
     .add({
       method: 'POST',
+      path: '/explain',
+      handler: async ({ body }) => ok(await explain(control.effective, explainRequest(json(body)))),
+    })
+    .add({
+      method: 'POST',
       path: '/validate',
       handler: async ({ body }) => {
         const result = await control.validate(body, check)
@@ -114,4 +121,18 @@ function json(body: string): Record<string, unknown> {
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
   } catch {}
   throw new AdminError(400, 'expected a JSON object in the body')
+}
+
+/** The body of `POST /explain` checked: `{method, url, headers?, from?}`. */
+function explainRequest(input: Record<string, unknown>): ExplainRequest {
+  const { method = 'GET', url, headers = {}, from } = input
+  if (typeof method !== 'string' || !/^[A-Za-z]+$/.test(method))
+    throw new AdminError(400, 'method must be a method name')
+  if (typeof url !== 'string' || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new AdminError(400, 'url must be an absolute http or https URL')
+  if (typeof headers !== 'object' || headers === null || Object.values(headers).some((v) => typeof v !== 'string'))
+    throw new AdminError(400, 'headers must be an object of strings')
+  if (from !== undefined && (typeof from !== 'string' || isIP(from) === 0))
+    throw new AdminError(400, 'from must be an IP address')
+  return { method, url, headers: headers as Record<string, string>, from }
 }

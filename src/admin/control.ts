@@ -40,6 +40,10 @@ export interface ControlDeps {
   readonly load: (file: string) => Promise<Config>
   readonly events: EventLog
   readonly version: string
+  /** Writes the servers that discovery found into a config (docs/discovery.md). Default: none found. */
+  readonly expand?: (file: Config) => Config
+  /** How long a server that discovery no longer finds drains before it leaves anyway. Default 30 s. */
+  readonly discoveryDrainMs?: number
 }
 
 /**
@@ -71,7 +75,48 @@ export class Control {
 
   /** The config running now: the file's with the API's changes. */
   get effective(): Config {
-    return this.#overlay.apply(this.#file)
+    return this.#overlay.apply(this.#deps.expand ? this.#deps.expand(this.#file) : this.#file)
+  }
+
+  /** The config file's config, as last loaded. */
+  get file(): Config {
+    return this.#file
+  }
+
+  /**
+   * Applies a change of the servers discovery found for `pool` as the API adds and removes servers:
+   * `expand` gives those that `joined`, which take requests at once, and still those `leaving`,
+   * which drain in every worker until none has a request in flight to them or the drain deadline
+   * passes; then `forget()` drops them from `expand` and they leave every worker.
+   */
+  discovered(pool: string, joined: readonly string[], leaving: readonly string[], forget: () => void): Promise<void> {
+    return this.#serial(async () => {
+      await this.#apply()
+      if (leaving.length > 0) {
+        await this.#drainUntilEmpty(pool, leaving, this.#deps.discoveryDrainMs ?? 30_000)
+        forget()
+        for (const address of leaving) this.#overlay.enable(pool, address)
+        await this.#apply()
+        this.#shareDrains()
+      }
+      this.#log('discovery', { op: 'discovered', pool, joined, left: leaving })
+    })
+  }
+
+  /**
+   * Drains `addresses` of `pool` in every worker and waits until none has a request in flight to
+   * them or `deadlineMs` passes; resolves with whether they emptied in time.
+   */
+  async #drainUntilEmpty(pool: string, addresses: readonly string[], deadlineMs: number): Promise<boolean> {
+    for (const address of addresses) this.#overlay.drain(pool, address)
+    this.#shareDrains()
+    const end = performance.now() + deadlineMs
+    for (;;) {
+      const p = (await this.state()).pools.find((c) => c.name === pool)
+      if (!p?.servers.some((s) => addresses.includes(s.address) && s.in_flight > 0)) return true
+      if (performance.now() >= end) return false
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
 
   /** The running config (secrets masked), its version, when loaded, and what differs from the file. */
@@ -161,12 +206,7 @@ export class Control {
       this.#known(pool, address)
       if (this.effective.pools[pool]!.servers.length === 1)
         throw new AdminError(409, `server "${address}" is the last of pool "${pool}"`)
-      this.#overlay.drain(pool, address)
-      this.#shareDrains()
-      const end = performance.now() + deadlineMs
-      let drained = false
-      while (!(drained = (await this.server(pool, address)).in_flight === 0) && performance.now() < end)
-        await new Promise((resolve) => setTimeout(resolve, 50))
+      const drained = await this.#drainUntilEmpty(pool, [address], deadlineMs)
       this.#overlay.remove(pool, address)
       await this.#apply()
       this.#shareDrains()

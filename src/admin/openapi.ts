@@ -104,6 +104,23 @@ const serverCall = (summary: string, extra: Record<string, object> = {}) => ({
   },
 })
 
+const explanation = obj({
+  request: obj({ method: str, url: str, client: str, country: str }),
+  listener: nullable(obj({ index: int, address: str, tls: bool, port_matches: bool })),
+  path: nullable(str),
+  passed: {
+    type: 'array',
+    items: obj({ index: int, name: str, failed: obj({ condition: str, expected: {} }) }),
+  },
+  route: nullable(obj({ index: int, name: str })),
+  phases: { type: 'array', items: str },
+  cache: bool,
+  action: { type: 'string', enum: ['pool', 'split', 'redirect', 'respond', 'static', 'no_route', 'bad_request'] },
+  pool: nullable(str),
+  server: nullable(str),
+  backend_path: nullable(str),
+})
+
 /** The admin API's OpenAPI 3.1 document. */
 export const openapi = {
   openapi: '3.1.0',
@@ -124,6 +141,7 @@ export const openapi = {
       Reload: reload,
       Validate: obj({ ok: bool, errors: { type: 'array', items: str } }),
       Removed: obj({ drained: bool }),
+      Explanation: explanation,
     },
   },
   security: [{ bearer: [] }],
@@ -195,6 +213,28 @@ export const openapi = {
       put: {
         ...serverCall("Sets the server's weight (0 to 1000).", { 400: error('Bad weight.') }),
         requestBody: { required: true, content: { 'application/json': { schema: obj({ weight: int }) } } },
+      },
+    },
+    '/explain': {
+      post: {
+        summary:
+          'Which listener, route (and for each earlier route the first condition that did not hold), request phases, pool and server a request would take under the running config. Nothing is sent.',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: obj(
+                { method: str, url: str, headers: { type: 'object', additionalProperties: str }, from: str },
+                ['url'],
+              ),
+            },
+          },
+        },
+        responses: {
+          200: json(ref('Explanation'), 'The way the request would take.'),
+          400: error('Bad URL, method, headers or address.'),
+          401: unauthorized,
+        },
       },
     },
     '/reload': {

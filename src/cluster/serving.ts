@@ -4,6 +4,7 @@ import type { Fleet } from '../admin/control.ts'
 import { type Admin, startAdmin } from '../admin/start.ts'
 import { loadConfigApart } from '../config/load-apart.ts'
 import type { Config } from '../config/schema.ts'
+import { Discovery } from '../discovery/discovery.ts'
 import { shared } from '../instance/shared-state.ts'
 import type { EventLog } from '../log/events.ts'
 import { collectFrom, metricsContentType, metricsText } from '../metrics/exposition.ts'
@@ -18,11 +19,16 @@ export interface Serving {
   readonly portico: Running
   readonly admin: Admin
   readonly metrics: MetricsListener | undefined
+  /** Follows the pools' `discover` sources, when any pool has them. */
+  readonly discovery: Discovery | undefined
 }
 
 /** Starts Portico (alone or as workers), then its admin and metrics listeners; closes what started if one fails. */
-export async function startServing(config: Config, file: string | undefined, events: EventLog): Promise<Serving> {
-  const workers = workerCount(config)
+export async function startServing(fileConfig: Config, file: string | undefined, events: EventLog): Promise<Serving> {
+  const workers = workerCount(fileConfig)
+  // Servers that discovery finds join the config the processes serve; the admin API keeps the file's.
+  const discovery = Discovery.wanted(fileConfig) ? await Discovery.start(fileConfig, events) : undefined
+  const config = discovery ? discovery.expand(fileConfig) : fileConfig
   let portico: Running
   let fleet: Fleet
   if (workers > 1) {
@@ -39,15 +45,24 @@ export async function startServing(config: Config, file: string | undefined, eve
     // The primary of several workers serves no traffic: it may hold the schema, and a reload
     // then skips starting a process (docs/PERFORMANCE.md). Portico alone keeps it apart.
     const load = workers > 1 ? loadInProcess : (f: string) => loadConfigApart({ file: f })
-    admin = await startAdmin(config, fleet, { file, events, load })
+    admin = await startAdmin(fileConfig, fleet, {
+      file,
+      events,
+      load,
+      expand: discovery && ((c) => discovery.expand(c)),
+      discoveryDrainMs: config.discovery.drain_deadline,
+    })
+    const control = admin.control
+    discovery?.attach({ discovered: (...change) => control.discovered(...change), current: () => control.file })
     let metrics: MetricsListener | undefined
     if (config.metrics) {
       metrics = await serveMetrics(config.metrics.address, portico, workers > 1, admin).catch((err: Error) => {
         throw new Error(`the metrics listener: ${err.message}`)
       })
     }
-    return { portico, admin, metrics }
+    return { portico, admin, metrics, discovery }
   } catch (err) {
+    discovery?.close()
     await Promise.all([portico.close(), admin?.close()])
     throw err
   }

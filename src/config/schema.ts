@@ -6,6 +6,8 @@ import { listenerSchema } from '../listen/schema.ts'
 import { metricsSchema } from '../metrics/schema.ts'
 import { checkRoutePools, noRouteSchema, routeSchema } from '../route/schema.ts'
 import { redisSchema } from '../shared-state/redis/schema.ts'
+import { tracingSchema } from '../trace/schema.ts'
+import { discoverySchema } from '../upstream/discover-schema.ts'
 import { poolSchema } from '../upstream/schema.ts'
 import { cidr, poolName } from '../values/common.ts'
 import { duration, size } from '../values/units.ts'
@@ -75,6 +77,8 @@ export const configSchema = z
     ).prefault('30s'),
     secret: secretSchema.optional(),
     admin: adminSchema.optional(),
+    discovery: discoverySchema.prefault({}),
+    tracing: tracingSchema.prefault({}),
     redis: redisSchema.prefault({}),
     metrics: metricsSchema.optional(),
     waf: wafGlobalSchema.prefault({}),

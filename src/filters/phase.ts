@@ -41,14 +41,21 @@ export interface RoutePhaseFactory<Slice> {
 
 /** A factory with the route config it takes cut to its slice: what the Plan builder calls. */
 export interface RoutePhases {
+  /** The config key the phase comes from (`auth`, `buffering`), as `portico explain` names it. */
+  readonly name: string
   request?(route: RouteConfig): RequestPhase | undefined
   response?(route: RouteConfig): ResponsePhase | undefined
 }
 
-/** Gives `factory` the slice `pick` cuts from a route's config. */
-export function sliced<Slice>(factory: RoutePhaseFactory<Slice>, pick: (route: RouteConfig) => Slice): RoutePhases {
+/** Gives `factory` the slice `pick` cuts from a route's config; `name` is the config key it comes from. */
+export function sliced<Slice>(
+  factory: RoutePhaseFactory<Slice>,
+  pick: (route: RouteConfig) => Slice,
+  name: string,
+): RoutePhases {
   const { request, response } = factory
   return {
+    name,
     request: request && ((route) => request.call(factory, pick(route))),
     response: response && ((route) => response.call(factory, pick(route))),
   }

@@ -2,6 +2,7 @@ import type { Exchange } from '../exchange.ts'
 import { forwardedElement, plainAddress } from './forwarded.ts'
 import { connectionTokens, hopByHopNames, isHopByHop } from './hop-by-hop.ts'
 import { mayBeNamed, nameLengths } from './name-lengths.ts'
+import { traceparent } from './trace-context.ts'
 
 /** The pseudonym this proxy uses in `Via` (RFC 9110 §7.6.3), never a host name. */
 export const viaName = 'portico'
@@ -15,6 +16,9 @@ const rewritten = new Set([
   'forwarded',
   'x-request-id',
   'x-forwarded-client-cert',
+  // W3C Trace Context: continued with Portico's own span, or a new trace (trace-context.ts).
+  'traceparent',
+  'tracestate',
   // Portico answers `Expect: 100-continue` itself, once the request passed its checks (pipeline.ts).
   'expect',
 ])
@@ -111,6 +115,9 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   out.push('x-forwarded-host', (trusted && joined(h['x-forwarded-host'])) || x.authority)
   out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element)
   out.push('x-request-id', x.id)
+  const trace = x.trace
+  out.push('traceparent', traceparent(trace))
+  if (trace.state !== undefined) out.push('tracestate', trace.state)
   const priorCert = trusted ? joined(h['x-forwarded-client-cert']) : undefined
   const cert = x.tls?.forwardedClientCert
   if (priorCert || cert)

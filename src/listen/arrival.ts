@@ -41,7 +41,8 @@ export function arrivals(
   }
 }
 
-function pathRules(paths: PathsConfig): PathRules {
+/** A listener's `paths` settings as the router applies them. */
+export function pathRules(paths: PathsConfig): PathRules {
   return {
     escapedSlashes: paths.escaped_slashes,
     parameters: paths.parameters,

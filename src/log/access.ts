@@ -114,6 +114,8 @@ function isoTime(): string {
 export function fields(x: Exchange) {
   return {
     id: x.id,
+    trace_id: x.trace.traceId,
+    span_id: x.trace.spanId,
     client: x.clientAddress,
     country: x.country || undefined,
     method: x.req.method,

@@ -1,12 +1,14 @@
 import { RouteCache } from '../cache/route-cache.ts'
 import type { Config } from '../config/schema.ts'
 import { globalRequestPhases, routeGuardFactories, routePhaseFactories } from '../filters/index.ts'
+import type { RequestPhase, RoutePhases } from '../filters/phase.ts'
 import { rateLimits } from '../filters/ratelimit/index.ts'
 import type { RateStores } from '../filters/ratelimit/stores.ts'
 import { wafPhase } from '../filters/waf/phase.ts'
 import { openCountryDb } from '../geo/country-db.ts'
 import { AddressSet } from '../http/cidr.ts'
 import { rulesUseCountry } from '../http/client-rules.ts'
+import { traceSettings } from '../http/trace-context.ts'
 import type { SharedState } from '../instance/shared-state.ts'
 import type { SlotLeases } from '../instance/slot-leases.ts'
 import type { WorkerPlace } from '../instance/worker-share.ts'
@@ -15,7 +17,7 @@ import type { EventLog } from '../log/events.ts'
 import type { Meter } from '../metrics/meter.ts'
 import { buildAction } from '../route/actions/index.ts'
 import { respond } from '../route/actions/respond.ts'
-import { compileMatch, matchesAll } from '../route/match/index.ts'
+import { compileConditions, matchesAll } from '../route/match/index.ts'
 import type { RouteConfig } from '../route/schema.ts'
 import { type Route, RouteTable } from '../route/table.ts'
 import type { InstanceGroup } from '../shared-state/group.ts'
@@ -59,6 +61,7 @@ export function buildPlan(config: Config, deps: PlanDeps): Plan {
     pools.set(name, buildPool(name, poolConfig, deps, keep, config.redis))
   }
   deps.registry.retain(keep)
+  traceSettings.sampleRatio = config.tracing.sample_ratio ?? (config.tracing.otlp ? 1 : 0)
   const routes = new RouteTable(
     config.routes.map((r, i) => buildRoute(r, i, pools, deps, config)),
     respond(config.no_route, 'not_found'),
@@ -105,7 +108,8 @@ function buildRoute(
   plan: Config,
 ): Route {
   const shared = deps.shared
-  const matchers = compileMatch(config.match)
+  const conditions = compileConditions(config.match)
+  const matchers = conditions.map((c) => c.matcher)
   const action = buildAction(config, pools)
   const responsePhases = routePhaseFactories.flatMap((f) => f.response?.(config) ?? [])
   if (action.responsePhase) responsePhases.push(action.responsePhase)
@@ -115,21 +119,29 @@ function buildRoute(
     ? new RouteCache(config.cache, name, shared, deps.group?.cache(plan.redis))
     : undefined
   if (cache) responsePhases.unshift(cache.responsePhase)
+  const named = (factories: readonly RoutePhases[]) =>
+    factories.flatMap((f) => {
+      const phase = f.request?.(config)
+      return phase ? [[f.name, phase] as const] : []
+    })
+  const phases: (readonly [string, RequestPhase])[] = [
+    ...globalRequestPhases.map((p) => ['limits', p] as const),
+    ...named(routeGuardFactories),
+    // Before any phase that reads the body: a request over the limit costs as little as possible.
+    ...rateLimits(config, name, plan.redis, deps).map((p) => ['rate_limits', p] as const),
+    ...(config.waf ? [wafPhase(config, plan.waf)].filter((p) => p !== undefined) : []).map((p) => ['waf', p] as const),
+    ...named(routePhaseFactories),
+  ]
   return {
     name,
     action,
     maxBodyBytes: config.max_body_bytes,
     upgrades: new Set(config.upgrades.map((name) => name.toLowerCase())),
-    requestPhases: [
-      ...globalRequestPhases,
-      ...routeGuardFactories.flatMap((f) => f.request?.(config) ?? []),
-      // Before any phase that reads the body: a request over the limit costs as little as possible.
-      ...rateLimits(config, name, plan.redis, deps),
-      ...(config.waf ? [wafPhase(config, plan.waf)].filter((p) => p !== undefined) : []),
-      ...routePhaseFactories.flatMap((f) => f.request?.(config) ?? []),
-    ],
+    requestPhases: phases.map(([, p]) => p),
+    requestPhaseNames: phases.map(([n]) => n),
     responsePhases,
     cache,
+    conditions,
     matches: (x, path) => matchesAll(matchers, x, path),
   }
 }

@@ -2,6 +2,7 @@ import type { RouteCache } from '../cache/route-cache.ts'
 import type { Exchange } from '../exchange.ts'
 import type { RequestPhase, ResponsePhase } from '../filters/phase.ts'
 import type { Action } from './actions/action.ts'
+import type { RouteCondition } from './match/index.ts'
 import { pathOf } from './routing-path.ts'
 
 /** A compiled route: its conditions and what it does with a request. */
@@ -18,6 +19,10 @@ export interface Route {
   readonly cache?: RouteCache | undefined
   /** Response phases of this route, in order; local answers run them too. */
   readonly responsePhases: readonly ResponsePhase[]
+  /** Its conditions one by one, in the order `matches` tests them (for `portico explain`). */
+  readonly conditions: readonly RouteCondition[]
+  /** A name for each of `requestPhases`, in the same order (for `portico explain`). */
+  readonly requestPhaseNames: readonly string[]
   /** Whether the exchange meets every condition of this route; `path` is the routing path. */
   matches(x: Exchange, path: string): boolean
 }

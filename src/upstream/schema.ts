@@ -3,6 +3,7 @@ import { backendTlsSchema } from '../tls/schema.ts'
 import { address } from '../values/common.ts'
 import { duration, size } from '../values/units.ts'
 import { type BalancerName, balancerNames } from './balancers/index.ts'
+import { discoverEntrySchema } from './discover-schema.ts'
 
 const serverSchema = z.union([
   address.describe('A server as "host:port", with weight 1, no connection limit, not a backup.'),
@@ -240,7 +241,17 @@ const sticky = z
 /** One pool: a named set of servers and how requests are spread over them. */
 export const poolSchema = z
   .strictObject({
-    servers: z.array(serverSchema).min(1).describe('The servers of this pool.'),
+    servers: z
+      .array(serverSchema)
+      .default([])
+      .describe('The servers of this pool; may be left out when `discover` finds them.'),
+    discover: z
+      .array(discoverEntrySchema)
+      .min(1)
+      .optional()
+      .describe(
+        'More servers, found and followed while Portico runs: DNS names, SRV names, files (docs/discovery.md). They join and leave as the admin API adds and removes servers: one that leaves drains first.',
+      ),
     balancer: z.enum(balancerNames).prefault('round_robin').describe('How a server is chosen. Default "round_robin".'),
     hash_key: z
       .string()
@@ -281,6 +292,8 @@ export const poolSchema = z
     tls: backendTlsSchema.optional(),
   })
   .superRefine((pool, ctx) => {
+    if (pool.servers.length === 0 && pool.discover === undefined)
+      ctx.addIssue({ code: 'custom', path: ['servers'], message: 'expected at least one server, or discover' })
     if (pool.balancer === 'hash' && pool.hash_key === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -75,6 +75,8 @@ test("every admin API call's answers match the OpenAPI document, with two worker
       '/validate',
       'listeners: [{address: "127.0.0.1:0"}]\npools: {w: {servers: ["127.0.0.1:1"]}}\nroutes: [{pool: w}]\n',
     ],
+    ['POST', '/explain', '/explain', { method: 'GET', url: 'http://example.com/x', from: '10.1.2.3' }],
+    ['POST', '/explain', '/explain', { url: 'not a url' }],
     ['GET', '/openapi.json', '/openapi.json'],
   ]
   const statuses = new Set<string>()
@@ -88,6 +90,8 @@ test("every admin API call's answers match the OpenAPI document, with two worker
     'POST /validate 422',
     'PUT /pools/{pool}/servers/{server}/weight 400',
     'GET /pools/{pool}/servers/{server} 404',
+    'POST /explain 200',
+    'POST /explain 400',
   ])
     assert.ok(statuses.has(expected), expected)
   const unauthorized = await fetch(`${admin}/state`)

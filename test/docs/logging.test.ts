@@ -16,6 +16,7 @@ const rejectionFields = [...refused.matchAll(/`(\w+)`/g)].map((m) => m[1]!)
 /** An exchange that has been everywhere: TLS, geo, a queue, a retry, both bodies buffered and spilled. */
 const everything = {
   id: 'id-1',
+  trace: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' },
   clientAddress: '203.0.113.7',
   country: 'NL',
   req: { method: 'POST' },

@@ -24,15 +24,40 @@ const matchers = {
   user_agent: userAgentMatcher,
 } satisfies { [K in keyof MatchConfig]-?: (condition: NonNullable<MatchConfig[K]>) => Matcher }
 
-/** Compiles a route's conditions, once per Plan; an empty list matches every request. */
-export function compileMatch(config: MatchConfig | undefined): Matcher[] {
+/** One compiled condition of a route, with where it comes from in the config. */
+export interface RouteCondition {
+  /** The condition's key path: `host`, `path`, or `headers.x-user` for one named header, cookie or query argument. */
+  readonly key: string
+  /** The condition as configured. */
+  readonly expected: unknown
+  readonly matcher: Matcher
+}
+
+/** Conditions that name several fields (headers, cookies, query): each name is a condition of its own. */
+const byName = new Set<keyof MatchConfig>(['headers', 'cookies', 'query'])
+
+/**
+ * Compiles a route's conditions, once per Plan, in the order they are tested; an empty list
+ * matches every request. `portico explain` reads them one by one to say which did not hold.
+ */
+export function compileConditions(config: MatchConfig | undefined): RouteCondition[] {
   if (!config) return []
-  const out: Matcher[] = []
+  const out: RouteCondition[] = []
   for (const key of Object.keys(matchers) as (keyof MatchConfig)[]) {
     const condition = config[key]
-    if (condition !== undefined) out.push((matchers[key] as (c: unknown) => Matcher)(condition))
+    if (condition === undefined) continue
+    const compile = matchers[key] as (c: unknown) => Matcher
+    if (!byName.has(key)) out.push({ key, expected: condition, matcher: compile(condition) })
+    else
+      for (const [name, c] of Object.entries(condition as Record<string, unknown>))
+        out.push({ key: `${key}.${name}`, expected: c, matcher: compile({ [name]: c }) })
   }
   return out
+}
+
+/** A route's compiled conditions as the route table tests them. */
+export function compileMatch(config: MatchConfig | undefined): Matcher[] {
+  return compileConditions(config).map((c) => c.matcher)
 }
 
 /** Whether every matcher holds; the route table's hot loop, so a plain loop. */
