@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream'
 import type { H1Request, H1Response } from './engine/index.ts'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
+import { hostName } from './http/host-name.ts'
 import { isValidRequestId, newRequestId } from './http/request-id.ts'
 import { type TraceContext, traceContext } from './http/trace-context.ts'
 import type { PathRules } from './route/routing-path.ts'
@@ -287,12 +288,6 @@ export interface HeldResponse {
 /** Work for an exchange that can be stopped half way, such as a backend request. */
 export interface Cancellable {
   cancel(): void
-}
-
-/** `Example.COM:8080` → `example.com`; `[::1]:80` → `[::1]`. */
-export function hostName(authority: string): string {
-  const end = authority.startsWith('[') ? authority.indexOf(']') + 1 : authority.lastIndexOf(':')
-  return (end > 0 ? authority.slice(0, end) : authority).toLowerCase()
 }
 
 /** The exchange for an upgrade request node's server handed over with its socket; its response is made here. */

@@ -6,7 +6,7 @@ import type { SlotLeases } from './instance/slot-leases.ts'
 import { alone, type WorkerPlace } from './instance/worker-share.ts'
 import type { GroupRate } from './listen/group-rate.ts'
 import { type Listener, listenHttp } from './listen/http.ts'
-import { openAccessLog } from './log/access.ts'
+import { type AccessLog, openAccessLog } from './log/access.ts'
 import { type EventLog, silentEvents } from './log/events.ts'
 import { Meter } from './metrics/meter.ts'
 import { ProcessMetrics } from './metrics/process-metrics.ts'
@@ -156,6 +156,41 @@ function joinGroup(
 }
 
 /**
+ * The access log, and the spans of `tracing.otlp` when set: spans end where every exchange ends,
+ * with its access log line. Read at start only.
+ */
+function openTracedAccessLog(config: Config, events: EventLog): AccessLog {
+  const log = openAccessLog(config.access_log, events)
+  const otlp = config.tracing.otlp
+  return otlp ? withSpans(log, new OtlpExporter(otlp, events)) : log
+}
+
+/** What a running Portico holds open until it closes, besides its Plan's pools. */
+interface RunningParts {
+  readonly acme: Acme | undefined
+  readonly listeners: readonly Listener[]
+  readonly registry: ServerRegistry
+  readonly group: GroupMembers | undefined
+  readonly rates: RateStores
+  readonly accessLog: AccessLog
+}
+
+/**
+ * Closes a running Portico: stops the pools and ACME, lets the listeners finish what is in flight
+ * within `graceMs`, then closes the upstream connections, leaves the group, closes the rate stores
+ * and the access log.
+ */
+async function closeAll(plan: Plan, graceMs: number, parts: RunningParts): Promise<void> {
+  for (const pool of plan.pools.values()) pool.stop()
+  parts.acme?.close()
+  await Promise.all(parts.listeners.map((l) => l.close(graceMs)))
+  await parts.registry.close()
+  await parts.group?.leave()
+  parts.rates.close()
+  await parts.accessLog.close()
+}
+
+/**
  * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
  * `shared` is the state this process shares with the other workers; by default it shares with none.
  * `secret` is the instance's key (sticky cookies, TLS tickets), which the primary gives every worker;
@@ -171,10 +206,7 @@ export async function startPortico(
   worker: { readonly leases: SlotLeases; readonly place: WorkerPlace } | undefined = undefined,
 ): Promise<Portico> {
   const registry = new ServerRegistry()
-  const otlp = config.tracing.otlp
-  const log = openAccessLog(config.access_log, events)
-  // Spans end where every exchange ends: with its access log line. Read at start only.
-  const accessLog = otlp ? withSpans(log, new OtlpExporter(otlp, events)) : log
+  const accessLog = openTracedAccessLog(config, events)
   const place = worker?.place ?? alone
   const leases = worker?.leases
   const rates = new RateStores()
@@ -212,15 +244,7 @@ export async function startPortico(
       for (const l of listeners) l.rebalance()
     },
     close(graceMs = current.shutdownGraceMs) {
-      closing ??= (async () => {
-        for (const pool of current.pools.values()) pool.stop()
-        acme?.close()
-        await Promise.all(listeners.map((l) => l.close(graceMs)))
-        await registry.close()
-        await group?.leave()
-        rates.close()
-        await accessLog.close()
-      })()
+      closing ??= closeAll(current, graceMs, { acme, listeners, registry, group, rates, accessLog })
       return closing
     },
   }

@@ -2,20 +2,7 @@
 // checks every handler's answers against the schemas here: change one, change the other.
 
 import { dashboardPaths } from './dashboard/openapi-paths.ts'
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
-const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } })
-const error = (description: string) => json(ref('Error'), description)
-const nullable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] })
-const obj = (properties: Record<string, object>, required = Object.keys(properties)) => ({
-  type: 'object',
-  properties,
-  required,
-})
-const str = { type: 'string' }
-const int = { type: 'integer' }
-const num = { type: 'number' }
-const bool = { type: 'boolean' }
+import { error, int, json, obj, ref, schemas, str } from './openapi-schemas.ts'
 
 const poolParam = { name: 'pool', in: 'path', required: true, schema: str }
 const serverParam = {
@@ -28,71 +15,6 @@ const serverParam = {
 const unauthorized = error('No valid bearer token.')
 const notFound = error('No such pool or server.')
 
-const change = obj(
-  {
-    pool: str,
-    server: str,
-    change: { type: 'string', enum: ['added', 'removed', 'weight', 'draining'] },
-    file: int,
-    now: int,
-  },
-  ['pool', 'server', 'change'],
-)
-
-const server = obj({
-  address: str,
-  weight: int,
-  backup: bool,
-  max_conns: int,
-  health: { type: 'string', enum: ['unknown', 'healthy', 'unhealthy'] },
-  out: bool,
-  reason: nullable(obj({ source: { type: 'string', enum: ['active', 'passive', 'admin'] }, detail: str, since: str })),
-  in_flight: int,
-  ejected: bool,
-  ejections: int,
-  draining: bool,
-  empty: bool,
-  connections: obj({ active: int, waiting: int }),
-  latency_ewma_ms: num,
-})
-
-const pool = obj({
-  name: str,
-  balancer: str,
-  in_flight: int,
-  queued: int,
-  servers: { type: 'array', items: ref('Server') },
-})
-
-const certificate = obj(
-  { listener: str, file: str, names: { type: 'array', items: str }, not_after: str, days_left: int, error: str },
-  ['listener', 'file', 'names', 'not_after', 'days_left'],
-)
-
-const state = obj({
-  version: int,
-  workers: { type: 'array', items: int },
-  listeners: { type: 'array', items: obj({ address: str, url: nullable(str), tls: bool }) },
-  routes: { type: 'array', items: obj({ index: int, name: str, match: { type: 'object' }, action: str }) },
-  pools: { type: 'array', items: ref('Pool') },
-  certificates: { type: 'array', items: certificate },
-})
-
-const config = obj({
-  version: int,
-  portico_version: str,
-  loaded_at: str,
-  file: nullable(str),
-  changes: { type: 'array', items: ref('Change') },
-  last_reload_error: nullable(obj({ at: str, errors: { type: 'array', items: str } })),
-  config: { type: 'object' },
-})
-
-const reload = obj(
-  { ok: bool, undone: { type: 'array', items: ref('Change') }, errors: { type: 'array', items: str }, ms: int },
-  ['ok', 'undone', 'ms'],
-)
-
 const serverCall = (summary: string, extra: Record<string, object> = {}) => ({
   summary,
   parameters: [poolParam, serverParam],
@@ -102,23 +24,6 @@ const serverCall = (summary: string, extra: Record<string, object> = {}) => ({
     404: notFound,
     ...extra,
   },
-})
-
-const explanation = obj({
-  request: obj({ method: str, url: str, client: str, country: str }),
-  listener: nullable(obj({ index: int, address: str, tls: bool, port_matches: bool })),
-  path: nullable(str),
-  passed: {
-    type: 'array',
-    items: obj({ index: int, name: str, failed: obj({ condition: str, expected: {} }) }),
-  },
-  route: nullable(obj({ index: int, name: str })),
-  phases: { type: 'array', items: str },
-  cache: bool,
-  action: { type: 'string', enum: ['pool', 'split', 'redirect', 'respond', 'static', 'no_route', 'bad_request'] },
-  pool: nullable(str),
-  server: nullable(str),
-  backend_path: nullable(str),
 })
 
 /** The admin API's OpenAPI 3.1 document. */
@@ -131,18 +36,7 @@ export const openapi = {
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-    schemas: {
-      Error: obj({ error: str }),
-      Change: change,
-      Server: server,
-      Pool: pool,
-      State: state,
-      Config: config,
-      Reload: reload,
-      Validate: obj({ ok: bool, errors: { type: 'array', items: str } }),
-      Removed: obj({ drained: bool }),
-      Explanation: explanation,
-    },
+    schemas,
   },
   security: [{ bearer: [] }],
   paths: {

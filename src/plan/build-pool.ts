@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { hostName } from '../exchange.ts'
+import { hostName } from '../http/host-name.ts'
 import { deriveKey, loadSecret } from '../instance/secret.ts'
 import { alone, workerShare } from '../instance/worker-share.ts'
 import { silentEvents } from '../log/events.ts'
