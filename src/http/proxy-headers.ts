@@ -102,6 +102,16 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   if (!hostSent) out.push('host', host)
   const h = x.req.headers
   if (h2 && h.cookie !== undefined) out.push('cookie', h.cookie)
+  pushForwardingHeaders(x, out)
+  return out
+}
+
+/**
+ * Appends to `out` what Portico says about the hop: Via, the forwarding headers (extended from a
+ * trusted proxy, else started here), the request id, the trace context, and the client certificate.
+ */
+function pushForwardingHeaders(x: Exchange, out: string[]): void {
+  const h = x.req.headers
   const client = plainAddress(x.peerAddress)
   const trusted = x.trusted
   const priorFor = trusted ? joined(h['x-forwarded-for']) : undefined
@@ -122,7 +132,6 @@ export function backendRequestHeaders(x: Exchange, hostOverride: string | undefi
   const cert = x.tls?.forwardedClientCert
   if (priorCert || cert)
     out.push('x-forwarded-client-cert', priorCert && cert ? `${priorCert},${cert}` : (priorCert || cert)!)
-  return out
 }
 
 /**
