@@ -146,6 +146,7 @@ function compileRule(
       excluded,
       reads: readMask(targets),
       operator,
+      operatorMacros: [...arg.matchAll(/%\{([^}]+)\}/g)].map((m) => m[1]!.toLowerCase()),
       negated,
       transforms: ts.map((t) => transforms[t]!),
       transformKey: ts.join(','),

@@ -22,7 +22,8 @@ export interface Start {
   readonly step: number
 }
 
-const nothing = requestData({
+/** A request with nothing in it, for evaluating rules that read TX alone. */
+export const nothing = requestData({
   method: 'GET',
   target: '/',
   protocol: 'HTTP/1.1',

@@ -3,12 +3,13 @@ import type { Exchange } from '../../exchange.ts'
 import { requestBuffer } from '../buffer/request-buffer.ts'
 import type { RequestPhase, Verdict } from '../phase.ts'
 import type { Program } from './compile.ts'
-import { type Exclusions, evaluate, prepare, type Start } from './engine.ts'
+import { type Exclusions, evaluate, type Start } from './engine.ts'
 import { formatFindings } from './findings.ts'
 import { loadRules } from './load.ts'
 import { type Pair, requestData } from './request-data.ts'
 import type { Target } from './rule.ts'
 import type { WafGlobalConfig, WafRouteConfig } from './schema.ts'
+import { specialize } from './specialize.ts'
 
 /** Request bodies up to this size are read into memory for inspection; larger ones spill to a file. */
 const memoryBytes = 1024 * 1024
@@ -50,10 +51,11 @@ class WafPhase implements RequestPhase {
   readonly #body: RequestPhase
 
   constructor(program: Program, config: WafRouteConfig, maxBodyBytes: number) {
-    this.#program = program
     this.#config = config
     this.#exclusions = exclusions(config)
-    this.#start = prepare(program, seed(config), this.#exclusions)
+    const plan = specialize(program, seed(config), this.#exclusions)
+    this.#program = plan.program
+    this.#start = plan.start
     this.#body = requestBuffer({
       memoryBytes: Math.max(memoryBytes, config.body_bytes),
       maxBytes: maxBodyBytes,

@@ -35,6 +35,8 @@ export interface Rule {
   /** The collections the targets read, as presence bits (presence.ts). */
   readonly reads: number
   readonly operator: Operator
+  /** The macros of the operator's argument (`tx.paranoia_level` for `@lt %{tx.paranoia_level}`), lowercased. */
+  readonly operatorMacros: readonly string[]
   readonly negated: boolean
   /** The transformations in order, and a key naming the chain of them for the per-request cache. */
   readonly transforms: readonly Transform[]

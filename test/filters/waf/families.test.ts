@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { test } from 'node:test'
-import { evaluate, prepare } from '../../../src/filters/waf/engine.ts'
+import { evaluate } from '../../../src/filters/waf/engine.ts'
 import { loadRules } from '../../../src/filters/waf/load.ts'
 import { exclusions } from '../../../src/filters/waf/phase.ts'
 import { requestData } from '../../../src/filters/waf/request-data.ts'
 import { wafRouteSchema } from '../../../src/filters/waf/schema.ts'
+import { specialize } from '../../../src/filters/waf/specialize.ts'
 import { type CorpusRequest, corpus } from './corpus.ts'
 import { crsDir } from './modsecurity.ts'
 import { payloads } from './payloads.ts'
@@ -20,7 +21,7 @@ const tx = new Map([
   ['inbound_anomaly_score_threshold', '5'],
   ['allowed_methods', config.allowed_methods.join(' ')],
 ])
-const start = program && prepare(program, tx, exclusions(config))
+const plan = program && specialize(program, tx, exclusions(config))
 
 const browser: [string, string][] = [
   ['Host', 'shop.example.com'],
@@ -39,7 +40,7 @@ function blocks(method: string, target: string, headers: [string, string][] = br
     remoteAddr: '192.0.2.1',
     body: body === undefined ? undefined : Buffer.from(body),
   })
-  return evaluate(program!, data, start!, exclusions(config)).deny
+  return evaluate(plan!.program, data, plan!.start, exclusions(config)).deny
 }
 const q = (v: string): string => `/search?q=${encodeURIComponent(v)}`
 const json = (value: unknown): [[string, string][], string] => [
