@@ -1,10 +1,11 @@
 import { operators } from './operators.ts'
+import { Outcomes } from './outcomes.ts'
 import { type Directive, parseActions, parseVariables, type VariableText } from './parse.ts'
 import { readMask } from './presence.ts'
 import { pcreToRegExp } from './regex.ts'
 import type { Control, Rule, SetVar, Skipped, Step, Target } from './rule.ts'
 import { transforms } from './transforms.ts'
-import { collections, emptyCollections } from './variables.ts'
+import { collectionSlots, emptyCollections } from './variables.ts'
 
 /** The rules of one config load, split by phase, and the rules left out with their reasons. */
 export interface Program {
@@ -18,10 +19,11 @@ export interface Program {
 }
 
 function compileTarget(v: VariableText): Target {
-  if (!(v.collection in collections)) throw new Error(`variable ${v.collection} is not supported`)
+  const slot = collectionSlots.get(v.collection)
+  if (slot === undefined) throw new Error(`variable ${v.collection} is not supported`)
   let key: string | RegExp | undefined
   if (v.key !== undefined) key = v.keyIsRegex ? pcreToRegExp(`(?i)${v.key}`) : v.key.toLowerCase()
-  return { collection: v.collection, key, count: v.count }
+  return { collection: v.collection, slot, key, count: v.count }
 }
 
 function compileSetVar(text: string): SetVar | undefined {
@@ -132,6 +134,10 @@ function compileRule(
   const factory = operators[opName]
   if (!factory) throw new Error(`operator @${opName} is not supported`)
   const operator = factory(arg, rulesDir)
+  const operatorMacros = [...arg.matchAll(/%\{([^}]+)\}/g)].map((m) => m[1]!.toLowerCase())
+  // Decided on the value alone: no macro in the argument, not the client address, one match per value.
+  const pure =
+    operatorMacros.length === 0 && !multiMatch && !['ipmatch', 'unconditionalmatch', 'nomatch'].includes(opName)
   const parsed = vars === '' ? [] : parseVariables(vars)
   const targets: Target[] = []
   const excluded: Target[] = []
@@ -144,13 +150,15 @@ function compileRule(
       line: d.line,
       targets,
       excluded,
+      excludedPerTarget: targets.map((t) => excluded.filter((e) => e.collection === t.collection)),
       reads: readMask(targets),
       operator,
-      operatorMacros: [...arg.matchAll(/%\{([^}]+)\}/g)].map((m) => m[1]!.toLowerCase()),
+      operatorMacros,
       negated,
       transforms: ts.map((t) => transforms[t]!),
       transformKey: ts.join(','),
       multiMatch,
+      outcomes: pure ? new Outcomes() : undefined,
       capture,
       setvars,
       controls,

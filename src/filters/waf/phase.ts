@@ -10,6 +10,7 @@ import { type Pair, requestData } from './request-data.ts'
 import type { Target } from './rule.ts'
 import type { WafGlobalConfig, WafRouteConfig } from './schema.ts'
 import { specialize } from './specialize.ts'
+import { collectionSlots } from './variables.ts'
 
 /** Request bodies up to this size are read into memory for inspection; larger ones spill to a file. */
 const memoryBytes = 1024 * 1024
@@ -18,6 +19,7 @@ function argTargets(names: readonly string[]): Target[] {
   return names.flatMap((name) =>
     ['ARGS', 'ARGS_NAMES', 'ARGS_GET', 'ARGS_POST', 'ARGS_GET_NAMES', 'ARGS_POST_NAMES'].map((collection) => ({
       collection,
+      slot: collectionSlots.get(collection)!,
       key: name.toLowerCase(),
       count: false,
     })),

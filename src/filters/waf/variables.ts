@@ -70,5 +70,14 @@ export const collections: Record<string, (r: RequestData, s: VariableState) => r
   GEO: () => [],
 }
 
+/** Each collection's number: a request's collections are kept in an array indexed by it. */
+export const collectionSlots: ReadonlyMap<string, number> = new Map(
+  Object.keys(collections).map((name, i) => [name, i]),
+)
+
+/** The collections' readers, by slot. */
+export const collectionReaders: readonly ((r: RequestData, s: VariableState) => readonly Pair[])[] =
+  Object.values(collections)
+
 /** Collections Portico keeps no data for: rules that depend on them never match through them. */
 export const emptyCollections: ReadonlySet<string> = new Set(['IP', 'GLOBAL', 'SESSION', 'USER', 'GEO', 'XML'])
