@@ -41,7 +41,14 @@ function seed(config: WafRouteConfig): Map<string, string> {
 export function exclusions(config: WafRouteConfig): Exclusions {
   const targetsById = new Map<number, Target[]>()
   for (const [id, names] of Object.entries(config.exclude_args_by_rule)) targetsById.set(Number(id), argTargets(names))
-  return { ruleIds: new Set(config.exclude_rules), targets: argTargets(config.exclude_args), targetsById }
+  return {
+    ruleIds: new Set(config.exclude_rules),
+    targets: argTargets(config.exclude_args),
+    targetsById,
+    ...(config.free_text_fields.length > 0
+      ? { freeTextFields: new Set(config.free_text_fields.map((f) => f.toLowerCase())) }
+      : {}),
+  }
 }
 
 /** The route's firewall: evaluates the rules, logs what matched, refuses in block mode. */

@@ -91,4 +91,6 @@ export interface Exclusions {
   readonly targets: readonly Target[]
   /** Targets a given rule does not inspect. */
   readonly targetsById: ReadonlyMap<number, readonly Target[]>
+  /** Free-text fields (prose.ts): the free-text rules skip their values when they look like prose. None when absent. */
+  readonly freeTextFields?: ReadonlySet<string>
 }

@@ -1,10 +1,14 @@
 import type { OperatorMatch } from './operators.ts'
 import { presentMask } from './presence.ts'
+import { freeTextRules, isFreeTextField, looksLikeProse } from './prose.ts'
 import type { Pair, RequestData } from './request-data.ts'
 import type { Exclusions, Finding, Rule, Target } from './rule.ts'
 import { collectionReaders, collectionSlots, type VariableState } from './variables.ts'
 
 const noPairs: readonly Pair[] = []
+
+/** The collections of argument values, which the free-text default applies to. */
+const argValues: ReadonlySet<string> = new Set(['ARGS', 'ARGS_GET', 'ARGS_POST'])
 
 /** Slots of the collections that change during evaluation (TX, MATCHED_*): read afresh each time. */
 const volatile: readonly boolean[] = [...collectionSlots.keys()].map((n) => n === 'TX' || n.startsWith('MATCHED'))
@@ -161,15 +165,24 @@ export class Transaction implements VariableState {
     for (const p of all) {
       if (typeof t.key === 'object' && !keyMatches(t, t.collection, p[0])) continue
       if (this.#targetOff(rule, excluded, t.collection, p[0])) continue
+      if (this.#prose(rule, t, p)) continue
       out.push(p)
     }
     if (t.count) return [[`&${t.collection}`, String(out.length)]]
     return out
   }
 
+  /** Whether a free-text rule skips this argument: a free-text field whose value reads as prose. */
+  #prose(rule: Rule, t: Target, [name, value]: Pair): boolean {
+    const fields = this.#exclusions.freeTextFields
+    if (fields === undefined || !freeTextRules.has(rule.id) || !argValues.has(t.collection)) return false
+    return isFreeTextField(name, fields) && looksLikeProse(value)
+  }
+
   #noExclusions(rule: Rule, excluded: readonly Target[]): boolean {
     return (
       excluded.length === 0 &&
+      (this.#exclusions.freeTextFields === undefined || !freeTextRules.has(rule.id)) &&
       this.#exclusions.targets.length === 0 &&
       this.#removedTargets.length === 0 &&
       !this.#exclusions.targetsById.has(rule.id)
