@@ -135,9 +135,8 @@ function compileRule(
   if (!factory) throw new Error(`operator @${opName} is not supported`)
   const operator = factory(arg, rulesDir)
   const operatorMacros = [...arg.matchAll(/%\{([^}]+)\}/g)].map((m) => m[1]!.toLowerCase())
-  // Decided on the value alone: no macro in the argument, not the client address, one match per value.
-  const pure =
-    operatorMacros.length === 0 && !multiMatch && !['ipmatch', 'unconditionalmatch', 'nomatch'].includes(opName)
+  // Decided on the value alone: no macro in the argument, not the client address.
+  const pure = operatorMacros.length === 0 && !['ipmatch', 'unconditionalmatch', 'nomatch'].includes(opName)
   const parsed = vars === '' ? [] : parseVariables(vars)
   const targets: Target[] = []
   const excluded: Target[] = []

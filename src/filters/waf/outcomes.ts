@@ -14,7 +14,7 @@ const maxEntries = 256
 /**
  * One rule link's outcomes by raw value, kept across requests: the same Host, User-Agent, Accept
  * and path come back on most requests, and a link whose transformations and operator depend on the
- * value alone (no macro, no client address, no multiMatch) decides them the same way each time.
+ * value alone (no macro, no client address) decides them the same way each time.
  * Bounded: emptied when full, so unique values cost a lookup and an insert, never memory.
  */
 export class Outcomes {

@@ -39,6 +39,8 @@ export interface RequestData {
   readonly remoteAddr: string
 }
 
+const wide = /[^\x00-\xff]/
+
 /** Splits `a=1&b=2` into decoded pairs, as ModSecurity's URL-encoded parser does. */
 export function parseUrlencoded(text: string): Pair[] {
   const out: Pair[] = []
@@ -123,7 +125,10 @@ export function requestData(input: RequestInput): RequestData {
   const rawPath = q === -1 ? target : target.slice(0, q)
   const queryString = q === -1 ? '' : target.slice(q + 1)
   const filename = urlDecode(rawPath.replaceAll('+', '%2B'))
-  const headers = input.headers.map(([n, v]) => [n, Buffer.from(v, 'latin1').toString('latin1')] as Pair)
+  // Header values are byte strings already, unless a char above 0xff came in (HTTP/2): that keeps its low byte.
+  const headers = input.headers.some(([, v]) => wide.test(v))
+    ? input.headers.map(([n, v]) => [n, Buffer.from(v, 'latin1').toString('latin1')] as Pair)
+    : input.headers
   const type = headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? ''
   const body = input.body ? input.body.toString('latin1') : ''
   let argsPost: Pair[] = []

@@ -1,4 +1,5 @@
 import type { OperatorMatch } from './operators.ts'
+import type { Outcome } from './outcomes.ts'
 import { presentMask } from './presence.ts'
 import { freeTextRules, isFreeTextField, looksLikeProse } from './prose.ts'
 import type { Pair, RequestData } from './request-data.ts'
@@ -41,6 +42,18 @@ function template(text: string): string[] {
   return parts
 }
 
+const txNames = new Map<string, string>()
+
+/** `TX:name` for a rule's TX target, made once: the names are the rule files' own. */
+function txName(key: string): string {
+  let name = txNames.get(key)
+  if (name === undefined) {
+    name = `TX:${key}`
+    txNames.set(key, name)
+  }
+  return name
+}
+
 /** One request's evaluation: TX, exclusions switched on by `ctl`, caches of collections and transforms. */
 export class Transaction implements VariableState {
   readonly tx: Map<string, string>
@@ -72,6 +85,7 @@ export class Transaction implements VariableState {
 
   removed(rule: Rule): boolean {
     if (this.#exclusions.ruleIds.has(rule.id)) return true
+    if (this.#removedIds.length === 0 && this.#removedTags.size === 0) return false
     for (const [a, b] of this.#removedIds) if (rule.id >= a && rule.id <= b) return true
     if (this.#removedTags.size > 0) for (const t of rule.tags) if (this.#removedTags.has(t)) return true
     return false
@@ -150,12 +164,15 @@ export class Transaction implements VariableState {
     if (t.collection === 'TX' && typeof t.key === 'string') {
       const v = this.tx.get(t.key)
       if (t.count) return [['&TX', v === undefined ? '0' : '1']]
-      return v === undefined ? [] : [[`TX:${t.key}`, v]]
+      return v === undefined ? noPairs : [[txName(t.key), v]]
     }
     // TX by regex (`TX:/^HEADER_NAME_/`): tested on the keys, pairs made for matches only.
     if (t.collection === 'TX' && t.key !== undefined && !t.count && excluded.length === 0) {
       const out: Pair[] = []
-      for (const [k, v] of this.tx) if ((t.key as RegExp).test(k)) out.push([`TX:${k}`, v])
+      const key = t.key as RegExp
+      this.tx.forEach((v, k) => {
+        if (key.test(k)) out.push([`TX:${k}`, v])
+      })
       return out
     }
     const all = typeof t.key === 'string' ? this.#byKey(t.slot, t.key) : this.#collection(t.slot)
@@ -224,12 +241,14 @@ export class Transaction implements VariableState {
     let matched = false
     const outcomes = rule.outcomes
     for (let i = 0; i < rule.targets.length; i++) {
-      for (const [name, raw] of this.#values(rule, rule.targets[i]!, rule.excludedPerTarget[i]!)) {
+      const pairs = this.#values(rule, rule.targets[i]!, rule.excludedPerTarget[i]!)
+      for (let k = 0; k < pairs.length; k++) {
+        const name = pairs[k]![0]
+        const raw = pairs[k]![1]
         if (outcomes) {
           let o = outcomes.get(raw)
           if (o === undefined) {
-            const value = this.#transform(rule, raw)
-            o = { value, match: rule.operator(value, this.expand, this.#data.remoteAddr) }
+            o = this.#judge(rule, raw)
             outcomes.set(raw, o)
           }
           if ((o.match !== undefined) === rule.negated) continue
@@ -248,6 +267,21 @@ export class Transaction implements VariableState {
     }
     if (!matched) return false
     return rule.chain ? this.evalLink(rule.chain, head) : true
+  }
+
+  /** A link's outcome on one value: the first of its candidates (multiMatch) or its transformed value that decides. */
+  #judge(rule: Rule, raw: string): Outcome {
+    if (!rule.multiMatch) {
+      const value = this.#transform(rule, raw)
+      return { value, match: rule.operator(value, this.expand, this.#data.remoteAddr) }
+    }
+    const candidates = this.#candidates(rule, raw)
+    for (const value of candidates) {
+      const match = rule.operator(value, this.expand, this.#data.remoteAddr)
+      if ((match !== undefined) !== rule.negated) return { value, match }
+    }
+    // None decided: an outcome that reads as "no match" for this link, negated or not.
+    return { value: candidates[candidates.length - 1]!, match: rule.negated ? { fragment: '' } : undefined }
   }
 
   /** A value matched: MATCHED_VAR and its kin, captures, `setvar`s, and the finding for the log. */
