@@ -39,7 +39,7 @@ export interface RequestData {
   readonly remoteAddr: string
 }
 
-const wide = /[^\x00-\xff]/
+const wide = /[\u0100-\uffff]/
 
 /** Splits `a=1&b=2` into decoded pairs, as ModSecurity's URL-encoded parser does. */
 export function parseUrlencoded(text: string): Pair[] {
