@@ -236,6 +236,11 @@ export class Transaction implements VariableState {
   /** Evaluates one link and, when it matches, the rest of its chain; true when the whole chain matched. */
   evalLink(rule: Rule, head: Rule): boolean {
     this.#rule = head
+    // SecAction: no variable, it always matches, once.
+    if (rule.targets.length === 0) {
+      this.#record(rule, head, '', '', undefined)
+      return rule.chain ? this.evalLink(rule.chain, head) : true
+    }
     // Most rules read arguments, cookies or a body most requests do not have: nothing to match.
     if (!rule.negated && (rule.reads & this.#present) === 0) return false
     let matched = false

@@ -100,3 +100,42 @@ test("Portico's detectors find injections and leave prose, names and queries alo
     assert.ok(detectXss(v), v)
   for (const v of ['a < b and c > d', '<b>bold</b>', 'Tom & Jerry']) assert.equal(detectXss(v), undefined, v)
 })
+
+test('a SecAction always runs; a route leaves out the rules its paranoia level gates off and keeps the others', async () => {
+  const { compile } = await import('../../../src/filters/waf/compile.ts')
+  const { evaluate } = await import('../../../src/filters/waf/engine.ts')
+  const { specialize } = await import('../../../src/filters/waf/specialize.ts')
+  const rules = `
+SecAction "id:1,phase:1,pass,nolog,setvar:'tx.anomaly_score=0'"
+SecRule TX:EXECUTING_PARANOIA_LEVEL "@lt 2" "id:2,phase:1,pass,nolog,skipAfter:END-PL2"
+SecRule ARGS "@contains pl2" "id:3,phase:1,deny"
+SecMarker "END-PL2"
+SecRule ARGS "@contains pl1" "id:4,phase:1,pass,setvar:'tx.anomaly_score=+5'"
+SecRule TX:ANOMALY_SCORE "@ge 5" "id:5,phase:1,deny"
+`
+  const program = compile(parseDirectives(rules, 'test.conf'), '.', new Set())
+  const none = { ruleIds: new Set<number>(), targets: [], targetsById: new Map() }
+  const ask = (level: number, query: string): boolean => {
+    const tx = new Map([['executing_paranoia_level', String(level)]])
+    const plan = specialize(program, tx, none)
+    const data = requestData({
+      method: 'GET',
+      target: `/?q=${query}`,
+      protocol: 'HTTP/1.1',
+      headers: [],
+      remoteAddr: '192.0.2.1',
+      body: undefined,
+    })
+    return evaluate(plan.program, data, plan.start, none).deny
+  }
+  assert.equal(ask(1, 'pl2'), false)
+  assert.equal(ask(2, 'pl2'), true)
+  assert.equal(ask(1, 'pl1'), true)
+  assert.equal(ask(1, 'nothing'), false)
+  const plan1 = specialize(program, new Map([['executing_paranoia_level', '1']]), none)
+  assert.deepEqual(
+    plan1.program.phases[0].flatMap((s) => (s.rule ? [s.rule.id] : [])),
+    [4, 5],
+    'rule 1 runs once per route, 2 and 3 are left out at level 1',
+  )
+})
