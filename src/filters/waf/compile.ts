@@ -175,7 +175,7 @@ function compileRule(
 /** Rules that read a collection Portico keeps no data for: they run, but never match through it. */
 function readsEmpty(rule: Rule): string | undefined {
   for (let r: Rule | undefined = rule; r; r = r.chain)
-    for (const t of r.targets) if (emptyCollections.has(t.collection) && t.collection !== 'XML') return t.collection
+    for (const t of r.targets) if (emptyCollections.has(t.collection)) return t.collection
   return undefined
 }
 

@@ -1,4 +1,5 @@
 import { urlDecode } from './transforms.ts'
+import { parseXml } from './xml.ts'
 
 /** A name and a value, both byte strings (one char per byte). */
 export type Pair = readonly [string, string]
@@ -33,6 +34,8 @@ export interface RequestData {
   readonly argsPost: readonly Pair[]
   readonly files: readonly Pair[]
   readonly partHeaders: readonly Pair[]
+  /** `XML:/*` (the document's text) and `XML://@*` (each attribute value) of an XML body. */
+  readonly xml: readonly Pair[]
   readonly body: string
   readonly bodyProcessor: string
   readonly bodyError: string
@@ -134,6 +137,7 @@ export function requestData(input: RequestInput): RequestData {
   let argsPost: Pair[] = []
   let files: Pair[] = []
   let partHeaders: Pair[] = []
+  let xml: Pair[] = []
   let bodyProcessor = ''
   let bodyError = ''
   if (input.body && input.body.length > 0) {
@@ -151,6 +155,11 @@ export function requestData(input: RequestInput): RequestData {
         partHeaders = m.headers
         bodyError = m.error
       } else bodyError = 'multipart: no boundary'
+    } else if (/^(?:application\/(?:soap\+|[\w.-]+\+)?|text\/)xml/.test(t)) {
+      bodyProcessor = 'XML'
+      const parsed = parseXml(body)
+      xml = parsed.pairs
+      bodyError = parsed.error
     } else if (/^application\/(?:[\w.+-]+\+)?json/.test(t)) {
       bodyProcessor = 'JSON'
       try {
@@ -175,6 +184,7 @@ export function requestData(input: RequestInput): RequestData {
     argsPost,
     files,
     partHeaders,
+    xml,
     body,
     bodyProcessor,
     bodyError,

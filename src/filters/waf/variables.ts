@@ -62,7 +62,7 @@ export const collections: Record<string, (r: RequestData, s: VariableState) => r
   MATCHED_VAR_NAME: (_r, s) => single('MATCHED_VAR_NAME', s.matchedVarName),
   MATCHED_VARS: (_r, s) => [...s.matchedVars],
   MATCHED_VARS_NAMES: (_r, s) => s.matchedVars.map(([n]) => [n, n] as Pair),
-  XML: () => [],
+  XML: (r) => r.xml,
   IP: () => [],
   GLOBAL: () => [],
   SESSION: () => [],
@@ -80,4 +80,4 @@ export const collectionReaders: readonly ((r: RequestData, s: VariableState) => 
   Object.values(collections)
 
 /** Collections Portico keeps no data for: rules that depend on them never match through them. */
-export const emptyCollections: ReadonlySet<string> = new Set(['IP', 'GLOBAL', 'SESSION', 'USER', 'GEO', 'XML'])
+export const emptyCollections: ReadonlySet<string> = new Set(['IP', 'GLOBAL', 'SESSION', 'USER', 'GEO'])

@@ -139,3 +139,27 @@ SecRule TX:ANOMALY_SCORE "@ge 5" "id:5,phase:1,deny"
     'rule 1 runs once per route, 2 and 3 are left out at level 1',
   )
 })
+
+test('an XML body gives XML:/* (all text, entities replaced) and XML://@*; a malformed one gives a body error', () => {
+  const read = (body: string) =>
+    requestData({
+      method: 'POST',
+      target: '/',
+      protocol: 'HTTP/1.1',
+      headers: [['Content-Type', 'text/xml']],
+      remoteAddr: '192.0.2.1',
+      body: Buffer.from(body, 'latin1'),
+    })
+  const ok = read(
+    '<?xml version="1.0"?><a id="7" n=\'x&amp;y\'><b>1 &lt; 2</b><!-- no --><c><![CDATA[<i>]]></c><d/></a>',
+  )
+  assert.equal(ok.bodyProcessor, 'XML')
+  assert.equal(ok.bodyError, '')
+  assert.deepEqual(ok.xml, [
+    ['XML:/*', '1 < 2<i>'],
+    ['XML://@*', '7'],
+    ['XML://@*', 'x&y'],
+  ])
+  for (const bad of ['<a><b></a>', '<a/><b/>', '<a>', 'text'])
+    assert.match(read(bad).bodyError, /^XML parsing error/, bad)
+})
