@@ -66,7 +66,7 @@ export function prepare(program: Program, seed: ReadonlyMap<string, string>, exc
       i = at !== undefined && at > i ? at : steps.length
     }
   }
-  return { tx: t.tx, step: i }
+  return { tx: t.tx.toMap(), step: i }
 }
 
 function last(rule: Rule, pick: (r: Rule) => boolean): boolean {
@@ -98,7 +98,7 @@ export function evaluate(
       if (t.matchedVars.length > 0) t.matchedVars.length = 0
       if (t.pending.length > 0) t.pending.length = 0
       if (!t.evalLink(rule, rule)) continue
-      for (const f of t.pending) t.findings.push(f)
+      for (let k = 0; k < t.pending.length; k++) t.findings.push(t.pending[k]!)
       t.controls(rule)
       if (t.engineOff) return { deny: false, denyId: 0, score: toInt(t.tx.get('anomaly_score')), findings: t.findings }
       if (last(rule, (r) => r.deny))

@@ -4,6 +4,7 @@ import { presentMask } from './presence.ts'
 import { freeTextRules, isFreeTextField, looksLikeProse } from './prose.ts'
 import type { Pair, RequestData } from './request-data.ts'
 import type { Exclusions, Finding, Rule, Target } from './rule.ts'
+import { Tx } from './tx.ts'
 import { collectionReaders, collectionSlots, type VariableState } from './variables.ts'
 
 const noPairs: readonly Pair[] = []
@@ -56,7 +57,7 @@ function txName(key: string): string {
 
 /** One request's evaluation: TX, exclusions switched on by `ctl`, caches of collections and transforms. */
 export class Transaction implements VariableState {
-  readonly tx: Map<string, string>
+  readonly tx: Tx
   matchedVar = ''
   matchedVarName = ''
   readonly matchedVars: Pair[] = []
@@ -79,14 +80,17 @@ export class Transaction implements VariableState {
   constructor(data: RequestData, tx: ReadonlyMap<string, string>, exclusions: Exclusions) {
     this.#data = data
     this.#present = presentMask(data)
-    this.tx = new Map(tx)
+    this.tx = new Tx(tx)
     this.#exclusions = exclusions
   }
 
   removed(rule: Rule): boolean {
     if (this.#exclusions.ruleIds.has(rule.id)) return true
     if (this.#removedIds.length === 0 && this.#removedTags.size === 0) return false
-    for (const [a, b] of this.#removedIds) if (rule.id >= a && rule.id <= b) return true
+    for (let i = 0; i < this.#removedIds.length; i++) {
+      const [a, b] = this.#removedIds[i]!
+      if (rule.id >= a && rule.id <= b) return true
+    }
     if (this.#removedTags.size > 0) for (const t of rule.tags) if (this.#removedTags.has(t)) return true
     return false
   }
@@ -216,7 +220,7 @@ export class Transaction implements VariableState {
     let out = cache.get(value)
     if (out === undefined) {
       out = value
-      for (const t of rule.transforms) out = t(out)
+      for (let i = 0; i < rule.transforms.length; i++) out = rule.transforms[i]!(out)
       cache.set(value, out)
     }
     return out
@@ -226,8 +230,8 @@ export class Transaction implements VariableState {
     if (!rule.multiMatch) return [this.#transform(rule, value)]
     const out = [value]
     let v = value
-    for (const t of rule.transforms) {
-      v = t(v)
+    for (let i = 0; i < rule.transforms.length; i++) {
+      v = rule.transforms[i]!(v)
       if (v !== out[out.length - 1]) out.push(v)
     }
     return out
@@ -261,7 +265,9 @@ export class Transaction implements VariableState {
           this.#record(rule, head, name, o.value, o.match)
           continue
         }
-        for (const value of this.#candidates(rule, raw)) {
+        const candidates = this.#candidates(rule, raw)
+        for (let c = 0; c < candidates.length; c++) {
+          const value = candidates[c]!
           const m = rule.operator(value, this.expand, this.#data.remoteAddr)
           if ((m !== undefined) === rule.negated) continue
           matched = true
@@ -281,7 +287,8 @@ export class Transaction implements VariableState {
       return { value, match: rule.operator(value, this.expand, this.#data.remoteAddr) }
     }
     const candidates = this.#candidates(rule, raw)
-    for (const value of candidates) {
+    for (let i = 0; i < candidates.length; i++) {
+      const value = candidates[i]!
       const match = rule.operator(value, this.expand, this.#data.remoteAddr)
       if ((match !== undefined) !== rule.negated) return { value, match }
     }
@@ -306,7 +313,8 @@ export class Transaction implements VariableState {
   }
 
   #setvars(rule: Rule): void {
-    for (const s of rule.setvars) {
+    for (let i = 0; i < rule.setvars.length; i++) {
+      const s = rule.setvars[i]!
       const name = this.expand(s.name).toLowerCase()
       if (s.op === 'delete') this.tx.delete(name)
       else if (s.op === 'set') this.tx.set(name, this.expand(s.value))

@@ -1,8 +1,9 @@
 import type { Pair, RequestData } from './request-data.ts'
+import type { Tx } from './tx.ts'
 
 /** The per-request state a variable may read besides the request: TX and the last matches. */
 export interface VariableState {
-  readonly tx: Map<string, string>
+  readonly tx: Tx
   matchedVar: string
   matchedVarName: string
   readonly matchedVars: Pair[]
