@@ -174,8 +174,8 @@ export class Transaction implements VariableState {
     if (t.collection === 'TX' && t.key !== undefined && !t.count && excluded.length === 0) {
       const out: Pair[] = []
       const key = t.key as RegExp
-      this.tx.forEach((v, k) => {
-        if (key.test(k)) out.push([`TX:${k}`, v])
+      this.tx.forEachMatching(key, (v, k) => {
+        out.push([`TX:${k}`, v])
       })
       return out
     }

@@ -1,5 +1,8 @@
 const gone = Symbol('deleted')
 
+/** Per route's base TX and regex: the base keys it matches. */
+const matchingBaseKeys = new WeakMap<ReadonlyMap<string, string>, Map<RegExp, string[]>>()
+
 /**
  * One request's TX collection over the route's starting values: writes go to a layer of the
  * request's own, so a request does not copy the route's few dozen defaults. Reads, writes,
@@ -29,9 +32,9 @@ export class Tx {
   }
 
   delete(key: string): boolean {
-    const had = this.has(key)
+    if (!this.has(key)) return false
     this.#own.set(key, gone)
-    return had
+    return true
   }
 
   forEach(each: (value: string, key: string) => void): void {
@@ -42,6 +45,31 @@ export class Tx {
     })
     this.#own.forEach((v, k) => {
       if (v !== gone && !this.#base.has(k)) each(v, k)
+    })
+  }
+
+  /**
+   * Calls `each` for the keys the regex matches, in Map order. The base's matching keys are found
+   * once per base and regex (the base is a route's, shared by its requests), so a request tests
+   * only the keys it wrote itself.
+   */
+  forEachMatching(key: RegExp, each: (value: string, key: string) => void): void {
+    let byRegex = matchingBaseKeys.get(this.#base)
+    if (!byRegex) {
+      byRegex = new Map()
+      matchingBaseKeys.set(this.#base, byRegex)
+    }
+    let keys = byRegex.get(key)
+    if (!keys) {
+      keys = [...this.#base.keys()].filter((k) => key.test(k))
+      byRegex.set(key, keys)
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const v = this.get(keys[i]!)
+      if (v !== undefined) each(v, keys[i]!)
+    }
+    this.#own.forEach((v, k) => {
+      if (v !== gone && !this.#base.has(k) && key.test(k)) each(v, k)
     })
   }
 

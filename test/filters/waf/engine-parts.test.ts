@@ -163,3 +163,31 @@ test('an XML body gives XML:/* (all text, entities replaced) and XML://@*; a mal
   for (const bad of ['<a><b></a>', '<a/><b/>', '<a>', 'text'])
     assert.match(read(bad).bodyError, /^XML parsing error/, bad)
 })
+
+test("a request's TX reads through to the route's values, writes and deletes stay its own, order is a Map's", async () => {
+  const { Tx } = await import('../../../src/filters/waf/tx.ts')
+  const base = new Map([
+    ['paranoia_level', '1'],
+    ['header_name_a', '/a/'],
+    ['x', '1'],
+  ])
+  const tx = new Tx(base)
+  tx.set('x', '2')
+  tx.set('header_name_b', '/b/')
+  tx.delete('paranoia_level')
+  assert.equal(tx.get('x'), '2')
+  assert.equal(tx.get('paranoia_level'), undefined)
+  assert.deepEqual(
+    [...tx],
+    [
+      ['header_name_a', '/a/'],
+      ['x', '2'],
+      ['header_name_b', '/b/'],
+    ],
+  )
+  const matched: string[] = []
+  tx.forEachMatching(/^header_name_/, (v, k) => matched.push(`${k}=${v}`))
+  assert.deepEqual(matched, ['header_name_a=/a/', 'header_name_b=/b/'])
+  assert.equal(base.get('x'), '1', 'the route values are untouched')
+  assert.equal(new Tx(base).get('paranoia_level'), '1')
+})
