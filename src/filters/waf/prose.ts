@@ -53,3 +53,18 @@ export function isFreeTextField(name: string, fields: ReadonlySet<string>): bool
   const dot = name.lastIndexOf('.')
   return fields.has(name.slice(Math.max(colon, dot) + 1).toLowerCase())
 }
+
+/** The collections of argument values, which the free-text default applies to. */
+const argValues: ReadonlySet<string> = new Set(['ARGS', 'ARGS_GET', 'ARGS_POST'])
+
+/** Whether a free-text rule skips this argument of a collection: a free-text field whose value reads as prose. */
+export function skipsProse(
+  fields: ReadonlySet<string>,
+  ruleId: number,
+  collection: string,
+  [name, value]: readonly [string, string],
+): boolean {
+  return (
+    freeTextRules.has(ruleId) && argValues.has(collection) && isFreeTextField(name, fields) && looksLikeProse(value)
+  )
+}

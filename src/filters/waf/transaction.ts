@@ -1,16 +1,14 @@
 import type { OperatorMatch } from './operators.ts'
 import type { Outcome } from './outcomes.ts'
 import { presentMask } from './presence.ts'
-import { freeTextRules, isFreeTextField, looksLikeProse } from './prose.ts'
+import { freeTextRules, skipsProse } from './prose.ts'
 import type { Pair, RequestData } from './request-data.ts'
 import type { Exclusions, Finding, Rule, Target } from './rule.ts'
+import { keyMatches, template, txName } from './rule-text.ts'
 import { Tx } from './tx.ts'
 import { collectionReaders, collectionSlots, type VariableState } from './variables.ts'
 
 const noPairs: readonly Pair[] = []
-
-/** The collections of argument values, which the free-text default applies to. */
-const argValues: ReadonlySet<string> = new Set(['ARGS', 'ARGS_GET', 'ARGS_POST'])
 
 /** Slots of the collections that change during evaluation (TX, MATCHED_*): read afresh each time. */
 const volatile: readonly boolean[] = [...collectionSlots.keys()].map((n) => n === 'TX' || n.startsWith('MATCHED'))
@@ -19,40 +17,6 @@ const volatile: readonly boolean[] = [...collectionSlots.keys()].map((n) => n ==
 export const toInt = (s: string | undefined): number => {
   const n = Number.parseInt(s ?? '', 10)
   return Number.isNaN(n) ? 0 : n
-}
-
-function keyMatches(t: Target, collection: string, name: string): boolean {
-  if (t.collection !== collection) return false
-  if (t.key === undefined) return true
-  const key = name.slice(name.indexOf(':') + 1)
-  return typeof t.key === 'string' ? key.toLowerCase() === t.key : t.key.test(key)
-}
-
-const templates = new Map<string, string[]>()
-
-/**
- * A text with macros split once into literal and macro parts (`a%{tx.b}c` → ["a", "tx.b", "c"],
- * names lowercased). The texts are the rule files' own (setvar, operator arguments): a bounded set.
- */
-function template(text: string): string[] {
-  let parts = templates.get(text)
-  if (!parts) {
-    parts = text.split(/%\{([^}]+)\}/).map((p, i) => (i % 2 === 1 ? p.toLowerCase() : p))
-    templates.set(text, parts)
-  }
-  return parts
-}
-
-const txNames = new Map<string, string>()
-
-/** `TX:name` for a rule's TX target, made once: the names are the rule files' own. */
-function txName(key: string): string {
-  let name = txNames.get(key)
-  if (name === undefined) {
-    name = `TX:${key}`
-    txNames.set(key, name)
-  }
-  return name
 }
 
 /** One request's evaluation: TX, exclusions switched on by `ctl`, caches of collections and transforms. */
@@ -186,18 +150,12 @@ export class Transaction implements VariableState {
     for (const p of all) {
       if (typeof t.key === 'object' && !keyMatches(t, t.collection, p[0])) continue
       if (this.#targetOff(rule, excluded, t.collection, p[0])) continue
-      if (this.#prose(rule, t, p)) continue
+      if (this.#exclusions.freeTextFields && skipsProse(this.#exclusions.freeTextFields, rule.id, t.collection, p))
+        continue
       out.push(p)
     }
     if (t.count) return [[`&${t.collection}`, String(out.length)]]
     return out
-  }
-
-  /** Whether a free-text rule skips this argument: a free-text field whose value reads as prose. */
-  #prose(rule: Rule, t: Target, [name, value]: Pair): boolean {
-    const fields = this.#exclusions.freeTextFields
-    if (fields === undefined || !freeTextRules.has(rule.id) || !argValues.has(t.collection)) return false
-    return isFreeTextField(name, fields) && looksLikeProse(value)
   }
 
   #noExclusions(rule: Rule, excluded: readonly Target[]): boolean {
