@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +10,7 @@ import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
 import { startBackend } from '../helpers/backend.ts'
 import { get, rawHttp, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { removeWhenDone } from '../helpers/remove-dir.ts'
 
 const MiB = 1024 * 1024
 const body = Buffer.alloc(2 * MiB, 'x')
@@ -192,7 +193,7 @@ async function until(condition: () => boolean, ms = 5000): Promise<void> {
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'portico-buffer-test-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  removeWhenDone(t, dir)
   return dir
 }
 

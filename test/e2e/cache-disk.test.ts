@@ -7,11 +7,12 @@ import { test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { get, request } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
+import { removeWhenDone } from '../helpers/remove-dir.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
 
 function cacheDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'portico-cache-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  removeWhenDone(t, dir)
   return dir
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { constants, X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -13,6 +13,7 @@ import { startBackend } from '../helpers/backend.ts'
 import { type Pem, TestCa } from '../helpers/certs.ts'
 import { rawHttp, request } from '../helpers/http.ts'
 import { startPortico, testConfig } from '../helpers/portico.ts'
+import { removeWhenDone } from '../helpers/remove-dir.ts'
 import { spawnPortico } from '../helpers/spawn.ts'
 
 const run = promisify(execFile)
@@ -158,7 +159,7 @@ test('a changed certificate file is served to new connections without a restart;
   const first = ca.issue('first', ['localhost'])
   const second = ca.issue('second', ['localhost'])
   const dir = mkdtempSync(join(tmpdir(), 'portico-reload-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  removeWhenDone(t, dir)
   const live = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') }
   copyFileSync(first.cert, live.cert)
   copyFileSync(first.key, live.key)
@@ -295,7 +296,7 @@ test('the access log records TLS version, cipher, SNI and ALPN', async (t) => {
 
 test('`portico cert` writes a self-signed certificate, and the demo serves HTTPS and HTTP/2 with one', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'portico-cert-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  removeWhenDone(t, dir)
   const made = await spawnPortico(t, ['cert', '--out', dir, '--name', 'dev.test'])
   assert.equal(await made.exited, 0)
   assert.match(made.output(), /cert\.pem/)

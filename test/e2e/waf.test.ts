@@ -119,3 +119,31 @@ test('over HTTP/2 the firewall passes an ordinary request and refuses an injecti
   assert.equal(await status('/search?q=rock+and+roll'), 200)
   assert.equal(await status(sqli), 403)
 })
+
+test('by default prose with a semicolon in a message field passes to the backend; with free_text_fields: [] the same request is refused', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
+  const backend = await startBackend(t, 'b', (req, res) => {
+    req.resume()
+    req.on('end', () => res.end('b'))
+  })
+  const p = await startPortico(t, {
+    pools: { web: { servers: [backend.address] } },
+    routes: [
+      { match: { path: '/stock' }, pool: 'web', waf: { free_text_fields: [] } },
+      { pool: 'web', waf: {} },
+    ],
+  })
+  const body = JSON.stringify({ name: 'Ann', message: 'Union members get 10% off; select items only' })
+  const send = (path: string) =>
+    request(`${p.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+  assert.equal((await send('/api/orders')).status, 200)
+  assert.equal((await send('/stock')).status, 403)
+  const xml = await request(`${p.url}/api/orders`, {
+    method: 'POST',
+    body: "<order><note>1' UNION SELECT password FROM users --</note></order>",
+    headers: { 'content-type': 'application/xml' },
+  })
+  assert.equal(xml.status, 403)
+})

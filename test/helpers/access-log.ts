@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import type { fields } from '../../src/log/access.ts'
 import type { TestPortico } from './portico.ts'
+import { removeWhenDone } from './remove-dir.ts'
 
 /** One JSON access log line: the exchange's fields (docs/logging.md) and pino's own. */
 export type LogRecord = ReturnType<typeof fields> & {
@@ -15,7 +16,7 @@ export type LogRecord = ReturnType<typeof fields> & {
 /** A path for an access log file in a new temporary directory, removed when the test ends. */
 export function accessLogFile(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'portico-log-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  removeWhenDone(t, dir)
   return join(dir, 'access.log')
 }
 

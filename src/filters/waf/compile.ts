@@ -1,10 +1,11 @@
 import { operators } from './operators.ts'
+import { Outcomes } from './outcomes.ts'
 import { type Directive, parseActions, parseVariables, type VariableText } from './parse.ts'
 import { readMask } from './presence.ts'
 import { pcreToRegExp } from './regex.ts'
 import type { Control, Rule, SetVar, Skipped, Step, Target } from './rule.ts'
 import { transforms } from './transforms.ts'
-import { collections, emptyCollections } from './variables.ts'
+import { collectionSlots, emptyCollections } from './variables.ts'
 
 /** The rules of one config load, split by phase, and the rules left out with their reasons. */
 export interface Program {
@@ -18,10 +19,11 @@ export interface Program {
 }
 
 function compileTarget(v: VariableText): Target {
-  if (!(v.collection in collections)) throw new Error(`variable ${v.collection} is not supported`)
+  const slot = collectionSlots.get(v.collection)
+  if (slot === undefined) throw new Error(`variable ${v.collection} is not supported`)
   let key: string | RegExp | undefined
   if (v.key !== undefined) key = v.keyIsRegex ? pcreToRegExp(`(?i)${v.key}`) : v.key.toLowerCase()
-  return { collection: v.collection, key, count: v.count }
+  return { collection: v.collection, slot, key, count: v.count }
 }
 
 function compileSetVar(text: string): SetVar | undefined {
@@ -75,7 +77,7 @@ function compileRule(
   rulesDir: string,
 ): { rule: Omit<Rule, 'chain'>; chained: boolean } {
   const a = ruleActions(actionText, inherited)
-  const { operator, negated } = compileOperator(op, rulesDir)
+  const { operator, negated, operatorMacros, pure } = compileOperator(op, rulesDir)
   const parsed = vars === '' ? [] : parseVariables(vars)
   const targets: Target[] = []
   const excluded: Target[] = []
@@ -88,12 +90,15 @@ function compileRule(
       line: d.line,
       targets,
       excluded,
+      excludedPerTarget: targets.map((t) => excluded.filter((e) => e.collection === t.collection)),
       reads: readMask(targets),
       operator,
+      operatorMacros,
       negated,
       transforms: a.ts.map((t) => transforms[t]!),
       transformKey: a.ts.join(','),
       multiMatch: a.multiMatch,
+      outcomes: pure ? new Outcomes() : undefined,
       capture: a.capture,
       setvars: a.setvars,
       controls: a.controls,
@@ -157,7 +162,10 @@ function ruleActions(actionText: string, inherited: { id: number; phase: number 
 }
 
 /** The operator of a rule link (`@name arg`, `!` negates, a bare pattern is `@rx`); throws when unsupported. */
-function compileOperator(op: string, rulesDir: string): { operator: Rule['operator']; negated: boolean } {
+function compileOperator(
+  op: string,
+  rulesDir: string,
+): { operator: Rule['operator']; negated: boolean; operatorMacros: string[]; pure: boolean } {
   let negated = false
   let opText = op
   if (opText.startsWith('!')) {
@@ -174,13 +182,16 @@ function compileOperator(op: string, rulesDir: string): { operator: Rule['operat
   if (opName === 'pmf') opName = 'pmfromfile'
   const factory = operators[opName]
   if (!factory) throw new Error(`operator @${opName} is not supported`)
-  return { operator: factory(arg, rulesDir), negated }
+  const operatorMacros = [...arg.matchAll(/%\{([^}]+)\}/g)].map((m) => m[1]!.toLowerCase())
+  // Decided on the value alone: no macro in the argument, not the client address.
+  const pure = operatorMacros.length === 0 && !['ipmatch', 'unconditionalmatch', 'nomatch'].includes(opName)
+  return { operator: factory(arg, rulesDir), negated, operatorMacros, pure }
 }
 
 /** Rules that read a collection Portico keeps no data for: they run, but never match through it. */
 function readsEmpty(rule: Rule): string | undefined {
   for (let r: Rule | undefined = rule; r; r = r.chain)
-    for (const t of r.targets) if (emptyCollections.has(t.collection) && t.collection !== 'XML') return t.collection
+    for (const t of r.targets) if (emptyCollections.has(t.collection)) return t.collection
   return undefined
 }
 

@@ -27,7 +27,17 @@ function dynamic(make: (arg: string) => (value: string) => OperatorMatch | undef
       const fixed = make(arg)
       return (value) => fixed(value)
     }
-    return (value, expand) => make(expand(arg))(value)
+    // The argument depends on TX: a matcher is built on first use of each expansion.
+    const cache = new Map<string, (value: string) => OperatorMatch | undefined>()
+    return (value, expand) => {
+      const text = expand(arg)
+      let match = cache.get(text)
+      if (!match) {
+        match = make(text)
+        if (cache.size < 64) cache.set(text, match)
+      }
+      return match(value)
+    }
   }
 }
 
@@ -80,19 +90,18 @@ function invalidUtf8(value: string): boolean {
 }
 
 function ipMatcher(arg: string): (addr: string) => boolean {
-  const nets = arg.split(',').map((s) => s.trim())
   const v4 = (a: string): number => a.split('.').reduce((n, p) => (n << 8) + toInt(p), 0) >>> 0
+  const nets = arg.split(',').map((s) => {
+    const [base, bits] = s.trim().split('/')
+    const n = bits === undefined ? 32 : toInt(bits)
+    const mask = n === 0 ? 0 : (~0 << (32 - n)) >>> 0
+    return { base: base!, v4: isIP(base!) === 4, net: isIP(base!) === 4 ? (v4(base!) & mask) >>> 0 : 0, mask }
+  })
   return (addr) => {
     const a = addr.startsWith('::ffff:') ? addr.slice(7) : addr
-    return nets.some((net) => {
-      const [base, bits] = net.split('/')
-      if (isIP(a) === 4 && isIP(base!) === 4) {
-        const n = bits === undefined ? 32 : toInt(bits)
-        const mask = n === 0 ? 0 : (~0 << (32 - n)) >>> 0
-        return (v4(a) & mask) === (v4(base!) & mask)
-      }
-      return a === base
-    })
+    const four = isIP(a) === 4
+    const value = four ? v4(a) : 0
+    return nets.some((n) => (four && n.v4 ? (value & n.mask) >>> 0 === n.net : a === n.base))
   }
 }
 

@@ -3,12 +3,14 @@ import type { Exchange } from '../../exchange.ts'
 import { requestBuffer } from '../buffer/request-buffer.ts'
 import type { RequestPhase, Verdict } from '../phase.ts'
 import type { Program } from './compile.ts'
-import { type Exclusions, evaluate, prepare, type Start } from './engine.ts'
+import { type Exclusions, evaluate, type Start } from './engine.ts'
 import { formatFindings } from './findings.ts'
 import { loadRules } from './load.ts'
 import { type Pair, requestData } from './request-data.ts'
 import type { Target } from './rule.ts'
 import type { WafGlobalConfig, WafRouteConfig } from './schema.ts'
+import { specialize } from './specialize.ts'
+import { collectionSlots } from './variables.ts'
 
 /** Request bodies up to this size are read into memory for inspection; larger ones spill to a file. */
 const memoryBytes = 1024 * 1024
@@ -17,6 +19,7 @@ function argTargets(names: readonly string[]): Target[] {
   return names.flatMap((name) =>
     ['ARGS', 'ARGS_NAMES', 'ARGS_GET', 'ARGS_POST', 'ARGS_GET_NAMES', 'ARGS_POST_NAMES'].map((collection) => ({
       collection,
+      slot: collectionSlots.get(collection)!,
       key: name.toLowerCase(),
       count: false,
     })),
@@ -38,7 +41,14 @@ function seed(config: WafRouteConfig): Map<string, string> {
 export function exclusions(config: WafRouteConfig): Exclusions {
   const targetsById = new Map<number, Target[]>()
   for (const [id, names] of Object.entries(config.exclude_args_by_rule)) targetsById.set(Number(id), argTargets(names))
-  return { ruleIds: new Set(config.exclude_rules), targets: argTargets(config.exclude_args), targetsById }
+  return {
+    ruleIds: new Set(config.exclude_rules),
+    targets: argTargets(config.exclude_args),
+    targetsById,
+    ...(config.free_text_fields.length > 0
+      ? { freeTextFields: new Set(config.free_text_fields.map((f) => f.toLowerCase())) }
+      : {}),
+  }
 }
 
 /** The route's firewall: evaluates the rules, logs what matched, refuses in block mode. */
@@ -50,10 +60,11 @@ class WafPhase implements RequestPhase {
   readonly #body: RequestPhase
 
   constructor(program: Program, config: WafRouteConfig, maxBodyBytes: number) {
-    this.#program = program
     this.#config = config
     this.#exclusions = exclusions(config)
-    this.#start = prepare(program, seed(config), this.#exclusions)
+    const plan = specialize(program, seed(config), this.#exclusions)
+    this.#program = plan.program
+    this.#start = plan.start
     this.#body = requestBuffer({
       memoryBytes: Math.max(memoryBytes, config.body_bytes),
       maxBytes: maxBodyBytes,

@@ -17,8 +17,8 @@ const bits: Record<string, number> = {
   FILES: 16,
   FILES_NAMES: 16,
   MULTIPART_PART_HEADERS: 32,
-  // Never present: Portico keeps no persistent collections and parses no XML.
-  XML: 0,
+  XML: 128,
+  // Never present: Portico keeps no persistent collections.
   IP: 0,
   GLOBAL: 0,
   SESSION: 0,
@@ -46,5 +46,6 @@ export function presentMask(r: RequestData): number {
   if (r.cookies.length > 0) mask |= 8
   if (r.files.length > 0) mask |= 16
   if (r.partHeaders.length > 0) mask |= 32
+  if (r.xml.length > 0) mask |= 128
   return mask
 }

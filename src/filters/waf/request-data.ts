@@ -1,4 +1,5 @@
 import { urlDecode } from './transforms.ts'
+import { parseXml } from './xml.ts'
 
 /** A name and a value, both byte strings (one char per byte). */
 export type Pair = readonly [string, string]
@@ -33,11 +34,15 @@ export interface RequestData {
   readonly argsPost: readonly Pair[]
   readonly files: readonly Pair[]
   readonly partHeaders: readonly Pair[]
+  /** `XML:/*` (the document's text) and `XML://@*` (each attribute value) of an XML body. */
+  readonly xml: readonly Pair[]
   readonly body: string
   readonly bodyProcessor: string
   readonly bodyError: string
   readonly remoteAddr: string
 }
+
+const wide = /[\u0100-\uffff]/
 
 /** Splits `a=1&b=2` into decoded pairs, as ModSecurity's URL-encoded parser does. */
 export function parseUrlencoded(text: string): Pair[] {
@@ -123,12 +128,16 @@ export function requestData(input: RequestInput): RequestData {
   const rawPath = q === -1 ? target : target.slice(0, q)
   const queryString = q === -1 ? '' : target.slice(q + 1)
   const filename = urlDecode(rawPath.replaceAll('+', '%2B'))
-  const headers = input.headers.map(([n, v]) => [n, Buffer.from(v, 'latin1').toString('latin1')] as Pair)
+  // Header values are byte strings already, unless a char above 0xff came in (HTTP/2): that keeps its low byte.
+  const headers = input.headers.some(([, v]) => wide.test(v))
+    ? input.headers.map(([n, v]) => [n, Buffer.from(v, 'latin1').toString('latin1')] as Pair)
+    : input.headers
   const type = headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? ''
   const body = input.body ? input.body.toString('latin1') : ''
   let argsPost: Pair[] = []
   let files: Pair[] = []
   let partHeaders: Pair[] = []
+  let xml: Pair[] = []
   let bodyProcessor = ''
   let bodyError = ''
   if (input.body && input.body.length > 0) {
@@ -146,6 +155,11 @@ export function requestData(input: RequestInput): RequestData {
         partHeaders = m.headers
         bodyError = m.error
       } else bodyError = 'multipart: no boundary'
+    } else if (/^(?:application\/(?:soap\+|[\w.-]+\+)?|text\/)xml/.test(t)) {
+      bodyProcessor = 'XML'
+      const parsed = parseXml(body)
+      xml = parsed.pairs
+      bodyError = parsed.error
     } else if (/^application\/(?:[\w.+-]+\+)?json/.test(t)) {
       bodyProcessor = 'JSON'
       try {
@@ -170,6 +184,7 @@ export function requestData(input: RequestInput): RequestData {
     argsPost,
     files,
     partHeaders,
+    xml,
     body,
     bodyProcessor,
     bodyError,

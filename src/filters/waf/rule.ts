@@ -1,9 +1,12 @@
 import type { Operator } from './operators.ts'
+import type { Outcomes } from './outcomes.ts'
 import type { Transform } from './transforms.ts'
 
 /** A variable of a rule's target list, compiled. */
 export interface Target {
   readonly collection: string
+  /** The collection's number (variables.ts `collectionSlots`). */
+  readonly slot: number
   /** Exact key (lowercased), or a regex over keys, or undefined for the whole collection. */
   readonly key: string | RegExp | undefined
   readonly count: boolean
@@ -32,14 +35,20 @@ export interface Rule {
   readonly line: number
   readonly targets: readonly Target[]
   readonly excluded: readonly Target[]
+  /** Per target, the excluded targets of its collection (most are empty: the walk skips the check). */
+  readonly excludedPerTarget: readonly (readonly Target[])[]
   /** The collections the targets read, as presence bits (presence.ts). */
   readonly reads: number
   readonly operator: Operator
+  /** The macros of the operator's argument (`tx.paranoia_level` for `@lt %{tx.paranoia_level}`), lowercased. */
+  readonly operatorMacros: readonly string[]
   readonly negated: boolean
   /** The transformations in order, and a key naming the chain of them for the per-request cache. */
   readonly transforms: readonly Transform[]
   readonly transformKey: string
   readonly multiMatch: boolean
+  /** Outcomes by raw value kept across requests, for a link that decides on the value alone; else undefined. */
+  readonly outcomes: Outcomes | undefined
   readonly capture: boolean
   readonly setvars: readonly SetVar[]
   readonly controls: readonly Control[]
@@ -82,4 +91,6 @@ export interface Exclusions {
   readonly targets: readonly Target[]
   /** Targets a given rule does not inspect. */
   readonly targetsById: ReadonlyMap<number, readonly Target[]>
+  /** Free-text fields (prose.ts): the free-text rules skip their values when they look like prose. None when absent. */
+  readonly freeTextFields?: ReadonlySet<string>
 }

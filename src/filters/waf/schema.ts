@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { size } from '../../values/units.ts'
 import { defaultRulesDir } from './load.ts'
+import { defaultFreeTextFields, freeTextRules } from './prose.ts'
 
 /** The methods a route's firewall admits by default: today's APIs use PUT, PATCH and DELETE. */
 export const defaultAllowedMethods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'PATCH', 'DELETE']
@@ -39,6 +40,12 @@ export const wafRouteSchema = z
       .default(defaultAllowedMethods)
       .describe(
         'Request methods the rules admit (CRS tx.allowed_methods). Default GET, HEAD, POST, OPTIONS, PUT, PATCH, DELETE.',
+      ),
+    free_text_fields: z
+      .array(z.string().regex(/^[^.:]+$/))
+      .default(defaultFreeTextFields)
+      .describe(
+        `Argument names (a form or query field, or the last part of a JSON path) that carry prose: rules ${[...freeTextRules].join(', ')}, which take sentences such as "10% off; select items only" for shell or SQL, skip their values when they read as prose (no code punctuation). [] turns it off. Default ${defaultFreeTextFields.join(', ')}.`,
       ),
     exclude_rules: z
       .array(z.number().int().min(1))

@@ -1,8 +1,9 @@
 import type { Pair, RequestData } from './request-data.ts'
+import type { Tx } from './tx.ts'
 
 /** The per-request state a variable may read besides the request: TX and the last matches. */
 export interface VariableState {
-  readonly tx: Map<string, string>
+  readonly tx: Tx
   matchedVar: string
   matchedVarName: string
   readonly matchedVars: Pair[]
@@ -62,7 +63,7 @@ export const collections: Record<string, (r: RequestData, s: VariableState) => r
   MATCHED_VAR_NAME: (_r, s) => single('MATCHED_VAR_NAME', s.matchedVarName),
   MATCHED_VARS: (_r, s) => [...s.matchedVars],
   MATCHED_VARS_NAMES: (_r, s) => s.matchedVars.map(([n]) => [n, n] as Pair),
-  XML: () => [],
+  XML: (r) => r.xml,
   IP: () => [],
   GLOBAL: () => [],
   SESSION: () => [],
@@ -70,5 +71,14 @@ export const collections: Record<string, (r: RequestData, s: VariableState) => r
   GEO: () => [],
 }
 
+/** Each collection's number: a request's collections are kept in an array indexed by it. */
+export const collectionSlots: ReadonlyMap<string, number> = new Map(
+  Object.keys(collections).map((name, i) => [name, i]),
+)
+
+/** The collections' readers, by slot. */
+export const collectionReaders: readonly ((r: RequestData, s: VariableState) => readonly Pair[])[] =
+  Object.values(collections)
+
 /** Collections Portico keeps no data for: rules that depend on them never match through them. */
-export const emptyCollections: ReadonlySet<string> = new Set(['IP', 'GLOBAL', 'SESSION', 'USER', 'GEO', 'XML'])
+export const emptyCollections: ReadonlySet<string> = new Set(['IP', 'GLOBAL', 'SESSION', 'USER', 'GEO'])

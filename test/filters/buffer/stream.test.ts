@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import type { Exchange } from '../../../src/exchange.ts'
 import { BufferStream } from '../../../src/filters/buffer/stream.ts'
+import { removeWhenDone } from '../../helpers/remove-dir.ts'
 
 function setup(t: TestContext, memoryBytes: number, diskBytes: number) {
   const dir = mkdtempSync(join(tmpdir(), 'portico-buffer-stream-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  removeWhenDone(t, dir)
   // BufferStream only counts its spilled bytes on the exchange.
   const x = { spilledBytes: 0 } as Exchange
   return { dir, x, stream: new BufferStream(x, { memoryBytes, diskBytes, dir }) }

@@ -100,3 +100,94 @@ test("Portico's detectors find injections and leave prose, names and queries alo
     assert.ok(detectXss(v), v)
   for (const v of ['a < b and c > d', '<b>bold</b>', 'Tom & Jerry']) assert.equal(detectXss(v), undefined, v)
 })
+
+test('a SecAction always runs; a route leaves out the rules its paranoia level gates off and keeps the others', async () => {
+  const { compile } = await import('../../../src/filters/waf/compile.ts')
+  const { evaluate } = await import('../../../src/filters/waf/engine.ts')
+  const { specialize } = await import('../../../src/filters/waf/specialize.ts')
+  const rules = `
+SecAction "id:1,phase:1,pass,nolog,setvar:'tx.anomaly_score=0'"
+SecRule TX:EXECUTING_PARANOIA_LEVEL "@lt 2" "id:2,phase:1,pass,nolog,skipAfter:END-PL2"
+SecRule ARGS "@contains pl2" "id:3,phase:1,deny"
+SecMarker "END-PL2"
+SecRule ARGS "@contains pl1" "id:4,phase:1,pass,setvar:'tx.anomaly_score=+5'"
+SecRule TX:ANOMALY_SCORE "@ge 5" "id:5,phase:1,deny"
+`
+  const program = compile(parseDirectives(rules, 'test.conf'), '.', new Set())
+  const none = { ruleIds: new Set<number>(), targets: [], targetsById: new Map() }
+  const ask = (level: number, query: string): boolean => {
+    const tx = new Map([['executing_paranoia_level', String(level)]])
+    const plan = specialize(program, tx, none)
+    const data = requestData({
+      method: 'GET',
+      target: `/?q=${query}`,
+      protocol: 'HTTP/1.1',
+      headers: [],
+      remoteAddr: '192.0.2.1',
+      body: undefined,
+    })
+    return evaluate(plan.program, data, plan.start, none).deny
+  }
+  assert.equal(ask(1, 'pl2'), false)
+  assert.equal(ask(2, 'pl2'), true)
+  assert.equal(ask(1, 'pl1'), true)
+  assert.equal(ask(1, 'nothing'), false)
+  const plan1 = specialize(program, new Map([['executing_paranoia_level', '1']]), none)
+  assert.deepEqual(
+    plan1.program.phases[0].flatMap((s) => (s.rule ? [s.rule.id] : [])),
+    [4, 5],
+    'rule 1 runs once per route, 2 and 3 are left out at level 1',
+  )
+})
+
+test('an XML body gives XML:/* (all text, entities replaced) and XML://@*; a malformed one gives a body error', () => {
+  const read = (body: string) =>
+    requestData({
+      method: 'POST',
+      target: '/',
+      protocol: 'HTTP/1.1',
+      headers: [['Content-Type', 'text/xml']],
+      remoteAddr: '192.0.2.1',
+      body: Buffer.from(body, 'latin1'),
+    })
+  const ok = read(
+    '<?xml version="1.0"?><a id="7" n=\'x&amp;y\'><b>1 &lt; 2</b><!-- no --><c><![CDATA[<i>]]></c><d/></a>',
+  )
+  assert.equal(ok.bodyProcessor, 'XML')
+  assert.equal(ok.bodyError, '')
+  assert.deepEqual(ok.xml, [
+    ['XML:/*', '1 < 2<i>'],
+    ['XML://@*', '7'],
+    ['XML://@*', 'x&y'],
+  ])
+  for (const bad of ['<a><b></a>', '<a/><b/>', '<a>', 'text'])
+    assert.match(read(bad).bodyError, /^XML parsing error/, bad)
+})
+
+test("a request's TX reads through to the route's values, writes and deletes stay its own, order is a Map's", async () => {
+  const { Tx } = await import('../../../src/filters/waf/tx.ts')
+  const base = new Map([
+    ['paranoia_level', '1'],
+    ['header_name_a', '/a/'],
+    ['x', '1'],
+  ])
+  const tx = new Tx(base)
+  tx.set('x', '2')
+  tx.set('header_name_b', '/b/')
+  tx.delete('paranoia_level')
+  assert.equal(tx.get('x'), '2')
+  assert.equal(tx.get('paranoia_level'), undefined)
+  assert.deepEqual(
+    [...tx],
+    [
+      ['header_name_a', '/a/'],
+      ['x', '2'],
+      ['header_name_b', '/b/'],
+    ],
+  )
+  const matched: string[] = []
+  tx.forEachMatching(/^header_name_/, (v, k) => matched.push(`${k}=${v}`))
+  assert.deepEqual(matched, ['header_name_a=/a/', 'header_name_b=/b/'])
+  assert.equal(base.get('x'), '1', 'the route values are untouched')
+  assert.equal(new Tx(base).get('paranoia_level'), '1')
+})

