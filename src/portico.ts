@@ -111,7 +111,9 @@ export async function startPortico(
   const changes = shares.changes(config.redis)
   changes?.onChange((change, version) => applyServerChange(current.pools, change, version, events))
   const group =
-    config.redis.share.length > 0 ? new GroupMembers(rates.links.get(config.redis, events), load) : undefined
+    config.redis.share.length > 0
+      ? new GroupMembers(rates.links.get(config.redis, events), load, worker !== undefined)
+      : undefined
   const acme = acmeBlocks(config).length > 0 ? new Acme(() => current.config, events, shared, place) : undefined
   const groupRate = groupConnectionRate(() => current.config, rates, events)
   const undo = async () => {

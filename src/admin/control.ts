@@ -2,10 +2,13 @@ import { ConfigError, formatProblem } from '../config/problem.ts'
 import type { Config } from '../config/schema.ts'
 import type { EventLog } from '../log/events.ts'
 import { countReload } from '../metrics/exposition.ts'
+import type { ServerChange } from '../shared-state/changes.ts'
 import { splitAddress } from '../values/address.ts'
 import { AdminError } from './admin-error.ts'
 import { type AgentRequest, drainedKey } from './agent.ts'
 import { acmeCertificates, type CertificateView, certificates } from './certificates.ts'
+import type { AdminGroup } from './group.ts'
+import { overlayChange } from './group-changes.ts'
 import { aggregate, type PoolView, routeAction, type ServerView, type WorkerView } from './live-state.ts'
 import { masked } from './mask.ts'
 import { type Change, entryOf, Overlay } from './overlay.ts'
@@ -40,6 +43,8 @@ export interface ControlDeps {
   readonly load: (file: string) => Promise<Config>
   readonly events: EventLog
   readonly version: string
+  /** The instance's group (`redis`): changes are published to it and applied from it. */
+  readonly group?: AdminGroup
 }
 
 /**
@@ -62,6 +67,7 @@ export class Control {
     this.#fleet = fleet
     this.#file = file
     this.#deps = deps
+    deps.group?.changes?.onChange((change, version) => void this.#serial(() => this.#fromGroup(change, version)))
   }
 
   /** Reloads from the file applied and refused since start, whatever asked for them (for the metrics). */
@@ -106,6 +112,7 @@ export class Control {
         action: routeAction(r),
       })),
       pools: aggregate(workers),
+      group: await groupView(this.#deps.group),
       certificates: [
         ...certificates(config),
         ...acmeCertificates(config, workers[0]?.acme ?? []),
@@ -128,6 +135,7 @@ export class Control {
       this.#overlay.drain(pool, address)
       this.#shareDrains()
       this.#log(who, { op: 'drain', pool, server: address })
+      this.#publish({ kind: 'drain', pool, server: address, drained: true })
       return this.server(pool, address)
     })
   }
@@ -139,6 +147,7 @@ export class Control {
       this.#overlay.enable(pool, address)
       this.#shareDrains()
       this.#log(who, { op: 'enable', pool, server: address })
+      this.#publish({ kind: 'drain', pool, server: address, drained: false })
       return this.server(pool, address)
     })
   }
@@ -152,6 +161,7 @@ export class Control {
       this.#overlay.setWeight(pool, address, weight as number)
       await this.#apply()
       this.#log(who, { op: 'weight', pool, server: address, from: before, to: weight })
+      this.#publish({ kind: 'weight', pool, server: address, weight: weight as number })
       return this.server(pool, address)
     })
   }
@@ -170,6 +180,7 @@ export class Control {
       this.#overlay.add(pool, address, weight as number)
       await this.#apply()
       this.#log(who, { op: 'add', pool, server: address, weight })
+      this.#publish({ kind: 'add', pool, server: address, weight: weight as number })
       return this.server(pool, address)
     })
   }
@@ -185,6 +196,7 @@ export class Control {
         throw new AdminError(409, `server "${address}" is the last of pool "${pool}"`)
       this.#overlay.drain(pool, address)
       this.#shareDrains()
+      this.#publish({ kind: 'drain', pool, server: address, drained: true })
       const end = performance.now() + deadlineMs
       let drained = false
       while (!(drained = (await this.server(pool, address)).in_flight === 0) && performance.now() < end)
@@ -193,6 +205,7 @@ export class Control {
       await this.#apply()
       this.#shareDrains()
       this.#log(who, { op: 'remove', pool, server: address, drained })
+      this.#publish({ kind: 'remove', pool, server: address })
       return { drained }
     })
   }
@@ -283,6 +296,24 @@ export class Control {
     this.#version++
   }
 
+  /** Sends a change made here to the other instances of the group, when it shares changes. */
+  #publish(change: ServerChange): void {
+    void this.#deps.group?.changes?.publish(change)
+  }
+
+  /** Applies a change another instance made, as this API would; one that does not fit here is logged. */
+  async #fromGroup(change: ServerChange, version: number): Promise<void> {
+    const effect = overlayChange(this.#overlay, this.effective, change)
+    if (!effect) return this.#deps.events.warn('change from another instance not applied here', { version, ...change })
+    try {
+      if (effect === 'config') await this.#apply()
+      this.#shareDrains()
+      this.#log(`instance (change ${version})`, { op: change.kind, ...change })
+    } catch (err) {
+      this.#deps.events.error('change from another instance refused', { version, ...change, error: String(err) })
+    }
+  }
+
   #shareDrains(): void {
     this.#fleet.share(drainedKey, this.#overlay.drained)
   }
@@ -299,3 +330,22 @@ export class Control {
 }
 
 let purges = 0
+
+/** The group's instances, each with its processes' versions and load; null when the instance shares nothing. */
+async function groupView(group: AdminGroup | undefined) {
+  if (!group?.members) return null
+  const instances = new Map<string, { instance: string; host: string; processes: unknown[] }>()
+  for (const m of await group.members()) {
+    let i = instances.get(m.instance)
+    if (!i) instances.set(m.instance, (i = { instance: m.instance, host: m.host, processes: [] }))
+    i.processes.push({
+      pid: m.pid,
+      version: m.version,
+      started: new Date(m.started).toISOString(),
+      in_flight: m.inFlight,
+      queued: m.queued,
+      seen: new Date(m.seen).toISOString(),
+    })
+  }
+  return { instances: [...instances.values()] }
+}
