@@ -109,7 +109,7 @@ export async function startPortico(
   // Changes other instances make apply to whatever Plan is current when they arrive.
   shares.shareHealth(config.redis, shared)
   const changes = shares.changes(config.redis)
-  changes?.onChange((change, version) => applyServerChange(current.pools, change, version, events))
+  changes?.onChange((change) => applyServerChange(current.pools, change))
   const group =
     config.redis.share.length > 0
       ? new GroupMembers(rates.links.get(config.redis, events), load, worker !== undefined)
