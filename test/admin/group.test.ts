@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { adminConfig, startAdminPortico } from '../helpers/admin.ts'
+import { adminConfig, startAdminPortico, token } from '../helpers/admin.ts'
 import { startBackend } from '../helpers/backend.ts'
+import { noBrowser, startBrowser } from '../helpers/browser.ts'
 import { get } from '../helpers/http.ts'
 import { groupJoined, uniquePrefix } from '../helpers/redis.ts'
 
@@ -104,4 +105,23 @@ test('a server removed through one instance leaves the pools of the others, and 
   assert.deepEqual(await bodies(two.url, 4), ['a', 'a', 'a', 'a'])
   assert.equal((await two.call('GET', '/config')).body.changes[0].change, 'removed')
   for (const p of [one, two]) assert.doesNotMatch(p.p.output(), /not applied here|refused/)
+})
+
+test('the dashboard lists the instances of the group, a row per serving process', {
+  skip: noBrowser(),
+  timeout: 90_000,
+}, async (t) => {
+  const a = await startBackend(t, 'a')
+  const prefix = uniquePrefix('admin-group-dashboard')
+  const config = adminConfig([a.address], 1, { redis: { key_prefix: prefix, timeout: '5s', share: ['changes'] } })
+  const one = await startAdminPortico(t, config)
+  const two = await startAdminPortico(t, config)
+  await groupJoined(prefix, 2)
+  const page = await (await startBrowser(t)).newPage()
+  await page.goto(`${one.admin}/dashboard`)
+  await page.locator('#token-value').fill(token)
+  await page.locator('#token button').click()
+  for (const p of [one, two]) await page.locator(`#group tr[data-instance$="/${p.p.child.pid}"]`).waitFor()
+  assert.equal(await page.locator('#group tbody tr').count(), 2)
+  assert.equal(await page.locator('#group').isVisible(), true)
 })
