@@ -2,22 +2,14 @@
 import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { startAgent } from './admin/agent.ts'
-import type { Fleet } from './admin/control.ts'
-import { type Admin, startAdmin } from './admin/start.ts'
-import { startWorkers, type Workers } from './cluster/primary.ts'
+import { type Serving, startServing } from './cluster/serving.ts'
 import { runWorker } from './cluster/worker.ts'
-import { workerCount } from './cluster/worker-count.ts'
 import { defaultConfigFile, systemConfigFile } from './config/default-file.ts'
 import { loadConfigApart } from './config/load-apart.ts'
 import { ConfigError } from './config/problem.ts'
 import type { Config } from './config/schema.ts'
 import { demoPort, startDemo } from './demo.ts'
-import { shared } from './instance/shared-state.ts'
 import { type EventLog, openEventLog } from './log/events.ts'
-import { collectFrom, metricsContentType, metricsText } from './metrics/exposition.ts'
-import { listenMetrics, type MetricsListener } from './metrics/listener.ts'
-import { type Portico, startPortico } from './portico.ts'
 import { selfSigned } from './tls/self-signed.ts'
 
 /** Exit codes, as documented in the README. */
@@ -164,9 +156,7 @@ function reportConfigError(err: unknown): number {
 }
 
 /** The config `run` starts with: the file's, or without one the demo's, with the demo started; or an exit code. */
-async function runConfig(
-  file: string | undefined,
-): Promise<{ config: Config; demo?: Awaited<ReturnType<typeof startDemo>> } | number> {
+async function runConfig(file: string | undefined): Promise<{ config: Config; demo?: Demo } | number> {
   try {
     if (file) return { config: await loadConfigApart({ file }) }
     const port = demoPort(process.env.PORT)
@@ -186,48 +176,38 @@ async function run(file: string | undefined): Promise<number> {
   const loaded = await runConfig(file)
   if (typeof loaded === 'number') return loaded
   const { config, demo } = loaded
-  const workers = workerCount(config)
-  let portico: Running
-  let admin: Admin | undefined
-  let metrics: MetricsListener | undefined
+  let serving: Serving
   try {
-    let fleet: Fleet
-    if (workers > 1) {
-      const started = await startWorkers(config, workers, events)
-      portico = started
-      fleet = workerFleet(started)
-    } else {
-      const started = await startPortico(config, events, shared)
-      portico = started
-      fleet = aloneFleet(started, events)
-    }
-    try {
-      // The primary of several workers serves no traffic: it may hold the schema, and a reload
-      // then skips starting a process (docs/PERFORMANCE.md). Portico alone keeps it apart.
-      const load = workers > 1 ? loadInProcess : (f: string) => loadConfigApart({ file: f })
-      admin = await startAdmin(config, fleet, { file, events, load })
-      if (config.metrics) {
-        metrics = await serveMetrics(config.metrics.address, portico, workers > 1, admin).catch((err: Error) => {
-          throw new Error(`the metrics listener: ${err.message}`)
-        })
-      }
-    } catch (err) {
-      await Promise.all([portico.close(), admin?.close()])
-      throw err
-    }
+    serving = await startServing(config, file, events)
   } catch (err) {
     demo?.close()
     process.stderr.write(`portico: could not start: ${(err as Error).message}\n`)
     return exit.startFailed
   }
   // Signal handlers go in before the startup lines: whoever reads them may signal at once.
+  const stopped = stopOnSignals(serving, config, file, events, demo)
+  printStartup(serving, demo)
+  return stopped
+}
+
+/**
+ * Reloads on SIGHUP; on SIGTERM or SIGINT drains and resolves with exit 0 once every listener has
+ * closed (a second signal exits at once with 1).
+ */
+function stopOnSignals(
+  { portico, admin, metrics }: Serving,
+  config: Config,
+  file: string | undefined,
+  events: EventLog,
+  demo: Demo | undefined,
+): Promise<number> {
   let graceMs = config.shutdown_grace
   process.on('SIGHUP', async () => {
     if (!file) return events.warn('SIGHUP ignored: the demo has no config file to reload')
     const result = await admin.control.reloadFromFile('SIGHUP')
     if (result.ok) graceMs = admin.control.effective.shutdown_grace
   })
-  const stopped = new Promise<number>((resolve) => {
+  return new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: string) => {
       if (stopping) process.exit(1)
@@ -244,7 +224,10 @@ async function run(file: string | undefined): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
   })
+}
 
+/** The startup lines on standard output: where Portico listens, and for the demo, what to try. */
+function printStartup({ portico, admin, metrics }: Serving, demo: Demo | undefined): void {
   for (const url of portico.urls) process.stdout.write(`portico listening on ${url}\n`)
   if (admin.url) process.stdout.write(`portico admin API on ${admin.url}\n`)
   if (metrics) process.stdout.write(`portico metrics on ${metrics.url}\n`)
@@ -254,68 +237,7 @@ async function run(file: string | undefined): Promise<number> {
         `  try: curl ${portico.urls[0]}/   (run \`portico run -c portico.yaml\` for a real config)\n`,
     )
   }
-  return stopped
 }
 
-/** Portico in this process, or its workers: what `run` starts and stops. */
-type Running = Pick<Portico, 'urls' | 'close' | 'metrics'> | Pick<Workers, 'urls' | 'close' | 'metrics'>
-
-/**
- * Serves the instance's metrics on their own listener at `address` and as `GET /metrics` on the
- * admin listener. Each scrape gathers this process's report, or, with workers, every worker's and
- * the primary's own process metrics.
- */
-async function serveMetrics(
-  address: string,
-  running: Running,
-  workers: boolean,
-  admin: Admin,
-): Promise<MetricsListener> {
-  if (workers) await collectFrom(() => (running as Pick<Workers, 'metrics'>).metrics(), true)
-  else {
-    const own = (running as Pick<Portico, 'metrics'>).metrics
-    await collectFrom(async () => {
-      const report = await own?.()
-      return report ? [{ pid: process.pid, worker: '0', report }] : []
-    }, false)
-  }
-  admin.routes.add({
-    method: 'GET',
-    path: '/metrics',
-    handler: async () => ({ status: 200, body: await metricsText(), type: metricsContentType }),
-  })
-  return listenMetrics(address)
-}
-
-/** Reads and validates a config file in this process. */
-async function loadInProcess(file: string): Promise<Config> {
-  const { loadConfig } = await import('./config/load.ts')
-  return loadConfig(file)
-}
-
-/** The admin API's view of Portico serving in this process alone. */
-function aloneFleet(portico: Portico, events: EventLog): Fleet {
-  const agent = startAgent(() => portico.plan(), shared)
-  return {
-    urls: portico.urls,
-    ask: async (request) => [agent.answer(request)],
-    share: (key, value) => shared.set(key, value),
-    reload(config) {
-      const needRestart = portico.reload(config)
-      agent.reapply()
-      if (needRestart.length > 0) events.warn('changes that take effect only on restart', { keys: needRestart })
-    },
-  }
-}
-
-/** The admin API's view of the workers, through the primary. */
-function workerFleet(workers: Workers): Fleet {
-  return {
-    get urls() {
-      return workers.urls
-    },
-    ask: (request) => workers.ask(request),
-    share: (key, value) => workers.share(key, value),
-    reload: (config) => workers.reload(config),
-  }
-}
+/** The demo backends `run` starts when given no config file. */
+type Demo = Awaited<ReturnType<typeof startDemo>>

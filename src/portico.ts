@@ -79,6 +79,83 @@ async function openListeners(
   return listeners
 }
 
+/** Undoes a start whose listeners failed to bind: stops ACME, the pools, the upstream connections, the rate stores. */
+async function undoStart(
+  plan: Plan,
+  acme: Acme | undefined,
+  registry: ServerRegistry,
+  rates: RateStores,
+): Promise<void> {
+  acme?.close()
+  for (const pool of plan.pools.values()) pool.stop()
+  await registry.close()
+  rates.close()
+}
+
+/** What this process's metrics report reads, besides the meter and the process's own figures. */
+interface MetricsSources {
+  readonly plan: () => Plan
+  readonly listeners: readonly Listener[]
+  readonly rates: RateStores
+  readonly shared: SharedState
+  readonly acme: Acme | undefined
+}
+
+/** Gathers this process's metrics report (docs/metrics.md) when called. */
+function metricsOf(meter: Meter, processMetrics: ProcessMetrics, from: MetricsSources): () => Promise<Report> {
+  const counted = from.listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
+  return () =>
+    report({
+      meter,
+      plan: from.plan,
+      listeners: () => counted,
+      rates: from.rates,
+      process: processMetrics,
+      leader: () => from.shared.leader,
+      certificates: () => from.acme?.status() ?? [],
+    })
+}
+
+/** Renews the ACME certificate of `name` now; fails when no listener obtains certificates by ACME. */
+async function renew(acme: Acme | undefined, name: string): Promise<CertificateStatus | undefined> {
+  if (!acme) throw new Error('no listener obtains certificates by ACME')
+  return acme.renew(name)
+}
+
+/**
+ * Joins the group of instances that `redis.share` names: health shared, changes other instances
+ * make applied to whatever Plan is current when they arrive, and this process in the member list.
+ */
+function joinGroup(
+  config: Config,
+  from: {
+    shares: InstanceGroup
+    shared: SharedState
+    rates: RateStores
+    events: EventLog
+    plan: () => Plan
+    /** Whether this process is one of an instance's workers. */
+    worker: boolean
+  },
+): { changes: ChangeChannel | undefined; group: GroupMembers | undefined } {
+  const { shares, shared, rates, events, plan, worker } = from
+  shares.shareHealth(config.redis, shared)
+  const changes = shares.changes(config.redis)
+  changes?.onChange((change) => applyServerChange(plan().pools, change))
+  const load = () => {
+    let inFlight = 0
+    let queued = 0
+    for (const pool of plan().pools.values()) {
+      inFlight += pool.inFlight
+      queued += pool.queued
+    }
+    return { inFlight, queued }
+  }
+  const group =
+    config.redis.share.length > 0 ? new GroupMembers(rates.links.get(config.redis, events), load, worker) : undefined
+  return { changes, group }
+}
+
 /**
  * Starts Portico on a validated config. Listeners bind before this resolves; a bind failure rejects.
  * `shared` is the state this process shares with the other workers; by default it shares with none.
@@ -106,50 +183,15 @@ export async function startPortico(
   let current = buildPlan(config, deps)
   const plan = () => current
   warnInsecurePools(config, events)
-  // Changes other instances make apply to whatever Plan is current when they arrive.
-  shares.shareHealth(config.redis, shared)
-  const changes = shares.changes(config.redis)
-  changes?.onChange((change) => applyServerChange(current.pools, change))
-  const group =
-    config.redis.share.length > 0
-      ? new GroupMembers(rates.links.get(config.redis, events), load, worker !== undefined)
-      : undefined
+  const { changes, group } = joinGroup(config, { shares, shared, rates, events, plan, worker: worker !== undefined })
   const acme = acmeBlocks(config).length > 0 ? new Acme(() => current.config, events, shared, place) : undefined
   const groupRate = groupConnectionRate(() => current.config, rates, events)
-  const undo = async () => {
-    acme?.close()
-    for (const pool of current.pools.values()) pool.stop()
-    await registry.close()
-    rates.close()
-  }
+  const undo = () => undoStart(current, acme, registry, rates)
   const listeners = await openListeners(config, plan, events, secret, place, acme, groupRate, undo)
   acme?.start()
   let closing: Promise<void> | undefined
-  function load(): { inFlight: number; queued: number } {
-    let inFlight = 0
-    let queued = 0
-    for (const pool of current.pools.values()) {
-      inFlight += pool.inFlight
-      queued += pool.queued
-    }
-    return { inFlight, queued }
-  }
-  const counted = listeners.map((l) => ({ address: new URL(l.url).host, counts: l.counts }))
-  const leader = () => shared.leader
   return {
-    metrics:
-      meter &&
-      processMetrics &&
-      (() =>
-        report({
-          meter,
-          plan,
-          listeners: () => counted,
-          rates,
-          process: processMetrics,
-          leader,
-          certificates: () => acme?.status() ?? [],
-        })),
+    metrics: meter && processMetrics && metricsOf(meter, processMetrics, { plan, listeners, rates, shared, acme }),
     changes,
     members: group && (() => group.members()),
     urls: listeners.map((l) => l.url),
@@ -163,10 +205,7 @@ export async function startPortico(
       return restartOnly.filter((key) => JSON.stringify(previous.config[key]) !== JSON.stringify(next[key]))
     },
     certificates: () => acme?.status() ?? [],
-    async renewCertificate(name) {
-      if (!acme) throw new Error('no listener obtains certificates by ACME')
-      return acme.renew(name)
-    },
+    renewCertificate: (name) => renew(acme, name),
     rebalance() {
       for (const l of listeners) l.rebalance()
     },

@@ -15,7 +15,13 @@ const defaultRemoveDeadlineMs = 30_000
  * every one). `check` validates config text without applying it.
  */
 export function apiRoutes(control: Control, check: (text: string) => Promise<Config>): AdminRoutes {
-  return addDashboard(new AdminRoutes(), control)
+  const routes = addDashboard(new AdminRoutes(), control)
+  return addInstanceChanges(addServerChanges(addReads(routes, control), control), control, check)
+}
+
+/** The calls that read: the OpenAPI document, the config, the live state, one server. */
+function addReads(routes: AdminRoutes, control: Control): AdminRoutes {
+  return routes
     .add({ method: 'GET', path: '/openapi.json', open: true, handler: () => ok(openapi) })
     .add({ method: 'GET', path: '/config', handler: () => ok(control.config()) })
     .add({ method: 'GET', path: '/state', handler: async () => ok(await control.state()) })
@@ -25,6 +31,11 @@ export function apiRoutes(control: Control, check: (text: string) => Promise<Con
       path: server,
       handler: async ({ params }) => ok(await control.server(params.pool!, params.server!)),
     })
+}
+
+/** The calls that change a pool's servers: add, remove, drain, enable, weight. */
+function addServerChanges(routes: AdminRoutes, control: Control): AdminRoutes {
+  return routes
     .add({
       method: 'POST',
       path: '/pools/{pool}/servers',
@@ -61,6 +72,15 @@ export function apiRoutes(control: Control, check: (text: string) => Promise<Con
         return ok(await control.setWeight(who, params.pool!, params.server!, input.weight))
       },
     })
+}
+
+/** The calls on the whole instance: reload, purge the cache, validate a config. */
+function addInstanceChanges(
+  routes: AdminRoutes,
+  control: Control,
+  check: (text: string) => Promise<Config>,
+): AdminRoutes {
+  return routes
     .add({
       method: 'POST',
       path: '/reload',

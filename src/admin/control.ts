@@ -2,14 +2,13 @@ import { ConfigError, formatProblem } from '../config/problem.ts'
 import type { Config } from '../config/schema.ts'
 import type { EventLog } from '../log/events.ts'
 import { countReload } from '../metrics/exposition.ts'
-import type { ServerChange } from '../shared-state/changes.ts'
 import { splitAddress } from '../values/address.ts'
 import { AdminError } from './admin-error.ts'
 import { type AgentRequest, drainedKey } from './agent.ts'
-import { acmeCertificates, type CertificateView, certificates } from './certificates.ts'
-import type { AdminGroup } from './group.ts'
-import { overlayChange } from './group-changes.ts'
-import { aggregate, type PoolView, routeAction, type ServerView, type WorkerView } from './live-state.ts'
+import { type AdminGroup, groupView } from './group.ts'
+import { applyFromGroup } from './group-changes.ts'
+import { instanceView } from './instance-view.ts'
+import type { PoolView, ServerView, WorkerView } from './live-state.ts'
 import { masked } from './mask.ts'
 import { type Change, entryOf, Overlay } from './overlay.ts'
 import { type PurgeInput, purgeOn } from './purge.ts'
@@ -67,7 +66,10 @@ export class Control {
     this.#fleet = fleet
     this.#file = file
     this.#deps = deps
-    deps.group?.changes?.onChange((change, version) => void this.#serial(() => this.#fromGroup(change, version)))
+    // Changes other instances make apply here as this API's own would, in turn with them.
+    const target = { overlay: this.#overlay, running: () => this.effective, events: deps.events }
+    const update = (config: boolean) => (config ? this.#apply() : Promise.resolve()).then(() => this.#shareDrains())
+    deps.group?.follow((change, version) => this.#serial(() => applyFromGroup({ ...target, update }, change, version)))
   }
 
   /** Reloads from the file applied and refused since start, whatever asked for them (for the metrics). */
@@ -96,28 +98,8 @@ export class Control {
   /** The live state of the instance, summed over the workers. */
   async state() {
     const workers = await this.#fleet.ask({ op: 'snapshot' })
-    const config = this.effective
-    return {
-      version: this.#version,
-      workers: workers.map((w) => w.pid),
-      listeners: config.listeners.map((l, i) => ({
-        address: l.address,
-        url: this.#fleet.urls[i] ?? null,
-        tls: l.tls !== undefined,
-      })),
-      routes: config.routes.map((r, i) => ({
-        index: i,
-        name: r.name ?? `route${i}`,
-        match: r.match ?? {},
-        action: routeAction(r),
-      })),
-      pools: aggregate(workers),
-      group: await groupView(this.#deps.group),
-      certificates: [
-        ...certificates(config),
-        ...acmeCertificates(config, workers[0]?.acme ?? []),
-      ] satisfies CertificateView[],
-    }
+    const group = await groupView(this.#deps.group)
+    return { version: this.#version, ...instanceView(this.effective, this.#fleet.urls, workers), group }
   }
 
   /** One server's state, summed over the workers; 404 when the pool has no such server. */
@@ -135,7 +117,7 @@ export class Control {
       this.#overlay.drain(pool, address)
       this.#shareDrains()
       this.#log(who, { op: 'drain', pool, server: address })
-      this.#publish({ kind: 'drain', pool, server: address, drained: true })
+      this.#deps.group?.publish({ kind: 'drain', pool, server: address, drained: true })
       return this.server(pool, address)
     })
   }
@@ -147,7 +129,7 @@ export class Control {
       this.#overlay.enable(pool, address)
       this.#shareDrains()
       this.#log(who, { op: 'enable', pool, server: address })
-      this.#publish({ kind: 'drain', pool, server: address, drained: false })
+      this.#deps.group?.publish({ kind: 'drain', pool, server: address, drained: false })
       return this.server(pool, address)
     })
   }
@@ -155,13 +137,12 @@ export class Control {
   /** Sets a server's weight (0 to 1000) in every worker; its connections and counters stay. */
   setWeight(who: string, pool: string, address: string, weight: unknown): Promise<ServerView> {
     return this.#serial(async () => {
-      if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 1000)
-        throw new AdminError(400, 'weight must be an integer from 0 to 1000')
+      checkWeight(weight)
       const before = this.#known(pool, address).weight
       this.#overlay.setWeight(pool, address, weight as number)
       await this.#apply()
       this.#log(who, { op: 'weight', pool, server: address, from: before, to: weight })
-      this.#publish({ kind: 'weight', pool, server: address, weight: weight as number })
+      this.#deps.group?.publish({ kind: 'weight', pool, server: address, weight: weight as number })
       return this.server(pool, address)
     })
   }
@@ -171,8 +152,7 @@ export class Control {
     return this.#serial(async () => {
       if (typeof address !== 'string' || splitAddress(address) === undefined)
         throw new AdminError(400, 'address must be "host:port"')
-      if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 1000)
-        throw new AdminError(400, 'weight must be an integer from 0 to 1000')
+      checkWeight(weight)
       const servers = this.effective.pools[pool]?.servers
       if (!servers) throw new AdminError(404, `no pool "${pool}"`)
       if (servers.some((s) => entryOf(s).address === address))
@@ -180,7 +160,7 @@ export class Control {
       this.#overlay.add(pool, address, weight as number)
       await this.#apply()
       this.#log(who, { op: 'add', pool, server: address, weight })
-      this.#publish({ kind: 'add', pool, server: address, weight: weight as number })
+      this.#deps.group?.publish({ kind: 'add', pool, server: address, weight: weight as number })
       return this.server(pool, address)
     })
   }
@@ -196,7 +176,7 @@ export class Control {
         throw new AdminError(409, `server "${address}" is the last of pool "${pool}"`)
       this.#overlay.drain(pool, address)
       this.#shareDrains()
-      this.#publish({ kind: 'drain', pool, server: address, drained: true })
+      this.#deps.group?.publish({ kind: 'drain', pool, server: address, drained: true })
       const end = performance.now() + deadlineMs
       let drained = false
       while (!(drained = (await this.server(pool, address)).in_flight === 0) && performance.now() < end)
@@ -205,7 +185,7 @@ export class Control {
       await this.#apply()
       this.#shareDrains()
       this.#log(who, { op: 'remove', pool, server: address, drained })
-      this.#publish({ kind: 'remove', pool, server: address })
+      this.#deps.group?.publish({ kind: 'remove', pool, server: address })
       return { drained }
     })
   }
@@ -226,12 +206,7 @@ export class Control {
         next = await this.#deps.load(file)
       } catch (err) {
         const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message]
-        if (!dryRun) {
-          this.#reloads.refused++
-          countReload(false)
-          this.#lastReloadError = { at: new Date().toISOString(), errors }
-          this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
-        }
+        if (!dryRun) this.#refused(file, who, errors)
         return { ok: false, undone: [], errors, ms: ms() }
       }
       const undone = this.#overlay.changes(next).filter((c) => c.change !== 'draining')
@@ -243,11 +218,8 @@ export class Control {
         await this.#apply()
       } catch (err) {
         this.#file = previous
-        this.#reloads.refused++
-        countReload(false)
         const errors = [(err as Error).message]
-        this.#lastReloadError = { at: new Date().toISOString(), errors }
-        this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
+        this.#refused(file, who, errors)
         return { ok: false, undone: [], errors, ms: ms() }
       }
       this.#reloads.applied++
@@ -291,27 +263,17 @@ export class Control {
     return s
   }
 
+  /** Counts and logs a reload refused, and keeps its errors for `config()`; the running config stays. */
+  #refused(file: string, who: string, errors: readonly string[]): void {
+    this.#reloads.refused++
+    countReload(false)
+    this.#lastReloadError = { at: new Date().toISOString(), errors }
+    this.#deps.events.error('reload refused, the running config stays', { file, by: who, errors })
+  }
+
   async #apply(): Promise<void> {
     await this.#fleet.reload(this.effective)
     this.#version++
-  }
-
-  /** Sends a change made here to the other instances of the group, when it shares changes. */
-  #publish(change: ServerChange): void {
-    void this.#deps.group?.changes?.publish(change)
-  }
-
-  /** Applies a change another instance made, as this API would; one that does not fit here is logged. */
-  async #fromGroup(change: ServerChange, version: number): Promise<void> {
-    const effect = overlayChange(this.#overlay, this.effective, change)
-    if (!effect) return this.#deps.events.warn('change from another instance not applied here', { version, ...change })
-    try {
-      if (effect === 'config') await this.#apply()
-      this.#shareDrains()
-      this.#log(`instance (change ${version})`, { op: change.kind, ...change })
-    } catch (err) {
-      this.#deps.events.error('change from another instance refused', { version, ...change, error: String(err) })
-    }
   }
 
   #shareDrains(): void {
@@ -331,21 +293,8 @@ export class Control {
 
 let purges = 0
 
-/** The group's instances, each with its processes' versions and load; null when the instance shares nothing. */
-async function groupView(group: AdminGroup | undefined) {
-  if (!group?.members) return null
-  const instances = new Map<string, { instance: string; host: string; processes: unknown[] }>()
-  for (const m of await group.members()) {
-    let i = instances.get(m.instance)
-    if (!i) instances.set(m.instance, (i = { instance: m.instance, host: m.host, processes: [] }))
-    i.processes.push({
-      pid: m.pid,
-      version: m.version,
-      started: new Date(m.started).toISOString(),
-      in_flight: m.inFlight,
-      queued: m.queued,
-      seen: new Date(m.seen).toISOString(),
-    })
-  }
-  return { instances: [...instances.values()] }
+/** Throws the API's 400 unless `weight` is an integer from 0 to 1000. */
+function checkWeight(weight: unknown): asserts weight is number {
+  if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 1000)
+    throw new AdminError(400, 'weight must be an integer from 0 to 1000')
 }

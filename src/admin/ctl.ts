@@ -43,75 +43,14 @@ export async function runCtl(
   const token = values.token ?? env.PORTICO_ADMIN_TOKEN
   const ca = values.ca ? readFileSync(values.ca) : undefined
   const call = (method: string, path: string, body?: string) => send(base, method, path, body, token, ca)
-  const server = (pool: string, address: string) =>
-    `/pools/${encodeURIComponent(pool)}/servers/${encodeURIComponent(address)}`
-  const need = (n: number) => {
-    if (args.length !== n) throw new Error(`"${command}" takes ${n} argument${n === 1 ? '' : 's'}`)
+  const run = command !== undefined && Object.hasOwn(commands, command) ? commands[command] : undefined
+  if (!run) {
+    err.write(command ? `portico ctl: unknown command "${command}"\n\n${ctlHelp}` : ctlHelp)
+    return 2
   }
   let reply: Reply
   try {
-    switch (command) {
-      case 'servers':
-        reply = await call('GET', '/pools')
-        if (reply.status === 200) out.write(table(reply.body as PoolView[]))
-        break
-      case 'drain': {
-        need(2)
-        reply = await call('POST', `${server(args[0]!, args[1]!)}/drain`)
-        if (reply.status === 200 && values.wait) {
-          while (!(reply.body as ServerView).empty) {
-            await new Promise((resolve) => setTimeout(resolve, 200))
-            reply = await call('GET', server(args[0]!, args[1]!))
-            if (reply.status !== 200) break
-          }
-        }
-        if (reply.status === 200) out.write(`${line(reply.body as ServerView)}\n`)
-        break
-      }
-      case 'enable':
-        need(2)
-        reply = await call('POST', `${server(args[0]!, args[1]!)}/enable`)
-        if (reply.status === 200) out.write(`${line(reply.body as ServerView)}\n`)
-        break
-      case 'weight':
-        need(3)
-        reply = await call('PUT', `${server(args[0]!, args[1]!)}/weight`, JSON.stringify({ weight: Number(args[2]) }))
-        if (reply.status === 200) out.write(`${line(reply.body as ServerView)}\n`)
-        break
-      case 'add':
-        need(2)
-        reply = await call(
-          'POST',
-          `/pools/${encodeURIComponent(args[0]!)}/servers`,
-          JSON.stringify({ address: args[1], weight: Number(values.weight ?? 1) }),
-        )
-        if (reply.status === 201) out.write(`${line(reply.body as ServerView)}\n`)
-        break
-      case 'remove':
-        need(2)
-        reply = await call('DELETE', `${server(args[0]!, args[1]!)}?deadline_ms=${Number(values.deadline ?? 30000)}`)
-        if (reply.status === 200)
-          out.write(`removed${(reply.body as { drained: boolean }).drained ? '' : ' (not empty at the deadline)'}\n`)
-        break
-      case 'reload':
-        need(0)
-        reply = await call('POST', `/reload${values['dry-run'] ? '?dry_run=true' : ''}`)
-        out.write(`${JSON.stringify(reply.body, null, 2)}\n`)
-        break
-      case 'validate':
-        need(1)
-        reply = await call('POST', '/validate', readFileSync(args[0]!, 'utf8'))
-        for (const e of (reply.body as { errors?: string[] }).errors ?? []) out.write(`${e}\n`)
-        if (reply.status === 200) out.write(`${args[0]}: ok\n`)
-        break
-      case 'changes':
-        reply = await call('GET', '/config')
-        out.write(`${JSON.stringify((reply.body as { changes?: unknown }).changes ?? [], null, 2)}\n`)
-        break
-      default:
-        err.write(command ? `portico ctl: unknown command "${command}"\n\n${ctlHelp}` : ctlHelp)
-        return 2
-    }
+    reply = await run({ command: command!, args, values, call, out })
   } catch (e) {
     err.write(`portico ctl: ${(e as Error).message}\n`)
     return (e as Error).message.includes('argument') ? 2 : 1
@@ -120,6 +59,92 @@ export async function runCtl(
     err.write(`portico ctl: ${(reply.body as { error?: string }).error ?? `status ${reply.status}`}\n`)
   }
   return reply.status < 300 ? 0 : 1
+}
+
+/** What a command works with: its arguments and options, a call to the admin API, where to write. */
+interface CtlContext {
+  readonly command: string
+  readonly args: readonly string[]
+  readonly values: ReturnType<typeof parse>['values']
+  readonly call: (method: string, path: string, body?: string) => Promise<Reply>
+  readonly out: NodeJS.WritableStream
+}
+
+/** Each command of `portico ctl`: makes its calls, writes what the user reads, resolves with the last reply. */
+const commands: Record<string, (c: CtlContext) => Promise<Reply>> = {
+  async servers({ call, out }) {
+    const reply = await call('GET', '/pools')
+    if (reply.status === 200) out.write(table(reply.body as PoolView[]))
+    return reply
+  },
+  async drain(c) {
+    const [pool, address] = need(c, 2)
+    let reply = await c.call('POST', `${server(pool!, address!)}/drain`)
+    if (reply.status === 200 && c.values.wait) {
+      while (!(reply.body as ServerView).empty) {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        reply = await c.call('GET', server(pool!, address!))
+        if (reply.status !== 200) break
+      }
+    }
+    return writeServer(c, reply, 200)
+  },
+  async enable(c) {
+    const [pool, address] = need(c, 2)
+    return writeServer(c, await c.call('POST', `${server(pool!, address!)}/enable`), 200)
+  },
+  async weight(c) {
+    const [pool, address, weight] = need(c, 3)
+    const body = JSON.stringify({ weight: Number(weight) })
+    return writeServer(c, await c.call('PUT', `${server(pool!, address!)}/weight`, body), 200)
+  },
+  async add(c) {
+    const [pool, address] = need(c, 2)
+    const body = JSON.stringify({ address, weight: Number(c.values.weight ?? 1) })
+    return writeServer(c, await c.call('POST', `/pools/${encodeURIComponent(pool!)}/servers`, body), 201)
+  },
+  async remove(c) {
+    const [pool, address] = need(c, 2)
+    const reply = await c.call('DELETE', `${server(pool!, address!)}?deadline_ms=${Number(c.values.deadline ?? 30000)}`)
+    if (reply.status === 200)
+      c.out.write(`removed${(reply.body as { drained: boolean }).drained ? '' : ' (not empty at the deadline)'}\n`)
+    return reply
+  },
+  async reload(c) {
+    need(c, 0)
+    const reply = await c.call('POST', `/reload${c.values['dry-run'] ? '?dry_run=true' : ''}`)
+    c.out.write(`${JSON.stringify(reply.body, null, 2)}\n`)
+    return reply
+  },
+  async validate(c) {
+    const [file] = need(c, 1)
+    const reply = await c.call('POST', '/validate', readFileSync(file!, 'utf8'))
+    for (const e of (reply.body as { errors?: string[] }).errors ?? []) c.out.write(`${e}\n`)
+    if (reply.status === 200) c.out.write(`${file}: ok\n`)
+    return reply
+  },
+  async changes({ call, out }) {
+    const reply = await call('GET', '/config')
+    out.write(`${JSON.stringify((reply.body as { changes?: unknown }).changes ?? [], null, 2)}\n`)
+    return reply
+  },
+}
+
+/** The command's arguments, which must be `n`; else throws the usage error. */
+function need(c: CtlContext, n: number): readonly string[] {
+  if (c.args.length !== n) throw new Error(`"${c.command}" takes ${n} argument${n === 1 ? '' : 's'}`)
+  return c.args
+}
+
+/** The API path of one server of a pool. */
+function server(pool: string, address: string): string {
+  return `/pools/${encodeURIComponent(pool)}/servers/${encodeURIComponent(address)}`
+}
+
+/** Writes the server a reply describes, when its status is `expected`; returns the reply. */
+function writeServer(c: CtlContext, reply: Reply, expected: number): Reply {
+  if (reply.status === expected) c.out.write(`${line(reply.body as ServerView)}\n`)
+  return reply
 }
 
 function parse(argv: string[]) {

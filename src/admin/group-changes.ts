@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts'
+import type { EventLog } from '../log/events.ts'
 import type { ServerChange } from '../shared-state/changes.ts'
 import { entryOf, type Overlay } from './overlay.ts'
 
@@ -36,4 +37,25 @@ export function overlayChange(
       overlay.remove(change.pool, change.server)
       return 'config'
   }
+}
+
+/** What applying a change from the group needs of the admin control. */
+export interface GroupTarget {
+  readonly overlay: Overlay
+  /** The config running now: the file's with the overlay's changes. */
+  readonly running: () => Config
+  /** Tells every worker the drained list, after building its pools again when `config` is true. */
+  readonly update: (config: boolean) => Promise<void>
+  readonly events: EventLog
+}
+
+/**
+ * Applies a change another instance made, as this instance's API would have made it, and logs it as
+ * an `admin change` by `instance (change N)`; one that does not fit here is logged and left.
+ */
+export async function applyFromGroup(target: GroupTarget, change: ServerChange, version: number): Promise<void> {
+  const effect = overlayChange(target.overlay, target.running(), change)
+  if (!effect) return target.events.warn('change from another instance not applied here', { version, ...change })
+  await target.update(effect === 'config')
+  target.events.info('admin change', { by: `instance (change ${version})`, op: change.kind, ...change })
 }

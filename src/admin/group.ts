@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts'
 import type { EventLog } from '../log/events.ts'
-import type { ChangeChannel } from '../shared-state/changes.ts'
+import type { ChangeChannel, ServerChange } from '../shared-state/changes.ts'
 import { InstanceGroup } from '../shared-state/group.ts'
 import { type Member, readMembers } from '../shared-state/members.ts'
 import { RedisLinks } from '../shared-state/redis/link.ts'
@@ -14,6 +14,10 @@ import { RedisLinks } from '../shared-state/redis/link.ts'
 export interface AdminGroup {
   /** Where admin changes go to and come from; undefined unless `redis.share` has "changes". */
   readonly changes: ChangeChannel | undefined
+  /** Sends a change made through this API, applied here already, to the other instances (when shared). */
+  publish(change: ServerChange): void
+  /** Calls `apply` with each change another instance made, in version order (when shared). */
+  follow(apply: (change: ServerChange, version: number) => Promise<void>): void
   /** The processes of every instance in the group; undefined when `redis.share` is empty. */
   readonly members: (() => Promise<Member[]>) | undefined
   close(): void
@@ -27,7 +31,33 @@ export function joinGroup(config: Config, events: EventLog): AdminGroup {
   const link = share.length > 0 ? links.get(config.redis, events) : undefined
   return {
     changes,
+    publish: (change) => void changes?.publish(change),
+    follow: (apply) =>
+      changes?.onChange((change, version) =>
+        apply(change, version).catch((err: Error) =>
+          events.error('change from another instance refused', { version, ...change, error: err.message }),
+        ),
+      ),
     members: link && (() => readMembers(link)),
     close: () => links.close(),
   }
+}
+
+/** The group's instances, each with its processes' versions and load; null when the instance shares nothing. */
+export async function groupView(group: AdminGroup | undefined) {
+  if (!group?.members) return null
+  const instances = new Map<string, { instance: string; host: string; processes: unknown[] }>()
+  for (const m of await group.members()) {
+    let i = instances.get(m.instance)
+    if (!i) instances.set(m.instance, (i = { instance: m.instance, host: m.host, processes: [] }))
+    i.processes.push({
+      pid: m.pid,
+      version: m.version,
+      started: new Date(m.started).toISOString(),
+      in_flight: m.inFlight,
+      queued: m.queued,
+      seen: new Date(m.seen).toISOString(),
+    })
+  }
+  return { instances: [...instances.values()] }
 }

@@ -6,19 +6,20 @@ import type { ResponsePhase } from '../filters/phase.ts'
 import type { RequestHeaders } from '../http/variant-key.ts'
 import { fetchInBackground } from './background.ts'
 import { Flight } from './coalesce.ts'
-import { field, hasConditional, updatedHead } from './conditional.ts'
+import { hasConditional } from './conditional.ts'
 import { freshness, withinStale } from './freshness.ts'
 import { cacheKey } from './key.ts'
 import { type CacheShare, type LowerTier, lowerTiers } from './lower-tiers.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
 import { abandonStore, storeOutlivesClient, storingWithoutClient } from './outlive-client.ts'
 import { storable } from './policy.ts'
-import { invalidated, splitTags } from './purge.ts'
+import { invalidated } from './purge.ts'
 import { type PurgeChannel, Purges } from './purging.ts'
 import { addValidators, bypassed, requestDirectives, safeMethods } from './request.ts'
 import type { CacheConfig } from './schema.ts'
 import { answerStored, serveStored } from './serve.ts'
 import { StoreStream } from './store-stream.ts'
+import { contentLength, revalidatedEntry, storedEntry } from './stored-entry.ts'
 
 /** Why a request went to the backend, as Cache-Status `fwd` says it (RFC 9211 §2.2). */
 type Forward = 'uri-miss' | 'vary-miss' | 'stale' | 'request' | 'bypass'
@@ -216,12 +217,8 @@ export class RouteCache {
     const requestHeaders = x.req.headers
     const store = new StoreStream(config.max_object_size, (body) => {
       const ok = body !== undefined && body.length >= config.min_object_size
-      // The whole body is known now: a hit states its length, whatever framing the backend chose.
       if (ok) {
-        const head = length === undefined ? [...s.headers, 'content-length', String(body.length)] : s.headers
-        const tagged = field(s.headers, config.purge.tag_header.toLowerCase())
-        const tags = tagged === undefined ? [] : splitTags(tagged)
-        const entry = { ...s, headers: head, body, tags }
+        const entry = storedEntry(s, body, length, config.purge.tag_header)
         this.#store.set(t.key, entry, requestHeaders)
         this.#toDisk(t.key, entry, requestHeaders)
       }
@@ -237,29 +234,14 @@ export class RouteCache {
    * 304's stead, through the phases after this one.
    */
   #refresh(x: Exchange, t: Ticket, headers: string[]): Duplex {
-    const e = t.stale!
-    const head = updatedHead(e.headers, headers)
-    const s = storable(x, e.status, head, this.#config)
-    let entry = e
-    if (typeof s !== 'string') {
-      entry = {
-        ...s,
-        headers: field(s.headers, 'content-length')
-          ? s.headers
-          : [...s.headers, 'content-length', String(e.body.length)],
-        body: e.body,
-        tags: e.tags,
-      }
-      this.#store.set(t.key, entry, x.req.headers)
-      this.#toDisk(t.key, entry, x.req.headers)
+    const refreshed = revalidatedEntry(x, t.stale!, headers, this.#config)
+    if (refreshed) {
+      this.#store.set(t.key, refreshed, x.req.headers)
+      this.#toDisk(t.key, refreshed, x.req.headers)
     }
-    t.flight?.done(typeof s !== 'string')
-    return answerStored(
-      x,
-      entry,
-      headers,
-      `Portico; fwd=${t.fwd}; fwd-status=304${typeof s === 'string' ? '' : '; stored'}`,
-    )
+    t.flight?.done(refreshed !== undefined)
+    const said = `Portico; fwd=${t.fwd}; fwd-status=304${refreshed ? '; stored' : ''}`
+    return answerStored(x, refreshed ?? t.stale!, headers, said)
   }
 
   /**
@@ -300,10 +282,3 @@ export class RouteCache {
 
 // RFC 5861 §4: the errors stale-if-error covers.
 const errorStatuses = new Set([500, 502, 503, 504])
-
-function contentLength(headers: readonly string[]): number | undefined {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() === 'content-length') return Number(headers[i + 1])
-  }
-  return undefined
-}

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { type Agent, startAgent } from '../admin/agent.ts'
+import type { Config } from '../config/schema.ts'
 import { machineRates, type RateMessage } from '../filters/ratelimit/machine-store.ts'
 import { shared } from '../instance/shared-state.ts'
 import { type LeaseMessage, SlotLeases } from '../instance/slot-leases.ts'
@@ -46,15 +47,7 @@ export async function runWorker(events: EventLog): Promise<number> {
       portico?.metrics ? portico.metrics().then(reply, () => reply()) : reply()
     } else if (message.type === 'admin') {
       if (agent) send({ type: 'admin-answer', id: message.id, answer: agent.answer(message.request) })
-    } else if (message.type === 'reload') {
-      try {
-        portico?.reload(message.config)
-        agent?.reapply()
-        send({ type: 'reloaded' })
-      } catch (err) {
-        send({ type: 'reloaded', error: (err as Error).message })
-      }
-    }
+    } else if (message.type === 'reload') reload(portico, agent, message.config, send)
   })
   // The primary's first message is always `start`.
   const [start] = (await once(process, 'message')) as [Extract<ToWorker, { type: 'start' }>]
@@ -76,4 +69,20 @@ export async function runWorker(events: EventLog): Promise<number> {
   if (stopping) await portico.close(0)
   else send({ type: 'ready', urls: portico.urls })
   return done.promise
+}
+
+/** Applies a reload the primary sent, and tells it whether this worker took it. */
+function reload(
+  portico: Portico | undefined,
+  agent: Agent | undefined,
+  config: Config,
+  send: (message: ToPrimary) => void,
+): void {
+  try {
+    portico?.reload(config)
+    agent?.reapply()
+    send({ type: 'reloaded' })
+  } catch (err) {
+    send({ type: 'reloaded', error: (err as Error).message })
+  }
 }

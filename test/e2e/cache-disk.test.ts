@@ -17,9 +17,16 @@ function cacheDir(t: TestContext): string {
 
 const entries = (dir: string) => readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n))
 
-/** Resolves once `dir` holds `n` entry files (a write is renamed into place when whole). */
+/**
+ * Resolves once `dir` holds `n` entry files (a write is renamed into place when whole); rejects
+ * after 30 s, so that a write that never comes fails its test instead of spinning on.
+ */
 async function written(dir: string, n: number): Promise<string[]> {
-  while (entries(dir).length < n) await new Promise((resolve) => setImmediate(resolve))
+  const deadline = Date.now() + 30_000
+  while (entries(dir).length < n) {
+    if (Date.now() > deadline) throw new Error(`${dir} holds ${entries(dir).length} entries, not ${n}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
   return entries(dir)
 }
 

@@ -74,47 +74,90 @@ function compileRule(
   inherited: { id: number; phase: number },
   rulesDir: string,
 ): { rule: Omit<Rule, 'chain'>; chained: boolean } {
-  const actions = parseActions(actionText)
-  let id = inherited.id
-  let phase = inherited.phase
-  const ts: string[] = []
-  let deny = false
-  let allow = false
-  let capture = false
-  let multiMatch = false
-  let chained = false
-  let skipAfter: string | undefined
-  let skip = 0
-  let msg = ''
-  const tags: string[] = []
-  const setvars: SetVar[] = []
-  const controls: Control[] = []
-  for (const a of actions) {
+  const a = ruleActions(actionText, inherited)
+  const { operator, negated } = compileOperator(op, rulesDir)
+  const parsed = vars === '' ? [] : parseVariables(vars)
+  const targets: Target[] = []
+  const excluded: Target[] = []
+  for (const v of parsed) (v.exclude ? excluded : targets).push(compileTarget(v))
+  return {
+    rule: {
+      id: a.id,
+      phase: a.phase,
+      file: d.file,
+      line: d.line,
+      targets,
+      excluded,
+      reads: readMask(targets),
+      operator,
+      negated,
+      transforms: a.ts.map((t) => transforms[t]!),
+      transformKey: a.ts.join(','),
+      multiMatch: a.multiMatch,
+      capture: a.capture,
+      setvars: a.setvars,
+      controls: a.controls,
+      tags: a.tags,
+      msg: a.msg,
+      deny: a.deny,
+      allow: a.allow,
+      skipAfter: a.skipAfter,
+      skip: a.skip,
+    },
+    chained: a.chained,
+  }
+}
+
+/** What a rule link's actions say; `inherited` gives the id and phase a chained link takes from its head. */
+function ruleActions(actionText: string, inherited: { id: number; phase: number }) {
+  const r = {
+    id: inherited.id,
+    phase: inherited.phase,
+    /** Transformation names, in order. */
+    ts: [] as string[],
+    deny: false,
+    allow: false,
+    capture: false,
+    multiMatch: false,
+    chained: false,
+    skipAfter: undefined as string | undefined,
+    skip: 0,
+    msg: '',
+    tags: [] as string[],
+    setvars: [] as SetVar[],
+    controls: [] as Control[],
+  }
+  for (const a of parseActions(actionText)) {
     const name = a.name.toLowerCase()
-    if (name === 'id') id = Number(a.value)
-    else if (name === 'phase') phase = a.value === 'request' ? 2 : Number(a.value)
+    if (name === 'id') r.id = Number(a.value)
+    else if (name === 'phase') r.phase = a.value === 'request' ? 2 : Number(a.value)
     else if (name === 't') {
       const t = a.value.toLowerCase()
-      if (t === 'none') ts.length = 0
+      if (t === 'none') r.ts.length = 0
       else if (!(t in transforms)) throw new Error(`transformation t:${a.value} is not supported`)
-      else ts.push(t)
-    } else if (name === 'deny' || name === 'drop') deny = true
-    else if (name === 'allow') allow = true
-    else if (name === 'capture') capture = true
-    else if (name === 'multimatch') multiMatch = true
-    else if (name === 'chain') chained = true
-    else if (name === 'skipafter') skipAfter = a.value
-    else if (name === 'skip') skip = Number(a.value)
-    else if (name === 'msg') msg = a.value
-    else if (name === 'tag') tags.push(a.value)
+      else r.ts.push(t)
+    } else if (name === 'deny' || name === 'drop') r.deny = true
+    else if (name === 'allow') r.allow = true
+    else if (name === 'capture') r.capture = true
+    else if (name === 'multimatch') r.multiMatch = true
+    else if (name === 'chain') r.chained = true
+    else if (name === 'skipafter') r.skipAfter = a.value
+    else if (name === 'skip') r.skip = Number(a.value)
+    else if (name === 'msg') r.msg = a.value
+    else if (name === 'tag') r.tags.push(a.value)
     else if (name === 'setvar') {
       const s = compileSetVar(a.value)
-      if (s) setvars.push(s)
+      if (s) r.setvars.push(s)
     } else if (name === 'ctl') {
       const c = compileControl(a.value)
-      if (c) controls.push(c)
+      if (c) r.controls.push(c)
     }
   }
+  return r
+}
+
+/** The operator of a rule link (`@name arg`, `!` negates, a bare pattern is `@rx`); throws when unsupported. */
+function compileOperator(op: string, rulesDir: string): { operator: Rule['operator']; negated: boolean } {
   let negated = false
   let opText = op
   if (opText.startsWith('!')) {
@@ -131,37 +174,7 @@ function compileRule(
   if (opName === 'pmf') opName = 'pmfromfile'
   const factory = operators[opName]
   if (!factory) throw new Error(`operator @${opName} is not supported`)
-  const operator = factory(arg, rulesDir)
-  const parsed = vars === '' ? [] : parseVariables(vars)
-  const targets: Target[] = []
-  const excluded: Target[] = []
-  for (const v of parsed) (v.exclude ? excluded : targets).push(compileTarget(v))
-  return {
-    rule: {
-      id,
-      phase,
-      file: d.file,
-      line: d.line,
-      targets,
-      excluded,
-      reads: readMask(targets),
-      operator,
-      negated,
-      transforms: ts.map((t) => transforms[t]!),
-      transformKey: ts.join(','),
-      multiMatch,
-      capture,
-      setvars,
-      controls,
-      tags,
-      msg,
-      deny,
-      allow,
-      skipAfter,
-      skip,
-    },
-    chained,
-  }
+  return { operator: factory(arg, rulesDir), negated }
 }
 
 /** Rules that read a collection Portico keeps no data for: they run, but never match through it. */
@@ -169,6 +182,39 @@ function readsEmpty(rule: Rule): string | undefined {
   for (let r: Rule | undefined = rule; r; r = r.chain)
     for (const t of r.targets) if (emptyCollections.has(t.collection) && t.collection !== 'XML') return t.collection
   return undefined
+}
+
+/**
+ * Compiles the rule (SecRule or SecAction) at `directives[start]` with the links chained to it.
+ * Returns the links built, the head's, the first reason one cannot run, and the index of the last link.
+ */
+function compileChain(directives: readonly Directive[], start: number, rulesDir: string) {
+  const d = directives[start]!
+  let last = start
+  let error: string | undefined
+  let head: Omit<Rule, 'chain'> | undefined
+  const built: Omit<Rule, 'chain'>[] = []
+  let cur = d
+  for (;;) {
+    const isAction = cur.name.toLowerCase() === 'secaction'
+    const [vars, op, actions] = isAction
+      ? ['', '@unconditionalMatch', cur.args[0] ?? '']
+      : [cur.args[0] ?? '', cur.args[1] ?? '', cur.args[2] ?? '']
+    let chained = false
+    try {
+      const c = compileRule(cur, vars, op, actions, { id: head?.id ?? 0, phase: head?.phase ?? 2 }, rulesDir)
+      if (cur === d) head = c.rule
+      built.push(c.rule)
+      chained = c.chained
+    } catch (err) {
+      error ??= (err as Error).message
+      chained = /(^|,)\s*chain\s*(,|$)/.test(actions)
+    }
+    if (!chained) break
+    last++
+    cur = directives[last]!
+  }
+  return { head, built, error, last }
 }
 
 /**
@@ -191,31 +237,8 @@ export function compile(directives: readonly Directive[], rulesDir: string, remo
       continue
     }
     if (kind !== 'secrule' && kind !== 'secaction') continue
-    const links: Directive[] = [d]
-    let error: string | undefined
-    let head: Omit<Rule, 'chain'> | undefined
-    const built: Omit<Rule, 'chain'>[] = []
-    let cur = d
-    for (;;) {
-      const isAction = cur.name.toLowerCase() === 'secaction'
-      const [vars, op, actions] = isAction
-        ? ['', '@unconditionalMatch', cur.args[0] ?? '']
-        : [cur.args[0] ?? '', cur.args[1] ?? '', cur.args[2] ?? '']
-      let chained = false
-      try {
-        const c = compileRule(cur, vars, op, actions, { id: head?.id ?? 0, phase: head?.phase ?? 2 }, rulesDir)
-        if (cur === d) head = c.rule
-        built.push(c.rule)
-        chained = c.chained
-      } catch (err) {
-        error ??= (err as Error).message
-        chained = /(^|,)\s*chain\s*(,|$)/.test(actions)
-      }
-      if (!chained) break
-      i++
-      cur = directives[i]!
-      links.push(cur)
-    }
+    const { head, built, error, last } = compileChain(directives, i, rulesDir)
+    i = last
     const id = head?.id ?? Number(/id:'?(\d+)/.exec(d.args.join(' '))?.[1] ?? 0)
     if (removedIds.has(id)) continue
     if (error !== undefined) {

@@ -63,29 +63,8 @@ export async function obtain(
   deps: ObtainDeps,
 ): Promise<{ cert: string; key: string }> {
   const acme = await acmeClient()
-  if (site.directory_ca && !agents.has(new URL(site.directory).origin)) {
-    const ca = [...lazyBuiltin('node:tls').rootCertificates, readFileSync(site.directory_ca, 'utf8')]
-    agents.set(new URL(site.directory).origin, new (lazyBuiltin('node:https').Agent)({ ca, keepAlive: true }))
-  }
-  // Made and stored before any await, so that names obtained at once all use one account.
-  let account = deps.store.account()
-  if (!account) {
-    account = { key: newKey(), url: undefined }
-    deps.store.saveAccount(account)
-  }
-  const client = new acme.Client({
-    directoryUrl: site.directory,
-    accountKey: account.key,
-    backoffAttempts: 12,
-    backoffMin: 500,
-    backoffMax: 8000,
-  })
-  await client.createAccount({
-    termsOfServiceAgreed: true,
-    contact: site.email ? [`mailto:${site.email}`] : undefined,
-  })
-  if (account.url !== client.getAccountUrl()) deps.store.saveAccount({ key: account.key, url: client.getAccountUrl() })
-
+  trustDirectoryCa(site)
+  const client = await registeredClient(acme, site, deps.store)
   const order = await client.createOrder({ identifiers: [{ type: 'dns', value: name }] })
   const preferred = rotate(site.challenges, attempt)
   for (const authz of await client.getAuthorizations(order)) {
@@ -116,6 +95,37 @@ export async function obtain(
   const finalized = await client.finalizeOrder(order, csr)
   const cert = await client.getCertificate(finalized)
   return { cert, key }
+}
+
+/** Makes requests to the site's directory also trust its `directory_ca`, once per origin. */
+function trustDirectoryCa(site: AcmeConfig): void {
+  if (site.directory_ca && !agents.has(new URL(site.directory).origin)) {
+    const ca = [...lazyBuiltin('node:tls').rootCertificates, readFileSync(site.directory_ca, 'utf8')]
+    agents.set(new URL(site.directory).origin, new (lazyBuiltin('node:https').Agent)({ ca, keepAlive: true }))
+  }
+}
+
+/** A client of the site's CA with the account registered (its key made and stored on first use). */
+async function registeredClient(acme: AcmeClient, site: AcmeConfig, store: AcmeStore) {
+  // Made and stored before any await, so that names obtained at once all use one account.
+  let account = store.account()
+  if (!account) {
+    account = { key: newKey(), url: undefined }
+    store.saveAccount(account)
+  }
+  const client = new acme.Client({
+    directoryUrl: site.directory,
+    accountKey: account.key,
+    backoffAttempts: 12,
+    backoffMin: 500,
+    backoffMax: 8000,
+  })
+  await client.createAccount({
+    termsOfServiceAgreed: true,
+    contact: site.email ? [`mailto:${site.email}`] : undefined,
+  })
+  if (account.url !== client.getAccountUrl()) store.saveAccount({ key: account.key, url: client.getAccountUrl() })
+  return client
 }
 
 interface Presenting {
