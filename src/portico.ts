@@ -19,6 +19,7 @@ import type { ChangeChannel } from './shared-state/changes.ts'
 import { groupConnectionRate } from './shared-state/connection-rate.ts'
 import { InstanceGroup } from './shared-state/group.ts'
 import { GroupMembers, type Member } from './shared-state/members.ts'
+import type { RedisLinks } from './shared-state/redis/link.ts'
 import { Acme, acmeBlocks } from './tls/acme/manager.ts'
 import type { CertificateStatus } from './tls/acme/status.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
@@ -50,6 +51,8 @@ export interface Portico {
   readonly changes: ChangeChannel | undefined
   /** The processes of every instance in the group, with their versions and load; undefined when nothing is shared. */
   readonly members: (() => Promise<Member[]>) | undefined
+  /** This process's links to Redis, for the admin side of Portico alone to share: a loss is logged once. */
+  readonly redis: RedisLinks
   /** This process's metrics now (docs/metrics.md); undefined when the config has no `metrics` section. */
   readonly metrics: (() => Promise<Report>) | undefined
 }
@@ -194,6 +197,7 @@ export async function startPortico(
     metrics: meter && processMetrics && metricsOf(meter, processMetrics, { plan, listeners, rates, shared, acme }),
     changes,
     members: group && (() => group.members()),
+    redis: rates.links,
     urls: listeners.map((l) => l.url),
     plan,
     reload(next) {

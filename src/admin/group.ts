@@ -23,9 +23,13 @@ export interface AdminGroup {
   close(): void
 }
 
-/** Joins the group of `config`, or nothing when it shares nothing. */
-export function joinGroup(config: Config, events: EventLog): AdminGroup {
-  const links = new RedisLinks()
+/**
+ * Joins the group of `config`, or nothing when it shares nothing: on `shared`, the links of
+ * Portico serving in this process (then a loss is logged once, and closing leaves them to
+ * Portico), or on links of its own (the primary of several workers).
+ */
+export function joinGroup(config: Config, events: EventLog, shared?: RedisLinks): AdminGroup {
+  const links = shared ?? new RedisLinks()
   const share = config.redis.share
   const changes = new InstanceGroup(links, events).changes(config.redis)
   const link = share.length > 0 ? links.get(config.redis, events) : undefined
@@ -39,7 +43,9 @@ export function joinGroup(config: Config, events: EventLog): AdminGroup {
         ),
       ),
     members: link && (() => readMembers(link)),
-    close: () => links.close(),
+    close: () => {
+      if (!shared) links.close()
+    },
   }
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Config } from '../config/schema.ts'
+import type { RedisLinks } from '../shared-state/redis/link.ts'
 import { apiRoutes } from './api.ts'
 import { checkConfigText } from './check-text.ts'
 import { Control, type ControlDeps, type Fleet } from './control.ts'
@@ -24,8 +25,13 @@ export interface Admin {
  * the config has an `admin` block, starts the admin listener and the config file watcher. Rejects
  * when a token cannot be read or the address cannot be bound: Portico then does not start.
  */
-export async function startAdmin(config: Config, fleet: Fleet, deps: Omit<ControlDeps, 'version'>): Promise<Admin> {
-  const group = joinGroup(config, deps.events)
+export async function startAdmin(
+  config: Config,
+  fleet: Fleet,
+  deps: Omit<ControlDeps, 'version' | 'group'>,
+  links?: RedisLinks,
+): Promise<Admin> {
+  const group = joinGroup(config, deps.events, links)
   const control = new Control(fleet, config, { ...deps, version: packageVersion(), group })
   const routes = apiRoutes(control, checkConfigText)
   const settings = config.admin

@@ -39,7 +39,8 @@ export async function startServing(config: Config, file: string | undefined, eve
     // The primary of several workers serves no traffic: it may hold the schema, and a reload
     // then skips starting a process (docs/PERFORMANCE.md). Portico alone keeps it apart.
     const load = workers > 1 ? loadInProcess : (f: string) => loadConfigApart({ file: f })
-    admin = await startAdmin(config, fleet, { file, events, load })
+    const links = workers > 1 ? undefined : (portico as Portico).redis
+    admin = await startAdmin(config, fleet, { file, events, load }, links)
     let metrics: MetricsListener | undefined
     if (config.metrics) {
       metrics = await serveMetrics(config.metrics.address, portico, workers > 1, admin).catch((err: Error) => {
