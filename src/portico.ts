@@ -19,6 +19,7 @@ import type { ChangeChannel } from './shared-state/changes.ts'
 import { groupConnectionRate } from './shared-state/connection-rate.ts'
 import { InstanceGroup } from './shared-state/group.ts'
 import { GroupMembers, type Member } from './shared-state/members.ts'
+import type { RedisLinks } from './shared-state/redis/link.ts'
 import { Acme, acmeBlocks } from './tls/acme/manager.ts'
 import type { CertificateStatus } from './tls/acme/status.ts'
 import { warnInsecurePools } from './tls/warn-insecure-pools.ts'
@@ -51,6 +52,8 @@ export interface Portico {
   readonly changes: ChangeChannel | undefined
   /** The processes of every instance in the group, with their versions and load; undefined when nothing is shared. */
   readonly members: (() => Promise<Member[]>) | undefined
+  /** This process's links to Redis, for the admin side of Portico alone to share: a loss is logged once. */
+  readonly redis: RedisLinks
   /** This process's metrics now (docs/metrics.md); undefined when the config has no `metrics` section. */
   readonly metrics: (() => Promise<Report>) | undefined
 }
@@ -135,12 +138,14 @@ function joinGroup(
     rates: RateStores
     events: EventLog
     plan: () => Plan
+    /** Whether this process is one of an instance's workers. */
+    worker: boolean
   },
 ): { changes: ChangeChannel | undefined; group: GroupMembers | undefined } {
-  const { shares, shared, rates, events, plan } = from
+  const { shares, shared, rates, events, plan, worker } = from
   shares.shareHealth(config.redis, shared)
   const changes = shares.changes(config.redis)
-  changes?.onChange((change, version) => applyServerChange(plan().pools, change, version, events))
+  changes?.onChange((change) => applyServerChange(plan().pools, change))
   const load = () => {
     let inFlight = 0
     let queued = 0
@@ -151,7 +156,7 @@ function joinGroup(
     return { inFlight, queued }
   }
   const group =
-    config.redis.share.length > 0 ? new GroupMembers(rates.links.get(config.redis, events), load) : undefined
+    config.redis.share.length > 0 ? new GroupMembers(rates.links.get(config.redis, events), load, worker) : undefined
   return { changes, group }
 }
 
@@ -217,7 +222,7 @@ export async function startPortico(
   let current = buildPlan(config, deps)
   const plan = () => current
   warnInsecurePools(config, events)
-  const { changes, group } = joinGroup(config, { shares, shared, rates, events, plan })
+  const { changes, group } = joinGroup(config, { shares, shared, rates, events, plan, worker: worker !== undefined })
   const acme = acmeBlocks(config).length > 0 ? new Acme(() => current.config, events, shared, place) : undefined
   const groupRate = groupConnectionRate(() => current.config, rates, events)
   const undo = () => undoStart(current, acme, registry, rates)
@@ -228,6 +233,7 @@ export async function startPortico(
     metrics: meter && processMetrics && metricsOf(meter, processMetrics, { plan, listeners, rates, shared, acme }),
     changes,
     members: group && (() => group.members()),
+    redis: rates.links,
     urls: listeners.map((l) => l.url),
     plan,
     reload(next) {

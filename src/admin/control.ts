@@ -5,6 +5,8 @@ import { countReload } from '../metrics/exposition.ts'
 import { splitAddress } from '../values/address.ts'
 import { AdminError } from './admin-error.ts'
 import { type AgentRequest, drainedKey } from './agent.ts'
+import { type AdminGroup, groupView } from './group.ts'
+import { applyFromGroup } from './group-changes.ts'
 import { instanceView } from './instance-view.ts'
 import type { PoolView, ServerView, WorkerView } from './live-state.ts'
 import { masked } from './mask.ts'
@@ -44,6 +46,8 @@ export interface ControlDeps {
   readonly expand?: (file: Config) => Config
   /** How long a server that discovery no longer finds drains before it leaves anyway. Default 30 s. */
   readonly discoveryDrainMs?: number
+  /** The instance's group (`redis`): changes are published to it and applied from it. */
+  readonly group?: AdminGroup
 }
 
 /**
@@ -66,6 +70,10 @@ export class Control {
     this.#fleet = fleet
     this.#file = file
     this.#deps = deps
+    // Changes other instances make apply here as this API's own would, in turn with them.
+    const target = { overlay: this.#overlay, running: () => this.effective, events: deps.events }
+    const update = (config: boolean) => (config ? this.#apply() : Promise.resolve()).then(() => this.#shareDrains())
+    deps.group?.follow((change, version) => this.#serial(() => applyFromGroup({ ...target, update }, change, version)))
   }
 
   /** Reloads from the file applied and refused since start, whatever asked for them (for the metrics). */
@@ -135,7 +143,8 @@ export class Control {
   /** The live state of the instance, summed over the workers. */
   async state() {
     const workers = await this.#fleet.ask({ op: 'snapshot' })
-    return { version: this.#version, ...instanceView(this.effective, this.#fleet.urls, workers) }
+    const group = await groupView(this.#deps.group)
+    return { version: this.#version, ...instanceView(this.effective, this.#fleet.urls, workers), group }
   }
 
   /** One server's state, summed over the workers; 404 when the pool has no such server. */
@@ -153,6 +162,7 @@ export class Control {
       this.#overlay.drain(pool, address)
       this.#shareDrains()
       this.#log(who, { op: 'drain', pool, server: address })
+      this.#deps.group?.publish({ kind: 'drain', pool, server: address, drained: true })
       return this.server(pool, address)
     })
   }
@@ -164,6 +174,7 @@ export class Control {
       this.#overlay.enable(pool, address)
       this.#shareDrains()
       this.#log(who, { op: 'enable', pool, server: address })
+      this.#deps.group?.publish({ kind: 'drain', pool, server: address, drained: false })
       return this.server(pool, address)
     })
   }
@@ -176,6 +187,7 @@ export class Control {
       this.#overlay.setWeight(pool, address, weight as number)
       await this.#apply()
       this.#log(who, { op: 'weight', pool, server: address, from: before, to: weight })
+      this.#deps.group?.publish({ kind: 'weight', pool, server: address, weight: weight as number })
       return this.server(pool, address)
     })
   }
@@ -193,6 +205,7 @@ export class Control {
       this.#overlay.add(pool, address, weight as number)
       await this.#apply()
       this.#log(who, { op: 'add', pool, server: address, weight })
+      this.#deps.group?.publish({ kind: 'add', pool, server: address, weight: weight as number })
       return this.server(pool, address)
     })
   }
@@ -206,11 +219,15 @@ export class Control {
       this.#known(pool, address)
       if (this.effective.pools[pool]!.servers.length === 1)
         throw new AdminError(409, `server "${address}" is the last of pool "${pool}"`)
-      const drained = await this.#drainUntilEmpty(pool, [address], deadlineMs)
+      // The drain is in place once the call returns: the group hears of it while it empties.
+      const emptied = this.#drainUntilEmpty(pool, [address], deadlineMs)
+      this.#deps.group?.publish({ kind: 'drain', pool, server: address, drained: true })
+      const drained = await emptied
       this.#overlay.remove(pool, address)
       await this.#apply()
       this.#shareDrains()
       this.#log(who, { op: 'remove', pool, server: address, drained })
+      this.#deps.group?.publish({ kind: 'remove', pool, server: address })
       return { drained }
     })
   }

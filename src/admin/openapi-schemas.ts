@@ -64,6 +64,21 @@ const certificate = obj(
   ['listener', 'file', 'names', 'not_after', 'days_left'],
 )
 
+// The instances of the group (the `redis` section), each with its serving processes as they last told.
+const group = obj({
+  instances: {
+    type: 'array',
+    items: obj({
+      instance: str,
+      host: str,
+      processes: {
+        type: 'array',
+        items: obj({ pid: int, version: str, started: str, in_flight: int, queued: int, seen: str }),
+      },
+    }),
+  },
+})
+
 const state = obj({
   version: int,
   workers: { type: 'array', items: int },
@@ -71,6 +86,7 @@ const state = obj({
   routes: { type: 'array', items: obj({ index: int, name: str, match: { type: 'object' }, action: str }) },
   pools: { type: 'array', items: ref('Pool') },
   certificates: { type: 'array', items: certificate },
+  group: nullable(group),
 })
 
 const config = obj({

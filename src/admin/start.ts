@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
 import type { Config } from '../config/schema.ts'
+import type { RedisLinks } from '../shared-state/redis/link.ts'
 import { apiRoutes } from './api.ts'
 import { checkConfigText } from './check-text.ts'
 import { Control, type ControlDeps, type Fleet } from './control.ts'
+import { joinGroup } from './group.ts'
 import type { AdminRoutes } from './routes.ts'
 import { startAdminServer } from './server.ts'
 import { loadTokens } from './tokens.ts'
@@ -23,13 +25,24 @@ export interface Admin {
  * the config has an `admin` block, starts the admin listener and the config file watcher. Rejects
  * when a token cannot be read or the address cannot be bound: Portico then does not start.
  */
-export async function startAdmin(config: Config, fleet: Fleet, deps: Omit<ControlDeps, 'version'>): Promise<Admin> {
-  const control = new Control(fleet, config, { ...deps, version: packageVersion() })
+export async function startAdmin(
+  config: Config,
+  fleet: Fleet,
+  deps: Omit<ControlDeps, 'version' | 'group'>,
+  links?: RedisLinks,
+): Promise<Admin> {
+  const group = joinGroup(config, deps.events, links)
+  const control = new Control(fleet, config, { ...deps, version: packageVersion(), group })
   const routes = apiRoutes(control, checkConfigText)
   const settings = config.admin
-  if (!settings) return { control, routes, url: undefined, close: async () => {} }
-  const tokens = loadTokens(settings)
-  const server = await startAdminServer(settings, tokens, routes, deps.events)
+  if (!settings) return { control, routes, url: undefined, close: async () => group.close() }
+  let server: Awaited<ReturnType<typeof startAdminServer>>
+  try {
+    server = await startAdminServer(settings, loadTokens(settings), routes, deps.events)
+  } catch (err) {
+    group.close()
+    throw err
+  }
   const file = deps.file
   const unwatch =
     settings.watch_config && file
@@ -41,6 +54,7 @@ export async function startAdmin(config: Config, fleet: Fleet, deps: Omit<Contro
     url: server.url,
     close: async () => {
       unwatch()
+      group.close()
       await server.close()
     },
   }

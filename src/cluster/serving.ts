@@ -45,13 +45,19 @@ export async function startServing(fileConfig: Config, file: string | undefined,
     // The primary of several workers serves no traffic: it may hold the schema, and a reload
     // then skips starting a process (docs/PERFORMANCE.md). Portico alone keeps it apart.
     const load = workers > 1 ? loadInProcess : (f: string) => loadConfigApart({ file: f })
-    admin = await startAdmin(fileConfig, fleet, {
-      file,
-      events,
-      load,
-      expand: discovery && ((c) => discovery.expand(c)),
-      discoveryDrainMs: config.discovery.drain_deadline,
-    })
+    const links = workers > 1 ? undefined : (portico as Portico).redis
+    admin = await startAdmin(
+      fileConfig,
+      fleet,
+      {
+        file,
+        events,
+        load,
+        expand: discovery && ((c) => discovery.expand(c)),
+        discoveryDrainMs: config.discovery.drain_deadline,
+      },
+      links,
+    )
     const control = admin.control
     discovery?.attach({ discovered: (...change) => control.discovered(...change), current: () => control.file })
     let metrics: MetricsListener | undefined

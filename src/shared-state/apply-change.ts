@@ -1,23 +1,18 @@
-import type { EventLog } from '../log/events.ts'
 import type { Pool } from '../upstream/pool/pool.ts'
 import type { ServerChange } from './changes.ts'
 
 /**
- * Applies a change another instance made to the pools of the current Plan: a drain, its end, a
- * removal. A weight or an added server is logged and left, until pools can change those at run
- * time. Returns whether the change took effect here (false also for a pool or server this
- * instance does not have).
+ * Applies a change another instance made to the pools of the current Plan, at once: a drain, its
+ * end, a removal. A weight or an added server changes the config, so the admin control of the
+ * instance applies those (src/admin/group-changes.ts: its overlay, then a reload of the pools in
+ * every worker); it records the drains and removals too, so that a reload keeps them, and it logs
+ * a change that does not fit the instance's config. Here, a pool or server this process does not
+ * have (removed already, or never there) is passed over. Returns whether the change took effect.
  */
-export function applyServerChange(
-  pools: ReadonlyMap<string, Pool>,
-  change: ServerChange,
-  version: number,
-  events: EventLog,
-): boolean {
+export function applyServerChange(pools: ReadonlyMap<string, Pool>, change: ServerChange): boolean {
   const pool = pools.get(change.pool)
-  let done = false
-  if (pool && change.kind === 'drain') done = change.drained ? pool.drain(change.server) : pool.undrain(change.server)
-  else if (pool && change.kind === 'remove') done = pool.remove(change.server)
-  if (!done) events.warn('change from another instance not applied here', { version, ...change })
-  return done
+  if (!pool) return false
+  if (change.kind === 'drain') return change.drained ? pool.drain(change.server) : pool.undrain(change.server)
+  if (change.kind === 'remove') return pool.remove(change.server)
+  return false
 }

@@ -6,6 +6,8 @@ import type { RedisLink } from './redis/link.ts'
 export interface Member {
   /** `host/pid`: one per process, so an instance with several workers is several members. */
   readonly id: string
+  /** `host/pid` of the instance the process serves in: its primary's with several workers, else its own. */
+  readonly instance: string
   readonly host: string
   readonly pid: number
   /** Portico's version. */
@@ -38,12 +40,15 @@ export class GroupMembers {
   readonly #link: RedisLink
   readonly #load: () => { inFlight: number; queued: number }
   readonly #id = `${hostname()}/${process.pid}`
+  readonly #instance: string
   readonly #started = Date.now()
   readonly #timer: NodeJS.Timeout
 
-  constructor(link: RedisLink, load: () => { inFlight: number; queued: number }) {
+  /** `worker` says that this process is one of an instance's workers, whose primary is its parent. */
+  constructor(link: RedisLink, load: () => { inFlight: number; queued: number }, worker = false) {
     this.#link = link
     this.#load = load
+    this.#instance = worker ? `${hostname()}/${process.ppid}` : this.#id
     this.#timer = setInterval(() => void this.tell(), beatMs).unref()
     link.onUp(() => void this.tell())
     if (link.up) void this.tell()
@@ -54,6 +59,7 @@ export class GroupMembers {
     if (!this.#link.up) return
     const member: Member = {
       id: this.#id,
+      instance: this.#instance,
       host: hostname(),
       pid: process.pid,
       version,
@@ -69,25 +75,8 @@ export class GroupMembers {
   }
 
   /** The members in the group now, this process included, by id; empty while Redis is away. */
-  async members(): Promise<Member[]> {
-    if (!this.#link.up) return []
-    let fields: Record<string, string>
-    try {
-      fields = await this.#link.client.hgetall(this.#key())
-    } catch (err) {
-      this.#link.failed(err)
-      return []
-    }
-    const now = Date.now()
-    const members: Member[] = []
-    const gone: string[] = []
-    for (const [id, text] of Object.entries(fields)) {
-      const m = JSON.parse(text) as Member
-      if (now - m.seen > goneAfterMs) gone.push(id)
-      else members.push(m)
-    }
-    if (gone.length > 0) void this.#link.client.hdel(this.#key(), ...gone).catch(() => {})
-    return members.sort((a, b) => a.id.localeCompare(b.id))
+  members(): Promise<Member[]> {
+    return readMembers(this.#link)
   }
 
   /** Stops telling and takes this process out of the group. */
@@ -97,6 +86,35 @@ export class GroupMembers {
   }
 
   #key(): string {
-    return `${this.#link.prefix}members`
+    return membersKey(this.#link)
   }
+}
+
+function membersKey(link: RedisLink): string {
+  return `${link.prefix}members`
+}
+
+/**
+ * The members of the group on `link` now, by id, for a process that reads them without being one
+ * (the primary of several workers); empty while Redis is away. Takes out those gone.
+ */
+export async function readMembers(link: RedisLink): Promise<Member[]> {
+  if (!link.up) return []
+  let fields: Record<string, string>
+  try {
+    fields = await link.client.hgetall(membersKey(link))
+  } catch (err) {
+    link.failed(err)
+    return []
+  }
+  const now = Date.now()
+  const members: Member[] = []
+  const gone: string[] = []
+  for (const [id, text] of Object.entries(fields)) {
+    const m = JSON.parse(text) as Member
+    if (now - m.seen > goneAfterMs) gone.push(id)
+    else members.push({ ...m, instance: m.instance ?? m.id })
+  }
+  if (gone.length > 0) void link.client.hdel(membersKey(link), ...gone).catch(() => {})
+  return members.sort((a, b) => a.id.localeCompare(b.id))
 }

@@ -6,6 +6,7 @@ import type { Control } from '../../src/admin/control.ts'
 import { openapi } from '../../src/admin/openapi.ts'
 import { adminConfig, startAdminPortico } from '../helpers/admin.ts'
 import { startBackend } from '../helpers/backend.ts'
+import { groupJoined, uniquePrefix } from '../helpers/redis.ts'
 
 type Schema = Record<string, unknown>
 const doc = openapi as unknown as {
@@ -96,4 +97,17 @@ test("every admin API call's answers match the OpenAPI document, with two worker
     assert.ok(statuses.has(expected), expected)
   const unauthorized = await fetch(`${admin}/state`)
   conforms('GET', '/state', unauthorized.status, await unauthorized.json())
+})
+
+test('GET /state of an instance in a group, with its instances and their processes, matches the document', {
+  timeout: 60_000,
+}, async (t) => {
+  const a = await startBackend(t, 'a')
+  const prefix = uniquePrefix('contract-group')
+  const redis = { key_prefix: prefix, timeout: '5s', share: ['changes'] }
+  const { call } = await startAdminPortico(t, adminConfig([a.address], 2, { redis }))
+  await groupJoined(prefix, 2)
+  const state = await call('GET', '/state')
+  assert.equal(state.body.group.instances[0].processes.length, 2)
+  conforms('GET', '/state', state.status, state.body)
 })

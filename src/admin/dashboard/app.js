@@ -108,6 +108,7 @@ function draw(s) {
   drawErrors(s.errors)
   drawChanges(s.changes)
   drawCertificates(s.certificates)
+  drawGroup(s.group)
 }
 
 /** Calls the admin API for one server, and says what came of it. */
@@ -165,6 +166,29 @@ function drawCertificates(certificates) {
     rows.push(row)
   }
   $('certificates').tBodies[0].replaceChildren(...rows)
+}
+
+/** The instances of the group, a row per serving process; hidden when the instance shares nothing. */
+function drawGroup(group) {
+  const section = $('group')
+  section.hidden = !group
+  if (!group) return
+  const rows = group.instances.flatMap((i) =>
+    i.processes.map((p, n) => {
+      const row = html('tr')
+      row.dataset.instance = i.instance
+      row.append(
+        html('td', n === 0 ? i.instance : ''),
+        html('td', String(p.pid)),
+        html('td', p.version),
+        html('td', String(p.in_flight)),
+        html('td', String(p.queued)),
+        html('td', time(p.seen)),
+      )
+      return row
+    }),
+  )
+  section.querySelector('tbody').replaceChildren(...rows)
 }
 
 void connect()

@@ -116,6 +116,7 @@ export class Feed {
       listeners: state.listeners,
       pools: state.pools,
       certificates: state.certificates,
+      group: state.group ?? null,
       changes: config.changes,
       errors: this.#errors.list,
     }
