@@ -1,5 +1,7 @@
+import { bodyVariables, parseUrlencoded } from './request-body.ts'
 import { urlDecode } from './transforms.ts'
-import { parseXml } from './xml.ts'
+
+export { parseUrlencoded } from './request-body.ts'
 
 /** A name and a value, both byte strings (one char per byte). */
 export type Pair = readonly [string, string]
@@ -44,19 +46,6 @@ export interface RequestData {
 
 const wide = /[\u0100-\uffff]/
 
-/** Splits `a=1&b=2` into decoded pairs, as ModSecurity's URL-encoded parser does. */
-export function parseUrlencoded(text: string): Pair[] {
-  const out: Pair[] = []
-  if (text === '') return out
-  for (const part of text.split('&')) {
-    if (part === '') continue
-    const eq = part.indexOf('=')
-    if (eq === -1) out.push([urlDecode(part), ''])
-    else out.push([urlDecode(part.slice(0, eq)), urlDecode(part.slice(eq + 1))])
-  }
-  return out
-}
-
 function parseCookies(headers: readonly Pair[]): Pair[] {
   const out: Pair[] = []
   for (const [name, value] of headers) {
@@ -67,56 +56,6 @@ function parseCookies(headers: readonly Pair[]): Pair[] {
       const eq = p.indexOf('=')
       out.push(eq === -1 ? [p, ''] : [p.slice(0, eq), p.slice(eq + 1)])
     }
-  }
-  return out
-}
-
-/** Flattens JSON into `json.a.b` names, arrays as `json.list.array_0`, as ModSecurity names them. */
-function flattenJson(value: unknown, name: string, out: Pair[], depth: number): void {
-  if (depth > 64) return
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) flattenJson(value[i], `${name}.array_${i}`, out, depth + 1)
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) flattenJson(v, `${name}.${k}`, out, depth + 1)
-  } else {
-    // Names and values back to bytes: JSON.parse gave UTF-16 text.
-    const text = value === null ? '' : String(value)
-    out.push([Buffer.from(name, 'utf8').toString('latin1'), Buffer.from(text, 'utf8').toString('latin1')])
-  }
-}
-
-interface Multipart {
-  args: Pair[]
-  files: Pair[]
-  headers: Pair[]
-  error: string
-}
-
-function parseMultipart(body: string, boundary: string): Multipart {
-  const out: Multipart = { args: [], files: [], headers: [], error: '' }
-  const parts = body.split(`--${boundary}`)
-  if (parts.length < 2) out.error = 'multipart: no boundary found'
-  for (const raw of parts.slice(1)) {
-    if (raw.startsWith('--')) break
-    const part = raw.replace(/^\r?\n/, '')
-    const split = part.search(/\r?\n\r?\n/)
-    if (split === -1) continue
-    const head = part.slice(0, split)
-    const value = part
-      .slice(split)
-      .replace(/^\r?\n\r?\n/, '')
-      .replace(/\r?\n$/, '')
-    let name = ''
-    let filename: string | undefined
-    for (const line of head.split(/\r?\n/)) {
-      out.headers.push(['MULTIPART_PART_HEADERS', line])
-      if (/^content-disposition:/i.test(line)) {
-        name = /\bname="([^"]*)"/i.exec(line)?.[1] ?? name
-        filename = /\bfilename="([^"]*)"/i.exec(line)?.[1] ?? filename
-      }
-    }
-    if (filename !== undefined) out.files.push([name, filename])
-    else out.args.push([name, value])
   }
   return out
 }
@@ -134,41 +73,7 @@ export function requestData(input: RequestInput): RequestData {
     : input.headers
   const type = headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? ''
   const body = input.body ? input.body.toString('latin1') : ''
-  let argsPost: Pair[] = []
-  let files: Pair[] = []
-  let partHeaders: Pair[] = []
-  let xml: Pair[] = []
-  let bodyProcessor = ''
-  let bodyError = ''
-  if (input.body && input.body.length > 0) {
-    const t = type.toLowerCase()
-    if (t.startsWith('application/x-www-form-urlencoded')) {
-      bodyProcessor = 'URLENCODED'
-      argsPost = parseUrlencoded(body)
-    } else if (t.startsWith('multipart/form-data')) {
-      bodyProcessor = 'MULTIPART'
-      const boundary = /boundary=("?)([^";,]+)\1/i.exec(type)?.[2]
-      if (boundary) {
-        const m = parseMultipart(body, boundary)
-        argsPost = m.args
-        files = m.files
-        partHeaders = m.headers
-        bodyError = m.error
-      } else bodyError = 'multipart: no boundary'
-    } else if (/^(?:application\/(?:soap\+|[\w.-]+\+)?|text\/)xml/.test(t)) {
-      bodyProcessor = 'XML'
-      const parsed = parseXml(body)
-      xml = parsed.pairs
-      bodyError = parsed.error
-    } else if (/^application\/(?:[\w.+-]+\+)?json/.test(t)) {
-      bodyProcessor = 'JSON'
-      try {
-        flattenJson(JSON.parse(input.body.toString('utf8')), 'json', argsPost, 0)
-      } catch (err) {
-        bodyError = `JSON parsing error: ${(err as Error).message}`
-      }
-    }
-  }
+  const { argsPost, files, partHeaders, xml, bodyProcessor, bodyError } = bodyVariables(input.body, type, body)
   const slash = filename.lastIndexOf('/')
   return {
     method: input.method,

@@ -1,7 +1,7 @@
 import type { OperatorMatch } from './operators.ts'
 import type { Outcome } from './outcomes.ts'
 import { presentMask } from './presence.ts'
-import { freeTextRules, skipsProse } from './prose.ts'
+import { Removals } from './removals.ts'
 import type { Pair, RequestData } from './request-data.ts'
 import type { Exclusions, Finding, Rule, Target } from './rule.ts'
 import { keyMatches, template, txName } from './rule-text.ts'
@@ -29,10 +29,7 @@ export class Transaction implements VariableState {
   /** Findings of the chain under evaluation, kept only when the whole chain matches. */
   readonly pending: Finding[] = []
   readonly #data: RequestData
-  readonly #exclusions: Exclusions
-  readonly #removedIds: [number, number][] = []
-  readonly #removedTags = new Set<string>()
-  readonly #removedTargets: { id?: number; tag?: string; target: Target }[] = []
+  readonly #removals: Removals
   /** The request's collections by slot, read on first use. */
   readonly #collections: (readonly Pair[] | undefined)[] = []
   readonly #transformed = new Map<string, Map<string, string>>()
@@ -45,18 +42,12 @@ export class Transaction implements VariableState {
     this.#data = data
     this.#present = presentMask(data)
     this.tx = new Tx(tx)
-    this.#exclusions = exclusions
+    this.#removals = new Removals(exclusions)
   }
 
+  /** Whether `rule` is left out for this request (the route's exclusions, `ctl` removals). */
   removed(rule: Rule): boolean {
-    if (this.#exclusions.ruleIds.has(rule.id)) return true
-    if (this.#removedIds.length === 0 && this.#removedTags.size === 0) return false
-    for (let i = 0; i < this.#removedIds.length; i++) {
-      const [a, b] = this.#removedIds[i]!
-      if (rule.id >= a && rule.id <= b) return true
-    }
-    if (this.#removedTags.size > 0) for (const t of rule.tags) if (this.#removedTags.has(t)) return true
-    return false
+    return this.#removals.removed(rule)
   }
 
   readonly expand = (text: string): string => {
@@ -114,18 +105,6 @@ export class Transaction implements VariableState {
     return index.get(key) ?? noPairs
   }
 
-  #targetOff(rule: Rule, excluded: readonly Target[], collection: string, name: string): boolean {
-    for (const t of excluded) if (keyMatches(t, collection, name)) return true
-    for (const t of this.#exclusions.targets) if (keyMatches(t, collection, name)) return true
-    const byId = this.#exclusions.targetsById.get(rule.id)
-    if (byId) for (const t of byId) if (keyMatches(t, collection, name)) return true
-    for (const r of this.#removedTargets) {
-      if (r.id !== undefined ? r.id !== rule.id : !rule.tags.includes(r.tag!)) continue
-      if (keyMatches(r.target, collection, name)) return true
-    }
-    return false
-  }
-
   /** A target's pairs, less what is excluded (`excluded`: the rule's own exclusions of the target's collection). */
   #values(rule: Rule, t: Target, excluded: readonly Target[]): readonly Pair[] {
     // TX by exact name is read on every rule (the paranoia level checks): a map lookup.
@@ -145,27 +124,15 @@ export class Transaction implements VariableState {
     }
     const all = typeof t.key === 'string' ? this.#byKey(t.slot, t.key) : this.#collection(t.slot)
     if (all.length === 0 && !t.count) return all
-    if (typeof t.key !== 'object' && !t.count && this.#noExclusions(rule, excluded)) return all
+    if (typeof t.key !== 'object' && !t.count && this.#removals.none(rule, excluded)) return all
     const out: Pair[] = []
     for (const p of all) {
       if (typeof t.key === 'object' && !keyMatches(t, t.collection, p[0])) continue
-      if (this.#targetOff(rule, excluded, t.collection, p[0])) continue
-      if (this.#exclusions.freeTextFields && skipsProse(this.#exclusions.freeTextFields, rule.id, t.collection, p))
-        continue
+      if (this.#removals.valueOff(rule, excluded, t.collection, p)) continue
       out.push(p)
     }
     if (t.count) return [[`&${t.collection}`, String(out.length)]]
     return out
-  }
-
-  #noExclusions(rule: Rule, excluded: readonly Target[]): boolean {
-    return (
-      excluded.length === 0 &&
-      (this.#exclusions.freeTextFields === undefined || !freeTextRules.has(rule.id)) &&
-      this.#exclusions.targets.length === 0 &&
-      this.#removedTargets.length === 0 &&
-      !this.#exclusions.targetsById.has(rule.id)
-    )
   }
 
   #transform(rule: Rule, value: string): string {
@@ -285,14 +252,6 @@ export class Transaction implements VariableState {
 
   /** Runs the `ctl` actions of every link of a chain that matched whole. */
   controls(rule: Rule): void {
-    for (let r: Rule | undefined = rule; r; r = r.chain) {
-      for (const c of r.controls) {
-        if (c.kind === 'removeById') this.#removedIds.push([c.from, c.to])
-        else if (c.kind === 'removeByTag') this.#removedTags.add(c.tag)
-        else if (c.kind === 'removeTargetById') this.#removedTargets.push({ id: c.id, target: c.target })
-        else if (c.kind === 'removeTargetByTag') this.#removedTargets.push({ tag: c.tag, target: c.target })
-        else this.engineOff = true
-      }
-    }
+    if (this.#removals.control(rule)) this.engineOff = true
   }
 }
