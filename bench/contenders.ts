@@ -134,7 +134,7 @@ export const contenders: readonly Contender[] = [
     { scenarios: ['get-1k'] },
   ),
   ours('portico+waf', { label: 'portico-waf', workers: 1, waf: true }, { scenarios: ['get-1k'] }),
-  ours('portico×2', { label: 'portico-2', workers: 2 }, { scenarios: ['get-1k'], allCores: true }),
+  ours('portico×2', { label: 'portico-2', workers: 2 }, { scenarios: ['get-1k', 'get-1k-rate'], allCores: true }),
   ours(
     'portico+gzip',
     { label: 'portico-gzip', workers: 1, compression: { codings: ['gzip'], levels: { gzip: levels.gzip } } },

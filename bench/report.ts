@@ -91,12 +91,18 @@ export function formatReport(r: Report): string {
       .join(', ')}.`,
   )
   for (const note of r.notes) lines.push('', note)
+  const headline = cpuVsNginxSummary(r.scenarios)
+  if (headline.length > 0) {
+    lines.push('', '### CPU per request ÷ nginx’s (same run)', '')
+    lines.push(table(['scenario', 'contender', 'CPU ÷ nginx'], headline))
+  }
   for (const s of r.scenarios) {
     const direct = s.rows.find((row) => row.contender === 'direct')
+    const nginxCpu = s.rows.find((row) => row.contender === 'nginx')?.cpuUsPerRequest
     lines.push('', `### ${s.title} (\`${s.name}\`)`, '')
     lines.push(
       table(
-        ['contender', 'req/s', 'p50 ms', 'p99 ms', 'p99 added', 'CPU µs/req', 'errors', 'vs Portico'],
+        ['contender', 'req/s', 'p50 ms', 'p99 ms', 'p99 added', 'CPU µs/req', 'CPU ÷ nginx', 'errors', 'vs Portico'],
         [
           ...s.rows.map((row) => [
             row.contender,
@@ -105,11 +111,13 @@ export function formatReport(r: Report): string {
             fixed(row.p99Ms, 2),
             direct && row.contender !== 'direct' ? fixed(row.p99Ms - direct.p99Ms, 2) : '',
             row.cpuUsPerRequest === undefined ? '' : fixed(row.cpuUsPerRequest, 1),
+            cpuRatio(row.cpuUsPerRequest, nginxCpu),
             String(row.errors),
             `${fixed(row.vsPortico, 2)}×`,
           ]),
           ...s.skipped.map(({ contender, reason }) => [
             `${contender} (skipped: ${reason})`,
+            '',
             '',
             '',
             '',
@@ -147,6 +155,24 @@ export function formatReport(r: Report): string {
     )
   }
   return `${lines.join('\n')}\n`
+}
+
+/** A contender's CPU time per request over nginx's in the same scenario: blank where either is missing. */
+function cpuRatio(ours: number | undefined, nginx: number | undefined): string {
+  return ours === undefined || nginx === undefined || nginx <= 0 ? '' : `${fixed(ours / nginx, 2)}×`
+}
+
+/** The headline rows: each Portico contender's CPU per request over nginx's, scenario by scenario. */
+function cpuVsNginxSummary(scenarios: readonly ScenarioReport[]): string[][] {
+  const out: string[][] = []
+  for (const s of scenarios) {
+    const nginxCpu = s.rows.find((row) => row.contender === 'nginx')?.cpuUsPerRequest
+    if (nginxCpu === undefined) continue
+    for (const row of s.rows)
+      if (row.contender.startsWith('portico') && row.cpuUsPerRequest !== undefined)
+        out.push([s.name, row.contender, cpuRatio(row.cpuUsPerRequest, nginxCpu)])
+  }
+  return out
 }
 
 function fixed(n: number, digits: number): string {

@@ -41,7 +41,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'get-1k-rate',
     title: '1 KiB GET, keep-alive, all at the same 2000 req/s (latency and CPU at equal load)',
     drive: http({ path: '/1k', rate: 2000 }),
-    only: ['portico', 'direct', 'nginx', 'haproxy'],
+    only: ['portico', 'portico×2', 'direct', 'nginx', 'haproxy'],
   },
   { name: 'ws', title: 'WebSocket echo, 64-byte messages (msgs/s)', drive: websocket(64), seconds: 1 },
   {

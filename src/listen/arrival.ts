@@ -1,3 +1,5 @@
+import type { Http2ServerRequest } from 'node:http2'
+import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { Arrival, ClientRequest, ListenerStatus } from '../exchange.ts'
 import type { Plan } from '../plan/plan.ts'
@@ -11,6 +13,7 @@ import type { ListenerConfig, PathsConfig } from './schema.ts'
  * connection comes from a trusted proxy (by the address a trusted PROXY header named, when the
  * listener reads one), the listener's HSTS value and path rules. `status` is the listener's own,
  * which it changes as it drains. Built once per listener; the returned function runs per request.
+ * A TLS connection's arrival is made once per connection (and plan): every request on it shares it.
  */
 export function arrivals(
   config: ListenerConfig,
@@ -25,20 +28,34 @@ export function arrivals(
   const underscoresInHeaders = config.underscores_in_headers
   const fromTrusted: Arrival = { secure, trusted: true, listener: status, paths, underscoresInHeaders }
   const fromUntrusted: Arrival = { secure, trusted: false, listener: status, paths, underscoresInHeaders }
+  const known = new WeakMap<Socket, { plan: Plan; arrival: Arrival }>()
   return (req, current) => {
     if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
-    const peer = proxyProtocol ? proxiedPeer(req.socket) : undefined
-    return {
+    const socket = connectionSocket(req)
+    const seen = known.get(socket)
+    if (seen?.plan === current) return seen.arrival
+    const peer = proxyProtocol ? proxiedPeer(socket) : undefined
+    const arrival: Arrival = {
       secure,
-      trusted: current.trusted.has(peer?.address ?? req.socket.remoteAddress ?? ''),
+      trusted: current.trusted.has(peer?.address ?? socket.remoteAddress ?? ''),
       peer,
-      tls: secure ? tlsFacts(req.socket as TLSSocket) : undefined,
+      tls: secure ? tlsFacts(socket as TLSSocket) : undefined,
       hsts,
       listener: status,
       paths,
       underscoresInHeaders,
     }
+    known.set(socket, { plan: current, arrival })
+    return arrival
   }
+}
+
+/**
+ * The connection's own socket. An HTTP/2 request's `socket` is a proxy made per stream; its
+ * session's socket is the one per connection.
+ */
+function connectionSocket(req: ClientRequest): Socket {
+  return req.httpVersionMajor === 2 ? ((req as Http2ServerRequest).stream.session?.socket ?? req.socket) : req.socket
 }
 
 /** A listener's `paths` settings as the router applies them. */

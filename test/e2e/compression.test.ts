@@ -60,6 +60,31 @@ for (const coding of ['gzip', 'br', 'zstd'] as const) {
   })
 }
 
+for (const coding of ['gzip', 'br'] as const)
+  test(`${coding} responses in flight together, and one after another, each decode to their own bytes`, async (t) => {
+    // Each path gets a different body, so that bytes of one response turning up in another show.
+    const bodyFor = (path: string) => Buffer.from(`${path} `.repeat(5000 + path.length * 97))
+    const backend = await startBackend(t, 'a', (req, res) => {
+      const body = bodyFor(req.url!)
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length })
+      res.end(body)
+    })
+    const proxy = await startPortico(t, {
+      pools: { web: { servers: [backend.address] } },
+      routes: [{ pool: 'web', compression: { codings: [coding] } }],
+    })
+    for (let wave = 0; wave < 3; wave++) {
+      const paths = Array.from({ length: 12 }, (_, i) => `/w${wave}/r${i}`)
+      const replies = await Promise.all(
+        paths.map((p) => fetchRaw(new URL(p, proxy.url).href, { 'accept-encoding': coding })),
+      )
+      replies.forEach((reply, i) => {
+        assert.equal(reply.headers['content-encoding'], coding)
+        assert.deepEqual(decoders[coding](reply.body), bodyFor(paths[i]!))
+      })
+    }
+  })
+
 test('binary bytes of every value survive compression unchanged', async (t) => {
   const bytes = Buffer.alloc(300_000)
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 251

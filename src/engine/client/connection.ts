@@ -62,6 +62,8 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
   #closed = false
   /** A request head, or head and whole body, to write at the end of this turn (see batched-writes.ts). */
   #unsent: Piece[] = []
+  /** A request body to stream once its head, held for the end of the turn, is written. */
+  #streamed: { body: Readable; chunked: boolean; length: number } | undefined = undefined
   /** Stops sending the request body; set while one is being sent. */
   #detachBody: (() => void) | undefined = undefined
 
@@ -142,16 +144,14 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     }
     this.#timeout(opts.headersTimeout ?? 0)
     const body = opts.body
-    // Header values are bytes: latin1 keeps each as it came (RFC 9110 §5.5). A streamed body
-    // follows its head through the socket's stream at once; a request known whole waits for the
-    // end of the turn, with the turn's other writes.
+    // Header values are bytes: latin1 keeps each as it came (RFC 9110 §5.5). The head waits for the
+    // end of the turn, with the turn's other writes: with a body known whole, or with what a streamed
+    // body has received by then, the rest of which follows through the socket's stream.
     if (body === null) this.#unsent.push(head.text, 'latin1')
     else if (Buffer.isBuffer(body)) this.#unsent.push(head.text, 'latin1', body, 'buffer')
     else {
-      call.written = true
-      this.#writer.write(head.text)
-      this.#stream(body, head.framing === 'chunked', head.length)
-      return
+      this.#unsent.push(head.text, 'latin1')
+      this.#streamed = { body, chunked: head.framing === 'chunked', length: head.length }
     }
     batchWrite(this)
   }
@@ -161,16 +161,25 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     // A connection seen closed before this turn's end never got the request (Call.written).
     if (this.#closed) return
     if (this.#call !== undefined) this.#call.written = true
+    // A streamed body follows its head; the bytes of it that arrived by now go out in the same write.
+    const streamed = this.#streamed
+    this.#streamed = undefined
+    const first = streamed && bytesWaiting(streamed.body) ? (streamed.body.read() as Buffer | null) : null
+    if (first !== null && first.length > 0) {
+      if (streamed!.chunked)
+        this.#unsent.push(`${first.length.toString(16)}\r\n`, 'latin1', first, 'buffer', '\r\n', 'latin1')
+      else this.#unsent.push(first, 'buffer')
+    }
     // A write libuv queued keeps its pieces until it is sent; a sent one leaves the list for reuse.
     if (this.#writer.writev(this.#unsent)) this.#unsent.length = 0
     else this.#unsent = []
+    if (streamed) this.#stream(streamed.body, streamed.chunked, streamed.length, first?.length ?? 0)
   }
 
-  /** Sends a request body as it arrives, with backpressure: chunked, or checked against its length. */
-  #stream(body: Readable, chunked: boolean, length: number): void {
+  /** Sends a request body as it arrives, with backpressure: chunked, or checked against its length; `sent` bytes went with the head. */
+  #stream(body: Readable, chunked: boolean, length: number, sent: number): void {
     this.#body = body
     const socket = this.socket
-    let sent = 0
     const onData = (chunk: Buffer) => {
       sent += chunk.length
       if (!(chunked ? writeChunk(socket, chunk) : socket.write(chunk))) body.pause()
@@ -282,6 +291,15 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
   }
 }
 
+/** Whether `body` holds bytes read and not yet taken, which `read()` returns as one Buffer. */
+function bytesWaiting(body: Readable): boolean {
+  return (
+    body.readableFlowing !== true &&
+    body.readableLength > 0 &&
+    !body.readableObjectMode &&
+    body.readableEncoding === null
+  )
+}
 /** Writes `chunk` as one chunk of a chunked body, in one system call; false when the socket's buffer is full. */
 function writeChunk(socket: Socket, chunk: Buffer): boolean {
   socket.cork()
