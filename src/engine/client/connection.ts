@@ -6,6 +6,7 @@ import { lazyBuiltin } from '../../lazy-builtin.ts'
 import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
 import type { Entry } from '../live-list.ts'
 import { type Piece, SocketWriter } from '../socket-writer.ts'
+import { bytesWaiting, writeChunk } from './body-writes.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
 import { type ReaderOwner, ResponseReader } from './response-reader.ts'
@@ -289,23 +290,4 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     this.#timeoutMs = ms
     this.socket.setTimeout(ms)
   }
-}
-
-/** Whether `body` holds bytes read and not yet taken, which `read()` returns as one Buffer. */
-function bytesWaiting(body: Readable): boolean {
-  return (
-    body.readableFlowing !== true &&
-    body.readableLength > 0 &&
-    !body.readableObjectMode &&
-    body.readableEncoding === null
-  )
-}
-/** Writes `chunk` as one chunk of a chunked body, in one system call; false when the socket's buffer is full. */
-function writeChunk(socket: Socket, chunk: Buffer): boolean {
-  socket.cork()
-  socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
-  socket.write(chunk)
-  const more = socket.write('\r\n', 'latin1')
-  socket.uncork()
-  return more
 }
