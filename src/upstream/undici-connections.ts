@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls'
 import type { Client, Dispatcher, Pool } from 'undici'
 import { flatHeaders } from '../http/proxy-headers.ts'
 import { cancelStreamsSafely } from './h2-stream-cancel.ts'
+import { trailersAfterBody } from './h2-trailers-last.ts'
 import type { ConnectionSettings } from './server-registry.ts'
 import { socketReuse } from './socket-reuse.ts'
 import type { HeaderRecord, OutgoingRequest, RequestControl, ResponseReceiver, ServerConnections } from './transport.ts'
@@ -15,8 +16,10 @@ const h2Streams = 100
 let undici: typeof import('undici') | undefined
 const load = () => {
   // undici aborts a stream by closing it and then destroying it, which freezes node when the
-  // request body is still queued; every stream it opens is guarded against that first.
+  // request body is still queued, and stops reading a body at its trailers; every stream it opens
+  // is guarded against both first.
   cancelStreamsSafely()
+  trailersAfterBody()
   return (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'))
 }
 
