@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import test, { type TestContext } from 'node:test'
 import type { ConfigInput } from '../../src/config/schema.ts'
 import type { EventLog } from '../../src/log/events.ts'
 import { startBackend } from '../helpers/backend.ts'
+import { freePort } from '../helpers/free-port.ts'
 import { get } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
 import { spawnPortico, writeConfig } from '../helpers/spawn.ts'
@@ -152,16 +152,6 @@ test('with two workers a machine limit is one count: the total accepted stays wi
   assert.ok(accepted >= 5, `accepted ${accepted}`)
   assert.ok(accepted <= 5 + Math.ceil(2 * seconds), `accepted ${accepted} in ${seconds} s`)
 })
-
-/** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** Starts a redis-server of this test's own on `port`; resolves once it accepts connections. */
 async function startRedis(t: TestContext, port: number): Promise<ChildProcess> {

@@ -1,23 +1,13 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import type { TestContext } from 'node:test'
 import { Redis } from 'ioredis'
+import { freePort } from './free-port.ts'
 import { type SpawnedPortico, spawnPortico, writeConfig } from './spawn.ts'
 
 /** A key prefix no other test run shares, so tests on the machine's Redis keep apart. */
 export function uniquePrefix(name: string): string {
   return `portico-test:${name}:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`
-}
-
-/** A TCP port free now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 /** A redis-server of the test's own, without persistence: a restart forgets everything. */

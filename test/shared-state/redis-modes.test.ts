@@ -6,9 +6,10 @@ import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
 import { TestCa } from '../helpers/certs.ts'
+import { freePort } from '../helpers/free-port.ts'
 import { get } from '../helpers/http.ts'
 import { startPortico } from '../helpers/portico.ts'
-import { freePort, spawnRedis } from '../helpers/redis.ts'
+import { spawnRedis } from '../helpers/redis.ts'
 
 const plain = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no']
 

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../helpers/free-port.ts'
 
 const moduleDir = '/usr/share/nginx/modules'
 export const crsDir = '/usr/share/modsecurity-crs/rules'
@@ -24,14 +25,6 @@ export interface Reference {
    */
   ruleIds(level: number): Map<number, number[]>
   stop(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /**
