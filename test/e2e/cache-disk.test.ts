@@ -151,7 +151,8 @@ test('with two workers the disk tier is shared: what one worker stored, the othe
   assert.equal(fetched(), 1)
 })
 
-test('three Vary variants are stored on disk and each matched to its own requests after a restart', async (t) => {
+/** A disk-cached route whose backend answers with its `Accept-Language` and `Vary: Accept-Language`. */
+async function varyingByLanguage(t: TestContext) {
   const dir = cacheDir(t)
   let fetched = 0
   const backend = await startBackend(t, 'b', (req, res) => {
@@ -164,6 +165,11 @@ test('three Vary variants are stored on disk and each matched to its own request
     pools: { web: { servers: [backend.address] } },
     routes: [{ pool: 'web', cache: { disk: { path: dir } } }],
   }
+  return { dir, config, fetched: () => fetched }
+}
+
+test('three Vary variants are stored on disk and each matched to its own requests after a restart', async (t) => {
+  const { dir, config, fetched } = await varyingByLanguage(t)
   const first = await startPortico(t, config)
   for (const lang of ['en', 'fr', 'de']) await get(`${first.url}/a`, { 'accept-language': lang })
   // The URL's file that lists the Vary headers, and one file per variant.
@@ -175,24 +181,15 @@ test('three Vary variants are stored on disk and each matched to its own request
     assert.equal(r.body, `lang:${lang.toLowerCase()}`)
     assert.match(r.headers['cache-status'] as string, /hit/)
   }
-  assert.equal(fetched, 3)
+  assert.equal(fetched(), 3)
   const other = await get(`${second.url}/a`, { 'accept-language': 'es' })
   assert.equal(other.body, 'lang:es')
   assert.match(other.headers['cache-status'] as string, /fwd=/)
-  assert.equal(fetched, 4)
+  assert.equal(fetched(), 4)
 })
 
 test('after a restart, a variant the disk tier does not hold is forwarded as a vary-miss, not a uri-miss', async (t) => {
-  const dir = cacheDir(t)
-  const backend = await startBackend(t, 'b', (req, res) => {
-    res
-      .writeHead(200, { 'cache-control': 'max-age=600', vary: 'Accept-Language', 'content-type': 'text/plain' })
-      .end(`lang:${req.headers['accept-language']}`)
-  })
-  const config = {
-    pools: { web: { servers: [backend.address] } },
-    routes: [{ pool: 'web', cache: { disk: { path: dir } } }],
-  }
+  const { dir, config } = await varyingByLanguage(t)
   const first = await startPortico(t, config)
   await get(`${first.url}/a`, { 'accept-language': 'en' })
   await written(dir, 2)
