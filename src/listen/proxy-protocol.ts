@@ -1,6 +1,7 @@
 import { isIP, type Socket, SocketAddress } from 'node:net'
 import { handOff } from '../engine/index.ts'
 import type { AddressSet } from '../http/cidr.ts'
+import { readFirstBytes } from '../http/first-bytes.ts'
 import type { Link } from './chain.ts'
 
 /** The client a PROXY protocol header names. */
@@ -25,32 +26,12 @@ export function proxiedPeer(socket: Socket): ProxiedPeer | undefined {
  * `trusted()`: anyone else's header is read and ignored, so a client cannot claim an address.
  */
 export function acceptProxyProtocol(trusted: () => AddressSet, timeoutMs: () => number): Link {
-  return (next) => (socket: Socket) => {
-    let buffered: Buffer | undefined
-    const timer = setTimeout(() => socket.destroy(), timeoutMs())
-    const stop = () => {
-      clearTimeout(timer)
-      socket.off('data', onData)
-      socket.off('error', onError)
-      socket.off('close', onError)
-    }
-    const onError = () => {
-      stop()
-      socket.destroy()
-    }
-    const onData = (chunk: Buffer) => {
-      buffered = buffered ? Buffer.concat([buffered, chunk]) : chunk
-      const header = parseHeader(buffered)
-      if (header === 'incomplete') return
-      stop()
+  return (next) => (socket: Socket) =>
+    readFirstBytes(socket, timeoutMs(), parseHeader, (header, buffered) => {
       if (header === 'invalid') return void socket.destroy()
       if (header.peer && trusted().has(socket.remoteAddress ?? '')) proxied.set(socket, header.peer)
       handOff(socket, buffered.subarray(header.length), next)
-    }
-    socket.on('data', onData)
-    socket.on('error', onError)
-    socket.on('close', onError)
-  }
+    })
 }
 
 interface Header {

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net'
+import { readFirstBytes } from '../../http/first-bytes.ts'
 import { lazyBuiltin } from '../../lazy-builtin.ts'
 import type { ChallengeBoard } from './challenge-board.ts'
 import { readClientHello } from './client-hello.ts'
@@ -22,23 +23,7 @@ type Serve = (socket: Socket) => void
 export function answerTlsAlpn(board: ChallengeBoard): (next: Serve) => Serve {
   return (next) => (socket) => {
     if (!board.alpnPending) return next(socket)
-    let buffered: Buffer | undefined
-    const timer = setTimeout(() => socket.destroy(), helloTimeoutMs)
-    const stop = () => {
-      clearTimeout(timer)
-      socket.off('data', onData)
-      socket.off('error', onError)
-      socket.off('close', onError)
-    }
-    const onError = () => {
-      stop()
-      socket.destroy()
-    }
-    const onData = (chunk: Buffer) => {
-      buffered = buffered ? Buffer.concat([buffered, chunk]) : chunk
-      const hello = readClientHello(buffered)
-      if (hello === 'incomplete') return
-      stop()
+    readFirstBytes(socket, helloTimeoutMs, readClientHello, (hello, buffered) => {
       const context = hello !== 'other' && hello.servername ? board.alpnContext(hello.servername) : undefined
       const validation = hello !== 'other' && hello.protocols.includes(acmeTls1)
       if (validation && !context) return void socket.destroy()
@@ -51,9 +36,6 @@ export function answerTlsAlpn(board: ChallengeBoard): (next: Serve) => Serve {
       const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, ALPNProtocols: [acmeTls1] })
       secure.on('error', () => secure.destroy())
       secure.once('secure', () => secure.end())
-    }
-    socket.on('data', onData)
-    socket.on('error', onError)
-    socket.on('close', onError)
+    })
   }
 }
