@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http'
-import type { Http2ServerRequest } from 'node:http2'
+import { Readable } from 'node:stream'
 import type { Exchange } from '../exchange.ts'
 
 /**
@@ -15,9 +14,15 @@ export function hasBody(x: Exchange): boolean {
 }
 
 /**
- * The stream of a request that has a body: always one of node's requests, since Portico's own
- * HTTP/1.1 server (engine/server/) serves only requests without one.
+ * The stream of a request that has a body: node's requests are their own body stream; a request
+ * Portico's own HTTP/1.1 server read (engine/server/) carries its body apart.
  */
-export function bodyStream(x: Exchange): IncomingMessage | Http2ServerRequest {
-  return x.req as IncomingMessage | Http2ServerRequest
+export function bodyStream(x: Exchange): Readable {
+  const req = x.req
+  return req instanceof Readable ? req : (req.body ?? emptyBody())
+}
+
+/** An ended stream, for a request whose headers said it has a body that its server did not give it. */
+function emptyBody(): Readable {
+  return Readable.from([])
 }

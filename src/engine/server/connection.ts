@@ -1,39 +1,20 @@
 import type { Socket } from 'node:net'
 import { ignore } from '../../errors.ts'
 import type { Entry } from '../live-list.ts'
-import { HTTPParser, methods, type OnHeaders, type OnHeadersComplete, type Parser } from '../parser.ts'
 import { SocketWriter } from '../socket-writer.ts'
+import type { ClientErrorCode, ConnectionHost } from './connection-host.ts'
+import { HeadParser, headLength } from './head-parser.ts'
 import { H1Request } from './request.ts'
+import { H1Body } from './request-body.ts'
 import { H1Response, type ResponseOwner } from './response.ts'
-import { servable } from './servable.ts'
-
-/** What a connection asks of the server that accepted it. */
-export interface ConnectionHost {
-  /** The longest request head, in bytes. */
-  readonly maxHeaderBytes: number
-  readonly headersTimeoutMs: () => number
-  readonly keepAliveIdleMs: () => number
-  /** Serves a request this server read. */
-  request(req: H1Request, res: H1Response): void
-  /** Whether the listener drains: a connection closes once its response is done. */
-  readonly draining: boolean
-  /** Gives the connection to node's HTTP/1.1 server, which reads `pending` first. */
-  handOff(connection: H1Connection, pending: Buffer | undefined): void
-  /** A request head did not come in time: node's 'clientError', as its own server would raise it. */
-  timedOut(connection: H1Connection): void
-  /** The connection closed. */
-  closed(connection: H1Connection): void
-}
-
-// The parser's number for CONNECT, whose requests this server leaves to node's.
-const connect = methods.indexOf('CONNECT')
 
 /**
- * One client connection of Portico's own HTTP/1.1 server. It serves the requests it can serve
- * whole from their head, one at a time and in order (pipelined ones wait their turn): HTTP/1.1,
- * a Host, no body, no `Expect`, no `Upgrade`. At the first request it cannot, or a head node's
- * parser refuses, it hands the connection with every byte not yet served to node's server, which
- * answers it as it would have from the start. Heads are parsed by node's own parser (llhttp).
+ * One client connection of Portico's own HTTP/1.1 server. It serves requests one at a time and in
+ * order (pipelined ones wait their turn): HTTP/1.1, a Host, no `Expect`, no `Upgrade`, and no body
+ * or one of the length a Content-Length gives (see request-body.ts). At the first request it
+ * cannot serve, or a head node's parser refuses, it hands the connection with every byte not yet
+ * served to node's server, which answers it as it would have from the start. Heads and bodies go
+ * through node's own parser (llhttp).
  */
 export class H1Connection implements ResponseOwner {
   readonly socket: Socket
@@ -51,8 +32,10 @@ export class H1Connection implements ResponseOwner {
   /** Bytes received and not yet served: the start of the next request, or pipelined ones. */
   #pending: Buffer | undefined = undefined
   #response: H1Response | undefined = undefined
-  /** A request head has begun and is not complete. */
-  #reading = false
+  /** The body of the request being served, until it has been received whole. */
+  #body: H1Body | undefined = undefined
+  /** `performance.now()` when the first byte of a request head that is not complete came; undefined when none has begun. */
+  #headStart: number | undefined = undefined
   /** A request has been served on it. */
   #served = false
   /** It reads no further requests: it closes, was handed to node's server, or timed out. */
@@ -64,36 +47,19 @@ export class H1Connection implements ResponseOwner {
   /** Its next response says `Connection: close` (see retire). */
   #retired = false
   readonly #host: ConnectionHost
-  readonly #parser: Parser
-  // What the parser said of the last head.
-  #fields: string[] = []
-  #url = ''
-  #method = -1
-  #simple = false
-  #keepAlive = false
-  /** Heads the parser completed in the last chunk given to it. */
-  #heads = 0
+  readonly #heads: HeadParser
 
   constructor(host: ConnectionHost, socket: Socket) {
     this.#host = host
     this.socket = socket
     this.#writer = new SocketWriter(socket)
     this.deadline = performance.now() + host.headersTimeoutMs()
-    const parser = new HTTPParser()
-    parser.initialize(HTTPParser.REQUEST, {}, host.maxHeaderBytes, HTTPParser.kLenientNone)
-    parser[HTTPParser.kOnHeaders] = this.#onHeaders
-    parser[HTTPParser.kOnHeadersComplete] = this.#onHeadersComplete
-    this.#parser = parser
+    this.#heads = new HeadParser(host.maxHeaderBytes)
     socket.setNoDelay(true)
     socket.on('data', this.#onData)
     socket.on('end', this.#onEnd)
     socket.on('close', this.#onClose)
     socket.on('error', ignore)
-  }
-
-  /** Whether no response is under way on it. */
-  get idle(): boolean {
-    return this.#response === undefined
   }
 
   /**
@@ -104,11 +70,6 @@ export class H1Connection implements ResponseOwner {
     this.#retired = true
     const res = this.#response
     if (res !== undefined && !res.headersSent) res.shouldKeepAlive = false
-  }
-
-  /** Whether a request head has begun and is not complete. */
-  get reading(): boolean {
-    return this.#reading
   }
 
   keepAliveSeconds(): number {
@@ -125,23 +86,51 @@ export class H1Connection implements ResponseOwner {
       this.#linger()
       return
     }
+    if (this.socket.isPaused()) this.socket.resume()
+    // A body that is still coming is read to its end, unused, before the next request (node dumps it too).
+    if (this.#body !== undefined) this.#body.discard()
+    else this.#ready()
+  }
+
+  /** No request is under way any more: the connection waits for the next one, which may be here already. */
+  #ready(): void {
     this.idleSince = performance.now()
     this.deadline = this.idleSince + this.#host.keepAliveIdleMs()
-    if (this.socket.isPaused()) this.socket.resume()
     this.#next()
   }
 
   /**
-   * The connection's deadline passed with no response under way: a request head that is late gets
-   * 408, as from node's server (a connection that never sent one too); an idle one is closed
-   * gracefully; one that lingers after that is destroyed.
+   * The connection's deadline passed: a request head or body that is late gets 408, as from node's
+   * server (a connection that never sent a head too); an idle one is closed gracefully; one that
+   * lingers after that is destroyed.
    */
   expire(): void {
     if (this.#lingering) this.socket.destroy()
-    else if (this.#reading || !this.#served) {
+    else if (this.#body !== undefined) this.#incomplete('ERR_HTTP_REQUEST_TIMEOUT')
+    else if (this.#response !== undefined) return
+    else if (this.#headStart !== undefined || !this.#served) {
       this.#done = true
-      this.#host.timedOut(this)
+      this.#host.clientError(this, 'ERR_HTTP_REQUEST_TIMEOUT')
     } else this.closeIdle()
+  }
+
+  /**
+   * A request's body did not come whole: too late, or the client ended its side. As from node's
+   * server, the client gets 408 or 400 when its response has not begun (the connection is cut
+   * otherwise), and the exchange ends as the client's abort.
+   */
+  #incomplete(code: ClientErrorCode): void {
+    this.#done = true
+    const res = this.#response
+    if (res === undefined || res.headersSent) this.socket.destroy()
+    else {
+      // Nothing more of the response may reach the socket after the raw answer.
+      this.#response = undefined
+      this.#host.clientError(this, code)
+      res.aborted()
+    }
+    this.#body?.abort()
+    this.#body = undefined
   }
 
   /**
@@ -152,7 +141,8 @@ export class H1Connection implements ResponseOwner {
    * retry an unanswered request on (RFC 9112 §9.3.1). Returns whether it closed.
    */
   closeIdle(): boolean {
-    if (this.#response !== undefined || this.#reading || this.#done) return false
+    if (this.#response !== undefined || this.#body !== undefined || this.#headStart !== undefined || this.#done)
+      return false
     this.#linger()
     return true
   }
@@ -175,12 +165,21 @@ export class H1Connection implements ResponseOwner {
     socket.off('end', this.#onEnd)
     socket.off('close', this.#onClose)
     socket.off('error', ignore)
-    this.#parser.close()
+    this.#heads.close()
     this.#host.closed(this)
   }
 
-  readonly #onData = (chunk: Buffer): void => {
+  readonly #onData = (data: Buffer): void => {
     if (this.#done) return
+    let chunk = data
+    const body = this.#body
+    if (body !== undefined) {
+      const rest = body.receive(chunk)
+      if (!body.received) return
+      this.#bodyReceived()
+      if (rest === undefined) return
+      chunk = rest
+    }
     const pending = this.#pending
     this.#pending = pending === undefined ? chunk : Buffer.concat([pending, chunk])
     if (this.#response === undefined) this.#next()
@@ -192,40 +191,48 @@ export class H1Connection implements ResponseOwner {
   #next(): void {
     const pending = this.#pending
     if (pending === undefined || this.#done) return
-    const end = pending[0] === 13 || pending[0] === 10 ? -2 : pending.indexOf('\r\n\r\n')
-    if (end === -1 && pending.length <= this.#host.maxHeaderBytes) {
-      if (!this.#reading) {
-        this.#reading = true
-        this.deadline = performance.now() + this.#host.headersTimeoutMs()
+    const length = headLength(pending, this.#host.maxHeaderBytes)
+    if (length === 0) {
+      if (this.#headStart === undefined) {
+        this.#headStart = performance.now()
+        this.deadline = this.#headStart + this.#host.headersTimeoutMs()
       }
       return
     }
-    const length = end + 4
-    // Empty lines before a request line, a head too large, or one the parser refuses: node's server answers.
-    if (end < 0 || length > this.#host.maxHeaderBytes) {
-      this.#handOff()
-      return
-    }
-    this.#simple = false
-    this.#heads = 0
-    this.#fields = []
-    this.#url = ''
-    const result = this.#parser.execute(length === pending.length ? pending : pending.subarray(0, length))
+    const heads = this.#heads
     // The parser must have seen exactly the one head found here: any other reading goes to node's server.
-    if (result !== length || this.#heads !== 1 || !this.#simple) {
+    if (length < 0 || !heads.parse(length === pending.length ? pending : pending.subarray(0, length))) {
       this.#handOff()
       return
     }
-    this.#pending = length === pending.length ? undefined : pending.subarray(length)
-    this.#reading = false
+    const bodyLength = heads.bodyLength!
+    const start = this.#headStart ?? performance.now()
+    this.#headStart = undefined
     this.#served = true
     this.deadline = Number.POSITIVE_INFINITY
-    const fields = this.#fields
-    this.#fields = []
-    const req = new H1Request(this.socket, methods[this.#method]!, this.#url, fields)
-    const res = new H1Response(this, req, this.#writer, this.#keepAlive && !this.#retired)
+    let rest = length === pending.length ? undefined : pending.subarray(length)
+    let body: H1Body | undefined
+    if (bodyLength > 0) {
+      body = new H1Body(this.socket, heads.parser, bodyLength)
+      // The body's first bytes, read with the head, wait in its stream for the pipeline to take.
+      if (rest !== undefined) rest = body.receive(rest)
+      if (!body.received) {
+        this.#body = body
+        this.deadline = start + this.#host.requestTimeoutMs()
+      }
+    }
+    this.#pending = rest
+    const req = new H1Request(this.socket, heads.method, heads.url, heads.takeFields(), body)
+    const res = new H1Response(this, req, this.#writer, heads.keepAlive && !this.#retired)
     this.#response = res
     this.#host.request(req, res)
+  }
+
+  /** The body of the request under way has come whole; when its response is done too, the next request may be read. */
+  #bodyReceived(): void {
+    this.#body = undefined
+    if (this.#response !== undefined) this.deadline = Number.POSITIVE_INFINITY
+    else this.#ready()
   }
 
   #handOff(): void {
@@ -235,36 +242,15 @@ export class H1Connection implements ResponseOwner {
     this.#host.handOff(this, pending)
   }
 
-  readonly #onHeaders: OnHeaders = (fields, url) => {
-    for (const f of fields) this.#fields.push(f)
-    this.#url += url
-  }
-
-  readonly #onHeadersComplete: OnHeadersComplete = (
-    major,
-    minor,
-    fields,
-    method,
-    url,
-    _status,
-    _message,
-    upgrade,
-    keepAlive,
-  ) => {
-    this.#heads++
-    if (fields !== undefined) this.#fields = fields
-    if (url !== undefined) this.#url = url
-    this.#method = method ?? -1
-    this.#keepAlive = keepAlive
-    this.#simple = major === 1 && minor === 1 && !upgrade && method !== connect && servable(this.#fields)
-    return 0
-  }
-
   /**
    * The client sent its FIN. As node's server does, that ends the connection: a response under way is
    * aborted, since a client that closed its side is taken to have left.
    */
   readonly #onEnd = (): void => {
+    if (this.#body !== undefined) {
+      this.#incomplete('HPE_INVALID_EOF_STATE')
+      return
+    }
     this.#done = true
     // Ending twice would make node build an error object for nothing.
     if (this.#response !== undefined) this.socket.destroy()
@@ -276,5 +262,7 @@ export class H1Connection implements ResponseOwner {
     this.#response = undefined
     this.#detach()
     if (res !== undefined && !res.writableFinished) res.aborted()
+    this.#body?.abort()
+    this.#body = undefined
   }
 }

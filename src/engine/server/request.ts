@@ -1,9 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
+import type { H1Body } from './request-body.ts'
 
 /**
- * A request without a body, read by Portico's own HTTP/1.1 server: the parts of node's
- * `IncomingMessage` the pipeline reads, with its header record built by node's rules.
+ * A request read by Portico's own HTTP/1.1 server: the parts of node's `IncomingMessage` the
+ * pipeline reads, with its header record built by node's rules. Its body, when it has one, is a
+ * stream apart ({@link body}).
  */
 export class H1Request {
   readonly method: string
@@ -16,15 +18,21 @@ export class H1Request {
   readonly httpVersionMajor = 1
   readonly httpVersionMinor = 1
   readonly socket: Socket
-  /** The whole request has been read: it has no body. */
-  readonly complete = true
+  /** The body (of the length its Content-Length says); undefined when the request has none. */
+  readonly body: H1Body | undefined
 
-  constructor(socket: Socket, method: string, url: string, rawHeaders: string[]) {
+  constructor(socket: Socket, method: string, url: string, rawHeaders: string[], body?: H1Body) {
     this.socket = socket
     this.method = method
     this.url = url
     this.rawHeaders = rawHeaders
     this.headers = headerRecord(rawHeaders)
+    this.body = body
+  }
+
+  /** Whether the whole request has been received, body included. */
+  get complete(): boolean {
+    return this.body === undefined || this.body.received
   }
 
   get destroyed(): boolean {

@@ -2,7 +2,8 @@ import type { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { handOff } from '../hand-off.ts'
 import { LiveList } from '../live-list.ts'
-import { type ConnectionHost, H1Connection } from './connection.ts'
+import { H1Connection } from './connection.ts'
+import type { ClientErrorCode, ConnectionHost } from './connection-host.ts'
 import type { H1Request } from './request.ts'
 import type { H1Response } from './response.ts'
 
@@ -10,6 +11,8 @@ import type { H1Response } from './response.ts'
 export interface H1Timeouts {
   /** Time a client has to send a request head, in milliseconds. */
   readonly requestHeadersTimeoutMs: number
+  /** Time a client has to send a whole request, body included, in milliseconds; never less than the head's. */
+  readonly requestTimeoutMs: number
   /** Time a keep-alive connection may wait for its next request, in milliseconds. */
   readonly keepAliveIdleMs: number
   /** While draining: time a connection must have been idle before it is closed, in milliseconds. */
@@ -27,10 +30,11 @@ export interface H1ServerOptions {
 
 /**
  * Portico's own HTTP/1.1 server in front of node's: it takes the connections the connection chain
- * gives it ({@link link}; over TLS, every one that did not choose HTTP/2 by ALPN) and serves the requests that need no body itself,
- * with less work per request than node's server (no per-request streams). A connection whose
- * request it does not serve goes to node's server, which then keeps it: uploads, `Expect`,
- * upgrades, HTTP/1.0 and anything its parser refuses are answered exactly as before.
+ * gives it ({@link link}; over TLS, every one that did not choose HTTP/2 by ALPN) and serves its
+ * requests itself, without a body or with one of known length, with less work per request than
+ * node's server (one stream per body, none per response). A connection whose request it does not
+ * serve goes to node's server, which then keeps it: chunked uploads, `Expect`, upgrades, HTTP/1.0
+ * and anything its parser refuses are answered exactly as before.
  */
 export class H1Server implements ConnectionHost {
   readonly maxHeaderBytes: number
@@ -76,6 +80,12 @@ export class H1Server implements ConnectionHost {
 
   readonly keepAliveIdleMs = (): number => this.#client().keepAliveIdleMs
 
+  // As node's server has it (listen/http.ts sets node's `requestTimeout` alike).
+  readonly requestTimeoutMs = (): number => {
+    const client = this.#client()
+    return Math.max(client.requestTimeoutMs, client.requestHeadersTimeoutMs)
+  }
+
   request(req: H1Request, res: H1Response): void {
     this.#onRequest(req, res)
   }
@@ -84,9 +94,9 @@ export class H1Server implements ConnectionHost {
     handOff(connection.socket, pending, this.#serveNode)
   }
 
-  timedOut(connection: H1Connection): void {
-    const err = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' })
-    this.#node.emit('clientError', err, connection.socket)
+  clientError(connection: H1Connection, code: ClientErrorCode): void {
+    const message = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'Request timeout' : 'Parse Error: Invalid EOF state'
+    this.#node.emit('clientError', Object.assign(new Error(message), { code }), connection.socket)
   }
 
   closed(connection: H1Connection): void {
@@ -128,7 +138,7 @@ export class H1Server implements ConnectionHost {
   #expire(): void {
     const now = performance.now()
     for (const connection of this.#connections.values()) {
-      if (connection.idle && connection.deadline < now) connection.expire()
+      if (connection.deadline < now) connection.expire()
     }
   }
 }
