@@ -42,8 +42,8 @@ export interface ListenerStatus {
 }
 
 /**
- * A client request: HTTP/1.1 read by node's server or, without a body, by Portico's own
- * (engine/server/), or HTTP/2 through node's compatibility API.
+ * A client request: HTTP/1.1 read by node's server or by Portico's own (engine/server/: no body, or
+ * one of a Content-Length), or HTTP/2 through node's compatibility API.
  */
 export type ClientRequest = IncomingMessage | H1Request | Http2ServerRequest
 
