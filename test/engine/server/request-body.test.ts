@@ -177,3 +177,26 @@ test('a body nobody reads stops the connection from reading: the client is held 
   socket.destroy()
   assert.equal(hash.digest('hex'), sha256(body))
 })
+
+test('a body still coming when its response is done is read to its end and dropped, and the next request is served', async (t) => {
+  const server = await ownServerOn(t, (req, res) => res.end(`${req.method} ${req.url}`))
+  const socket = connect(server.port, '127.0.0.1')
+  // A body that looks like requests: none of it may be served as one.
+  const smuggled = Buffer.from('GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(3000))
+  const whole = Buffer.concat([post('/early', smuggled), Buffer.from('GET /next HTTP/1.1\r\nHost: a\r\n\r\n')])
+  // The head and a first part, then the rest once the answer came.
+  socket.write(whole.subarray(0, 1000))
+  let text = ''
+  let rest = true
+  for await (const chunk of socket) {
+    text += (chunk as Buffer).toString('latin1')
+    if (answers(text).length === 1 && rest) {
+      rest = false
+      socket.write(whole.subarray(1000))
+    }
+    if (answers(text).length === 2) break
+  }
+  socket.destroy()
+  assert.deepEqual(answers(text), ['POST /early', 'GET /next'])
+  assert.equal(server.handedOff(), 0)
+})
