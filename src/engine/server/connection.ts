@@ -182,16 +182,21 @@ export class H1Connection implements ResponseOwner {
     else socket.destroy()
   }
 
-  /** Stops reading for this server: the connection is node's now, or closing. */
-  #detach(): void {
+  /**
+   * Stops reading for this server: the connection is node's now, and its listeners here go, or it
+   * has closed, and they stay, since nothing emits on a closed socket.
+   */
+  #detach(closed: boolean): void {
     if (this.#detached) return
     this.#detached = true
     this.#done = true
-    const socket = this.socket
-    socket.off('data', this.#onData)
-    socket.off('end', this.#onEnd)
-    socket.off('close', this.#onClose)
-    socket.off('error', ignore)
+    if (!closed) {
+      const socket = this.socket
+      socket.off('data', this.#onData)
+      socket.off('end', this.#onEnd)
+      socket.off('close', this.#onClose)
+      socket.off('error', ignore)
+    }
     this.#parser.close()
     this.#host.closed(this)
   }
@@ -248,7 +253,7 @@ export class H1Connection implements ResponseOwner {
   #handOff(): void {
     const pending = this.#pending
     this.#pending = undefined
-    this.#detach()
+    this.#detach(false)
     this.#host.handOff(this, pending)
   }
 
@@ -291,7 +296,7 @@ export class H1Connection implements ResponseOwner {
   readonly #onClose = (): void => {
     const res = this.#response
     this.#response = undefined
-    this.#detach()
+    this.#detach(true)
     if (res !== undefined && !res.writableFinished) res.aborted()
   }
 }
