@@ -122,8 +122,12 @@ export class H1Connection implements ResponseOwner {
     // its client may be writing the next request already: that one is served, with `Connection:
     // close`, and the connection closes once quiet (H1Server.drain), never right after such a response.
     if (!res.shouldKeepAlive) {
+      // A client that said `Connection: close` and sent nothing after it sends no more (RFC 9112 §9.6):
+      // the response is with the kernel, so closing sends it and a FIN, never a reset, with no wait for
+      // the client's FIN. TLS first sends its close_notify (destroySoon), as node's server does.
       if (this.#keepAlive || this.#pending !== undefined) this.#linger()
-      else this.#close()
+      else if ((this.socket as Socket & { encrypted?: boolean }).encrypted) this.socket.destroySoon()
+      else this.socket.destroy()
       return
     }
     this.idleSince = performance.now()
@@ -166,26 +170,7 @@ export class H1Connection implements ResponseOwner {
     this.socket.end()
   }
 
-  /**
-   * Closes the connection after a response to a request that said `Connection: close`, with nothing
-   * received after it: such a client sends no more on it (RFC 9112 §9.6), so its receive buffer is
-   * empty and the close sends a FIN after the response, never a reset. `responded` is called once
-   * the response is all with the kernel, which sends it before the FIN. Waiting for the client's
-   * FIN instead, as `#linger` does, costs a shutdown, a read and a turn of the event loop per
-   * connection; nginx closes such a connection at once too. TLS first sends its close_notify
-   * alert, then closes without waiting for the client's, as node's server does.
-   */
-  #close(): void {
-    this.#done = true
-    const socket = this.socket as Socket & { encrypted?: boolean }
-    if (socket.encrypted === true) socket.destroySoon()
-    else socket.destroy()
-  }
-
-  /**
-   * Stops reading for this server: the connection is node's now, and its listeners here go, or it
-   * has closed, and they stay, since nothing emits on a closed socket.
-   */
+  /** Stops reading for this server: the connection is node's now, or has closed (its listeners stay: nothing emits then). */
   #detach(closed: boolean): void {
     if (this.#detached) return
     this.#detached = true
