@@ -92,7 +92,8 @@ export function countConnections({ server, tls, counts, connections }: Parts): v
   server.on('connection', (socket: Socket) => {
     counts.accepted++
     const entry = connections.add(socket)
-    socket.once('close', () => connections.remove(entry))
+    // 'close' comes once: `on` spares the wrapper `once` makes for each connection.
+    socket.on('close', () => connections.remove(entry))
   })
 }
 

@@ -83,7 +83,12 @@ export class H1Connection implements ResponseOwner {
     // its client may be writing the next request already: that one is served, with `Connection:
     // close`, and the connection closes once quiet (H1Server.drain), never right after such a response.
     if (!res.shouldKeepAlive) {
-      this.#linger()
+      // A client that said `Connection: close` and sent nothing after it (its body, if any, read whole) sends no more (RFC 9112 §9.6):
+      // the response is with the kernel, so closing sends it and a FIN, never a reset, with no wait for
+      // the client's FIN. TLS first sends its close_notify (destroySoon), as node's server does.
+      if (this.#keepAlive || this.#pending !== undefined || this.#body !== undefined) this.#linger()
+      else if ((this.socket as Socket & { encrypted?: boolean }).encrypted) this.socket.destroySoon()
+      else this.socket.destroy()
       return
     }
     if (this.socket.isPaused()) this.socket.resume()
@@ -155,16 +160,18 @@ export class H1Connection implements ResponseOwner {
     this.socket.end()
   }
 
-  /** Stops reading for this server: the connection is node's now, or closing. */
-  #detach(): void {
+  /** Stops reading for this server: the connection is node's now, or has closed (its listeners stay: nothing emits then). */
+  #detach(closed: boolean): void {
     if (this.#detached) return
     this.#detached = true
     this.#done = true
-    const socket = this.socket
-    socket.off('data', this.#onData)
-    socket.off('end', this.#onEnd)
-    socket.off('close', this.#onClose)
-    socket.off('error', ignore)
+    if (!closed) {
+      const socket = this.socket
+      socket.off('data', this.#onData)
+      socket.off('end', this.#onEnd)
+      socket.off('close', this.#onClose)
+      socket.off('error', ignore)
+    }
     this.#heads.close()
     this.#host.closed(this)
   }
@@ -238,7 +245,7 @@ export class H1Connection implements ResponseOwner {
   #handOff(): void {
     const pending = this.#pending
     this.#pending = undefined
-    this.#detach()
+    this.#detach(false)
     this.#host.handOff(this, pending)
   }
 
@@ -260,7 +267,7 @@ export class H1Connection implements ResponseOwner {
   readonly #onClose = (): void => {
     const res = this.#response
     this.#response = undefined
-    this.#detach()
+    this.#detach(true)
     if (res !== undefined && !res.writableFinished) res.aborted()
     this.#body?.abort()
     this.#body = undefined

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createH2Server, type Http2ServerResponse } from 'node:http2'
 import { request as httpsRequest } from 'node:https'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { test } from 'node:test'
 import { headerRecord } from '../../../src/engine/server/request.ts'
 import { startBackend } from '../../helpers/backend.ts'
@@ -88,6 +88,25 @@ test('a response head says how the connection goes on: keep-alive with its timeo
   assert.match(reply, /\r\ndate: \w{3}, \d\d \w{3} \d{4} /i)
   const closing = await rawHttp(proxy.url, 'GET /c HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n')
   assert.match(closing, /\r\nConnection: close\r\n/i)
+})
+
+test('a connection whose request said Connection: close is closed after its response, though the client keeps its side open', async (t) => {
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', connections: { max: 1 } }],
+    pools: {},
+    routes: [{ respond: { body: 'ok' } }],
+  })
+  const { hostname, port } = new URL(proxy.url)
+  const first = connect({ host: hostname, port: Number(port), allowHalfOpen: true })
+  t.after(() => first.destroy())
+  let text = ''
+  first.on('data', (c: Buffer) => (text += c.toString('latin1')))
+  first.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+  await once(first, 'end')
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n(?:.*\r\n)*Connection: close\r\n/i)
+  // The first client has not closed its side, yet the listener's one connection is free for the next.
+  const next = await rawHttp(proxy.url, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+  assert.match(next, /^HTTP\/1\.1 200 OK\r\n/)
 })
 
 test('a HEAD request gets the head of the response and no body, and the connection goes on', async (t) => {
