@@ -22,10 +22,7 @@ export class H1Connection implements ResponseOwner {
   readonly #writer: SocketWriter
   /** Its place in its server's list. */
   entry: Entry<H1Connection> | undefined = undefined
-  /**
-   * `performance.now()` after which the connection is closed while no response is under way: the
-   * head of the request being read is too slow, or it has been idle too long since the last one.
-   */
+  /** `performance.now()` after which it closes while no response is under way (a slow head, or idle too long). */
   deadline: number
   /** `performance.now()` since which no response has been under way: when it was accepted, or its last response ended. */
   idleSince = performance.now()
@@ -83,12 +80,8 @@ export class H1Connection implements ResponseOwner {
     // its client may be writing the next request already: that one is served, with `Connection:
     // close`, and the connection closes once quiet (H1Server.drain), never right after such a response.
     if (!res.shouldKeepAlive) {
-      // A client that said `Connection: close` and sent nothing after it (its body, if any, read whole) sends no more (RFC 9112 §9.6):
-      // the response is with the kernel, so closing sends it and a FIN, never a reset, with no wait for
-      // the client's FIN. TLS first sends its close_notify (destroySoon), as node's server does.
-      if (this.#keepAlive || this.#pending !== undefined || this.#body !== undefined) this.#linger()
-      else if ((this.socket as Socket & { encrypted?: boolean }).encrypted) this.socket.destroySoon()
-      else this.socket.destroy()
+      if (this.#heads.keepAlive || this.#pending !== undefined || this.#body !== undefined) this.#linger()
+      else closeNow(this.socket)
       return
     }
     if (this.socket.isPaused()) this.socket.resume()
@@ -272,4 +265,15 @@ export class H1Connection implements ResponseOwner {
     this.#body?.abort()
     this.#body = undefined
   }
+}
+
+/**
+ * Closes a connection whose client said `Connection: close` and sent nothing after its request
+ * (its body, if any, read whole), so sends no more (RFC 9112 §9.6): the response is with the
+ * kernel, so closing sends it and a FIN, never a reset, with no wait for the client's FIN. TLS
+ * first sends its close_notify (destroySoon), as node's server does.
+ */
+function closeNow(socket: Socket): void {
+  if ((socket as Socket & { encrypted?: boolean }).encrypted) socket.destroySoon()
+  else socket.destroy()
 }
