@@ -215,15 +215,19 @@ export class RouteCache {
     }
     headers.push('cache-status', `${said}; stored; ttl=${Math.floor(s.lifetime - s.initialAge)}`)
     const requestHeaders = x.req.headers
-    const store = new StoreStream(config.max_object_size, (body) => {
-      const ok = body !== undefined && body.length >= config.min_object_size
-      if (ok) {
-        const entry = storedEntry(s, body, length, config.purge.tag_header)
-        this.#store.set(t.key, entry, requestHeaders)
-        this.#toDisk(t.key, entry, requestHeaders)
-      }
-      t.flight?.done(ok)
-    })
+    const store = new StoreStream(
+      config.max_object_size,
+      (body) => {
+        const ok = body !== undefined && body.length >= config.min_object_size
+        if (ok) {
+          const entry = storedEntry(s, body, length, config.purge.tag_header)
+          this.#store.set(t.key, entry, requestHeaders)
+          this.#toDisk(t.key, entry, requestHeaders)
+        }
+        t.flight?.done(ok)
+      },
+      length,
+    )
     if (config.store_after_client_abort) storeOutlivesClient(x, store)
     return store
   }
