@@ -3,12 +3,15 @@ import { variantKey } from '../http/variant-key.ts'
 import { collectSoon } from '../process/full-collection.ts'
 import { ownBuffer } from './own-buffer.ts'
 import type { Stored } from './policy.ts'
+import { type PreparedHead, preparedBytes } from './prepared-head.ts'
 
 /** A stored response: its head and freshness, and the whole body. */
 export interface Entry extends Stored {
   readonly body: Buffer
   /** Purge tags from the route's tag header. */
   readonly tags: readonly string[]
+  /** The head as hits send it, made when the entry is stored in memory; absent elsewhere. */
+  readonly prepared?: PreparedHead | undefined
 }
 
 /** What a primary key holds when its responses vary: the request headers that select a variant. */
@@ -40,7 +43,11 @@ export class MemoryStore {
   #churn = 0
   readonly #collectAfter: number
 
-  constructor(maxBytes: number) {
+  readonly #prepare: (headers: readonly string[]) => PreparedHead | undefined
+
+  /** `prepare` makes what hits need of a stored head, once, as each entry comes in. */
+  constructor(maxBytes: number, prepare: (headers: readonly string[]) => PreparedHead | undefined = () => undefined) {
+    this.#prepare = prepare
     const max = Math.max(1, maxBytes)
     this.#collectAfter = max / collectAfterShare
     this.#lru = new LRUCache<string, Slot>({
@@ -79,7 +86,8 @@ export class MemoryStore {
 
   /** Stores `entry` for the request headers `h` it answered. */
   set(key: string, found: Entry, h: Readonly<Record<string, string | string[] | undefined>>): void {
-    const entry = ownsBody(found) ? found : { ...found, body: ownBuffer([found.body], found.body.length) }
+    const body = ownsBody(found) ? found.body : ownBuffer([found.body], found.body.length)
+    const entry: Entry = { ...found, body, prepared: this.#prepare(found.headers) }
     if (entry.vary.length === 0) {
       this.#lru.set(key, entry)
       this.#churned(slotBytes(entry, key))
@@ -122,6 +130,6 @@ function slotBytes(slot: Slot, key: string): number {
   let n = entryObjects + key.length + perString
   const strings = 'body' in slot ? slot.headers : slot.vary
   for (const h of strings) n += h.length + perString
-  if ('body' in slot) n += slot.body.byteLength + slot.tags.length * perString
+  if ('body' in slot) n += slot.body.byteLength + slot.tags.length * perString + preparedBytes(slot.prepared)
   return n
 }
