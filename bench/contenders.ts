@@ -126,8 +126,9 @@ function ours(name: string, options: PorticoOptions, extra?: Pick<Contender, 'sc
 }
 
 /**
- * The twin of Portico contender `c` that runs the build in `dist` (a `dist/` directory of older
- * code, kept under the project so that it finds the same node_modules), named `c`'s name + `@base`.
+ * The twin of Portico contender `c` that runs the build in `dist` (a copy of an older `dist/`,
+ * with package.json beside it, kept under the project so that it finds the same node_modules),
+ * named `c`'s name + `@base`.
  */
 export function baselineTwin(c: Contender, dist: string): Contender | undefined {
   if (c.portico === undefined) return undefined

@@ -30,8 +30,9 @@ installed, node-http-proxy, @fastify/http-proxy), in interleaved rounds, and pri
   --origin KIND       nginx or node (default nginx when installed)
   --idle S            seconds without load before RSS after the run is read (default 45)
   --json FILE         also write the report as JSON to FILE
-  --baseline DIR      also runs each chosen Portico contender from DIR, another build's dist/
-                      kept inside the project (named NAME@base): old and new code in one run
+  --baseline DIR      also runs each chosen Portico contender (named NAME@base) from DIR, a
+                      copy of another build's dist/ with package.json beside it, kept inside
+                      the project for its node_modules: old and new code in one run
 `
 
 const { values } = parseArgs({

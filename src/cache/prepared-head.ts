@@ -20,24 +20,27 @@ export interface PreparedHead {
 }
 
 /**
- * Prepares stored `headers` (flat `[name, value, …]`) for a route whose response phases after the
- * cache are `after`: rendered only when each of them just hides fields (`hides`), which are then
- * hidden from the rendered head once.
+ * Makes the function that prepares stored heads (flat `[name, value, …]`) for a route whose response
+ * phases after the cache are `after`: rendered only when each of them just hides fields (`hides`),
+ * which are then hidden from the rendered head once.
  */
-export function prepareHead(headers: readonly string[], after: readonly ResponsePhase[]): PreparedHead {
+export function headPreparer(after: readonly ResponsePhase[]): (headers: readonly string[]) => PreparedHead {
   const hides = after.flatMap((p) => (p.hides ? [p.hides] : []))
-  let edited = headers
-  if (hides.length > 0) {
-    const copy = [...headers]
-    for (const names of hides) dropHeaders(copy, names)
-    edited = copy
-  }
-  return {
-    fields: hides.length === after.length ? rendered(edited) : undefined,
-    hides,
-    etag: field(headers, 'etag'),
-    lastModified: field(headers, 'last-modified'),
-    hsts: field(edited, 'strict-transport-security') !== undefined,
+  const renders = hides.length === after.length
+  return (headers) => {
+    let edited = headers
+    if (hides.length > 0) {
+      const copy = [...headers]
+      for (const names of hides) dropHeaders(copy, names)
+      edited = copy
+    }
+    return {
+      fields: renders ? rendered(edited) : undefined,
+      hides,
+      etag: field(headers, 'etag'),
+      lastModified: field(headers, 'last-modified'),
+      hsts: field(edited, 'strict-transport-security') !== undefined,
+    }
   }
 }
 

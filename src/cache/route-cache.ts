@@ -13,7 +13,7 @@ import { type CacheShare, type LowerTier, lowerTiers } from './lower-tiers.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
 import { abandonStore, storeOutlivesClient, storingWithoutClient } from './outlive-client.ts'
 import { storable } from './policy.ts'
-import { prepareHead } from './prepared-head.ts'
+import { headPreparer } from './prepared-head.ts'
 import { invalidated } from './purge.ts'
 import { type PurgeChannel, Purges } from './purging.ts'
 import { addValidators, bypassed, requestDirectives, safeMethods } from './request.ts'
@@ -74,7 +74,7 @@ export class RouteCache {
     this.#config = config
     this.#disk = lowerTiers(config, group)
     this.#graceS = config.grace / 1000
-    this.#store = new MemoryStore(config.memory, (headers) => prepareHead(headers, after))
+    this.#store = new MemoryStore(config.memory, headPreparer(after))
     this.#purges = new Purges(config, name, { memory: this.#store, disk: this.#disk }, shared, group)
     this.responsePhase = { onResponse: (x, status, headers) => this.#onResponse(x, status, headers) }
   }

@@ -16,7 +16,10 @@ export interface RenderedFields {
 export function renderFields(fields: readonly string[]): RenderedFields {
   const head = new HeadText('')
   for (let i = 0; i < fields.length; i += 2) head.add(fields[i]!, fields[i + 1]!)
-  const { text, date, connection, close, length, chunked, transferEncoding } = head
+  const { date, connection, close, length, chunked, transferEncoding } = head
+  // Made flat: the text was built by appending, a chain of a few dozen pieces that a long-kept
+  // head would otherwise hold until its first write flattens it.
+  const text = Buffer.from(head.text, 'latin1').toString('latin1')
   return { text, date, connection, close, length, chunked, transferEncoding }
 }
 
