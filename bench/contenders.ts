@@ -65,6 +65,8 @@ export interface PorticoOptions {
   readonly cache?: Readonly<Record<string, unknown>>
   /** The `metrics` section, its listener on a free loopback port; off when false or absent. */
   readonly metrics?: boolean
+  /** Another build's `cli.js` to run instead of this tree's `dist/cli.js` (an A/B against older code). */
+  readonly cli?: string
 }
 
 /**
@@ -104,8 +106,8 @@ export async function portico(
     PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ''}`,
     NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags].join(' ').trim(),
   }
-  buildOnce()
-  const started = await start(setup.cpus, here('../dist/cli.js'), ['run', '-c', file], porticoPort, env)
+  if (options.cli === undefined) buildOnce()
+  const started = await start(setup.cpus, options.cli ?? here('../dist/cli.js'), ['run', '-c', file], porticoPort, env)
   return { ...started, tlsPort }
 }
 
@@ -121,6 +123,17 @@ function buildOnce(): void {
 /** A Portico variant: one process unless `options` say otherwise. */
 function ours(name: string, options: PorticoOptions, extra?: Pick<Contender, 'scenarios' | 'allCores'>): Contender {
   return { name, available: () => true, ...extra, portico: options, start: (s) => portico(s, options) }
+}
+
+/**
+ * The twin of Portico contender `c` that runs the build in `dist` (a copy of an older `dist/`,
+ * with package.json beside it, kept under the project so that it finds the same node_modules),
+ * named `c`'s name + `@base`.
+ */
+export function baselineTwin(c: Contender, dist: string): Contender | undefined {
+  if (c.portico === undefined) return undefined
+  const options = { ...c.portico, label: `${c.portico.label}-base`, cli: join(dist, 'cli.js') }
+  return { ...c, name: `${c.name}@base`, portico: options, start: (s) => portico(s, options) }
 }
 
 /** The contenders, in table order; Portico first, since every ratio is to it. */

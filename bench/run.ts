@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { selfSigned } from '../src/tls/self-signed.ts'
-import { type Contender, contenders } from './contenders.ts'
+import { baselineTwin, type Contender, contenders } from './contenders.ts'
 import type { LoadOptions } from './load.ts'
 import { startOrigins } from './origins.ts'
 import { pinning } from './pin.ts'
@@ -30,6 +30,9 @@ installed, node-http-proxy, @fastify/http-proxy), in interleaved rounds, and pri
   --origin KIND       nginx or node (default nginx when installed)
   --idle S            seconds without load before RSS after the run is read (default 45)
   --json FILE         also write the report as JSON to FILE
+  --baseline DIR      also runs each chosen Portico contender (named NAME@base) from DIR, a
+                      copy of another build's dist/ with package.json beside it, kept inside
+                      the project for its node_modules: old and new code in one run
 `
 
 const { values } = parseArgs({
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     idle: { type: 'string', default: '45' },
     json: { type: 'string' },
+    baseline: { type: 'string' },
     load: { type: 'string' },
     origin: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -70,7 +74,14 @@ const chosenScenarios = pick(scenarios, values.scenarios, 'scenario').filter((s)
   notes.push(note)
   return false
 })
-const chosenPeers = values.peers === undefined ? contenders : pick(contenders, `portico,${values.peers}`, 'peer')
+const picked = values.peers === undefined ? contenders : pick(contenders, `portico,${values.peers}`, 'peer')
+const baseline = values.baseline === undefined ? undefined : resolve(values.baseline)
+const chosenPeers = baseline
+  ? picked.flatMap((c) => {
+      const twin = baselineTwin(c, baseline)
+      return twin ? [c, twin] : [c]
+    })
+  : picked
 const count = (name: 'duration' | 'rounds' | 'connections' | 'idle') => {
   const n = Number(values[name])
   if (Number.isInteger(n) && n > 0) return n

@@ -92,9 +92,11 @@ export const scenarios: readonly Scenario[] = [
 
 /** Whether contender `c` takes part in scenario `s`. */
 export function inScenario(c: Contender, s: Scenario): boolean {
+  // A baseline twin (`NAME@base`) runs where its contender does.
+  const name = c.name.replace(/@base$/, '')
   return (
     (c.scenarios === undefined || c.scenarios.includes(s.name)) &&
-    (s.only === undefined || s.only.includes(c.name)) &&
-    s.skipped?.[c.name] === undefined
+    (s.only === undefined || s.only.includes(name)) &&
+    s.skipped?.[name] === undefined
   )
 }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { H1Response } from '../engine/index.ts'
+import { type H1Response, type RenderedFields, writeRenderedHead } from '../engine/index.ts'
 import type { Exchange } from '../exchange.ts'
 
 /**
@@ -22,6 +22,29 @@ export function writeResponseHead(
     if (reason) res.writeHead(status, reason, headers)
     else res.writeHead(status, headers)
   } else if (x.isHttp2()) x.res.writeHead(status, headers)
+}
+
+/**
+ * writeResponseHead() for a head whose fields were rendered ahead of time (a stored response's),
+ * plus `more` (flat `[name, value, …]`, which gets the listener's Strict-Transport-Security unless
+ * `ownHsts` says the rendered fields have their own). Only over Portico's own HTTP/1.1 server;
+ * returns false, having written nothing, otherwise.
+ */
+export function writeRenderedResponseHead(
+  x: Exchange,
+  status: number,
+  rendered: RenderedFields,
+  more: string[],
+  ownHsts: boolean,
+): boolean {
+  if (!x.isHttp1()) return false
+  const res = x.res
+  const keepAlive = res.shouldKeepAlive
+  if (x.listener.draining || x.listener.retired?.has(x.req.socket)) res.shouldKeepAlive = false
+  if (x.hsts !== undefined && !ownHsts) more.push(hstsName, x.hsts)
+  if (writeRenderedHead(res, status, rendered, more)) return true
+  res.shouldKeepAlive = keepAlive
+  return false
 }
 
 /** The response of an HTTP/1.1 exchange, node's or Portico's own; undefined over HTTP/2, where no connection is kept or closed per response. */

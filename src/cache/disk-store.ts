@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { ignore } from '../errors.ts'
 import { type RequestHeaders, variantKey } from '../http/variant-key.ts'
 import type { Entry } from './memory-store.ts'
+import { ownBuffer } from './own-buffer.ts'
 
 /** What the first line of an entry's file says: the entry without its body, and the body's checksum. */
 interface Meta extends Omit<Entry, 'body'> {
@@ -213,7 +214,7 @@ function parse(data: Buffer, key: string): Entry | VaryMeta | undefined {
   if (body.length !== meta.bodyLength) return undefined
   if (createHash('sha256').update(body).digest('hex') !== meta.sha256) return undefined
   const { key: _key, url: _url, bodyLength: _length, sha256: _sum, ...entry } = meta
-  return { ...entry, body: Buffer.from(body) }
+  return { ...entry, body: ownBuffer([body], body.length) }
 }
 
 /** The head of the file at `path`, read from its first line only; undefined when it has none. */

@@ -13,6 +13,7 @@ import { type CacheShare, type LowerTier, lowerTiers } from './lower-tiers.ts'
 import { type Entry, MemoryStore } from './memory-store.ts'
 import { abandonStore, storeOutlivesClient, storingWithoutClient } from './outlive-client.ts'
 import { storable } from './policy.ts'
+import { headPreparer } from './prepared-head.ts'
 import { invalidated } from './purge.ts'
 import { type PurgeChannel, Purges } from './purging.ts'
 import { addValidators, bypassed, requestDirectives, safeMethods } from './request.ts'
@@ -58,15 +59,22 @@ export class RouteCache {
   readonly #purges: Purges
 
   /**
+   * `after` are the route's response phases after the cache's own, which hits go through too.
    * `name` is the route's: purges travel between workers through `shared` under it, so every
    * worker's memory tier for this route drops the same responses. With `group`, a tier shared
    * by several instances lies under the disk tier, and purges reach the other instances too.
    */
-  constructor(config: CacheConfig, name: string, shared?: PurgeChannel, group?: CacheShare) {
+  constructor(
+    config: CacheConfig,
+    name: string,
+    shared?: PurgeChannel,
+    group?: CacheShare,
+    after: readonly ResponsePhase[] = [],
+  ) {
     this.#config = config
     this.#disk = lowerTiers(config, group)
     this.#graceS = config.grace / 1000
-    this.#store = new MemoryStore(config.memory)
+    this.#store = new MemoryStore(config.memory, headPreparer(after))
     this.#purges = new Purges(config, name, { memory: this.#store, disk: this.#disk }, shared, group)
     this.responsePhase = { onResponse: (x, status, headers) => this.#onResponse(x, status, headers) }
   }
@@ -215,15 +223,19 @@ export class RouteCache {
     }
     headers.push('cache-status', `${said}; stored; ttl=${Math.floor(s.lifetime - s.initialAge)}`)
     const requestHeaders = x.req.headers
-    const store = new StoreStream(config.max_object_size, (body) => {
-      const ok = body !== undefined && body.length >= config.min_object_size
-      if (ok) {
-        const entry = storedEntry(s, body, length, config.purge.tag_header)
-        this.#store.set(t.key, entry, requestHeaders)
-        this.#toDisk(t.key, entry, requestHeaders)
-      }
-      t.flight?.done(ok)
-    })
+    const store = new StoreStream(
+      config.max_object_size,
+      (body) => {
+        const ok = body !== undefined && body.length >= config.min_object_size
+        if (ok) {
+          const entry = storedEntry(s, body, length, config.purge.tag_header)
+          this.#store.set(t.key, entry, requestHeaders)
+          this.#toDisk(t.key, entry, requestHeaders)
+        }
+        t.flight?.done(ok)
+      },
+      length,
+    )
     if (config.store_after_client_abort) storeOutlivesClient(x, store)
     return store
   }

@@ -1,6 +1,8 @@
-import { type Duplex, Transform, type TransformCallback } from 'node:stream'
+import { type Duplex, Transform, type TransformCallback, type Writable } from 'node:stream'
 import { respondError, startResponse } from '../answer/respond.ts'
+import { writeRenderedResponseHead } from '../answer/response-head.ts'
 import type { Exchange } from '../exchange.ts'
+import { dropHeaders } from '../http/drop-headers.ts'
 import type { ByteRange } from '../http/range.ts'
 import { field, notModified } from './conditional.ts'
 import type { Entry } from './memory-store.ts'
@@ -11,20 +13,36 @@ import { byteRanges, ifRangeHolds, rangeBody } from './range.ts'
 export function serveStored(x: Exchange, e: Entry, collapsed: boolean, detail?: string): void {
   const age = Math.floor(currentAge(e, Date.now()))
   const ttl = Math.floor(e.lifetime - age)
-  const headers = [...e.headers, 'age', String(age), 'x-request-id', x.id]
-  const more = `${collapsed ? '; collapsed' : ''}${detail ? `; detail=${detail}` : ''}`
-  headers.push('cache-status', `Portico; hit; ttl=${ttl}${more}`)
+  const cacheStatus =
+    collapsed || detail
+      ? `Portico; hit; ttl=${ttl}${collapsed ? '; collapsed' : ''}${detail ? `; detail=${detail}` : ''}`
+      : `Portico; hit; ttl=${ttl}`
   x.cache = detail ? 'stale' : 'hit'
+  const prepared = e.prepared
+  const etag = prepared ? prepared.etag : field(e.headers, 'etag')
+  const lastModified = prepared ? prepared.lastModified : field(e.headers, 'last-modified')
+  const h = x.req.headers
   // RFC 9111 §4.3.2: a fresh entry answers the client's own conditional request.
-  if (e.status === 200 && notModified(x.req.headers, field(e.headers, 'etag'), field(e.headers, 'last-modified'))) {
+  const conditional = h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined
+  const range = h.range !== undefined && e.status === 200 && x.req.method === 'GET'
+  // The head as prepared when stored, and the fields of this hit: the route's phases only hide fields.
+  if (!conditional && !range && prepared?.fields) {
+    const more = ['age', String(age), 'x-request-id', x.id, 'cache-status', cacheStatus]
+    for (const names of prepared.hides) dropHeaders(more, names)
+    if (writeRenderedResponseHead(x, e.status, prepared.fields, more, prepared.hsts)) {
+      x.status = e.status
+      sendBody(x, x.responseStream, e.body)
+      return
+    }
+  }
+  const headers = [...e.headers, 'age', String(age), 'x-request-id', x.id, 'cache-status', cacheStatus]
+  if (conditional && e.status === 200 && notModified(h, etag, lastModified)) {
     startResponse(x, 304, withoutLength(headers)).end()
     return
   }
-  const range = x.req.headers.range
-  if (range !== undefined && e.status === 200 && x.req.method === 'GET') {
-    const ifRange = x.req.headers['if-range'] as string | undefined
-    const wanted = ifRangeHolds(ifRange, field(e.headers, 'etag'), field(e.headers, 'last-modified'))
-      ? byteRanges(range, e.body.length)
+  if (range) {
+    const wanted = ifRangeHolds(h['if-range'] as string | undefined, etag, lastModified)
+      ? byteRanges(h.range!, e.body.length)
       : undefined
     if (wanted === 'unsatisfiable') {
       respondError(x, 'range_not_satisfiable', { 'content-range': `bytes */${e.body.length}` })
@@ -35,13 +53,17 @@ export function serveStored(x: Exchange, e: Entry, collapsed: boolean, detail?: 
       return
     }
   }
-  const out = startResponse(x, e.status, headers)
-  if (x.req.method === 'HEAD' || e.body.length === 0) {
+  sendBody(x, startResponse(x, e.status, headers), e.body)
+}
+
+/** Ends `out` with a stored body (none for HEAD), counted as `bytes_out`. */
+function sendBody(x: Exchange, out: Writable, body: Buffer): void {
+  if (x.req.method === 'HEAD' || body.length === 0) {
     out.end()
     return
   }
-  x.bytesOut += e.body.length
-  out.end(e.body)
+  x.bytesOut += body.length
+  out.end(body)
 }
 
 /** Answers a range request from a stored body (RFC 9110 §14.2): 206 with one range, or multipart/byteranges. */

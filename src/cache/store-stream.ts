@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream'
+import { ownBuffer } from './own-buffer.ts'
 
 /**
  * Passes a response body on to the client unchanged while keeping a copy. `done` is called once:
@@ -6,12 +7,21 @@ import { Transform, type TransformCallback } from 'node:stream'
  * them or the stream was destroyed before its end (client gone, backend failed). The body is never
  * held back: each chunk goes on as it comes.
  *
+ * With `length` (the backend's Content-Length), the copy is one buffer of exactly that size, made
+ * at the first byte and filled as the chunks pass: the chunks are not kept, and the body is never
+ * held twice (chunks and their concatenation) until the next collection. A body that turns out
+ * longer or shorter than said is not stored. Without a length, the chunks are kept and joined once
+ * at the end.
+ *
  * `detach()` turns it into a sink for the store alone once the client has gone: from then on it
  * passes nothing on, and the destroy that the client's side sends down the response phases is
  * ignored, so the backend's bytes keep coming in until the end, the size limit or `abandon()`.
  */
 export class StoreStream extends Transform {
   #chunks: Buffer[] | undefined = []
+  /** The body's one buffer, when its length was said; undefined once the copy is given up. */
+  #body: Buffer | undefined
+  readonly #length: number | undefined
   #bytes = 0
   readonly #maxBytes: number
   readonly #done: (body: Buffer | undefined) => void
@@ -21,10 +31,11 @@ export class StoreStream extends Transform {
   /** Set while detached: called when the copy is over, whichever way. */
   #ended: (() => void) | undefined
 
-  constructor(maxBytes: number, done: (body: Buffer | undefined) => void) {
+  constructor(maxBytes: number, done: (body: Buffer | undefined) => void, length?: number) {
     super()
     this.#maxBytes = maxBytes
     this.#done = done
+    this.#length = length !== undefined && length <= maxBytes ? length : undefined
   }
 
   /**
@@ -62,22 +73,41 @@ export class StoreStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.#chunks) {
-      this.#bytes += chunk.length
-      if (this.#bytes > this.#maxBytes) {
-        this.#chunks = undefined
-        const dropped = this.#dropped
-        this.#finish(undefined)
-        dropped?.()
-      } else this.#chunks.push(chunk)
-    }
+    if (this.#chunks) this.#keep(chunk)
     if (this.#dropped) callback()
     else callback(null, chunk)
   }
 
   override _flush(callback: TransformCallback): void {
-    this.#finish(this.#chunks ? Buffer.concat(this.#chunks, this.#bytes) : undefined)
+    this.#finish(this.#chunks ? this.#whole() : undefined)
     callback()
+  }
+
+  #keep(chunk: Buffer): void {
+    const at = this.#bytes
+    this.#bytes += chunk.length
+    const limit = this.#length ?? this.#maxBytes
+    if (this.#bytes > limit) {
+      const dropped = this.#dropped
+      this.#finish(undefined)
+      dropped?.()
+      return
+    }
+    if (this.#length === undefined) {
+      this.#chunks!.push(chunk)
+      return
+    }
+    // Not zero-filled: every byte is written before the body is stored, or it is not stored. Never
+    // from node's shared pool (see own-buffer.ts).
+    this.#body ??= Buffer.allocUnsafeSlow(this.#length)
+    chunk.copy(this.#body, at)
+  }
+
+  /** The whole body, or undefined when it is shorter than its stated length. */
+  #whole(): Buffer | undefined {
+    if (this.#length === undefined) return ownBuffer(this.#chunks!, this.#bytes)
+    if (this.#bytes !== this.#length) return undefined
+    return this.#body ?? Buffer.alloc(0)
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
@@ -89,6 +119,7 @@ export class StoreStream extends Transform {
     if (this.#called) return
     this.#called = true
     this.#chunks = undefined
+    this.#body = undefined
     this.#done(body)
     this.#ended?.()
   }

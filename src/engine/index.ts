@@ -3,7 +3,9 @@ import { Socket } from 'node:net'
 import type { DispatchOptions, ResponseHandler } from './client/call.ts'
 import { H1Client } from './client/client.ts'
 import type { H1Settings } from './client/connection.ts'
+import type { RenderedFields } from './server/head-text.ts'
 import { H1Request } from './server/request.ts'
+import { H1Response } from './server/response.ts'
 import { H1Server, type H1ServerOptions } from './server/server.ts'
 
 /*
@@ -17,10 +19,26 @@ export type { H1Settings } from './client/connection.ts'
 export { handOff } from './hand-off.ts'
 export { headSentOn } from './head-sent.ts'
 export { type Entry, LiveList } from './live-list.ts'
+export { type RenderedFields, renderFields } from './server/head-text.ts'
 export type { H1Response } from './server/response.ts'
 export type { H1ServerOptions, H1Timeouts } from './server/server.ts'
 export { takeListeners } from './takeover.ts'
 export type { H1Request }
+
+/**
+ * Writes the head of `res` from fields rendered ahead of time plus `more`, when `res` is Portico's
+ * own HTTP/1.1 response; returns false, having done nothing, for any other response.
+ */
+export function writeRenderedHead(
+  res: object,
+  status: number,
+  rendered: RenderedFields,
+  more: readonly string[],
+): boolean {
+  if (!(res instanceof H1Response)) return false
+  res.writeRenderedHead(status, rendered, more)
+  return true
+}
 
 /** Portico's own HTTP/1.1 server, as a listener drives it. */
 export interface OwnServer {

@@ -27,6 +27,11 @@ export interface RequestPhase {
  */
 export interface ResponsePhase {
   onResponse(x: Exchange, status: number, headers: string[]): Duplex | undefined
+  /**
+   * Set by a phase whose whole work is to remove these fields (lower-case names) from every head:
+   * a cache may then apply it once to a head it stores, instead of on each hit.
+   */
+  readonly hides?: ReadonlySet<string>
 }
 
 /**

@@ -116,7 +116,7 @@ function buildRoute(
   // The cache stores the backend's response as it came, before the other phases edit it for a client.
   const name = config.name ?? `route${index}`
   const cache = config.cache?.enabled
-    ? new RouteCache(config.cache, name, shared, deps.group?.cache(plan.redis))
+    ? new RouteCache(config.cache, name, shared, deps.group?.cache(plan.redis), [...responsePhases])
     : undefined
   if (cache) responsePhases.unshift(cache.responsePhase)
   const named = (factories: readonly RoutePhases[]) =>

@@ -1,7 +1,7 @@
 import { type EventLoopUtilization, performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { fullCollection } from './full-collection.ts'
 
 /** How {@link reduceMemoryWhenIdle} looks at the process; every field has a default for the real one. */
 export interface IdleMemoryOptions {
@@ -114,23 +114,6 @@ function loopUtilization(): () => number {
     last = now
     return share
   }
-}
-
-// V8's `gc`, once reached; null when this node does not expose it.
-let gc: (() => void) | null | undefined
-
-/**
- * A full collection now, in memory saver mode one that compacts the heap and gives its free pages back. V8's
- * memory reducer alone does so only when a collection has come since the load, so an idle process may keep
- * what the load made it take (docs/PERFORMANCE.md, "Memory given back when idle"). Node has no call for it:
- * `gc` is exposed to a context made for it, once, the first time the process falls idle.
- */
-function fullCollection(): void {
-  if (gc === undefined) {
-    setFlagsFromString('--expose-gc')
-    gc = runInNewContext('typeof gc === "function" ? gc : null') as (() => void) | null
-  }
-  gc?.()
 }
 
 /**

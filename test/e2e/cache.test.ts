@@ -19,6 +19,23 @@ test('a second GET of a fresh response is answered from the cache with Age and t
   assert.notEqual(second.headers['x-request-id'], first.headers['x-request-id'])
 })
 
+test('a hit goes through the route’s header rules as a miss does: hidden fields stay hidden, security headers are set once', async (t) => {
+  const backend = answer({ ...fresh, 'x-powered-by': 'php', 'x-content-type-options': 'sniff' })
+  const hidden = await cachedSetup(t, backend, {}, { hide_response_headers: ['x-powered-by', 'age'] })
+  await get(`${hidden.proxy.url}/a`)
+  const hit = await get(`${hidden.proxy.url}/a`)
+  assert.match(hit.headers['cache-status'] as string, /^Portico; hit/)
+  assert.equal(hit.headers['x-powered-by'], undefined)
+  assert.equal(hit.headers.age, undefined)
+  assert.ok(hit.headers['x-request-id'])
+  const secured = await cachedSetup(t, backend, {}, { security_headers: { content_type_options: true } })
+  await get(`${secured.proxy.url}/a`)
+  const securedHit = await get(`${secured.proxy.url}/a`)
+  assert.match(securedHit.headers['cache-status'] as string, /^Portico; hit/)
+  assert.equal(securedHit.headers['x-content-type-options'], 'nosniff')
+  assert.equal(securedHit.headers['x-powered-by'], undefined)
+})
+
 test('a route without a cache block stores nothing', async (t) => {
   const { proxy, count } = await cachedSetup(t, answer(fresh), { enabled: false })
   await get(`${proxy.url}/a`)

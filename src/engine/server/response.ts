@@ -1,9 +1,9 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Socket } from 'node:net'
 import { Stream } from 'node:stream'
-import { mayBeNamed, nameLengths } from '../../http/name-lengths.ts'
 import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
 import type { Piece, SocketWriter } from '../socket-writer.ts'
+import { HeadText, httpDate, type RenderedFields } from './head-text.ts'
 import type { H1Request } from './request.ts'
 
 /** What a response tells the connection it goes out on. */
@@ -61,15 +61,9 @@ export class H1Response extends Stream implements BatchedWrite {
   }
 
   writeHead(status: number, reasonOrFields?: string | Fields, fields?: Fields): this {
-    if (this.headersSent)
-      throw Object.assign(new Error('Cannot write headers after they are sent to the client'), {
-        code: 'ERR_HTTP_HEADERS_SENT',
-      })
+    this.#checkHead(status)
     const reason = typeof reasonOrFields === 'string' ? reasonOrFields : (STATUS_CODES[status] ?? 'unknown')
     const list = typeof reasonOrFields === 'string' ? fields : reasonOrFields
-    if (!(status >= 100 && status <= 999)) throw new RangeError(`Invalid status code: ${status}`)
-    this.statusCode = status
-    if (status === 204 || status === 304 || status < 200) this.#hasBody = false
     const head = new HeadText(`HTTP/1.1 ${status} ${reason}\r\n`)
     if (Array.isArray(list)) {
       for (let i = 0; i < list.length; i += 2) head.add(list[i]!, list[i + 1]!)
@@ -80,6 +74,32 @@ export class H1Response extends Stream implements BatchedWrite {
         else head.add(name, String(value))
       }
     }
+    return this.#headDone(status, head)
+  }
+
+  /**
+   * writeHead() with most of its fields checked and made into text once, ahead of time (a stored
+   * response's head), and `more` (flat `[name, value, …]`) checked now.
+   */
+  writeRenderedHead(status: number, rendered: RenderedFields, more: readonly string[]): this {
+    this.#checkHead(status)
+    const head = HeadText.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`, rendered)
+    for (let i = 0; i < more.length; i += 2) head.add(more[i]!, more[i + 1]!)
+    return this.#headDone(status, head)
+  }
+
+  #checkHead(status: number): void {
+    if (this.headersSent)
+      throw Object.assign(new Error('Cannot write headers after they are sent to the client'), {
+        code: 'ERR_HTTP_HEADERS_SENT',
+      })
+    if (!(status >= 100 && status <= 999)) throw new RangeError(`Invalid status code: ${status}`)
+  }
+
+  /** Adds what the head's fields leave to the server (Date, Connection, framing) and keeps the head until the first bytes. */
+  #headDone(status: number, head: HeadText): this {
+    this.statusCode = status
+    if (status === 204 || status === 304 || status < 200) this.#hasBody = false
     let text = head.text
     if (!head.date) text += `Date: ${httpDate()}\r\n`
     if (head.close) this.shouldKeepAlive = false
@@ -229,60 +249,6 @@ export class H1Response extends Stream implements BatchedWrite {
 
 // As node's writable streams: past this many bytes not yet sent, write() asks the writer to wait for 'drain'.
 const highWaterMark = 16 * 1024
-
-// The lengths of the names HeadText looks at; a field of another length is only written.
-const framingLengths = nameLengths(['date', 'connection', 'content-length', 'transfer-encoding'])
-
-/** A response head's lines as they are added, checked as node checks them, and what they say of framing. */
-class HeadText {
-  text: string
-  date = false
-  connection = false
-  close = false
-  length = false
-  chunked = false
-  transferEncoding = false
-
-  constructor(statusLine: string) {
-    this.text = statusLine
-  }
-
-  add(name: string, value: string): void {
-    validateHeaderName(name)
-    validateHeaderValue(name, value)
-    this.text += `${name}: ${value}\r\n`
-    if (!mayBeNamed(framingLengths, name)) return
-    switch (name.toLowerCase()) {
-      case 'date':
-        this.date = true
-        break
-      case 'connection':
-        this.connection = true
-        if (/(?:^|\W)close(?:$|\W)/i.test(value)) this.close = true
-        break
-      case 'content-length':
-        this.length = true
-        break
-      case 'transfer-encoding':
-        this.transferEncoding = true
-        if (/(?:^|\W)chunked\s*$/i.test(value)) this.chunked = true
-        break
-    }
-  }
-}
-
-let dateText = ''
-let dateUntil = 0
-
-/** The Date header's value, made once a second. */
-function httpDate(): string {
-  const now = Date.now()
-  if (now >= dateUntil) {
-    dateText = new Date(now).toUTCString()
-    dateUntil = now - (now % 1000) + 1000
-  }
-  return dateText
-}
 
 // The events and calls shared with node's responses, typed as node types theirs, so that code handles every kind alike.
 export interface H1Response {

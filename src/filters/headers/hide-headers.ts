@@ -4,14 +4,14 @@ import type { ResponsePhase, RoutePhaseFactory } from '../phase.ts'
 
 /** Removes the named fields from a response head. */
 class HideHeaders implements ResponsePhase {
-  readonly #names: ReadonlySet<string>
+  readonly hides: ReadonlySet<string>
 
   constructor(names: readonly string[]) {
-    this.#names = new Set(names.map((n) => n.toLowerCase()))
+    this.hides = new Set(names.map((n) => n.toLowerCase()))
   }
 
   onResponse(_x: Exchange, _status: number, headers: string[]): undefined {
-    dropHeaders(headers, this.#names)
+    dropHeaders(headers, this.hides)
     return undefined
   }
 }
