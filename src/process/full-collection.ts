@@ -31,12 +31,23 @@ let trim: (() => void) | undefined
 export function collectSoon(): void {
   if (due) return
   due = true
-  setImmediate(() => {
-    due = false
-    fullCollection()
-    // The buffers the collection freed go back to malloc, which keeps the pages of those freed
-    // between live ones until it is asked to give them back.
-    trim ??= mallocTrim()
-    trim()
-  })
+  // A cache that keeps replacing its entries asks often: the pauses are spaced by at least
+  // minimumGapMs, so that they take a bounded share of the time, and the last ask is never dropped.
+  const wait = lastAt + minimumGapMs - performance.now()
+  if (wait > 0) setTimeout(collectNow, wait).unref()
+  else setImmediate(collectNow)
+}
+
+/** The least time between two collections asked for by collectSoon, in ms. */
+const minimumGapMs = 500
+let lastAt = Number.NEGATIVE_INFINITY
+
+function collectNow(): void {
+  due = false
+  lastAt = performance.now()
+  fullCollection()
+  // The buffers the collection freed go back to malloc, which keeps the pages of those freed
+  // between live ones until it is asked to give them back.
+  trim ??= mallocTrim()
+  trim()
 }
