@@ -93,6 +93,8 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
         method: x.req.method!,
         headers,
         body: this.#body,
+        // A body straight from the client is read once; one kept whole (x.body) replays its chunks.
+        bodyChunksFree: x.body === undefined,
         headersTimeout: pool.retries.perTryMs,
         bodyTimeout: pool.timeouts.bodyIdleMs,
       },

@@ -15,6 +15,11 @@ export interface OutgoingRequest {
   readonly headers: readonly string[]
   /** The body: a stream, its bytes whole, or null for none. */
   readonly body: Readable | Buffer | null
+  /**
+   * Whether the body stream's chunks are read once and kept by nobody else, so that the transport may free each
+   * chunk's memory once it is sent; false or absent for a body whose chunks are kept (a buffered body replays them).
+   */
+  readonly bodyChunksFree?: boolean
   /** Most milliseconds from sending the request to its response head; 0 or absent for none. */
   readonly headersTimeout?: number
   /** Most milliseconds between two reads of the response body; 0 or absent for none. */

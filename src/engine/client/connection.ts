@@ -6,7 +6,7 @@ import { lazyBuiltin } from '../../lazy-builtin.ts'
 import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
 import type { Entry } from '../live-list.ts'
 import { type Piece, SocketWriter } from '../socket-writer.ts'
-import { bytesWaiting, writeChunk } from './body-writes.ts'
+import { bytesWaiting, type StreamedBody, writeBody } from './body-writes.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
 import { type ReaderOwner, ResponseReader } from './response-reader.ts'
@@ -64,7 +64,7 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
   /** A request head, or head and whole body, to write at the end of this turn (see batched-writes.ts). */
   #unsent: Piece[] = []
   /** A request body to stream once its head, held for the end of the turn, is written. */
-  #streamed: { body: Readable; chunked: boolean; length: number } | undefined = undefined
+  #streamed: StreamedBody | undefined = undefined
   /** Stops sending the request body; set while one is being sent. */
   #detachBody: (() => void) | undefined = undefined
 
@@ -152,7 +152,8 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     else if (Buffer.isBuffer(body)) this.#unsent.push(head.text, 'latin1', body, 'buffer')
     else {
       this.#unsent.push(head.text, 'latin1')
-      this.#streamed = { body, chunked: head.framing === 'chunked', length: head.length }
+      const free = opts.bodyChunksFree === true
+      this.#streamed = { body, chunked: head.framing === 'chunked', length: head.length, free }
     }
     batchWrite(this)
   }
@@ -174,16 +175,16 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     // A write libuv queued keeps its pieces until it is sent; a sent one leaves the list for reuse.
     if (this.#writer.writev(this.#unsent)) this.#unsent.length = 0
     else this.#unsent = []
-    if (streamed) this.#stream(streamed.body, streamed.chunked, streamed.length, first?.length ?? 0)
+    if (streamed) this.#stream(streamed, first?.length ?? 0)
   }
 
   /** Sends a request body as it arrives, with backpressure: chunked, or checked against its length; `sent` bytes went with the head. */
-  #stream(body: Readable, chunked: boolean, length: number, sent: number): void {
+  #stream({ body, chunked, length, free }: StreamedBody, sent: number): void {
     this.#body = body
     const socket = this.socket
     const onData = (chunk: Buffer) => {
       sent += chunk.length
-      if (!(chunked ? writeChunk(socket, chunk) : socket.write(chunk))) body.pause()
+      if (!writeBody(socket, chunk, chunked, free)) body.pause()
     }
     const onEnd = () => {
       detach()
