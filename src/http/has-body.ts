@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { Http2ServerRequest } from 'node:http2'
+import type { Readable } from 'node:stream'
 import type { Exchange } from '../exchange.ts'
 
 /**
@@ -15,9 +15,10 @@ export function hasBody(x: Exchange): boolean {
 }
 
 /**
- * The stream of a request that has a body: always one of node's requests, since Portico's own
- * HTTP/1.1 server (engine/server/) serves only requests without one.
+ * The stream of a request that has a body: node's HTTP/1.1 request (Portico's own HTTP/1.1 server,
+ * engine/server/, serves only requests without one), or an HTTP/2 request's body stream, which
+ * cancels the exchange before it fails when the client cuts it.
  */
-export function bodyStream(x: Exchange): IncomingMessage | Http2ServerRequest {
-  return x.req as IncomingMessage | Http2ServerRequest
+export function bodyStream(x: Exchange): IncomingMessage | Readable {
+  return x.isHttp2() ? x.req.body(x) : (x.req as IncomingMessage)
 }
