@@ -1,8 +1,6 @@
 import type { ServerHttp2Stream } from 'node:http2'
 import { mayBeNamed, nameLengths } from '../../http/name-lengths.ts'
 
-type Fields = readonly string[] | Readonly<Record<string, string | number>>
-
 /**
  * The response to an {@link H2Request}, through node's stream API: the head goes out with
  * `stream.respond()` as one flat list, and the body is written to the stream itself (the
@@ -36,25 +34,34 @@ export class H2Response {
 
   /**
    * Sends the response head: `fields` as a flat `[name, value, …]` list or an object, less the
-   * connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2), which node would refuse. Nothing
-   * is sent on a stream already closed. HEAD, 204, 205 and 304 responses end with their head.
+   * connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2), which node would refuse. The list
+   * goes to node as a copy, since node adds to it and response phases may keep theirs (the cache
+   * stores it). Nothing is sent on a stream already closed. HEAD, 204, 205 and 304 responses end
+   * with their head.
    */
-  writeHead(status: number, fields?: Fields): this {
+  writeHead(status: number, fields?: readonly string[] | Readonly<Record<string, string | number>>): this {
     this.statusCode = status
     const stream = this.stream
     if (stream.destroyed || stream.closed) return this
-    const list: (string | number)[] = []
+    const list: string[] = []
     if (Array.isArray(fields)) {
-      for (let i = 0; i < fields.length; i += 2) push(list, fields[i]!, fields[i + 1]!)
-    } else if (fields !== undefined) {
-      const record = fields as Readonly<Record<string, string | number>>
-      for (const name in record) push(list, name, record[name]!)
+      for (let i = 0; i < fields.length; i += 2) {
+        const name = fields[i]!
+        const value = fields[i + 1]!
+        if (!connectionSpecific(name, value)) list.push(name, value)
+      }
+    } else {
+      const record = fields as Readonly<Record<string, string | number>> | undefined
+      for (const name in record) {
+        const value = String(record[name])
+        if (!connectionSpecific(name, value)) list.push(name, value)
+      }
     }
-    list.push(':status', status)
+    list.push(':status', String(status))
     if (this.trailersMayFollow) {
       stream.once('wantTrailers', () => stream.sendTrailers(this.#trailers ?? {}))
-      stream.respond(list as string[], waitForTrailers)
-    } else stream.respond(list as string[])
+      stream.respond(list, waitForTrailers)
+    } else stream.respond(list)
     return this
   }
 
@@ -97,12 +104,9 @@ const waitForTrailers = { waitForTrailers: true }
 const connectionFields = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
 const connectionLengths = nameLengths([...connectionFields, 'te'])
 
-function push(list: (string | number)[], name: string, value: string | number): void {
-  if (mayBeNamed(connectionLengths, name)) {
-    const lower = name.toLowerCase()
-    if (connectionFields.has(lower)) return
-    // `TE: trailers` is the one TE that HTTP/2 allows.
-    if (lower === 'te' && String(value).trim().toLowerCase() !== 'trailers') return
-  }
-  list.push(name, value)
+/** Whether a field belongs to one HTTP/1.1 connection only; `TE: trailers` is the one TE that HTTP/2 allows. */
+function connectionSpecific(name: string, value: string): boolean {
+  if (!mayBeNamed(connectionLengths, name)) return false
+  const lower = name.toLowerCase()
+  return connectionFields.has(lower) || (lower === 'te' && value.trim().toLowerCase() !== 'trailers')
 }
