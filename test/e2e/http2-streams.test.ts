@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from 'node:http2'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
@@ -192,4 +195,33 @@ test('an HTTP/2 upload that Portico refuses by its declared size is answered 413
   assert.equal(head[':status'], 413)
   upload.destroy()
   assert.equal((await answer(session.request({ ':path': '/' }))).body.toString(), 'web')
+})
+
+test('a static file and a gzip-compressed answer over HTTP/2 arrive whole', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'portico-h2-static-'))
+  t.after(() => rmSync(root, { recursive: true, force: true }))
+  const file = Buffer.alloc(300 * 1024)
+  for (let i = 0; i < file.length; i++) file[i] = (i * 7) % 251
+  writeFileSync(join(root, 'data.bin'), file)
+  const text = 'compressible text '.repeat(4000)
+  const backend = await startBackend(t, 'web', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    res.end(text)
+  })
+  const proxy = await startPortico(t, {
+    listeners: [{ address: '127.0.0.1:0', http2: { enabled: true } }],
+    pools: { web: { servers: [backend.address] } },
+    routes: [
+      { match: { path: '/files' }, rewrite: { strip_prefix: '/files' }, static: { root } },
+      { pool: 'web', compression: { codings: ['gzip'] } },
+    ],
+  })
+  const session = await h2Session(proxy.url)
+  t.after(() => session.destroy())
+  const served = await answer(session.request({ ':path': '/files/data.bin' }))
+  assert.equal(served.head[':status'], 200)
+  assert.ok(served.body.equals(file))
+  const zipped = await answer(session.request({ ':path': '/text', 'accept-encoding': 'gzip' }))
+  assert.equal(zipped.head['content-encoding'], 'gzip')
+  assert.equal((await import('node:zlib')).gunzipSync(zipped.body).toString(), text)
 })
