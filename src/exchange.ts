@@ -1,7 +1,7 @@
 import { type IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
+import type { ServerHttp2Stream } from 'node:http2'
 import type { Readable, Writable } from 'node:stream'
-import type { H1Request, H1Response } from './engine/index.ts'
+import type { H1Request, H1Response, H2Request, H2Response } from './engine/index.ts'
 import type { FailureCode, Outcome } from './errors.ts'
 import { plainAddress } from './http/forwarded.ts'
 import { hostName } from './http/host-name.ts'
@@ -43,12 +43,12 @@ export interface ListenerStatus {
 
 /**
  * A client request: HTTP/1.1 read by node's server or by Portico's own (engine/server/: no body, or
- * one of a Content-Length), or HTTP/2 through node's compatibility API.
+ * one of a Content-Length), or HTTP/2 read through node's stream API (engine/h2/).
  */
-export type ClientRequest = IncomingMessage | H1Request | Http2ServerRequest
+export type ClientRequest = IncomingMessage | H1Request | H2Request
 
 /** The response to a client request, of the same kind. */
-export type ClientResponse = ServerResponse | H1Response | Http2ServerResponse
+export type ClientResponse = ServerResponse | H1Response | H2Response
 
 /** An exchange whose client speaks HTTP/1.x: node's request and response, or Portico's own. */
 export type Http1Exchange = Exchange & {
@@ -57,10 +57,10 @@ export type Http1Exchange = Exchange & {
   readonly h2: undefined
 }
 
-/** An exchange whose client speaks HTTP/2: node's compatibility request and response on one stream. */
+/** An exchange whose client speaks HTTP/2: Portico's request and response on one of node's streams. */
 export type Http2Exchange = Exchange & {
-  readonly req: Http2ServerRequest
-  readonly res: Http2ServerResponse
+  readonly req: H2Request
+  readonly res: H2Response
   readonly h2: ServerHttp2Stream
 }
 
@@ -192,7 +192,7 @@ export class Exchange {
   constructor(req: ClientRequest, res: ClientResponse, arrival: Arrival) {
     this.req = req
     this.res = res
-    this.h2 = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).stream : undefined
+    this.h2 = req.httpVersionMajor === 2 ? (req as H2Request).stream : undefined
     this.start = performance.now()
     this.secure = arrival.secure
     this.trusted = arrival.trusted
@@ -218,14 +218,15 @@ export class Exchange {
   }
 
   /**
-   * The response as the writable stream every kind of it is: node's HTTP/1.1 and HTTP/2 responses
-   * are Writables, and Portico's own is a legacy writable stream that pipe() and pipeline() take alike.
+   * Where the response body is written: node's HTTP/1.1 response, Portico's own (a legacy writable
+   * stream that pipe() and pipeline() take alike), or over HTTP/2 the client's stream itself,
+   * once `res` has written the head.
    */
   get responseStream(): Writable {
-    return this.res as Writable
+    return (this.h2 ?? this.res) as Writable
   }
 
-  /** Whether the client speaks HTTP/2: then its request and response are node's HTTP/2 compatibility ones. */
+  /** Whether the client speaks HTTP/2: then its request and response are Portico's own on node's stream (engine/h2/). */
   isHttp2(): this is Http2Exchange {
     return this.h2 !== undefined
   }

@@ -26,15 +26,9 @@ import { tunnel } from './upstream/websocket.ts'
 export function handle(plan: Plan, x: Exchange, closed?: () => void): void {
   // 'close' comes once per response: `on` spares the wrapper `once` would make per request, and
   // one listener for both the log and the caller's `closed` spares node an array of listeners.
+  // Over HTTP/2 that is the stream's own 'close'. A stream the client resets mid-upload cancels the
+  // exchange before its body fails (engine/h2/request.ts): the backend's stream is then reset with CANCEL.
   x.res.on('close', () => finish(plan, x, closed))
-  // A client that goes away mid-upload errors its request stream; the exchange is aborted on close.
-  // node:http's request emits no 'error' without a listener; HTTP/2's would throw.
-  if (x.isHttp2()) {
-    x.req.on('error', ignore)
-    // A stream the client reset or lost with its connection ends the exchange before its request
-    // body's error reaches the backend request: the backend's stream is then reset with CANCEL.
-    x.req.on('aborted', () => x.cancel())
-  }
   const route = admit(plan, x)
   if (route) runRequestPhases(plan, x, route, 0, act)
 }
@@ -172,8 +166,11 @@ function requestBody(x: Exchange, maxBytes: number): Readable | null {
   const h = x.req.headers
   const length = h['content-length']
   const chunked = length === undefined || h['transfer-encoding'] !== undefined
-  // Node has already answered 417 to any other expectation, and HTTP/1.0 has no 100 (RFC 9110 §10.1.1).
-  if (h.expect !== undefined && x.req.httpVersion === '1.1' && x.res instanceof ServerResponse) x.res.writeContinue()
+  // Any other expectation was answered 417 before the exchange, and HTTP/1.0 has no 100 (RFC 9110 §10.1.1).
+  if (h.expect !== undefined) {
+    if (x.isHttp2()) x.res.writeContinue()
+    else if (x.req.httpVersion === '1.1' && x.res instanceof ServerResponse) x.res.writeContinue()
+  }
   if (chunked) {
     const limited = new BodyLimit(x, maxBytes)
     bodyStream(x).pipe(limited)
@@ -210,8 +207,8 @@ function finish(plan: Plan, x: Exchange, closed: (() => void) | undefined): void
 }
 
 /**
- * Whether the whole response reached the client's connection. node's HTTP/2 compatibility API
- * emits 'finish' on a stream the client reset too, so there the stream's reset code decides.
+ * Whether the whole response reached the client's connection. An HTTP/2 stream the client reset
+ * may have finished its writes too, so there the stream's reset code decides.
  */
 function completed(x: Exchange): boolean {
   return x.h2 ? x.h2.rstCode === 0 : x.res.writableFinished

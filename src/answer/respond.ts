@@ -44,7 +44,7 @@ export function localReply(x: Exchange, status: number, headers: string[], body:
     return
   }
   // Through response transforms, the bytes that come out of them count instead.
-  if (out === x.res) x.bytesOut += payload.length
+  if (out === x.responseStream) x.bytesOut += payload.length
   out.end(payload)
 }
 

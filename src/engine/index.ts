@@ -9,13 +9,16 @@ import { H1Response } from './server/response.ts'
 import { H1Server, type H1ServerOptions } from './server/server.ts'
 
 /*
- * The HTTP/1.1 engine as the rest of Portico sees it: typed interfaces and the functions that make
+ * The HTTP/1.1 engine, and the HTTP/2 request and response on node's stream API, as the rest of Portico sees them: typed interfaces and the functions that make
  * them. Everything else in src/engine/, node internals included, stays behind this file
  * (test/engine/internals.test.ts checks both).
  */
 
 export type { DispatchOptions, HeaderRecord, ResponseHandler } from './client/call.ts'
 export type { H1Settings } from './client/connection.ts'
+export { compatibilityOff } from './h2/compat-off.ts'
+export { type BodyOwner, H2Request } from './h2/request.ts'
+export { H2Response } from './h2/response.ts'
 export { handOff } from './hand-off.ts'
 export { headSentOn } from './head-sent.ts'
 export { type Entry, LiveList } from './live-list.ts'

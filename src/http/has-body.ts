@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import type { H2Request } from '../engine/index.ts'
 import type { Exchange } from '../exchange.ts'
 
 /**
@@ -14,11 +15,13 @@ export function hasBody(x: Exchange): boolean {
 }
 
 /**
- * The stream of a request that has a body: node's requests are their own body stream; a request
- * Portico's own HTTP/1.1 server read (engine/server/) carries its body apart.
+ * The stream of a request that has a body: node's HTTP/1.1 requests are their own body stream; a
+ * request Portico's own HTTP/1.1 server read (engine/server/) carries its body apart; an HTTP/2
+ * request's body stream cancels the exchange before it fails when the client cuts it.
  */
 export function bodyStream(x: Exchange): Readable {
-  const req = x.req
+  if (x.isHttp2()) return x.req.body(x)
+  const req = x.req as Exclude<Exchange['req'], H2Request>
   return req instanceof Readable ? req : (req.body ?? emptyBody())
 }
 

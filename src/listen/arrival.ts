@@ -1,4 +1,3 @@
-import type { Http2ServerRequest } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { Arrival, ClientRequest, ListenerStatus } from '../exchange.ts'
@@ -31,7 +30,8 @@ export function arrivals(
   const known = new WeakMap<Socket, { plan: Plan; arrival: Arrival }>()
   return (req, current) => {
     if (plain) return current.trusted.has(req.socket.remoteAddress ?? '') ? fromTrusted : fromUntrusted
-    const socket = connectionSocket(req)
+    // An HTTP/2 request's socket is its connection's too (engine/h2/request.ts).
+    const socket = req.socket
     const seen = known.get(socket)
     if (seen?.plan === current) return seen.arrival
     const peer = proxyProtocol ? proxiedPeer(socket) : undefined
@@ -48,14 +48,6 @@ export function arrivals(
     known.set(socket, { plan: current, arrival })
     return arrival
   }
-}
-
-/**
- * The connection's own socket. An HTTP/2 request's `socket` is a proxy made per stream; its
- * session's socket is the one per connection.
- */
-function connectionSocket(req: ClientRequest): Socket {
-  return req.httpVersionMajor === 2 ? ((req as Http2ServerRequest).stream.session?.socket ?? req.socket) : req.socket
 }
 
 /** A listener's `paths` settings as the router applies them. */

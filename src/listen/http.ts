@@ -92,8 +92,7 @@ export async function listenHttp(
   const onRequest = serveRequests(parts)
   countConnections(parts)
   const h2Servers = h2c ? [h2c] : tls && config.http2.enabled !== false ? [server as Http2SecureServer] : []
-  for (const h2 of h2Servers) watchSessions(parts, h2)
-  h2c?.on('request', onRequest)
+  for (const h2 of h2Servers) watchSessions(parts, h2, onRequest)
   return listener(parts, await bind(parts), apply)
 }
 

@@ -3,7 +3,8 @@ import type { Server as HttpServer } from 'node:http'
 import type { Http2SecureServer, Http2Server, Http2Session } from 'node:http2'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
-import type { LiveList, OwnServer } from '../engine/index.ts'
+import { compatibilityOff, type LiveList, type OwnServer } from '../engine/index.ts'
+import type { ClientRequest, ClientResponse } from '../exchange.ts'
 import { reusePort } from '../instance/reuse-port.ts'
 import type { EventLog } from '../log/events.ts'
 import type { ClientSettings, Plan } from '../plan/plan.ts'
@@ -12,6 +13,7 @@ import { splitAddress } from '../values/address.ts'
 import type { ConnectionGate } from './connection-gate.ts'
 import type { GroupRate } from './group-rate.ts'
 import { endWhenClientLeaves } from './h2-client-gone.ts'
+import { serveStreams } from './h2-streams.ts'
 import type { TlsServer } from './https.ts'
 import type { NodeDrain } from './node-drain.ts'
 import { ResetGuard } from './reset-guard.ts'
@@ -97,14 +99,22 @@ export function countConnections({ server, tls, counts, connections }: Parts): v
   })
 }
 
-/** Keeps the open sessions of an HTTP/2 server, with its idle timeout and rapid reset guard. */
-export function watchSessions({ config, events, sessions, status }: Parts, h2: Http2SecureServer | Http2Server): void {
+/**
+ * Keeps the open sessions of an HTTP/2 server, with its idle timeout and rapid reset guard, and
+ * serves their streams with `serve` through node's stream API, its compatibility API taken off.
+ */
+export function watchSessions(
+  { config, events, sessions, status }: Parts,
+  h2: Http2SecureServer | Http2Server,
+  serve: (req: ClientRequest, res: ClientResponse) => void,
+): void {
   const guard = new ResetGuard(config.http2.max_reset_burst, config.http2.max_resets_per_second, events)
   h2.setTimeout(config.http2.idle_timeout)
+  compatibilityOff(h2)
   h2.on('session', (session: Http2Session) => {
     const entry = sessions.add(session)
     session.once('close', () => sessions.remove(entry))
-    guard.watch(session)
+    serveStreams(session, serve, guard.watch(session))
     endWhenClientLeaves(session, clientGoneGraceMs)
     if (status.draining) session.close()
   })

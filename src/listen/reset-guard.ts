@@ -1,4 +1,4 @@
-import type { Http2Session, ServerHttp2Stream } from 'node:http2'
+import type { Http2Session } from 'node:http2'
 import { lazyBuiltin } from '../lazy-builtin.ts'
 import type { EventLog } from '../log/events.ts'
 
@@ -27,15 +27,18 @@ export class ResetGuard {
     this.#now = now
   }
 
-  /** Counts the cancelled streams of `session` (a token bucket of `burst`, refilled at `perSecond`). Call once per session. */
-  watch(session: Http2Session): void {
+  /**
+   * Counts the cancelled streams of `session` (a token bucket of `burst`, refilled at `perSecond`):
+   * returns the function that each of its streams calls as the client cuts it ('aborted'). Call once per session.
+   */
+  watch(session: Http2Session): () => void {
     const burst = this.#burst
     const perSecond = this.#perSecond
     let tokens = burst
     let at = this.#now()
-    // One listener per connection, shared by its streams. node emits 'aborted' as it reads the
+    // One function per connection, shared by its streams. node emits 'aborted' as it reads the
     // RST_STREAM, before the next frame: the guard acts within the read that crossed the limit.
-    const onAborted = () => {
+    return () => {
       const now = this.#now()
       tokens = Math.min(burst, tokens + ((now - at) / 1000) * perSecond) - 1
       at = now
@@ -53,6 +56,5 @@ export class ResetGuard {
       session.close()
       setTimeout(() => session.destroy(), closeGraceMs).unref()
     }
-    session.on('stream', (stream: ServerHttp2Stream) => stream.once('aborted', onAborted))
   }
 }

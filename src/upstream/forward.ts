@@ -131,7 +131,8 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     if (statusCode < 200) {
       // Early Hints' links reach HTTP/1.1 clients (RFC 8297); other informational answers stop here.
       const link = parsed.link
-      if (statusCode === 103 && link !== undefined && x.req.httpVersion === '1.1') x.res.writeEarlyHints({ link })
+      if (statusCode === 103 && link !== undefined && x.isHttp1() && x.req.httpVersion === '1.1')
+        x.res.writeEarlyHints({ link })
       return
     }
     x.backendMs = performance.now() - this.#sentAt
@@ -140,13 +141,16 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     const headers = clientResponseHeaders(x, raw, parsed.connection)
     if (parsed.trailer !== undefined && !trailersCanFollow(x, statusCode, parsed)) dropTrailerHeader(headers)
     if (x.setCookie) headers.push('set-cookie', x.setCookie)
-    if (x.h2) this.#statusTrailers = trailersOnlyStatus(headers)
+    if (x.isHttp2()) {
+      this.#statusTrailers = trailersOnlyStatus(headers)
+      x.res.trailersMayFollow = this.#statusTrailers !== undefined || trailersMayCome(parsed)
+    }
     this.#out = startResponse(x, statusCode, headers, statusMessage, true)
   }
 
   onResponseData(controller: RequestControl, chunk: Buffer): void {
     const x = this.x
-    if (this.#out === x.res) {
+    if (this.#out === x.responseStream) {
       // Straight to the client: the held head goes first. Through transforms, they see to both.
       x.held?.send()
       x.bytesOut += chunk.length
@@ -161,10 +165,12 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
   onResponseEnd(controller: RequestControl): void {
     this.#release(undefined)
     const raw = controller.rawTrailers
+    const x = this.x
+    const direct = this.#out === x.responseStream
     // Trailers pass only when the body is not transformed on its way.
-    if (raw && raw.length > 0 && this.#out === this.x.res) this.x.res.addTrailers(trailerFields(raw))
-    if (this.#statusTrailers) this.x.res.addTrailers(this.#statusTrailers)
-    if (this.#out === this.x.res) this.x.held?.send()
+    if (raw && raw.length > 0 && direct) x.res.addTrailers(trailerFields(raw))
+    if (this.#statusTrailers) x.res.addTrailers(this.#statusTrailers)
+    if (direct) x.held?.send()
     this.#out.end()
   }
 
@@ -267,6 +273,16 @@ function trailersCanFollow(x: Exchange, status: number, parsed: Record<string, u
     status !== 304 &&
     parsed['content-length'] === undefined
   )
+}
+
+/**
+ * Whether a backend's response may end with trailers, which an HTTP/2 client's stream must then
+ * wait for: it announces them, or its length is not known ahead (chunked HTTP/1.1, or an HTTP/2
+ * response without Content-Length, as gRPC's are). A response of known length that sends trailers
+ * it did not announce loses them, as it would on its way to an HTTP/1.1 client (RFC 9112 §7.1.2).
+ */
+function trailersMayCome(parsed: Readonly<Record<string, unknown>>): boolean {
+  return parsed.trailer !== undefined || parsed['content-length'] === undefined
 }
 
 /** Removes `Trailer` from a flat header list: announced trailers that cannot follow (Node refuses them). */

@@ -18,7 +18,7 @@ const internals: readonly [name: string, pattern: RegExp][] = [
   ['_unrefTimer', /\b_unrefTimer\b/],
   [
     "a server's listeners taken over",
-    /\.(removeAllListeners|listeners)\(\s*['"`]?(connection|secureConnection|request|upgrade)\b/,
+    /\.(removeAllListeners|listeners)\(\s*['"`]?(connection|secureConnection|request|upgrade|stream)\b/,
   ],
   ['process.dlopen', /\bdlopen\b/],
 ]

@@ -168,7 +168,7 @@ function send(x: Exchange, file: string, { handle, stats }: OpenFile): void {
   const stream = handle.createReadStream({ start, end })
   pipeline(stream, out, () => {
     // Through response transforms, the bytes that come out of them count instead.
-    if (out === x.res) x.bytesOut += stream.bytesRead
+    if (out === x.responseStream) x.bytesOut += stream.bytesRead
   })
 }
 
