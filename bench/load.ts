@@ -92,7 +92,9 @@ export function h2(path: string, streams: number): Drive {
     const clients = Math.max(1, Math.ceil(o.connections / streams))
     const args = ['-t1', `-c${clients}`, `-m${streams}`, `-D${o.seconds}`, '--log-file', log, `${o.tlsUrl}${path}`]
     const [cmd, all] = pinned(o.cpus, 'h2load', args)
-    const { stdout } = await run(cmd, all, { maxBuffer: 1 << 20 })
+    // h2load now and then keeps sending long past its duration (-D): such a round is stopped and fails.
+    const timeout = (o.seconds + 30) * 1000
+    const { stdout } = await run(cmd, all, { maxBuffer: 1 << 20, timeout, killSignal: 'SIGKILL' })
     return h2loadResult(stdout, readFileSync(log, 'utf8'))
   }
 }
