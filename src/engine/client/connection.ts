@@ -38,6 +38,13 @@ const keepAliveMarginMs = 2000
 const keepAliveTimeout = /timeout\s*=\s*(\d+)/i
 
 /**
+ * The memory every plain backend connection reads into (net's `onread`): reads run one at a time
+ * on the event loop, each read is parsed before the next, and the bytes of it that are kept after
+ * (body chunks) are copied by the ResponseReader. A size of node's own reads (64 KiB).
+ */
+const sharedRead = Buffer.allocUnsafe(64 * 1024)
+
+/**
  * One HTTP/1.1 connection to a server, carrying one request at a time: writes the request head
  * and body, and has its ResponseReader hand the response to the call's handler. A response
  * that breaks the protocol, bytes nobody asked for, a timeout or a reset end the call and the
@@ -73,15 +80,24 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     this.#reusable = reusable
     this.#idleMs = settings.keepAliveIdleMs
     const at = { host: settings.host, port: settings.port, noDelay: true }
+    // A plain connection reads into the buffer all of them share (see sharedRead), without a
+    // stream's chunk, 'data' event and tick per read; a TLS one reads through its stream.
+    const onread = {
+      buffer: sharedRead,
+      callback: (n: number) => {
+        this.#onData(sharedRead.subarray(0, n))
+        return true
+      },
+    }
     this.socket = settings.tls
       ? lazyBuiltin('node:tls').connect({ ...settings.tls, ...at, ALPNProtocols: ['http/1.1'] })
-      : tcpConnect(at)
+      : tcpConnect({ ...at, onread })
     this.#writer = new SocketWriter(this.socket)
     this.#timeout(settings.connectTimeoutMs)
-    this.#reader = new ResponseReader(settings.maxHeaderSize, this)
+    this.#reader = new ResponseReader(settings.maxHeaderSize, this, settings.tls === undefined)
     const socket = this.socket
     socket.once(settings.tls ? 'secureConnect' : 'connect', () => this.#onConnect())
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    if (settings.tls) socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('end', () => this.#onEnd())
     socket.on('error', (err) => this.#close(err))
     socket.on('close', () => this.#close(new ProxyError('backend_reset')))
@@ -249,7 +265,7 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     this.#reader.next()
     this.#call = undefined
     // A call paused by a slow reader may end before its reader drains: the next one reads again.
-    this.socket.resume()
+    if (this.socket.isPaused()) this.socket.resume()
     // A body still being sent when the response ended leaves the connection mid-request.
     if (this.#body !== undefined) {
       this.#detachBody?.()
