@@ -248,8 +248,7 @@ class HeadText {
   }
 
   add(name: string, value: string): void {
-    validateHeaderName(name)
-    validateHeaderValue(name, value)
+    checkField(name, value)
     this.text += `${name}: ${value}\r\n`
     if (!mayBeNamed(framingLengths, name)) return
     switch (name.toLowerCase()) {
@@ -269,6 +268,19 @@ class HeadText {
         break
     }
   }
+}
+
+// What node's validateHeaderName and validateHeaderValue accept: a token, and no control character but tab.
+const token = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/
+const badValueChar = /[^\t\x20-\x7e\x80-\xff]/
+
+/**
+ * Refuses a field as node's validators do, with their errors; tested here first, since each call of
+ * theirs allocates its arguments for the error's stack (`hideStackFrames`), and nearly every field passes.
+ */
+function checkField(name: string, value: string): void {
+  if (!token.test(name)) validateHeaderName(name)
+  if (value === undefined || badValueChar.test(value)) validateHeaderValue(name, value)
 }
 
 let dateText = ''
