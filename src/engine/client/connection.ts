@@ -10,6 +10,7 @@ import { bytesWaiting, writeChunk } from './body-writes.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
 import { type ReaderOwner, ResponseReader } from './response-reader.ts'
+import { sharedReads } from './shared-reads.ts'
 
 /** Where connections go and how they are kept. */
 export interface H1Settings {
@@ -36,13 +37,6 @@ export interface ConnectionOwner {
 // the time the response and the next request spend on their way, as undici's default does.
 const keepAliveMarginMs = 2000
 const keepAliveTimeout = /timeout\s*=\s*(\d+)/i
-
-/**
- * The memory every plain backend connection reads into (net's `onread`): reads run one at a time
- * on the event loop, each read is parsed before the next, and the bytes of it that are kept after
- * (body chunks) are copied by the ResponseReader. A size of node's own reads (64 KiB).
- */
-const sharedRead = Buffer.allocUnsafe(64 * 1024)
 
 /**
  * One HTTP/1.1 connection to a server, carrying one request at a time: writes the request head
@@ -80,18 +74,10 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     this.#reusable = reusable
     this.#idleMs = settings.keepAliveIdleMs
     const at = { host: settings.host, port: settings.port, noDelay: true }
-    // A plain connection reads into the buffer all of them share (see sharedRead), without a
-    // stream's chunk, 'data' event and tick per read; a TLS one reads through its stream.
-    const onread = {
-      buffer: sharedRead,
-      callback: (n: number) => {
-        this.#onData(sharedRead.subarray(0, n))
-        return true
-      },
-    }
+    // A plain connection reads into memory all of them share (shared-reads.ts); a TLS one through its stream.
     this.socket = settings.tls
       ? lazyBuiltin('node:tls').connect({ ...settings.tls, ...at, ALPNProtocols: ['http/1.1'] })
-      : tcpConnect({ ...at, onread })
+      : tcpConnect({ ...at, onread: sharedReads((chunk) => this.#onData(chunk)) })
     this.#writer = new SocketWriter(this.socket)
     this.#timeout(settings.connectTimeoutMs)
     this.#reader = new ResponseReader(settings.maxHeaderSize, this, settings.tls === undefined)
