@@ -1,9 +1,9 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Socket } from 'node:net'
 import { Stream } from 'node:stream'
-import { mayBeNamed, nameLengths } from '../../http/name-lengths.ts'
 import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
 import type { Piece, SocketWriter } from '../socket-writer.ts'
+import { type Fields, headText } from './head-text.ts'
 import type { H1Request } from './request.ts'
 
 /** What a response tells the connection it goes out on. */
@@ -13,8 +13,6 @@ export interface ResponseOwner {
   /** The `Keep-Alive: timeout=` a response head announces, in seconds; 0 for none. */
   keepAliveSeconds(): number
 }
-
-type Fields = readonly string[] | Readonly<Record<string, string | number | readonly string[]>>
 
 /**
  * The response to an {@link H1Request}: the parts of node's `ServerResponse` the pipeline uses, and
@@ -70,16 +68,7 @@ export class H1Response extends Stream implements BatchedWrite {
     if (!(status >= 100 && status <= 999)) throw new RangeError(`Invalid status code: ${status}`)
     this.statusCode = status
     if (status === 204 || status === 304 || status < 200) this.#hasBody = false
-    const head = new HeadText(`HTTP/1.1 ${status} ${reason}\r\n`)
-    if (Array.isArray(list)) {
-      for (let i = 0; i < list.length; i += 2) head.add(list[i]!, list[i + 1]!)
-    } else if (list !== undefined) {
-      for (const name in list) {
-        const value = (list as Record<string, string | number | readonly string[]>)[name]!
-        if (typeof value === 'object') for (const v of value) head.add(name, v)
-        else head.add(name, String(value))
-      }
-    }
+    const head = headText(`HTTP/1.1 ${status} ${reason}\r\n`, list)
     let text = head.text
     if (!head.date) text += `Date: ${httpDate()}\r\n`
     if (head.close) this.shouldKeepAlive = false
@@ -104,13 +93,7 @@ export class H1Response extends Stream implements BatchedWrite {
 
   /** Sends a 103 Early Hints response ahead of this one (RFC 8297). */
   writeEarlyHints(hints: Record<string, string | readonly string[]>): void {
-    const head = new HeadText('HTTP/1.1 103 Early Hints\r\n')
-    for (const name in hints) {
-      const value = hints[name]!
-      if (typeof value === 'string') head.add(name, value)
-      else for (const v of value) head.add(name, v)
-    }
-    this.#writer.write(`${head.text}\r\n`)
+    this.#writer.write(`${headText('HTTP/1.1 103 Early Hints\r\n', hints).text}\r\n`)
   }
 
   /** Trailers for the end of a chunked body; a response of known length has none (RFC 9112 §7.1.2). */
@@ -229,59 +212,6 @@ export class H1Response extends Stream implements BatchedWrite {
 
 // As node's writable streams: past this many bytes not yet sent, write() asks the writer to wait for 'drain'.
 const highWaterMark = 16 * 1024
-
-// The lengths of the names HeadText looks at; a field of another length is only written.
-const framingLengths = nameLengths(['date', 'connection', 'content-length', 'transfer-encoding'])
-
-/** A response head's lines as they are added, checked as node checks them, and what they say of framing. */
-class HeadText {
-  text: string
-  date = false
-  connection = false
-  close = false
-  length = false
-  chunked = false
-  transferEncoding = false
-
-  constructor(statusLine: string) {
-    this.text = statusLine
-  }
-
-  add(name: string, value: string): void {
-    checkField(name, value)
-    this.text += `${name}: ${value}\r\n`
-    if (!mayBeNamed(framingLengths, name)) return
-    switch (name.toLowerCase()) {
-      case 'date':
-        this.date = true
-        break
-      case 'connection':
-        this.connection = true
-        if (/(?:^|\W)close(?:$|\W)/i.test(value)) this.close = true
-        break
-      case 'content-length':
-        this.length = true
-        break
-      case 'transfer-encoding':
-        this.transferEncoding = true
-        if (/(?:^|\W)chunked\s*$/i.test(value)) this.chunked = true
-        break
-    }
-  }
-}
-
-// What node's validateHeaderName and validateHeaderValue accept: a token, and no control character but tab.
-const token = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/
-const badValueChar = /[^\t\x20-\x7e\x80-\xff]/
-
-/**
- * Refuses a field as node's validators do, with their errors; tested here first, since each call of
- * theirs allocates its arguments for the error's stack (`hideStackFrames`), and nearly every field passes.
- */
-function checkField(name: string, value: string): void {
-  if (!token.test(name)) validateHeaderName(name)
-  if (value === undefined || badValueChar.test(value)) validateHeaderValue(name, value)
-}
 
 let dateText = ''
 let dateUntil = 0
