@@ -69,17 +69,21 @@ export function traceparent(t: TraceContext): string {
   return `00-${t.traceId}-${t.spanId}-${t.flags}`
 }
 
-// Random bytes drawn 4 KiB at a time: one system call for about 170 exchanges, not one each.
-const pool = Buffer.alloc(4096)
-let used = pool.length
+// Random bytes drawn 4 KiB at a time, kept as hex: one system call and one conversion for about
+// 170 exchanges, and each id a slice of that text, not a call of its own.
+const poolBytes = 4096
+const drawn = Buffer.allocUnsafe(poolBytes)
+let hexPool = ''
+let used = poolBytes
 
 /** `bytes` random bytes as lower-case hex, never all zeros (an invalid id). */
 function randomHex(bytes: number): string {
-  if (used + bytes > pool.length) {
-    randomFillSync(pool)
+  if (used + bytes > poolBytes) {
+    hexPool = randomFillSync(drawn).toString('hex')
     used = 0
   }
-  const hex = pool.toString('hex', used, used + bytes)
+  const hex = hexPool.slice(used * 2, (used + bytes) * 2)
   used += bytes
-  return /^0+$/.test(hex) ? randomHex(bytes) : hex
+  // Ids are 8 or 16 bytes: all zeros is the one value they must not have.
+  return hex === zeros16 || hex === zeros32 ? randomHex(bytes) : hex
 }

@@ -236,12 +236,16 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
     const wentDown = this.#server.state.attemptEnded(dropped, this.#sentAt, now)
     x.backendHeldMs = now - this.#sentAt
     if (x.attempt === this) x.attempt = undefined
-    this.#pool.release(this.#server, {
-      ok: code === undefined,
-      code,
-      status: x.status || undefined,
-      latencyMs: x.backendMs >= 0 ? x.backendMs : undefined,
-    })
+    this.#pool.release(
+      this.#server,
+      {
+        ok: code === undefined,
+        code,
+        status: x.status || undefined,
+        latencyMs: x.backendMs >= 0 ? x.backendMs : undefined,
+      },
+      now,
+    )
     return wentDown
   }
 }

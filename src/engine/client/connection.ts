@@ -10,6 +10,7 @@ import { bytesWaiting, type StreamedBody, writeBody } from './body-writes.ts'
 import type { Call, CallRunner, HeaderRecord } from './call.ts'
 import { requestHead } from './head.ts'
 import { type ReaderOwner, ResponseReader } from './response-reader.ts'
+import { sharedReads } from './shared-reads.ts'
 
 /** Where connections go and how they are kept. */
 export interface H1Settings {
@@ -73,15 +74,16 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     this.#reusable = reusable
     this.#idleMs = settings.keepAliveIdleMs
     const at = { host: settings.host, port: settings.port, noDelay: true }
+    // A plain connection reads into memory all of them share (shared-reads.ts); a TLS one through its stream.
     this.socket = settings.tls
       ? lazyBuiltin('node:tls').connect({ ...settings.tls, ...at, ALPNProtocols: ['http/1.1'] })
-      : tcpConnect(at)
+      : tcpConnect({ ...at, onread: sharedReads((chunk) => this.#onData(chunk)) })
     this.#writer = new SocketWriter(this.socket)
     this.#timeout(settings.connectTimeoutMs)
-    this.#reader = new ResponseReader(settings.maxHeaderSize, this)
+    this.#reader = new ResponseReader(settings.maxHeaderSize, this, settings.tls === undefined)
     const socket = this.socket
     socket.once(settings.tls ? 'secureConnect' : 'connect', () => this.#onConnect())
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    if (settings.tls) socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('end', () => this.#onEnd())
     socket.on('error', (err) => this.#close(err))
     socket.on('close', () => this.#close(new ProxyError('backend_reset')))
@@ -250,7 +252,7 @@ export class Connection implements CallRunner, BatchedWrite, ReaderOwner {
     this.#reader.next()
     this.#call = undefined
     // A call paused by a slow reader may end before its reader drains: the next one reads again.
-    this.socket.resume()
+    if (this.socket.isPaused()) this.socket.resume()
     // A body still being sent when the response ended leaves the connection mid-request.
     if (this.#body !== undefined) {
       this.#detachBody?.()

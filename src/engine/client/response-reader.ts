@@ -34,9 +34,12 @@ export class ResponseReader {
   #bodyLeft = 0
   /** The server sent what cannot be answered to the client as HTTP. */
   #broken = false
+  /** The chunks read are reused once read (a read buffer shared by connections): body bytes handed on are copies. */
+  readonly #copyBody: boolean
 
-  constructor(maxHeaderSize: number, owner: ReaderOwner) {
+  constructor(maxHeaderSize: number, owner: ReaderOwner, copyBody = false) {
     this.#owner = owner
+    this.#copyBody = copyBody
     this.#maxHeaderSize = maxHeaderSize
     const parser = new HTTPParser()
     parser.initialize(HTTPParser.RESPONSE, {}, maxHeaderSize, HTTPParser.kLenientNone)
@@ -49,7 +52,8 @@ export class ResponseReader {
 
   /**
    * Reads `chunk` of the call's response: an Error when the connection must close with it, true
-   * when the call's response ended in it, false while more is to come.
+   * when the call's response ended in it, false while more is to come. With `copyBody`, `chunk`
+   * may be overwritten once this returns: nothing handed on refers to it.
    */
   read(chunk: Buffer): Error | boolean {
     if (this.#bodyLeft > 0) return this.#fixedBody(chunk, 0)
@@ -77,17 +81,24 @@ export class ResponseReader {
   }
 
   /**
-   * Bytes of a body of known length, from `from` in `chunk`, passed on as they came, not copied
-   * through the parser. Bytes past its end are a second answer nobody asked for: the connection
-   * is closed once this one is complete.
+   * Bytes of a body of known length, from `from` in `chunk`, passed on as they came, not through
+   * the parser (a copy when chunks are reused, see `copyBody`). Bytes past its end are a second
+   * answer nobody asked for: the connection is closed once this one is complete.
    */
   #fixedBody(chunk: Buffer, from: number): Error | boolean {
     const call = this.#owner.call!
     const left = this.#bodyLeft
     const available = chunk.length - from
-    const piece = from === 0 && available <= left ? chunk : chunk.subarray(from, from + Math.min(available, left))
-    this.#bodyLeft = left - piece.length
-    if (piece.length > 0 && !call.done) call.handler.onResponseData?.(call, piece)
+    const size = Math.min(available, left)
+    this.#bodyLeft = left - size
+    if (size > 0 && !call.done) {
+      const piece = this.#copyBody
+        ? copyOf(chunk, from, size)
+        : size === chunk.length
+          ? chunk
+          : chunk.subarray(from, from + size)
+      call.handler.onResponseData?.(call, piece)
+    }
     if (this.#bodyLeft > 0) return false
     // The parser saw a head it was told to hand over whole; it starts again for the next response.
     this.#parser.initialize(HTTPParser.RESPONSE, {}, this.#maxHeaderSize, HTTPParser.kLenientNone)
@@ -175,6 +186,13 @@ function fixedLength(record: HeaderRecord): number {
   return Number(value)
 }
 
+/** `size` bytes of `chunk` from `from`, in memory of their own (a small copy comes from node's shared pool). */
+function copyOf(chunk: Buffer, from: number, size: number): Buffer {
+  const copy = Buffer.allocUnsafe(size)
+  copy.set(chunk.subarray(from, from + size))
+  return copy
+}
+
 function closeParser(parser: Parser): void {
   parser.close()
 }
@@ -182,19 +200,62 @@ function closeParser(parser: Parser): void {
 const noFields: HeaderRecord = Object.freeze({}) as HeaderRecord
 
 // The fields read from the record; the others are only in the raw list.
-const recorded = new Set(['link', 'trailer', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
-const recordLengths = nameLengths(recorded)
+const recordLengths = nameLengths([
+  'link',
+  'trailer',
+  'connection',
+  'keep-alive',
+  'content-length',
+  'transfer-encoding',
+])
 
-/** The fields looked up by name, lower-cased; repeated ones joined as undici does for most. */
+/**
+ * The fields looked up by name, lower-cased; repeated ones joined as undici does for most. Every
+ * record has the same six keys, unset ones undefined, and each is stored under its own name: one
+ * object shape for every response, where keys added as they come would make a new one per order.
+ */
 function headerRecord(raw: readonly string[]): HeaderRecord {
-  const record: HeaderRecord = {}
+  const record: Recorded = {
+    link: undefined,
+    trailer: undefined,
+    connection: undefined,
+    'keep-alive': undefined,
+    'content-length': undefined,
+    'transfer-encoding': undefined,
+  }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     if (!mayBeNamed(recordLengths, name)) continue
-    const lower = name.toLowerCase()
-    if (!recorded.has(lower)) continue
-    const prior = record[lower]
-    record[lower] = prior === undefined ? raw[i + 1]! : `${prior}, ${raw[i + 1]}`
+    const value = raw[i + 1]!
+    switch (name.toLowerCase()) {
+      case 'link':
+        record.link = joined(record.link, value)
+        break
+      case 'trailer':
+        record.trailer = joined(record.trailer, value)
+        break
+      case 'connection':
+        record.connection = joined(record.connection, value)
+        break
+      case 'keep-alive':
+        record['keep-alive'] = joined(record['keep-alive'], value)
+        break
+      case 'content-length':
+        record['content-length'] = joined(record['content-length'], value)
+        break
+      case 'transfer-encoding':
+        record['transfer-encoding'] = joined(record['transfer-encoding'], value)
+        break
+    }
   }
   return record
+}
+
+type Recorded = Record<
+  'link' | 'trailer' | 'connection' | 'keep-alive' | 'content-length' | 'transfer-encoding',
+  string | undefined
+>
+
+function joined(prior: string | undefined, value: string): string {
+  return prior === undefined ? value : `${prior}, ${value}`
 }

@@ -1,6 +1,32 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { mayBeNamed, nameLengths } from '../../http/name-lengths.ts'
 
+/** A response head's fields, flat `[name, value, …]` or as a record (an array value for a repeated field). */
+export type Fields = readonly string[] | Readonly<Record<string, string | number | readonly string[]>>
+
+/**
+ * The head's text from `statusLine` and `fields`, with what they say of framing. Throws node's own
+ * error (`ERR_INVALID_HTTP_TOKEN`, `ERR_INVALID_CHAR`, `ERR_HTTP_INVALID_HEADER_VALUE`) for the first
+ * field node's `validateHeaderName` or `validateHeaderValue` refuses.
+ */
+export function headText(statusLine: string, fields: Fields | undefined): HeadText {
+  const head = new HeadText(statusLine)
+  addFields(head, fields)
+  return head
+}
+
+function addFields(head: HeadText, fields: Fields | undefined): void {
+  if (Array.isArray(fields)) {
+    for (let i = 0; i < fields.length; i += 2) head.add(fields[i]!, fields[i + 1]!)
+  } else if (fields !== undefined) {
+    for (const name in fields) {
+      const value = (fields as Record<string, string | number | readonly string[]>)[name]!
+      if (typeof value === 'object') for (const v of value) head.add(name, v)
+      else head.add(name, String(value))
+    }
+  }
+}
+
 /** Response header fields checked and made into HTTP/1.1 text once, to go out with many responses. */
 export interface RenderedFields {
   readonly text: string
@@ -22,6 +48,10 @@ export function renderFields(fields: readonly string[]): RenderedFields {
   const text = Buffer.from(head.text, 'latin1').toString('latin1')
   return { text, date, connection, close, length, chunked, transferEncoding }
 }
+
+// What node's validateHeaderName and validateHeaderValue accept: a token, and no control character but tab.
+const token = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/
+const badValueChar = /[^\t\x20-\x7e\x80-\xff]/
 
 // The lengths of the names HeadText looks at; a field of another length is only written.
 const framingLengths = nameLengths(['date', 'connection', 'content-length', 'transfer-encoding'])
@@ -53,8 +83,7 @@ export class HeadText {
   }
 
   add(name: string, value: string): void {
-    validateHeaderName(name)
-    validateHeaderValue(name, value)
+    checkField(name, value)
     this.text += `${name}: ${value}\r\n`
     if (!mayBeNamed(framingLengths, name)) return
     switch (name.toLowerCase()) {
@@ -87,4 +116,13 @@ export function httpDate(): string {
     dateUntil = now - (now % 1000) + 1000
   }
   return dateText
+}
+
+/**
+ * Refuses a field as node's validators do, with their errors; tested here first, since each call of
+ * theirs allocates its arguments for the error's stack (`hideStackFrames`), and nearly every field passes.
+ */
+function checkField(name: string, value: string): void {
+  if (!token.test(name)) validateHeaderName(name)
+  if (value === undefined || badValueChar.test(value)) validateHeaderValue(name, value)
 }

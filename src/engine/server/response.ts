@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { Stream } from 'node:stream'
 import { type BatchedWrite, batchWrite } from '../batched-writes.ts'
 import type { Piece, SocketWriter } from '../socket-writer.ts'
-import { HeadText, httpDate, type RenderedFields } from './head-text.ts'
+import { type Fields, HeadText, headText, httpDate, type RenderedFields } from './head-text.ts'
 import type { H1Request } from './request.ts'
 
 /** What a response tells the connection it goes out on. */
@@ -13,8 +13,6 @@ export interface ResponseOwner {
   /** The `Keep-Alive: timeout=` a response head announces, in seconds; 0 for none. */
   keepAliveSeconds(): number
 }
-
-type Fields = readonly string[] | Readonly<Record<string, string | number | readonly string[]>>
 
 /**
  * The response to an {@link H1Request}: the parts of node's `ServerResponse` the pipeline uses, and
@@ -64,17 +62,7 @@ export class H1Response extends Stream implements BatchedWrite {
     this.#checkHead(status)
     const reason = typeof reasonOrFields === 'string' ? reasonOrFields : (STATUS_CODES[status] ?? 'unknown')
     const list = typeof reasonOrFields === 'string' ? fields : reasonOrFields
-    const head = new HeadText(`HTTP/1.1 ${status} ${reason}\r\n`)
-    if (Array.isArray(list)) {
-      for (let i = 0; i < list.length; i += 2) head.add(list[i]!, list[i + 1]!)
-    } else if (list !== undefined) {
-      for (const name in list) {
-        const value = (list as Record<string, string | number | readonly string[]>)[name]!
-        if (typeof value === 'object') for (const v of value) head.add(name, v)
-        else head.add(name, String(value))
-      }
-    }
-    return this.#headDone(status, head)
+    return this.#headDone(status, headText(`HTTP/1.1 ${status} ${reason}\r\n`, list))
   }
 
   /**
@@ -124,13 +112,7 @@ export class H1Response extends Stream implements BatchedWrite {
 
   /** Sends a 103 Early Hints response ahead of this one (RFC 8297). */
   writeEarlyHints(hints: Record<string, string | readonly string[]>): void {
-    const head = new HeadText('HTTP/1.1 103 Early Hints\r\n')
-    for (const name in hints) {
-      const value = hints[name]!
-      if (typeof value === 'string') head.add(name, value)
-      else for (const v of value) head.add(name, v)
-    }
-    this.#writer.write(`${head.text}\r\n`)
+    this.#writer.write(`${headText('HTTP/1.1 103 Early Hints\r\n', hints).text}\r\n`)
   }
 
   /** Trailers for the end of a chunked body; a response of known length has none (RFC 9112 §7.1.2). */

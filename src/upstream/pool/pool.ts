@@ -165,8 +165,11 @@ export class Pool implements LeasingPool {
     )
   }
 
-  /** Ends an attempt that `pick` began: frees its slot, feeds latency and passive health, starts a queued request. */
-  release(s: Server, result: AttemptResult): void {
+  /**
+   * Ends an attempt that `pick` began: frees its slot, feeds latency and passive health, starts a
+   * queued request. `now` is the time it ended, when the caller has read the clock already.
+   */
+  release(s: Server, result: AttemptResult, now = this.#now()): void {
     const state = s.state
     state.inFlight--
     this.#inFlight--
@@ -178,7 +181,6 @@ export class Pool implements LeasingPool {
         state.latencyEwmaMs === 0 ? result.latencyMs : state.latencyEwmaMs * 0.7 + result.latencyMs * 0.3
     }
     this.#balancer.release?.(s, result)
-    const now = this.#now()
     const ejectFor = this.#outlier.record(state, result, now)
     if (ejectFor > 0 && this.#ejections.eject(this.#servers, s, ejectFor, result, now)) {
       this.#availability.recount(this.#servers)
