@@ -2,13 +2,14 @@ import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex, Writable } from 'node:stream'
 import { startResponse } from '../answer/respond.ts'
+import { relay } from '../engine/index.ts'
 import type { Exchange, UpgradeExchange } from '../exchange.ts'
 import { clientResponseHeaders } from '../http/proxy-headers.ts'
 
 /**
  * Opens a tunnel once the backend switched protocols: passes the backend's 101 to `client` as the
  * backend wrote it, then `rest` (what came after the 101), sends the `held` client bytes
- * (`heldBytes` of them) to the backend first, and from then on pipes bytes both ways untouched,
+ * (`heldBytes` of them) to the backend first, and from then on relays bytes both ways untouched,
  * counting them on `x`. A tunnel quiet for `idleMs` either way calls `onIdle`. The client's
  * listeners that held its bytes must be off before this is called.
  */
@@ -37,14 +38,13 @@ export function splice(
   if (rest.length > 0) client.write(rest)
   x.bytesIn += heldBytes
   for (const chunk of held) backend.write(chunk)
-  client.on('data', (chunk: Buffer) => {
-    x.bytesIn += chunk.length
+  relay(client, backend, (bytes) => {
+    x.bytesIn += bytes
   })
-  backend.on('data', (chunk: Buffer) => {
-    x.bytesOut += chunk.length
+  relay(backend, client, (bytes) => {
+    x.bytesOut += bytes
   })
-  client.pipe(backend)
-  backend.pipe(client)
+  backend.resume()
   client.resume()
 }
 

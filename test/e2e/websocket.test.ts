@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import type { IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect, createServer } from 'node:net'
 import { type TestContext, test } from 'node:test'
 import { WebSocket, WebSocketServer } from 'ws'
 import { accessLogFile, readLogRecords } from '../helpers/access-log.ts'
@@ -200,4 +201,71 @@ test("a backend's refusal of an upgrade is relayed as an ordinary response and l
     lines.map((l) => [l.status, l.outcome]),
     [[403, 'ok']],
   )
+})
+
+test('a tunnel carries 16 MiB each way, every byte intact, to a client that reads slowly', {
+  timeout: 60_000,
+}, async (t) => {
+  // A backend that switches protocols and then echoes every byte, with the backpressure of pipe().
+  const backend = createServer((socket) => {
+    let head = ''
+    const onHead = (chunk: Buffer) => {
+      head += chunk.toString('latin1')
+      if (!head.includes('\r\n\r\n')) return
+      socket.off('data', onHead)
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+      socket.pipe(socket)
+    }
+    socket.on('data', onHead)
+  })
+  backend.listen(0, '127.0.0.1')
+  await once(backend, 'listening')
+  t.after(() => backend.close())
+  const port = (backend.address() as AddressInfo).port
+  const proxy = await startPortico(t, { pools: { ws: { servers: [`127.0.0.1:${port}`] } }, routes: [{ pool: 'ws' }] })
+
+  const client = connect(Number(new URL(proxy.url).port), '127.0.0.1')
+  t.after(() => client.destroy())
+  client.write(
+    'GET /t HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  )
+  const sent = randomBytes(16 * 1024 * 1024)
+  const received = createHash('sha256')
+  let receivedBytes = 0
+  let head: Buffer | undefined = Buffer.alloc(0)
+  const done = new Promise<void>((resolve, reject) => {
+    client.on('error', reject)
+    client.on('data', (data: Buffer) => {
+      let chunk = data
+      if (head !== undefined) {
+        head = Buffer.concat([head, chunk])
+        const end = head.indexOf('\r\n\r\n')
+        if (end < 0) return
+        assert.match(head.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 101 /)
+        chunk = head.subarray(end + 4)
+        head = undefined
+        writeAll()
+      }
+      received.update(chunk)
+      receivedBytes += chunk.length
+      if (receivedBytes === sent.length) resolve()
+      // A slow reader: a pause of a millisecond after each chunk.
+      client.pause()
+      setTimeout(() => client.resume(), 1)
+    })
+  })
+  // Sends the body in 64 KiB writes, waiting for 'drain' when the socket says so.
+  function writeAll(from = 0): void {
+    while (from < sent.length) {
+      const ok = client.write(sent.subarray(from, from + 65536))
+      from += 65536
+      if (!ok) {
+        client.once('drain', () => writeAll(from))
+        return
+      }
+    }
+  }
+  await done
+  assert.equal(received.digest('hex'), createHash('sha256').update(sent).digest('hex'))
 })
