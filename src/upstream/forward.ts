@@ -23,12 +23,11 @@ export function forward(x: Exchange, pool: Pool, body: Readable | Buffer | null)
 }
 
 /**
- * Whether a failed attempt met a keep-alive connection the server had closed (USERS #1): the
- * connection had carried a request before, it was closed or reset, and not a byte of a response
- * came back. It is sent again on a fresh connection when that is safe: the connection was seen
- * closed before the request's first byte was written (the server never got it), or the request
- * is idempotent. A request written on it may have been read and acted on by a server that closed
- * the connection before answering (#21), so any other request is never sent again.
+ * Whether a failed attempt met a keep-alive connection the server had closed (USERS #1): the connection had carried a
+ * request before, it was closed or reset, and not a byte of a response came back. It is sent again on a fresh
+ * connection when that is safe: the connection was seen closed before the request's first byte was written (the server
+ * never got it), or the request is idempotent. A request written on it may have been read and acted on by a server that
+ * closed the connection before answering (#21), so any other request is never sent again.
  */
 function stale(x: Exchange, code: FailureCode, reused: boolean, responded: boolean, written: boolean): boolean {
   if (code !== 'backend_reset' || !reused || responded) return false
@@ -56,6 +55,7 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
   #released = false
   /** The retry budget that counts this attempt while it is under way, if it is a retry that costs. */
   #budget: RetryBudget | undefined = undefined
+  /** Resumes the backend once the client's response drains; set only while it waits (a paused backend hands over the rest of a read). */
   #onDrain: (() => void) | undefined
   /** gRPC status fields moved from the head of a Trailers-Only response, sent as trailers to an HTTP/2 client. */
   #statusTrailers: Record<string, string> | undefined
@@ -155,9 +155,12 @@ class Attempt implements ResponseReceiver, Ticket, Cancellable {
       x.held?.send()
       x.bytesOut += chunk.length
     }
-    if (!this.#out.write(chunk)) {
+    if (!this.#out.write(chunk) && this.#onDrain === undefined) {
       controller.pause()
-      this.#onDrain ??= () => this.#controller?.resume()
+      this.#onDrain = () => {
+        this.#onDrain = undefined
+        this.#controller?.resume()
+      }
       this.#out.once('drain', this.#onDrain)
     }
   }

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module'
 import type { ConnectionOptions } from 'node:tls'
 import type { Client, Dispatcher, Pool } from 'undici'
 import { flatHeaders } from '../http/proxy-headers.ts'
+import { eventsInOrder } from './h2-event-order.ts'
 import { cancelStreamsSafely } from './h2-stream-cancel.ts'
-import { trailersAfterBody } from './h2-trailers-last.ts'
 import type { ConnectionSettings } from './server-registry.ts'
 import { socketReuse } from './socket-reuse.ts'
 import type { HeaderRecord, OutgoingRequest, RequestControl, ResponseReceiver, ServerConnections } from './transport.ts'
@@ -16,10 +16,10 @@ const h2Streams = 100
 let undici: typeof import('undici') | undefined
 const load = () => {
   // undici aborts a stream by closing it and then destroying it, which freezes node when the
-  // request body is still queued, and stops reading a body at its trailers; every stream it opens
-  // is guarded against both first.
+  // request body is still queued, and misses body bytes node emits out of order (before the
+  // response, or after the trailers); every stream it opens is guarded against all of it first.
   cancelStreamsSafely()
-  trailersAfterBody()
+  eventsInOrder()
   return (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'))
 }
 
