@@ -14,19 +14,25 @@ const body = randomBytes(4 * 1024 * 1024)
 /** Small writes: over HTTP/1.1 one socket read of the backend's answer holds many chunks. */
 const piece = 4 * 1024
 
+/** Whether the backend has written the whole body. */
+let sent = false
+
 /**
- * A backend answer handler that sends `body` as fast as it may, and calls `held` each time the
- * proxy's backpressure made it wait.
+ * A backend answer handler that sends `body` as fast as it may, and tells `backpressure` each time
+ * the proxy made it wait (true) and let it go on (false), and once more (false) when all is written.
  */
-function sender(held: () => void) {
+function sender(backpressure: (waiting: boolean) => void) {
   return (_req: unknown, res: Writable) => {
     void (async () => {
       for (let at = 0; at < body.length; at += piece) {
         if (!res.write(body.subarray(at, at + piece))) {
-          held()
+          backpressure(true)
           await once(res, 'drain')
+          backpressure(false)
         }
       }
+      sent = true
+      backpressure(false)
       res.end()
     })()
   }
@@ -52,8 +58,21 @@ for (const kind of ['HTTP/1.1', 'h2c'] as const) {
   test(`an HTTP/1.1 client that stops reading from an ${kind} backend gets the whole body, and Portico waits on one 'drain' at a time`, {
     timeout: 60_000,
   }, async (t) => {
-    let onHeld: (() => void) | undefined
-    const handler = sender(() => onHeld?.())
+    // Whether the backend waits for Portico now, and who waits for that to change.
+    let waiting = false
+    let onChange: (() => void) | undefined
+    const handler = sender((now) => {
+      waiting = now
+      onChange?.()
+    })
+    // Resolves once the backend waits (true) or may go on (false), or has written everything.
+    sent = false
+    const until = (state: boolean) =>
+      waiting === state || sent
+        ? undefined
+        : new Promise<void>((resolve) => {
+            onChange = () => (waiting === state || sent) && resolve()
+          })
     const address =
       kind === 'h2c'
         ? await startH2cBackend(t, handler as never)
@@ -73,13 +92,15 @@ for (const kind of ['HTTP/1.1', 'h2c'] as const) {
     const [res] = (await once(req, 'response')) as [IncomingMessage]
     const chunks: Buffer[] = []
     res.on('data', (c: Buffer) => chunks.push(c))
-    // The client stops reading until the backend is held back, three times over.
+    // The client stops reading until the backend is held back, then reads until the backend may
+    // send again, three times over.
     for (let stop = 0; stop < 3 && !res.readableEnded; stop++) {
       res.pause()
-      await Promise.race([new Promise<void>((resolve) => (onHeld = resolve)), once(res, 'end')])
-      onHeld = undefined
+      await until(true)
       res.resume()
+      await until(false)
     }
+    onChange = undefined
     if (!res.readableEnded) await once(res, 'end')
     // node emits its warning on the next tick.
     await new Promise((resolve) => setImmediate(resolve))
