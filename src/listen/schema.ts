@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { clientRulesSchema } from '../http/client-rules-schema.ts'
 import { listenerTlsSchema } from '../tls/schema.ts'
 import { address } from '../values/common.ts'
+import { rateFields } from '../values/schema-parts.ts'
 import { duration, size } from '../values/units.ts'
 
 const http2 = z
@@ -116,16 +117,12 @@ const connections = z
       'Most new connections one client address may open per second, split between the workers like max_per_client. 0: no limit. Default 0.',
     ),
     group_rate: z
-      .strictObject({
-        rate: z.number().positive().describe('New connections one client address may open per `per`, on average.'),
-        per: duration('The period `rate` is counted over. Default "1s".').prefault('1s'),
-        burst: z
-          .number()
-          .int()
-          .min(1)
-          .prefault(1)
-          .describe('Connections that may come at once beyond the steady rate. Default 1.'),
-      })
+      .strictObject(
+        rateFields(
+          'New connections one client address may open per `per`, on average.',
+          'Connections that may come at once beyond the steady rate. Default 1.',
+        ),
+      )
       .optional()
       .describe(
         'New connections per client address for every Portico instance on the same Redis (the top-level `redis` section), counted there (GCRA, as `store: redis` rate limits): each new connection waits one Redis round trip before a byte is read. While Redis cannot answer, connections are let in. Default: none.',

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { duration } from './units.ts'
 
 /** A regular expression (JavaScript syntax), checked when the config is read. */
 export function regex(doc: string) {
@@ -38,3 +39,15 @@ export const upgradesSchema = z
   .describe(
     'Protocols a client may switch to with an `Upgrade` request on this route, by name without case or version ("websocket"). The connection becomes a tunnel to the pool only once a server answers 101 with one of them; any other answer is relayed as an ordinary response and ends the connection. An `Upgrade` for a protocol not listed is dropped and the request served as an ordinary one; h2c never passes. Default ["websocket"].',
   )
+
+/**
+ * The fields of a GCRA rate, for a rate limit and a connection rate alike: `rate` per `per` on
+ * average, and `burst` at once beyond it; `rateDoc` and `burstDoc` say what is counted.
+ */
+export function rateFields(rateDoc: string, burstDoc: string) {
+  return {
+    rate: z.number().positive().describe(rateDoc),
+    per: duration('The period `rate` is counted over. Default "1s".').prefault('1s'),
+    burst: z.number().int().min(1).prefault(1).describe(burstDoc),
+  }
+}

@@ -8,20 +8,17 @@ import {
   createSecureServer as createH2SecureServer,
   createServer as createH2Server,
   type IncomingHttpHeaders as H2Headers,
-  type Http2SecureServer,
-  type Http2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
-  type Http2Session,
   connect as h2Connect,
 } from 'node:http2'
 import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import type { AddressInfo } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { startBackend } from '../helpers/backend.ts'
 import { TestCa } from '../helpers/certs.ts'
+import { listenClosing } from '../helpers/listen-sessions.ts'
 import { startPortico } from '../helpers/portico.ts'
 
 // The protocol matrix: every way a client can speak to Portico, against every way Portico can
@@ -143,23 +140,6 @@ function serve(req: IncomingMessage | Http2ServerRequest, res: AnyResponse): voi
   })
 }
 
-/** Closes a TLS or HTTP/2 server and every connection or session it holds when the test ends. */
-async function listen(t: TestContext, server: Http2Server | Http2SecureServer | ReturnType<typeof createHttpsServer>) {
-  const sessions = new Set<Http2Session>()
-  server.on('session', (s: Http2Session) => {
-    sessions.add(s)
-    s.setLocalWindowSize(4 * 1024 * 1024)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.after(() => {
-    for (const s of sessions) s.destroy()
-    if ('closeAllConnections' in server) server.closeAllConnections()
-    server.close()
-  })
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
 /** What a client saw of one exchange. */
 interface Seen {
   readonly status: number
@@ -226,12 +206,12 @@ test('every client protocol reaches every backend protocol with every byte of ev
   const caPem = readFileSync(ca.cert)
   const backendTls = { ca: ca.cert, server_name: 'localhost' }
   const h1 = await startBackend(t, 'h1', serve)
-  const h1s = await listen(t, createHttpsServer(pem, serve))
+  const h1s = await listenClosing(t, createHttpsServer(pem, serve))
   // Windows of 1 MiB, as common HTTP/2 servers announce: node's 64 KiB default makes a 5 MiB upload
   // take about 80 round trips through a loaded event loop.
   const settings = { initialWindowSize: 1024 * 1024 }
-  const h2 = await listen(t, createH2SecureServer({ ...pem, settings }, serve))
-  const h2c = await listen(t, createH2Server({ settings }, serve))
+  const h2 = await listenClosing(t, createH2SecureServer({ ...pem, settings }, serve))
+  const h2c = await listenClosing(t, createH2Server({ settings }, serve))
   const proxy = await startPortico(t, {
     listeners: [
       { address: '127.0.0.1:0', http2: { enabled: true } },

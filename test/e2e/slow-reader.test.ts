@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { createServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2'
-import type { AddressInfo } from 'node:net'
+import { createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import type { Writable } from 'node:stream'
 import { type TestContext, test } from 'node:test'
 import { startBackend } from '../helpers/backend.ts'
+import { listenClosing } from '../helpers/listen-sessions.ts'
 import { startPortico } from '../helpers/portico.ts'
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
@@ -38,20 +38,8 @@ function sender(backpressure: (waiting: boolean) => void) {
   }
 }
 
-async function startH2cBackend(t: TestContext, handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void) {
-  const server = createServer({ settings: { initialWindowSize: 1024 * 1024 } }, handler)
-  const sessions = new Set<Http2Session>()
-  server.on('session', (s: Http2Session) => {
-    sessions.add(s)
-    s.setLocalWindowSize(4 * 1024 * 1024)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.after(() => {
-    for (const s of sessions) s.destroy()
-    server.close()
-  })
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`
+function startH2cBackend(t: TestContext, handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void) {
+  return listenClosing(t, createServer({ settings: { initialWindowSize: 1024 * 1024 } }, handler))
 }
 
 for (const kind of ['HTTP/1.1', 'h2c'] as const) {

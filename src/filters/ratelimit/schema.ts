@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { duration } from '../../values/units.ts'
+import { rateFields } from '../../values/schema-parts.ts'
 
 /** `client`, `client/24`, `client/24/64`, `header:X-Api-Key`, `cookie:session`, `path`, `route`. */
 const keyPart = z
@@ -30,16 +30,10 @@ export const rateLimitSchema = z
       .describe(
         'What the requests are counted by, together: "client" (the client address), "client/24" (its IPv4 /24; IPv6 whole), "client/24/64" (IPv4 /24, IPv6 /64), "header:<name>", "cookie:<name>", "path" (without the query), "route". A missing header or cookie counts as empty: all requests without it share one count. Default ["client"].',
       ),
-    rate: z.number().positive().describe('Requests allowed per `per`, on average.'),
-    per: duration('The period `rate` is counted over. Default "1s".').prefault('1s'),
-    burst: z
-      .number()
-      .int()
-      .min(1)
-      .prefault(1)
-      .describe(
-        'Requests that may come at once, beyond the steady rate: over any time t at most rate × t / per + burst are let through. Default 1.',
-      ),
+    ...rateFields(
+      'Requests allowed per `per`, on average.',
+      'Requests that may come at once, beyond the steady rate: over any time t at most rate × t / per + burst are let through. Default 1.',
+    ),
     action: z
       .enum(['reject', 'delay', 'shadow'])
       .prefault('reject')

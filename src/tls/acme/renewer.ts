@@ -66,14 +66,7 @@ export class Renewer {
     if (m.running) return m.running
     const cert = site.store.certificate(name)
     if (cert && !force && renewalTime(cert) > Date.now()) {
-      this.#schedule(name, m, renewalTime(cert))
-      this.#report(name, m, cert, undefined)
-      this.#events.info('certificate in store', {
-        name,
-        issuer: cert.issuer,
-        not_after: isoTime(cert.notAfter),
-        renew_at: isoTime(renewalTime(cert)),
-      })
+      this.#holding(name, m, cert, 'certificate in store')
       return Promise.resolve()
     }
     return this.#renew(name, m)
@@ -82,6 +75,19 @@ export class Renewer {
   close(): void {
     this.#closed = true
     for (const m of this.#names.values()) m.cancel?.()
+  }
+
+  /** `name` holds `cert`, valid past its renewal time: its renewal is scheduled, reported and logged as `event`. */
+  #holding(name: string, m: Managed, cert: StoredCertificate, event: string): void {
+    const renewAt = renewalTime(cert)
+    this.#schedule(name, m, renewAt)
+    this.#report(name, m, cert, undefined)
+    this.#events.info(event, {
+      name,
+      issuer: cert.issuer,
+      not_after: isoTime(cert.notAfter),
+      renew_at: isoTime(renewAt),
+    })
   }
 
   #renew(name: string, m: Managed): Promise<void> {
@@ -93,14 +99,7 @@ export class Renewer {
         m.failures = 0
         m.lastRenewal = Date.now()
         this.#output.installed(m.site, stored)
-        this.#schedule(name, m, renewalTime(stored))
-        this.#report(name, m, stored, undefined)
-        this.#events.info('certificate obtained', {
-          name,
-          issuer: stored.issuer,
-          not_after: isoTime(stored.notAfter),
-          renew_at: isoTime(renewalTime(stored)),
-        })
+        this.#holding(name, m, stored, 'certificate obtained')
       } catch (err) {
         m.failures++
         const retryAt = Date.now() + backoffMs(m.failures)
